@@ -1,0 +1,230 @@
+package io.cy.coordinator;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.grpc.AccessLog;
+import io.cy.coordinator.grpc.AiInferenceServices;
+import io.cy.coordinator.grpc.CallEndListener;
+import io.cy.coordinator.grpc.ControlHandler;
+import io.cy.coordinator.grpc.HealthHandler;
+import io.cy.coordinator.grpc.RequestValidator;
+import io.cy.coordinator.grpc.StreamPredictForwarder;
+import io.cy.coordinator.sidecar.HealthProber;
+import io.cy.coordinator.sidecar.LeastInFlightRouter;
+import io.cy.coordinator.sidecar.SidecarPool;
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running coordinator: its listeners, the sidecar pool and the health prober, wired
+ * together. {@link #start} brings everything up; {@link #shutdown} takes it down gracefully.
+ */
+public final class Coordinator implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(Coordinator.class);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final CoordinatorConfig config;
+    private final NettyTransport transport;
+    private final SidecarPool sidecars;
+    private final HealthProber prober;
+    private final HealthStatusManager health;
+    private final StreamPredictForwarder forwarder;
+    private final List<Server> servers;
+    private final Endpoint grpcEndpoint;
+
+    private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
+                        HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
+                        List<Server> servers, Endpoint grpcEndpoint) {
+        this.config = config;
+        this.transport = transport;
+        this.sidecars = sidecars;
+        this.prober = prober;
+        this.health = health;
+        this.forwarder = forwarder;
+        this.servers = servers;
+        this.grpcEndpoint = grpcEndpoint;
+    }
+
+    /** Starts the coordinator with the standard per-call access log. */
+    public static Coordinator start(CoordinatorConfig config) throws IOException {
+        return start(config, config.log().access() ? new AccessLog() : summary -> { });
+    }
+
+    /**
+     * Starts listening and probing. On failure everything already started is stopped again and
+     * the exception says which listener could not start.
+     */
+    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener) throws IOException {
+        requireNonNull(config, "config");
+        requireNonNull(callEndListener, "callEndListener");
+        final String version = version();
+        final NettyTransport transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
+        final SidecarPool sidecars = SidecarPool.connect(config.sidecars(), transport, new LeastInFlightRouter());
+        final HealthStatusManager health = new HealthStatusManager();
+        final String internalToken = config.sidecars().internalToken();
+        final Metadata probeHeaders = new Metadata();
+        if (!internalToken.isEmpty()) {
+            probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
+        }
+        final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
+                () -> updateServingStatus(health, sidecars));
+        final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
+                new RequestValidator(config.limits()), AiInferenceServices.SIDECAR_STREAM_PREDICT,
+                internalToken, callEndListener);
+        final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
+                new ControlHandler(sidecars, internalToken, config.sidecars().controlTimeout(), version),
+                new HealthHandler(sidecars, forwarder::activeCalls, version));
+
+        final List<Server> servers = new ArrayList<>();
+        Endpoint grpcEndpoint = config.server().grpcAddr();
+        try {
+            final Server tcp = build(transport.serverBuilder(grpcEndpoint), config, services, health).start();
+            servers.add(tcp);
+            grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
+            final Endpoint uds = config.server().udsPath();
+            if (uds != null) {
+                UnixSocketFiles.prepareForBind(uds.socketPath());
+                servers.add(build(transport.serverBuilder(uds), config, services, health).start());
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Server server : servers) {
+                server.shutdownNow();
+            }
+            sidecars.close(Duration.ZERO);
+            transport.close();
+            final String where = servers.isEmpty() ? config.server().grpcAddr().toString()
+                    : String.valueOf(config.server().udsPath());
+            throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
+        }
+        health.setStatus("", ServingStatus.SERVING);
+        updateServingStatus(health, sidecars);
+        prober.start();
+        logger.info("cy-coordinator {} listening on {}{}; sidecars {}; native transport: {}",
+                version, grpcEndpoint,
+                config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
+                config.sidecars().addresses(), transport.isNative());
+        return new Coordinator(config, transport, sidecars, prober, health, forwarder, List.copyOf(servers), grpcEndpoint);
+    }
+
+    private static Server build(NettyServerBuilder builder, CoordinatorConfig config,
+                                List<ServerServiceDefinition> services, HealthStatusManager health) {
+        final CoordinatorConfig.Server server = config.server();
+        // Handlers never block: they validate, pick a sidecar and hand messages on. Running
+        // them on the event loop avoids a thread hop per message and an executor to size.
+        builder.directExecutor()
+                .maxInboundMessageSize(config.limits().maxRequestBytes())
+                .maxConcurrentCallsPerConnection(server.maxConcurrentStreamsPerConnection())
+                .keepAliveTime(server.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                .permitKeepAliveTime(server.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance());
+        addLegacyReflection(builder);
+        services.forEach(builder::addService);
+        return builder.build();
+    }
+
+    @SuppressWarnings("deprecation")
+    private static void addLegacyReflection(NettyServerBuilder builder) {
+        // grpcurl and most tools still ask v1alpha reflection first.
+        builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
+    }
+
+    private static void updateServingStatus(HealthStatusManager health, SidecarPool sidecars) {
+        final ServingStatus status = sidecars.availableCount() > 0 ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        for (String name : AiInferenceServices.SERVICE_NAMES) {
+            health.setStatus(name, status);
+        }
+    }
+
+    static String version() {
+        final String v = Coordinator.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** The TCP address the coordinator listens on, with the real port when 0 was configured. */
+    public Endpoint grpcEndpoint() {
+        return grpcEndpoint;
+    }
+
+    public SidecarPool sidecars() {
+        return sidecars;
+    }
+
+    /** StreamPredict calls open right now. */
+    public int activeCalls() {
+        return forwarder.activeCalls();
+    }
+
+    /** Shuts down with the configured grace period. */
+    public void shutdown() {
+        shutdown(config.shutdown().grace());
+    }
+
+    /**
+     * Health turns NOT_SERVING and listeners stop accepting; open streams get {@code grace} to
+     * finish and are then cancelled. Idempotent.
+     */
+    public synchronized void shutdown(Duration grace) {
+        if (servers.get(0).isTerminated()) {
+            return;
+        }
+        logger.info("shutting down: {} open streams, grace {}s", forwarder.activeCalls(), grace.toSeconds());
+        health.enterTerminalState();
+        prober.close();
+        for (Server server : servers) {
+            server.shutdown();
+        }
+        final long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            for (Server server : servers) {
+                if (!server.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    logger.warn("grace period over: cancelling {} open streams", forwarder.activeCalls());
+                    server.shutdownNow();
+                }
+            }
+            for (Server server : servers) {
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            servers.forEach(Server::shutdownNow);
+            Thread.currentThread().interrupt();
+        }
+        sidecars.close(Duration.ofSeconds(5));
+        transport.close();
+        if (config.server().udsPath() != null) {
+            UnixSocketFiles.deleteQuietly(config.server().udsPath().socketPath());
+        }
+        logger.info("stopped");
+    }
+
+    /** Blocks until the listeners have terminated. */
+    public void awaitTermination() throws InterruptedException {
+        for (Server server : servers) {
+            server.awaitTermination();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO);
+    }
+}

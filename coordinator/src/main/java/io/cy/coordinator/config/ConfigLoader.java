@@ -1,0 +1,259 @@
+package io.cy.coordinator.config;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Builds the {@link CoordinatorConfig} from the embedded defaults, one optional YAML file and the
+ * environment. The defaults file declares every setting, so a key in the user's file that it
+ * does not declare is a typo and stops startup.
+ */
+public final class ConfigLoader {
+
+    static final String DEFAULTS_RESOURCE = "/cy-coordinator-defaults.yaml";
+
+    /** Variables named in the contract, in the order applied; a later one wins. */
+    private static final List<Map.Entry<String, String>> CONTRACT_VARIABLES = List.of(
+            Map.entry("WORKER_UDS_PATH", "sidecars.addresses"),
+            Map.entry("WORKER_UDS_PATHS", "sidecars.addresses"),
+            Map.entry("SIDECAR_GRPC_ADDR", "sidecars.addresses"),
+            Map.entry("COORDINATOR_GRPC_ADDR", "server.grpc_addr"),
+            Map.entry("COORDINATOR_UDS_PATH", "server.uds_path"),
+            Map.entry("CY_LLM_INTERNAL_TOKEN", "sidecars.internal_token"));
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ObjectNode effective;
+
+    private ConfigLoader(ObjectNode effective) {
+        this.effective = effective;
+    }
+
+    /** Loads defaults, then {@code file} (if not null), then the environment. */
+    public static ConfigLoader load(Path file, Map<String, String> env) {
+        requireNonNull(env, "env");
+        final ObjectNode tree = defaults();
+        if (file != null) {
+            final String yaml;
+            try {
+                yaml = Files.readString(file);
+            } catch (NoSuchFileException e) {
+                throw new ConfigException("config file", file + ": no such file");
+            } catch (IOException e) {
+                throw new ConfigException("config file", file + ": " + e.getMessage());
+            }
+            merge(tree, parse(yaml, file.toString()), "");
+        }
+        applyEnvironment(tree, env);
+        return new ConfigLoader(tree);
+    }
+
+    /** Loads defaults, then the given YAML text, then the environment. */
+    public static ConfigLoader fromYaml(String yaml, Map<String, String> env) {
+        requireNonNull(yaml, "yaml");
+        requireNonNull(env, "env");
+        final ObjectNode tree = defaults();
+        merge(tree, parse(yaml, "config"), "");
+        applyEnvironment(tree, env);
+        return new ConfigLoader(tree);
+    }
+
+    /** The validated settings. */
+    public CoordinatorConfig config() {
+        final ConfigTree root = new ConfigTree(effective, "");
+
+        final ConfigTree server = root.section("server");
+        final ConfigTree sidecars = root.section("sidecars");
+        final ConfigTree health = sidecars.section("health");
+        final ConfigTree limits = root.section("limits");
+
+        final Duration probeInterval = health.duration("interval", Duration.ofMillis(10));
+        final Duration probeTimeout = health.duration("timeout", Duration.ofMillis(1));
+        if (probeTimeout.compareTo(probeInterval) > 0) {
+            throw new ConfigException("sidecars.health.timeout", probeTimeout.toMillis()
+                    + "ms (expected: <= sidecars.health.interval, " + probeInterval.toMillis() + "ms)");
+        }
+        final Duration keepaliveTime = sidecars.duration("keepalive_time", Duration.ofSeconds(1));
+
+        final var udsPath = server.endpoint("uds_path", true);
+        if (udsPath != null && !udsPath.isUnix()) {
+            throw new ConfigException("server.uds_path", udsPath + " (expected: an absolute socket path)");
+        }
+        final var grpcAddr = server.endpoint("grpc_addr", false);
+        if (grpcAddr.isUnix()) {
+            throw new ConfigException("server.grpc_addr", grpcAddr
+                    + " (expected: host:port; use server.uds_path for a Unix socket)");
+        }
+
+        return new CoordinatorConfig(
+                new CoordinatorConfig.Server(
+                        grpcAddr,
+                        udsPath,
+                        server.intIn("event_loop_threads", 0, 256),
+                        server.intIn("max_concurrent_streams_per_connection", 1, Integer.MAX_VALUE),
+                        server.duration("keepalive_time", Duration.ofSeconds(1)),
+                        server.duration("permit_keepalive_time", Duration.ZERO)),
+                new CoordinatorConfig.Sidecars(
+                        sidecars.endpoints("addresses"),
+                        sidecars.string("internal_token"),
+                        keepaliveTime,
+                        sidecars.duration("keepalive_timeout", Duration.ofMillis(100)),
+                        sidecars.duration("control_timeout", Duration.ofMillis(1)),
+                        new CoordinatorConfig.HealthProbe(
+                                probeInterval,
+                                probeTimeout,
+                                health.intIn("unhealthy_threshold", 1, 100),
+                                health.intIn("healthy_threshold", 1, 100))),
+                new CoordinatorConfig.Limits(
+                        limits.intIn("max_prompt_bytes", 1, Integer.MAX_VALUE),
+                        limits.intIn("max_new_tokens", 1, Integer.MAX_VALUE),
+                        limits.intIn("max_model_id_chars", 1, 65536),
+                        limits.intIn("max_request_bytes", 1024, Integer.MAX_VALUE)),
+                new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
+                new CoordinatorConfig.Log(root.section("log").bool("access")));
+    }
+
+    /** The effective settings as one line of JSON, with every secret replaced; for the startup log. */
+    public String describe() {
+        final ObjectNode copy = effective.deepCopy();
+        redact(copy);
+        try {
+            return JSON.writeValueAsString(copy);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether a setting holds a secret; such values never leave the process. */
+    static boolean isSecret(String key) {
+        final String k = key.toLowerCase(Locale.ROOT);
+        return k.endsWith("token") || k.endsWith("secret") || k.endsWith("password") || k.endsWith("_key");
+    }
+
+    private static void redact(ObjectNode node) {
+        final Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+        final Map<String, JsonNode> replaced = new LinkedHashMap<>();
+        while (fields.hasNext()) {
+            final Map.Entry<String, JsonNode> field = fields.next();
+            if (field.getValue().isObject()) {
+                redact((ObjectNode) field.getValue());
+            } else if (isSecret(field.getKey())) {
+                final boolean set = !field.getValue().isNull() && !field.getValue().asText().isEmpty();
+                replaced.put(field.getKey(), TextNode.valueOf(set ? "<redacted>" : ""));
+            }
+        }
+        replaced.forEach(node::set);
+    }
+
+    private static ObjectNode defaults() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(DEFAULTS_RESOURCE + " is missing from the classpath");
+            }
+            return (ObjectNode) YAML.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ObjectNode parse(String yaml, String source) {
+        final JsonNode node;
+        try {
+            node = YAML.readTree(yaml);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(source, "not valid YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""));
+        }
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return JSON.createObjectNode();
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(source, "a " + node.getNodeType().name().toLowerCase(Locale.ROOT)
+                    + " at the top level (expected: a mapping of settings)");
+        }
+        return (ObjectNode) node;
+    }
+
+    /** Merges {@code overlay} into {@code base}; only keys the defaults declare are accepted. */
+    private static void merge(ObjectNode base, ObjectNode overlay, String path) {
+        final Iterator<Map.Entry<String, JsonNode>> fields = overlay.fields();
+        while (fields.hasNext()) {
+            final Map.Entry<String, JsonNode> field = fields.next();
+            final String key = field.getKey();
+            final String fieldPath = path.isEmpty() ? key : path + "." + key;
+            final JsonNode known = base.get(key);
+            if (known == null) {
+                final List<String> names = new ArrayList<>();
+                base.fieldNames().forEachRemaining(names::add);
+                throw new ConfigException(fieldPath, "unknown setting (expected one of: " + String.join(", ", names) + ")");
+            }
+            if (known.isObject()) {
+                if (!field.getValue().isObject()) {
+                    throw new ConfigException(fieldPath, "a single value (expected: a mapping)");
+                }
+                merge((ObjectNode) known, (ObjectNode) field.getValue(), fieldPath);
+            } else {
+                base.set(key, field.getValue());
+            }
+        }
+    }
+
+    private static void applyEnvironment(ObjectNode tree, Map<String, String> env) {
+        for (Map.Entry<String, String> variable : CONTRACT_VARIABLES) {
+            final String value = env.get(variable.getKey());
+            if (value != null && !value.isBlank()) {
+                set(tree, variable.getValue(), value);
+            }
+        }
+        for (String path : leafPaths(tree, "")) {
+            final String name = "CY_" + path.toUpperCase(Locale.ROOT).replace('.', '_');
+            final String value = env.get(name);
+            if (value != null) {
+                set(tree, path, value);
+            }
+        }
+    }
+
+    private static List<String> leafPaths(ObjectNode node, String prefix) {
+        final List<String> paths = new ArrayList<>();
+        node.fields().forEachRemaining(field -> {
+            final String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+            if (field.getValue().isObject()) {
+                paths.addAll(leafPaths((ObjectNode) field.getValue(), path));
+            } else {
+                paths.add(path);
+            }
+        });
+        return paths;
+    }
+
+    private static void set(ObjectNode tree, String path, String value) {
+        final String[] keys = path.split("\\.");
+        ObjectNode node = tree;
+        for (int i = 0; i < keys.length - 1; i++) {
+            node = (ObjectNode) node.get(keys[i]);
+        }
+        // Text either way: ConfigTree parses numbers, durations and comma-separated lists.
+        node.set(keys[keys.length - 1], TextNode.valueOf(value));
+    }
+}

@@ -1,0 +1,175 @@
+package io.cy.coordinator.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cy.llm.transport.Endpoint;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Typed, validating reads from one section of the merged configuration tree. Every failure is a
+ * {@link ConfigException} naming the full path of the setting.
+ */
+final class ConfigTree {
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+    private final ObjectNode node;
+    private final String path;
+
+    ConfigTree(ObjectNode node, String path) {
+        this.node = node;
+        this.path = path;
+    }
+
+    ConfigTree section(String key) {
+        final JsonNode child = node.get(key);
+        if (child == null || !child.isObject()) {
+            throw new ConfigException(pathOf(key), "missing section (expected: a mapping)");
+        }
+        return new ConfigTree((ObjectNode) child, pathOf(key));
+    }
+
+    String string(String key) {
+        final JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return "";
+        }
+        if (!value.isValueNode()) {
+            throw new ConfigException(pathOf(key), "a " + value.getNodeType().name().toLowerCase(Locale.ROOT)
+                    + " (expected: a single value)");
+        }
+        return value.asText().trim();
+    }
+
+    int intIn(String key, int min, int max) {
+        final String text = string(key);
+        final long value;
+        try {
+            value = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(pathOf(key), "'" + text + "' (expected: a whole number)");
+        }
+        if (value < min || value > max) {
+            throw new ConfigException(pathOf(key), value + " (expected: " + range(min, max) + ")");
+        }
+        return (int) value;
+    }
+
+    boolean bool(String key) {
+        final String text = string(key).toLowerCase(Locale.ROOT);
+        switch (text) {
+            case "true":
+            case "yes":
+            case "on":
+                return true;
+            case "false":
+            case "no":
+            case "off":
+                return false;
+            default:
+                throw new ConfigException(pathOf(key), "'" + string(key) + "' (expected: true or false)");
+        }
+    }
+
+    Duration duration(String key, Duration min) {
+        final String text = string(key);
+        final Matcher m = DURATION.matcher(text);
+        if (!m.matches()) {
+            throw new ConfigException(pathOf(key), "'" + text + "' (expected: a duration such as 500ms, 30s, 5m, 1h)");
+        }
+        final long amount = Long.parseLong(m.group(1));
+        final Duration d;
+        switch (m.group(2)) {
+            case "ms":
+                d = Duration.ofMillis(amount);
+                break;
+            case "s":
+                d = Duration.ofSeconds(amount);
+                break;
+            case "m":
+                d = Duration.ofMinutes(amount);
+                break;
+            default:
+                d = Duration.ofHours(amount);
+                break;
+        }
+        if (d.compareTo(min) < 0) {
+            throw new ConfigException(pathOf(key), text + " (expected: >= " + min.toMillis() + "ms)");
+        }
+        return d;
+    }
+
+    /** An address, or null when the setting is empty and {@code optional}. */
+    Endpoint endpoint(String key, boolean optional) {
+        final String text = string(key);
+        if (text.isEmpty()) {
+            if (optional) {
+                return null;
+            }
+            throw new ConfigException(pathOf(key), "empty (expected: unix:///path or host:port)");
+        }
+        try {
+            return Endpoint.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(pathOf(key), e.getMessage());
+        }
+    }
+
+    /** A non-empty list of addresses, from a YAML list or a comma-separated string. */
+    List<Endpoint> endpoints(String key) {
+        final List<String> texts = strings(key);
+        if (texts.isEmpty()) {
+            throw new ConfigException(pathOf(key), "empty (expected: at least one address)");
+        }
+        final List<Endpoint> endpoints = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            try {
+                endpoints.add(Endpoint.parse(texts.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(pathOf(key) + "[" + i + "]", e.getMessage());
+            }
+        }
+        return List.copyOf(endpoints);
+    }
+
+    List<String> strings(String key) {
+        final JsonNode value = node.get(key);
+        final List<String> out = new ArrayList<>();
+        if (value == null || value.isNull()) {
+            return out;
+        }
+        if (value.isArray()) {
+            for (JsonNode item : value) {
+                if (!item.isValueNode()) {
+                    throw new ConfigException(pathOf(key), "a nested structure (expected: a list of strings)");
+                }
+                if (!item.asText().isBlank()) {
+                    out.add(item.asText().trim());
+                }
+            }
+            return out;
+        }
+        for (String part : string(key).split(",")) {
+            if (!part.isBlank()) {
+                out.add(part.trim());
+            }
+        }
+        return out;
+    }
+
+    private String pathOf(String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    private static String range(long min, long max) {
+        if (max == Integer.MAX_VALUE) {
+            return ">= " + min;
+        }
+        return "in [" + min + ", " + max + "]";
+    }
+}

@@ -1,0 +1,48 @@
+package io.cy.coordinator.config;
+
+import io.cy.llm.transport.Endpoint;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The coordinator's settings, validated. Built by {@link ConfigLoader}; the documented defaults
+ * live in {@code cy-coordinator-defaults.yaml}.
+ */
+public record CoordinatorConfig(
+        Server server, Sidecars sidecars, Limits limits, Shutdown shutdown, Log log) {
+
+    /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
+    public record Server(
+            Endpoint grpcAddr,
+            Endpoint udsPath,
+            int eventLoopThreads,
+            int maxConcurrentStreamsPerConnection,
+            Duration keepaliveTime,
+            Duration permitKeepaliveTime) {}
+
+    /** The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent. */
+    public record Sidecars(
+            List<Endpoint> addresses,
+            String internalToken,
+            Duration keepaliveTime,
+            Duration keepaliveTimeout,
+            Duration controlTimeout,
+            HealthProbe health) {
+
+        @Override
+        public String toString() {
+            // Never print the token.
+            return "Sidecars[addresses=" + addresses + ", internalToken="
+                    + (internalToken.isEmpty() ? "<unset>" : "<redacted>") + "]";
+        }
+    }
+
+    public record HealthProbe(
+            Duration interval, Duration timeout, int unhealthyThreshold, int healthyThreshold) {}
+
+    public record Limits(int maxPromptBytes, int maxNewTokens, int maxModelIdChars, int maxRequestBytes) {}
+
+    public record Shutdown(Duration grace) {}
+
+    public record Log(boolean access) {}
+}

@@ -1,0 +1,171 @@
+package io.cy.coordinator.grpc;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.sidecar.SidecarPool;
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.ControlMessage;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Control method. The coordinator answers its own commands ({@code ping},
+ * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}) in the worker's
+ * convention, {@code <command>_response} with payload {@code status} = ok|error and
+ * {@code message}; any other command goes to a sidecar (payload {@code sidecar} may name one)
+ * and its answer is relayed.
+ */
+public final class ControlHandler {
+
+    private static final Logger logger = LoggerFactory.getLogger(ControlHandler.class);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final SidecarPool sidecars;
+    private final String internalToken;
+    private final Duration timeout;
+    private final String version;
+
+    public ControlHandler(SidecarPool sidecars, String internalToken, Duration timeout, String version) {
+        this.sidecars = requireNonNull(sidecars, "sidecars");
+        this.internalToken = requireNonNull(internalToken, "internalToken");
+        this.timeout = requireNonNull(timeout, "timeout");
+        this.version = requireNonNull(version, "version");
+    }
+
+    public void control(ControlMessage request, Metadata headers, StreamObserver<ControlMessage> responses) {
+        final String command = request.getCommand().trim();
+        if (command.isEmpty()) {
+            responses.onError(Status.INVALID_ARGUMENT
+                    .withDescription("command: empty (expected: a command name such as ping)").asRuntimeException());
+            return;
+        }
+        final String traceId = TraceIds.resolve(request.getTraceId(), headers);
+        switch (command) {
+            case "ping":
+                reply(responses, traceId, command, ok("pong").putPayload("backend", "java").putPayload("version", version));
+                return;
+            case "list_sidecars":
+                reply(responses, traceId, command, listSidecars());
+                return;
+            case "drain_sidecar":
+            case "undrain_sidecar":
+                reply(responses, traceId, command, setDraining(request, command.equals("drain_sidecar")));
+                return;
+            default:
+                forward(request.toBuilder().setTraceId(traceId).build(), traceId, responses);
+        }
+    }
+
+    private ControlMessage.Builder listSidecars() {
+        final List<Sidecar> all = sidecars.all();
+        final ControlMessage.Builder answer = ok(all.size() + " sidecars, " + sidecars.availableCount() + " available")
+                .putPayload("count", String.valueOf(all.size()));
+        for (int i = 0; i < all.size(); i++) {
+            final Sidecar s = all.get(i);
+            final String prefix = "sidecar." + i + ".";
+            answer.putPayload(prefix + "addr", s.endpoint().toString())
+                    .putPayload(prefix + "healthy", String.valueOf(s.isHealthy()))
+                    .putPayload(prefix + "draining", String.valueOf(s.isDraining()))
+                    .putPayload(prefix + "inflight", String.valueOf(s.inflight()));
+        }
+        return answer;
+    }
+
+    private ControlMessage.Builder setDraining(ControlMessage request, boolean draining) {
+        final String addr = request.getPayloadOrDefault("addr", "").trim();
+        if (addr.isEmpty()) {
+            return error("addr: missing (expected: one of " + addresses() + ")");
+        }
+        final Sidecar sidecar = sidecars.find(addr);
+        if (sidecar == null) {
+            return error("addr: " + addr + " is not a configured sidecar (expected: one of " + addresses() + ")");
+        }
+        sidecar.setDraining(draining);
+        logger.info("sidecar {} {}", sidecar, draining ? "draining: no new calls" : "back in rotation");
+        return ok((draining ? "draining " : "undrained ") + sidecar);
+    }
+
+    private void forward(ControlMessage request, String traceId, StreamObserver<ControlMessage> responses) {
+        final String named = request.getPayloadOrDefault("sidecar", "").trim();
+        final Sidecar sidecar;
+        if (!named.isEmpty()) {
+            sidecar = sidecars.find(named);
+            if (sidecar == null) {
+                reply(responses, traceId, request.getCommand(),
+                        error("sidecar: " + named + " is not a configured sidecar (expected: one of " + addresses() + ")"));
+                return;
+            }
+        } else {
+            sidecar = sidecars.acquire(List.of());
+            if (sidecar == null) {
+                responses.onError(Status.UNAVAILABLE.withDescription("no sidecar available for Control "
+                        + request.getCommand()).asRuntimeException());
+                return;
+            }
+            sidecar.release();
+        }
+        final Metadata headers = new Metadata();
+        if (!internalToken.isEmpty()) {
+            headers.put(AUTHORIZATION, "Bearer " + internalToken);
+        }
+        headers.put(TraceIds.TRACE_ID, traceId);
+        Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        final Deadline callerDeadline = Context.current().getDeadline();
+        if (callerDeadline != null) {
+            deadline = deadline.minimum(callerDeadline);
+        }
+        AiInferenceGrpc.newStub(sidecar.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadline(deadline)
+                .control(request.toBuilder().removePayload("sidecar").build(), new StreamObserver<>() {
+                    @Override
+                    public void onNext(ControlMessage answer) {
+                        responses.onNext(answer);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t)).asRuntimeException());
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        responses.onCompleted();
+                    }
+                });
+    }
+
+    private String addresses() {
+        final List<String> list = new ArrayList<>();
+        for (Sidecar s : sidecars.all()) {
+            list.add(s.endpoint().toString());
+        }
+        return String.join(", ", list);
+    }
+
+    private static void reply(StreamObserver<ControlMessage> responses, String traceId, String command,
+                              ControlMessage.Builder answer) {
+        responses.onNext(answer.setTraceId(traceId).setCommand(command + "_response").build());
+        responses.onCompleted();
+    }
+
+    private static ControlMessage.Builder ok(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "ok").putPayload("message", message);
+    }
+
+    private static ControlMessage.Builder error(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "error").putPayload("message", message);
+    }
+}

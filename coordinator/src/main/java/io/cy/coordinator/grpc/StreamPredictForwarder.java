@@ -1,0 +1,464 @@
+package io.cy.coordinator.grpc;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.sidecar.SidecarPool;
+import io.cy.llm.proto.StreamPredictRequest;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Forwards one bidi StreamPredict call to a sidecar and streams its responses back.
+ *
+ * <p>The first request is parsed and validated, its trace id settled, and only then is a sidecar
+ * chosen. Responses are relayed as bytes. Each direction asks its source for the next message
+ * only while its destination is ready, so a slow reader on either end slows the other end
+ * instead of filling a buffer here. Cancellation, deadlines and statuses travel both ways.
+ *
+ * <p>Threads: the client-facing listener and the sidecar-facing listener each run serialised,
+ * but on different threads. Once the sidecar call exists, only the sidecar listener writes to
+ * the client's call (headers, messages, close); the client listener reaches the sidecar call
+ * under the per-call lock, which also guards the one retry.
+ */
+public final class StreamPredictForwarder implements ServerCallHandler<StreamPredictRequest, byte[]> {
+
+    private static final Logger logger = LoggerFactory.getLogger(StreamPredictForwarder.class);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final SidecarPool sidecars;
+    private final RequestValidator validator;
+    private final MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod;
+    private final String sidecarAuthorization;
+    private final CallEndListener callEndListener;
+    private final AtomicInteger active = new AtomicInteger();
+
+    /**
+     * @param sidecarMethod StreamPredict towards the sidecar, with responses kept as bytes
+     * @param internalToken sent to sidecars as a bearer token; empty for none
+     */
+    public StreamPredictForwarder(SidecarPool sidecars, RequestValidator validator,
+                                  MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod,
+                                  String internalToken, CallEndListener callEndListener) {
+        this.sidecars = requireNonNull(sidecars, "sidecars");
+        this.validator = requireNonNull(validator, "validator");
+        this.sidecarMethod = requireNonNull(sidecarMethod, "sidecarMethod");
+        this.sidecarAuthorization = requireNonNull(internalToken, "internalToken").isEmpty()
+                ? null : "Bearer " + internalToken;
+        this.callEndListener = requireNonNull(callEndListener, "callEndListener");
+    }
+
+    /** Streams open right now. */
+    public int activeCalls() {
+        return active.get();
+    }
+
+    @Override
+    public ServerCall.Listener<StreamPredictRequest> startCall(
+            ServerCall<StreamPredictRequest, byte[]> call, Metadata headers) {
+        final ForwardedCall forwarded = new ForwardedCall(call, headers, Context.current().getDeadline());
+        active.incrementAndGet();
+        call.request(1);
+        return forwarded;
+    }
+
+    /** One client call and the sidecar call(s) serving it. */
+    private final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
+
+        private final ServerCall<StreamPredictRequest, byte[]> serverCall;
+        private final Metadata clientHeaders;
+        private final Deadline deadline;
+        private final long startNanos = System.nanoTime();
+
+        // Client listener thread only.
+        private int received;
+
+        // Guarded by this: the sidecar side as seen from the client listener.
+        private StreamPredictRequest first;
+        private boolean halfClosed;
+        private boolean ended;
+        private Status overrideStatus;
+        private final List<Sidecar> tried = new ArrayList<>(2);
+        private final List<String> failures = new ArrayList<>(2);
+        private Attempt attempt;
+
+        // Set once the first request is accepted; read by the sidecar listener afterwards.
+        private volatile String traceId = "";
+        private volatile boolean clientCancelled;
+
+        // Each set when one side had to wait for the other to become ready; whoever clears it
+        // first asks for the next message, so no wakeup is lost and none is doubled.
+        private final AtomicBoolean clientRequestPending = new AtomicBoolean();
+
+        ForwardedCall(ServerCall<StreamPredictRequest, byte[]> serverCall, Metadata clientHeaders, Deadline deadline) {
+            this.serverCall = serverCall;
+            this.clientHeaders = clientHeaders;
+            this.deadline = deadline;
+        }
+
+        @Override
+        public void onMessage(StreamPredictRequest request) {
+            try {
+                received++;
+                final Status invalid = validator.validate(request);
+                if (received == 1) {
+                    if (invalid != null) {
+                        closeBeforeSidecar(invalid, request.getModelId());
+                        return;
+                    }
+                    traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
+                    synchronized (this) {
+                        if (ended) {
+                            return;
+                        }
+                        first = withTraceId(request);
+                        startAttempt();
+                    }
+                } else {
+                    synchronized (this) {
+                        if (ended) {
+                            return;
+                        }
+                        if (invalid != null) {
+                            cancelSidecar(invalid);
+                            return;
+                        }
+                        // The worker reads only the first message; later ones are relayed so the
+                        // stream stays transparent, with the same trace id.
+                        attempt.call.sendMessage(withTraceId(request));
+                        attempt.forwarded++;
+                    }
+                }
+                requestNextFromClient();
+            } catch (RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void onHalfClose() {
+            try {
+                synchronized (this) {
+                    if (ended) {
+                        return;
+                    }
+                    halfClosed = true;
+                    if (attempt != null) {
+                        attempt.call.halfClose();
+                        return;
+                    }
+                }
+                closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), "");
+            } catch (RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void onCancel() {
+            clientCancelled = true;
+            final Attempt current;
+            synchronized (this) {
+                current = attempt;
+                if (current == null) {
+                    if (ended) {
+                        return;
+                    }
+                    ended = true;
+                }
+            }
+            if (current != null) {
+                // The sidecar listener's onClose finishes the call.
+                current.call.cancel("client cancelled", null);
+            } else {
+                finish(Status.CANCELLED.withDescription("client cancelled"), null, "", 0, -1);
+            }
+        }
+
+        @Override
+        public void onReady() {
+            final Attempt current;
+            synchronized (this) {
+                current = attempt;
+            }
+            if (current != null) {
+                current.resumeIfPending();
+            }
+        }
+
+        /** Ask the client for its next message once the sidecar can take it. */
+        private void requestNextFromClient() {
+            final Attempt current;
+            synchronized (this) {
+                current = attempt;
+            }
+            if (current == null || current.call.isReady()) {
+                serverCall.request(1);
+                return;
+            }
+            clientRequestPending.set(true);
+            if (current.call.isReady() && clientRequestPending.compareAndSet(true, false)) {
+                serverCall.request(1);
+            }
+        }
+
+        private StreamPredictRequest withTraceId(StreamPredictRequest request) {
+            if (request.getMetadata().getTraceId().equals(traceId)) {
+                return request;
+            }
+            return request.toBuilder()
+                    .setMetadata(request.getMetadata().toBuilder().setTraceId(traceId))
+                    .build();
+        }
+
+        /** Starts a sidecar call for the first request; holds the lock. */
+        private void startAttempt() {
+            final Sidecar sidecar = sidecars.acquire(tried);
+            if (sidecar == null) {
+                ended = true;
+                final Status status = failures.isEmpty()
+                        ? Status.UNAVAILABLE.withDescription("no sidecar available: "
+                                + sidecars.all().size() + " configured, none healthy and not draining")
+                        : Statuses.unreachable(failures);
+                serverCall.close(status, trailersWithTraceId(null));
+                finishedBeforeSidecar(status, first.getModelId());
+                return;
+            }
+            tried.add(sidecar);
+            CallOptions options = CallOptions.DEFAULT;
+            if (deadline != null) {
+                options = options.withDeadline(deadline);
+            }
+            final ClientCall<StreamPredictRequest, byte[]> call =
+                    sidecar.channel().newCall(sidecarMethod, options);
+            attempt = new Attempt(sidecar, call);
+            call.start(attempt, sidecarHeaders());
+            call.request(1);
+            call.sendMessage(first);
+            attempt.forwarded = 1;
+            if (halfClosed) {
+                call.halfClose();
+            }
+            if (clientCancelled) {
+                // The client went away while this attempt was being set up (a retry).
+                call.cancel("client cancelled", null);
+            }
+        }
+
+        private Metadata sidecarHeaders() {
+            // Built, never copied: nothing the client sent as credentials reaches the sidecar.
+            final Metadata headers = new Metadata();
+            if (sidecarAuthorization != null) {
+                headers.put(AUTHORIZATION, sidecarAuthorization);
+            }
+            headers.put(TraceIds.TRACE_ID, traceId);
+            return headers;
+        }
+
+        /** Ends the call for a reason of the coordinator's own while a sidecar call is open; holds the lock. */
+        private void cancelSidecar(Status status) {
+            overrideStatus = status;
+            attempt.call.cancel(status.getDescription(), null);
+        }
+
+        /** Closes the client's call before any sidecar call exists. */
+        private void closeBeforeSidecar(Status status, String model) {
+            synchronized (this) {
+                if (ended) {
+                    return;
+                }
+                ended = true;
+            }
+            serverCall.close(status, trailersWithTraceId(null));
+            finishedBeforeSidecar(status, model);
+        }
+
+        private void finishedBeforeSidecar(Status status, String model) {
+            finish(status, null, model, 0, -1);
+        }
+
+        private Metadata trailersWithTraceId(Metadata trailers) {
+            final Metadata out = new Metadata();
+            if (trailers != null) {
+                out.merge(trailers);
+            }
+            if (!traceId.isEmpty()) {
+                out.put(TraceIds.TRACE_ID, traceId);
+            }
+            return out;
+        }
+
+        /** Something in our own code threw: end both sides with INTERNAL and keep serving. */
+        private void fail(RuntimeException e) {
+            logger.error("StreamPredict trace_id={} failed in the coordinator", traceId, e);
+            final Status status = Statuses.internal(e);
+            synchronized (this) {
+                if (ended) {
+                    return;
+                }
+                if (attempt != null) {
+                    cancelSidecar(status);
+                    return;
+                }
+                ended = true;
+            }
+            try {
+                serverCall.close(status, new Metadata());
+            } catch (RuntimeException closeFailure) {
+                logger.debug("closing after a failure failed too", closeFailure);
+            }
+            finish(status, null, "", 0, -1);
+        }
+
+        private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
+            active.decrementAndGet();
+            final long now = System.nanoTime();
+            try {
+                callEndListener.onCallEnd(new CallSummary(
+                        "StreamPredict",
+                        traceId,
+                        String.valueOf(serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+                        model,
+                        sidecar == null ? "" : sidecar.toString(),
+                        status,
+                        chunks,
+                        firstChunkNanos < 0 ? -1 : firstChunkNanos - startNanos,
+                        now - startNanos,
+                        clientCancelled));
+            } catch (RuntimeException e) {
+                logger.error("call-end listener failed", e);
+            }
+        }
+
+        /** One sidecar call and its listener; callbacks arrive serialised on a sidecar-channel thread. */
+        private final class Attempt extends ClientCall.Listener<byte[]> {
+
+            private final Sidecar sidecar;
+            private final ClientCall<StreamPredictRequest, byte[]> call;
+            private final AtomicBoolean responseRequestPending = new AtomicBoolean();
+            // Guarded by ForwardedCall.this.
+            private int forwarded;
+            // Sidecar listener thread only.
+            private long messages;
+            private long firstMessageNanos = -1;
+            private boolean endOfStream;
+            private boolean headersSent;
+
+            Attempt(Sidecar sidecar, ClientCall<StreamPredictRequest, byte[]> call) {
+                this.sidecar = sidecar;
+                this.call = call;
+            }
+
+            @Override
+            public void onMessage(byte[] message) {
+                try {
+                    if (messages == 0) {
+                        firstMessageNanos = System.nanoTime();
+                    }
+                    messages++;
+                    if (ResponseFrames.isEndOfStream(message)) {
+                        endOfStream = true;
+                    }
+                    if (clientCancelled) {
+                        return;
+                    }
+                    if (!headersSent) {
+                        final Metadata headers = new Metadata();
+                        headers.put(TraceIds.TRACE_ID, traceId);
+                        serverCall.sendHeaders(headers);
+                        headersSent = true;
+                    }
+                    serverCall.sendMessage(message);
+                    if (serverCall.isReady()) {
+                        call.request(1);
+                        return;
+                    }
+                    responseRequestPending.set(true);
+                    if (serverCall.isReady()) {
+                        resumeIfPending();
+                    }
+                } catch (RuntimeException e) {
+                    fail(e);
+                }
+            }
+
+            /** The client can take more: ask the sidecar for the next response, if one is owed. */
+            void resumeIfPending() {
+                if (responseRequestPending.compareAndSet(true, false)) {
+                    call.request(1);
+                }
+            }
+
+            @Override
+            public void onReady() {
+                if (clientRequestPending.compareAndSet(true, false)) {
+                    serverCall.request(1);
+                }
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                try {
+                    sidecar.release();
+                    final Status outcome;
+                    synchronized (ForwardedCall.this) {
+                        if (attempt != this) {
+                            return;
+                        }
+                        if (Statuses.isUnreachable(status)) {
+                            sidecar.markUnreachable();
+                            if (messages == 0 && forwarded == 1 && !ended) {
+                                // Nothing reached the client yet and the request is still held:
+                                // one transparent retry on another sidecar.
+                                failures.add(Statuses.failure(sidecar, status));
+                                if (tried.size() < 2) {
+                                    startAttempt();
+                                    return;
+                                }
+                                status = Statuses.unreachable(failures);
+                            }
+                        }
+                        ended = true;
+                        outcome = overrideStatus != null ? overrideStatus : settle(status);
+                    }
+                    if (!clientCancelled) {
+                        serverCall.close(outcome, headersSent ? trailers : trailersWithTraceId(trailers));
+                    }
+                    finish(clientCancelled ? Status.CANCELLED.withDescription("client cancelled") : outcome,
+                            sidecar, first.getModelId(), endOfStream ? messages - 1 : messages, firstMessageNanos);
+                } catch (RuntimeException e) {
+                    logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
+                    try {
+                        serverCall.close(Statuses.internal(e), new Metadata());
+                    } catch (RuntimeException ignored) {
+                        // Already closed; nothing more to tell the client.
+                    }
+                }
+            }
+
+            /** The client's status for the sidecar's: OK only for a stream that really ended. */
+            private Status settle(Status status) {
+                if (status.isOk() && !endOfStream) {
+                    return Status.INTERNAL.withDescription("sidecar " + sidecar
+                            + " ended the stream without an end_of_stream message after " + messages + " messages");
+                }
+                return Statuses.fromSidecar(sidecar, status);
+            }
+        }
+    }
+}

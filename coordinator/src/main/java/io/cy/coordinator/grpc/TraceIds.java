@@ -1,0 +1,41 @@
+package io.cy.coordinator.grpc;
+
+import io.grpc.Metadata;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Where a call's trace id comes from, and the headers that carry it. */
+final class TraceIds {
+
+    static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> REQUEST_ID = Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+
+    private TraceIds() {}
+
+    /**
+     * The trace id for a call: the one in the message if set, else the {@code trace-id} or
+     * {@code x-request-id} header if usable, else a new random UUID.
+     */
+    static String resolve(String fromMessage, Metadata headers) {
+        if (!fromMessage.isEmpty()) {
+            return fromMessage;
+        }
+        String fromHeader = headers.get(TRACE_ID);
+        if (fromHeader == null || fromHeader.isEmpty()) {
+            fromHeader = headers.get(REQUEST_ID);
+        }
+        if (fromHeader != null && !fromHeader.isEmpty()
+                && RequestValidator.checkText(fromHeader, RequestValidator.MAX_TRACE_ID_CHARS) == null) {
+            return fromHeader;
+        }
+        return newId();
+    }
+
+    /** A random (version 4) UUID; ThreadLocalRandom avoids SecureRandom's cost and contention. */
+    static String newId() {
+        final ThreadLocalRandom random = ThreadLocalRandom.current();
+        final long msb = (random.nextLong() & ~0xF000L) | 0x4000L;
+        final long lsb = (random.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
+        return new UUID(msb, lsb).toString();
+    }
+}

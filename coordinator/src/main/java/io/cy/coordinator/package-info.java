@@ -1,0 +1,2 @@
+/** The coordinator process: startup, wiring and graceful shutdown. */
+package io.cy.coordinator;

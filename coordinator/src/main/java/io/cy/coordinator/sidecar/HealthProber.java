@@ -1,0 +1,107 @@
+package io.cy.coordinator.sidecar;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.MoreExecutors;
+import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.WorkerHealthRequest;
+import io.cy.llm.proto.WorkerHealthResponse;
+import io.grpc.ConnectivityState;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Calls every sidecar's {@code Health} on an interval so that routing and the coordinator's own
+ * health answer from state, never from a fan-out per call.
+ */
+public final class HealthProber implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(HealthProber.class);
+
+    private final SidecarPool pool;
+    private final CoordinatorConfig.HealthProbe config;
+    private final Metadata headers;
+    private final Runnable onChange;
+    // One thread is plenty: a probe only starts an asynchronous call.
+    private final ScheduledExecutorService scheduler;
+
+    /**
+     * @param headers metadata sent with each probe (the internal token)
+     * @param onChange run after any sidecar's health changed
+     */
+    public HealthProber(SidecarPool pool, CoordinatorConfig.HealthProbe config, Metadata headers, Runnable onChange) {
+        this.pool = requireNonNull(pool, "pool");
+        this.config = requireNonNull(config, "config");
+        this.headers = requireNonNull(headers, "headers");
+        this.onChange = requireNonNull(onChange, "onChange");
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            final Thread t = new Thread(r, "cy-health-prober");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public void start() {
+        scheduler.scheduleWithFixedDelay(this::probeAll, 0, config.interval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void probeAll() {
+        for (Sidecar sidecar : pool.all()) {
+            try {
+                probe(sidecar);
+            } catch (RuntimeException e) {
+                logger.warn("health probe of sidecar {} could not start", sidecar, e);
+                record(sidecar, false, e.toString());
+            }
+        }
+    }
+
+    private void probe(Sidecar sidecar) {
+        if (sidecar.channel().getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
+            // A sidecar that restarted is found again within one interval, not after grpc's
+            // reconnect backoff (up to two minutes).
+            sidecar.channel().resetConnectBackoff();
+        }
+        final var stub = AiInferenceGrpc.newFutureStub(sidecar.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadlineAfter(config.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        Futures.addCallback(stub.health(WorkerHealthRequest.getDefaultInstance()),
+                new FutureCallback<WorkerHealthResponse>() {
+                    @Override
+                    public void onSuccess(WorkerHealthResponse response) {
+                        record(sidecar, response.getHealthy(), response.getHealthy() ? "" : "answered healthy=false");
+                    }
+
+                    @Override
+                    public void onFailure(Throwable t) {
+                        record(sidecar, false, io.grpc.Status.fromThrowable(t).toString());
+                    }
+                },
+                MoreExecutors.directExecutor());
+    }
+
+    private void record(Sidecar sidecar, boolean ok, String reason) {
+        if (sidecar.recordProbe(ok)) {
+            if (ok) {
+                logger.info("sidecar {} is healthy again", sidecar);
+            } else {
+                logger.warn("sidecar {} is unhealthy: {}", sidecar, reason);
+            }
+        }
+        // Also after no change here: a call may have marked the sidecar unreachable meanwhile.
+        onChange.run();
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

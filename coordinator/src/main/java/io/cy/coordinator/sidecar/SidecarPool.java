@@ -1,0 +1,129 @@
+package io.cy.coordinator.sidecar;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The configured sidecars, each with one long-lived channel shared by all calls. */
+public final class SidecarPool implements AutoCloseable {
+
+    private final List<Sidecar> sidecars;
+    private final SidecarRouter router;
+
+    public SidecarPool(List<Sidecar> sidecars, SidecarRouter router) {
+        this.sidecars = List.copyOf(requireNonNull(sidecars, "sidecars"));
+        this.router = requireNonNull(router, "router");
+        if (this.sidecars.isEmpty()) {
+            throw new IllegalArgumentException("sidecars: empty (expected: at least one)");
+        }
+    }
+
+    /** Opens one channel per configured sidecar; connections are made lazily and kept alive. */
+    public static SidecarPool connect(CoordinatorConfig.Sidecars config, NettyTransport transport,
+                                      SidecarRouter router) {
+        final List<Sidecar> sidecars = new ArrayList<>();
+        for (Endpoint endpoint : config.addresses()) {
+            final NettyChannelBuilder builder = transport.channelBuilder(endpoint)
+                    // Callbacks only hand messages on; running them on the event loop saves a
+                    // thread hop per message.
+                    .directExecutor()
+                    // The forwarder retries by itself, before the first response only; grpc's
+                    // retry would buffer every forwarded message.
+                    .disableRetry()
+                    .keepAliveTime(config.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                    .keepAliveTimeout(config.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                    .keepAliveWithoutCalls(true);
+            if (endpoint.isUnix()) {
+                builder.overrideAuthority("localhost");
+            }
+            final ManagedChannel channel = builder.build();
+            sidecars.add(new Sidecar(endpoint, channel,
+                    config.health().unhealthyThreshold(), config.health().healthyThreshold()));
+        }
+        return new SidecarPool(sidecars, router);
+    }
+
+    public List<Sidecar> all() {
+        return sidecars;
+    }
+
+    /** The sidecar at {@code address} (any accepted spelling), or null. */
+    public Sidecar find(String address) {
+        final Endpoint endpoint;
+        try {
+            endpoint = Endpoint.parse(address);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        for (Sidecar sidecar : sidecars) {
+            if (sidecar.endpoint().equals(endpoint)) {
+                return sidecar;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Chooses a sidecar for a new call and counts the call against it, or returns null when none
+     * may take it. The caller releases it exactly once.
+     */
+    public Sidecar acquire(List<Sidecar> tried) {
+        final Sidecar sidecar = router.pick(sidecars, tried);
+        if (sidecar != null) {
+            sidecar.acquire();
+        }
+        return sidecar;
+    }
+
+    public int availableCount() {
+        int n = 0;
+        for (Sidecar sidecar : sidecars) {
+            if (sidecar.isHealthy() && !sidecar.isDraining()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    public int healthyCount() {
+        int n = 0;
+        for (Sidecar sidecar : sidecars) {
+            if (sidecar.isHealthy()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Closes every channel, waiting up to {@code timeout} for calls still on them. */
+    public void close(Duration timeout) {
+        for (Sidecar sidecar : sidecars) {
+            sidecar.channel().shutdown();
+        }
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        for (Sidecar sidecar : sidecars) {
+            try {
+                final long left = Math.max(0, deadline - System.nanoTime());
+                if (!sidecar.channel().awaitTermination(left, TimeUnit.NANOSECONDS)) {
+                    sidecar.channel().shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                sidecar.channel().shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+}
