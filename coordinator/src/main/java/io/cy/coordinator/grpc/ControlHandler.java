@@ -6,10 +6,13 @@ import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.ControlMessage;
+import io.grpc.CallOptions;
+import io.grpc.ClientInterceptors;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -126,18 +129,20 @@ public final class ControlHandler {
         if (callerDeadline != null) {
             deadline = deadline.minimum(callerDeadline);
         }
-        AiInferenceGrpc.newStub(sidecar.channel())
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                .withDeadline(deadline)
-                .control(request.toBuilder().removePayload("sidecar").build(), new StreamObserver<>() {
+        final SidecarAnswer answer = new SidecarAnswer();
+        final CallOptions options = CallOptions.DEFAULT.withDeadline(deadline).withStreamTracerFactory(answer);
+        ClientCalls.asyncUnaryCall(
+                ClientInterceptors.intercept(sidecar.channel(), MetadataUtils.newAttachHeadersInterceptor(headers))
+                        .newCall(AiInferenceGrpc.getControlMethod(), options),
+                request.toBuilder().removePayload("sidecar").build(), new StreamObserver<ControlMessage>() {
                     @Override
-                    public void onNext(ControlMessage answer) {
-                        responses.onNext(answer);
+                    public void onNext(ControlMessage reply) {
+                        responses.onNext(reply);
                     }
 
                     @Override
                     public void onError(Throwable t) {
-                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t)).asRuntimeException());
+                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t), answer).asRuntimeException());
                     }
 
                     @Override

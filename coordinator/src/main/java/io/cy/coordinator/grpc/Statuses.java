@@ -14,17 +14,20 @@ final class Statuses {
     private Statuses() {}
 
     /**
-     * Whether the sidecar call failed to reach the sidecar at all (refused, reset, unknown
-     * host), as opposed to the sidecar answering with an error. Local transport failures carry
-     * a cause; statuses read from the sidecar's trailers never do.
+     * Whether a sidecar call failed without the sidecar answering: the connection was refused,
+     * reset or closed. Such a call may be retried elsewhere if nothing reached the client yet.
      */
-    static boolean isUnreachable(Status status) {
-        return status.getCode() == Status.Code.UNAVAILABLE && status.getCause() != null;
+    static boolean isUnreachable(Status status, SidecarAnswer answer) {
+        return status.getCode() == Status.Code.UNAVAILABLE && !answer.fromSidecar();
     }
 
-    /** The status the client gets for the sidecar call's {@code status}. */
-    static Status fromSidecar(Sidecar sidecar, Status status) {
-        if (status.getCause() == null) {
+    /**
+     * The status the client gets for a sidecar call's {@code status}: the sidecar's own status
+     * unchanged; a failure of the connection to it named after the sidecar.
+     */
+    static Status fromSidecar(Sidecar sidecar, Status status, SidecarAnswer answer) {
+        if (answer.fromSidecar() || status.getCode() == Status.Code.CANCELLED
+                || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
             return status;
         }
         return status.withDescription("sidecar " + sidecar + ": " + describe(status)).withCause(null);

@@ -240,13 +240,14 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 return;
             }
             tried.add(sidecar);
-            CallOptions options = CallOptions.DEFAULT;
+            final SidecarAnswer answer = new SidecarAnswer();
+            CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(answer);
             if (deadline != null) {
                 options = options.withDeadline(deadline);
             }
             final ClientCall<StreamPredictRequest, byte[]> call =
                     sidecar.channel().newCall(sidecarMethod, options);
-            attempt = new Attempt(sidecar, call);
+            attempt = new Attempt(sidecar, call, answer);
             call.start(attempt, sidecarHeaders());
             call.request(1);
             call.sendMessage(first);
@@ -350,6 +351,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
             private final Sidecar sidecar;
             private final ClientCall<StreamPredictRequest, byte[]> call;
+            private final SidecarAnswer answer;
             private final AtomicBoolean responseRequestPending = new AtomicBoolean();
             // Guarded by ForwardedCall.this.
             private int forwarded;
@@ -359,9 +361,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             private boolean endOfStream;
             private boolean headersSent;
 
-            Attempt(Sidecar sidecar, ClientCall<StreamPredictRequest, byte[]> call) {
+            Attempt(Sidecar sidecar, ClientCall<StreamPredictRequest, byte[]> call, SidecarAnswer answer) {
                 this.sidecar = sidecar;
                 this.call = call;
+                this.answer = answer;
             }
 
             @Override
@@ -415,12 +418,12 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             public void onClose(Status status, Metadata trailers) {
                 try {
                     sidecar.release();
-                    final Status outcome;
+                    Status outcome = null;
                     synchronized (ForwardedCall.this) {
                         if (attempt != this) {
                             return;
                         }
-                        if (Statuses.isUnreachable(status)) {
+                        if (Statuses.isUnreachable(status, answer)) {
                             sidecar.markUnreachable();
                             if (messages == 0 && forwarded == 1 && !ended) {
                                 // Nothing reached the client yet and the request is still held:
@@ -430,11 +433,15 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                                     startAttempt();
                                     return;
                                 }
-                                status = Statuses.unreachable(failures);
+                                outcome = Statuses.unreachable(failures);
                             }
                         }
                         ended = true;
-                        outcome = overrideStatus != null ? overrideStatus : settle(status);
+                        if (overrideStatus != null) {
+                            outcome = overrideStatus;
+                        } else if (outcome == null) {
+                            outcome = settle(status);
+                        }
                     }
                     if (!clientCancelled) {
                         serverCall.close(outcome, headersSent ? trailers : trailersWithTraceId(trailers));
@@ -457,7 +464,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     return Status.INTERNAL.withDescription("sidecar " + sidecar
                             + " ended the stream without an end_of_stream message after " + messages + " messages");
                 }
-                return Statuses.fromSidecar(sidecar, status);
+                return Statuses.fromSidecar(sidecar, status, answer);
             }
         }
     }
