@@ -189,6 +189,7 @@ public final class Coordinator implements AutoCloseable {
         }
         logger.info("shutting down: {} open streams, grace {}s", forwarder.activeCalls(), grace.toSeconds());
         health.enterTerminalState();
+        forwarder.beginShutdown();
         prober.close();
         for (Server server : servers) {
             server.shutdown();

@@ -51,7 +51,12 @@ final class TestStack implements AutoCloseable {
         environment.putIfAbsent("SIDECAR_GRPC_ADDR",
                 sims.stream().map(SimulatedSidecar::target).collect(Collectors.joining(",")));
         environment.putIfAbsent("COORDINATOR_GRPC_ADDR", "127.0.0.1:0");
-        coordinator = Coordinator.start(ConfigLoader.fromYaml(yaml, environment).config(), summaries::offer);
+        try {
+            coordinator = Coordinator.start(ConfigLoader.fromYaml(yaml, environment).config(), summaries::offer);
+        } catch (IOException | RuntimeException e) {
+            clientTransport.close();
+            throw e;
+        }
     }
 
     /** One simulated sidecar on a Unix socket in {@code dir}, configured by {@code sim}. */

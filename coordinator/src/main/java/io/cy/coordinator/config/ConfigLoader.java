@@ -95,10 +95,7 @@ public final class ConfigLoader {
         }
         final Duration keepaliveTime = sidecars.duration("keepalive_time", Duration.ofSeconds(1));
 
-        final var udsPath = server.endpoint("uds_path", true);
-        if (udsPath != null && !udsPath.isUnix()) {
-            throw new ConfigException("server.uds_path", udsPath + " (expected: an absolute socket path)");
-        }
+        final var udsPath = server.unixSocket("uds_path");
         final var grpcAddr = server.endpoint("grpc_addr", false);
         if (grpcAddr.isUnix()) {
             throw new ConfigException("server.grpc_addr", grpcAddr
@@ -208,6 +205,9 @@ public final class ConfigLoader {
                 throw new ConfigException(fieldPath, "unknown setting (expected one of: " + String.join(", ", names) + ")");
             }
             if (known.isObject()) {
+                if (field.getValue().isNull()) {
+                    continue; // a section whose settings are all commented out
+                }
                 if (!field.getValue().isObject()) {
                     throw new ConfigException(fieldPath, "a single value (expected: a mapping)");
                 }

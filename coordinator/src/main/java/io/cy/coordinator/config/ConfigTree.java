@@ -3,6 +3,7 @@ package io.cy.coordinator.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cy.llm.transport.Endpoint;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,6 +119,28 @@ final class ConfigTree {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(pathOf(key), e.getMessage());
         }
+    }
+
+    /**
+     * A Unix socket to listen on, written as an absolute path (as the open-source coordinator's
+     * COORDINATOR_UDS_PATH is) or as unix:///path; null when the setting is empty.
+     */
+    Endpoint unixSocket(String key) {
+        final String text = string(key);
+        if (text.isEmpty()) {
+            return null;
+        }
+        final Endpoint endpoint;
+        try {
+            endpoint = text.startsWith("unix:") || text.indexOf(':') >= 0
+                    ? Endpoint.parse(text) : Endpoint.unix(Path.of(text));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(pathOf(key), e.getMessage());
+        }
+        if (!endpoint.isUnix()) {
+            throw new ConfigException(pathOf(key), text + " (expected: an absolute socket path)");
+        }
+        return endpoint;
     }
 
     /** A non-empty list of addresses, from a YAML list or a comma-separated string. */

@@ -47,6 +47,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
     private final String sidecarAuthorization;
     private final CallEndListener callEndListener;
     private final AtomicInteger active = new AtomicInteger();
+    private volatile boolean shuttingDown;
 
     /**
      * @param sidecarMethod StreamPredict towards the sidecar, with responses kept as bytes
@@ -61,6 +62,11 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         this.sidecarAuthorization = requireNonNull(internalToken, "internalToken").isEmpty()
                 ? null : "Bearer " + internalToken;
         this.callEndListener = requireNonNull(callEndListener, "callEndListener");
+    }
+
+    /** From now on, streams cancelled by the server are reported as ended by shutdown. */
+    public void beginShutdown() {
+        shuttingDown = true;
     }
 
     /** Streams open right now. */
@@ -99,7 +105,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
         // Set once the first request is accepted; read by the sidecar listener afterwards.
         private volatile String traceId = "";
-        private volatile boolean clientCancelled;
+        // Set when the client's call was cancelled (by the client, its deadline or shutdown): from
+        // then on nothing is written to it, and this is how the call ended.
+        private volatile Status cancelled;
 
         // Each set when one side had to wait for the other to become ready; whoever clears it
         // first asks for the next message, so no wakeup is lost and none is doubled.
@@ -171,7 +179,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
         @Override
         public void onCancel() {
-            clientCancelled = true;
+            cancelled = cancellationReason();
             final Attempt current;
             synchronized (this) {
                 current = attempt;
@@ -184,10 +192,20 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
             if (current != null) {
                 // The sidecar listener's onClose finishes the call.
-                current.call.cancel("client cancelled", null);
+                current.call.cancel(cancelled.getDescription(), null);
             } else {
-                finish(Status.CANCELLED.withDescription("client cancelled"), null, "", 0, -1);
+                finish(cancelled, null, "", 0, -1);
             }
+        }
+
+        private Status cancellationReason() {
+            if (deadline != null && deadline.isExpired()) {
+                return Status.DEADLINE_EXCEEDED.withDescription("client deadline exceeded");
+            }
+            if (shuttingDown) {
+                return Status.UNAVAILABLE.withDescription("coordinator shutting down: grace period over");
+            }
+            return Status.CANCELLED.withDescription("client cancelled");
         }
 
         @Override
@@ -205,6 +223,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         private void requestNextFromClient() {
             final Attempt current;
             synchronized (this) {
+                if (ended) {
+                    return;
+                }
                 current = attempt;
             }
             if (current == null || current.call.isReady()) {
@@ -247,17 +268,24 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
             final ClientCall<StreamPredictRequest, byte[]> call =
                     sidecar.channel().newCall(sidecarMethod, options);
-            attempt = new Attempt(sidecar, call, answer);
-            call.start(attempt, sidecarHeaders());
+            final Attempt started = new Attempt(sidecar, call, answer);
+            attempt = started;
+            // Counted before start(): with a direct executor a call that cannot connect may be
+            // closed inside start() itself, and onClose must then see the request as held.
+            started.forwarded = 1;
+            call.start(started, sidecarHeaders());
+            if (attempt != started || ended) {
+                // Closed inside start(): onClose already retried elsewhere or ended the call.
+                return;
+            }
             call.request(1);
             call.sendMessage(first);
-            attempt.forwarded = 1;
             if (halfClosed) {
                 call.halfClose();
             }
-            if (clientCancelled) {
+            if (cancelled != null) {
                 // The client went away while this attempt was being set up (a retry).
-                call.cancel("client cancelled", null);
+                call.cancel(cancelled.getDescription(), null);
             }
         }
 
@@ -340,7 +368,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         chunks,
                         firstChunkNanos < 0 ? -1 : firstChunkNanos - startNanos,
                         now - startNanos,
-                        clientCancelled));
+                        cancelled != null && cancelled.getCode() == Status.Code.CANCELLED));
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
             }
@@ -377,7 +405,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     if (ResponseFrames.isEndOfStream(message)) {
                         endOfStream = true;
                     }
-                    if (clientCancelled) {
+                    if (cancelled != null) {
                         return;
                     }
                     if (!headersSent) {
@@ -443,10 +471,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                             outcome = settle(status);
                         }
                     }
-                    if (!clientCancelled) {
+                    if (cancelled == null) {
                         serverCall.close(outcome, headersSent ? trailers : trailersWithTraceId(trailers));
                     }
-                    finish(clientCancelled ? Status.CANCELLED.withDescription("client cancelled") : outcome,
+                    finish(cancelled != null ? cancelled : outcome,
                             sidecar, first.getModelId(), endOfStream ? messages - 1 : messages, firstMessageNanos);
                 } catch (RuntimeException e) {
                     logger.error("StreamPredict trace_id={} failed while closing", traceId, e);

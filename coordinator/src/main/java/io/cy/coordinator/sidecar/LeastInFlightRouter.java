@@ -1,5 +1,6 @@
 package io.cy.coordinator.sidecar;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -15,25 +16,31 @@ public final class LeastInFlightRouter implements SidecarRouter {
 
     @Override
     public Sidecar pick(List<Sidecar> sidecars, List<Sidecar> tried) {
-        final int n = sidecars.size();
-        final int start = Math.floorMod(rotation.getAndIncrement(), n);
-        Sidecar best = null;
-        Sidecar fallback = null;
-        for (int i = 0; i < n; i++) {
-            final Sidecar candidate = sidecars.get((start + i) % n);
+        final List<Sidecar> leastLoaded = new ArrayList<>(sidecars.size());
+        final List<Sidecar> unavailable = new ArrayList<>(sidecars.size());
+        int least = Integer.MAX_VALUE;
+        for (Sidecar candidate : sidecars) {
             if (candidate.isDraining() || tried.contains(candidate)) {
                 continue;
             }
             if (!candidate.isAvailable()) {
-                if (fallback == null) {
-                    fallback = candidate;
-                }
+                unavailable.add(candidate);
                 continue;
             }
-            if (best == null || candidate.inflight() < best.inflight()) {
-                best = candidate;
+            final int inflight = candidate.inflight();
+            if (inflight < least) {
+                least = inflight;
+                leastLoaded.clear();
+            }
+            if (inflight == least) {
+                leastLoaded.add(candidate);
             }
         }
-        return best != null ? best : fallback;
+        final List<Sidecar> choices = leastLoaded.isEmpty() ? unavailable : leastLoaded;
+        if (choices.isEmpty()) {
+            return null;
+        }
+        // Rotate among equals, so that calls spread evenly.
+        return choices.get(Math.floorMod(rotation.getAndIncrement(), choices.size()));
     }
 }
