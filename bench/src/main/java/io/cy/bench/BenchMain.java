@@ -1,0 +1,87 @@
+package io.cy.bench;
+
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.ManagedChannel;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** {@code cy-bench <command> [options]}: dispatches to the command named first. */
+public final class BenchMain {
+
+    static final int EXIT_USAGE = 2;
+
+    static final String USAGE = String.join("\n",
+            "usage: cy-bench <command> [options]",
+            "",
+            "commands:",
+            "  call    make one AiInference call (stream, health or control) and print the answer",
+            "",
+            "Run 'cy-bench <command> --help' for the options of a command.",
+            "");
+
+    private BenchMain() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs a command; returns the process exit status. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.print(USAGE);
+            return EXIT_USAGE;
+        }
+        final List<String> rest = Arrays.asList(args).subList(1, args.length);
+        switch (args[0]) {
+            case "call":
+                return call(rest, out, err);
+            case "-h":
+            case "--help":
+            case "help":
+                out.print(USAGE);
+                return 0;
+            default:
+                err.println("cy-bench: unknown command: " + args[0]);
+                err.print(USAGE);
+                return EXIT_USAGE;
+        }
+    }
+
+    static int call(List<String> args, PrintStream out, PrintStream err) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(CallArgs.USAGE);
+            return 0;
+        }
+        final CallArgs parsed;
+        try {
+            parsed = CallArgs.parse(args);
+        } catch (UsageException e) {
+            err.println("call: " + e.getMessage());
+            err.println("Run 'cy-bench call --help' for usage.");
+            return EXIT_USAGE;
+        }
+        // One event-loop thread is plenty for a single call.
+        final NettyTransport transport = NettyTransport.create(1, "cy-call");
+        try {
+            final ManagedChannel channel = transport.channelBuilder(parsed.target()).build();
+            try {
+                return new CallCommand(channel, out, err).run(parsed);
+            } finally {
+                channel.shutdownNow();
+                channel.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (IllegalStateException e) {
+            // A Unix socket target where native epoll is unavailable.
+            err.println("error: " + e.getMessage());
+            return CallCommand.EXIT_CALL_FAILED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("error: interrupted");
+            return CallCommand.EXIT_CALL_FAILED;
+        } finally {
+            transport.close();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.cy.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.Server;
+import io.netty.channel.epoll.Epoll;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole command line, over real sockets. */
+class BenchMainTest {
+
+    private final Captured out = new Captured();
+    private final Captured err = new Captured();
+    private final NettyTransport serverTransport = NettyTransport.create(1, "test-server");
+    private Server server;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (server != null) {
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        serverTransport.close();
+    }
+
+    private Endpoint serve(Endpoint listen) throws IOException {
+        server = serverTransport.serverBuilder(listen).addService(new FakeAiInference().definition()).build().start();
+        return listen.isUnix() ? listen
+                : listen.withPort(((InetSocketAddress) server.getListenSockets().get(0)).getPort());
+    }
+
+    private int run(String... args) {
+        return BenchMain.run(args, out.stream, err.stream);
+    }
+
+    @Test
+    void callStreamsOverTcp() throws IOException {
+        final Endpoint target = serve(Endpoint.tcp("127.0.0.1", 0));
+
+        final int exit = run("call", "--target", target.toString(), "--max-new-tokens", "3");
+
+        assertThat(exit).isZero();
+        assertThat(out.text()).isEqualTo("tok0 tok1 tok2 \n");
+        assertThat(err.text()).startsWith("-- 3 chunks,").endsWith("status OK\n");
+    }
+
+    @Test
+    void callHealthOverAUnixSocket(@TempDir Path dir) throws IOException {
+        assumeTrue(Epoll.isAvailable(), "Unix sockets need native epoll");
+        final Endpoint target = serve(Endpoint.unix(dir.resolve("s.sock")));
+
+        final int exit = run("call", "--target", target.toString(), "--method", "health");
+
+        assertThat(exit).isZero();
+        assertThat(out.text()).startsWith("healthy=true\n");
+    }
+
+    @Test
+    void unreachableTargetIsAGrpcError() throws IOException {
+        final int port;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        }
+
+        final int exit = run("call", "--target", "127.0.0.1:" + port, "--method", "health");
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.text()).startsWith("error: UNAVAILABLE");
+    }
+
+    @Test
+    void badFlagExitsTwoNamingTheFlag() {
+        final int exit = run("call", "--max-new-tokens", "abc");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.text()).startsWith("call: --max-new-tokens: abc (expected: a whole number)\n");
+        assertThat(out.text()).isEmpty();
+    }
+
+    @Test
+    void callHelpPrintsTheOptions() {
+        final int exit = run("call", "--help");
+
+        assertThat(exit).isZero();
+        assertThat(out.text()).startsWith("usage: cy-bench call").contains("--max-new-tokens N");
+    }
+
+    @Test
+    void noCommandOrAnUnknownOneExitsTwo() {
+        assertThat(run()).isEqualTo(2);
+        assertThat(run("load")).isEqualTo(2);
+        assertThat(err.text()).contains("unknown command: load").contains("usage: cy-bench <command>");
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        assertThat(run("--help")).isZero();
+        assertThat(out.text()).contains("call ");
+    }
+}
