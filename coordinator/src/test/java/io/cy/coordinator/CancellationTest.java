@@ -106,13 +106,15 @@ class CancellationTest {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        final long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (!UnixSocketFiles.isListening(socket)) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                process.destroyForcibly();
-                throw new AssertionError("simulated sidecar process did not start listening on " + socket);
-            }
-            Thread.sleep(20);
+        try {
+            Eventually.await("the sidecar process listens on " + socket, TIMEOUT,
+                    () -> !process.isAlive() || UnixSocketFiles.isListening(socket));
+        } catch (AssertionError | InterruptedException e) {
+            process.destroyForcibly();
+            throw e;
+        }
+        if (!process.isAlive()) {
+            throw new AssertionError("simulated sidecar process exited with " + process.exitValue());
         }
         return process;
     }
