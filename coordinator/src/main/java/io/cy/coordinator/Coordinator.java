@@ -2,6 +2,8 @@ package io.cy.coordinator;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.auth.AuthInterceptor;
+import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.grpc.AccessLog;
 import io.cy.coordinator.grpc.AiInferenceServices;
@@ -47,18 +49,20 @@ public final class Coordinator implements AutoCloseable {
     private final HealthProber prober;
     private final HealthStatusManager health;
     private final StreamPredictForwarder forwarder;
+    private final Authenticator authenticator;
     private final List<Server> servers;
     private final Endpoint grpcEndpoint;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
-                        List<Server> servers, Endpoint grpcEndpoint) {
+                        Authenticator authenticator, List<Server> servers, Endpoint grpcEndpoint) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
         this.prober = prober;
         this.health = health;
         this.forwarder = forwarder;
+        this.authenticator = authenticator;
         this.servers = servers;
         this.grpcEndpoint = grpcEndpoint;
     }
@@ -93,16 +97,26 @@ public final class Coordinator implements AutoCloseable {
                 new ControlHandler(sidecars, internalToken, config.sidecars().controlTimeout(), version),
                 new HealthHandler(sidecars, forwarder::activeCalls, version));
 
+        final Authenticator authenticator;
+        if (config.auth().required()) {
+            authenticator = Authenticator.start(config.auth());
+        } else {
+            authenticator = null;
+            logger.warn("AUTHENTICATION IS OFF (auth.mode: none): every caller is trusted and tenants are taken"
+                    + " from requests. Use this for local development only.");
+        }
+        final AuthInterceptor auth = authenticator == null ? null : new AuthInterceptor(authenticator, config.auth());
+
         final List<Server> servers = new ArrayList<>();
         Endpoint grpcEndpoint = config.server().grpcAddr();
         try {
-            final Server tcp = build(transport.serverBuilder(grpcEndpoint), config, services, health).start();
+            final Server tcp = build(transport.serverBuilder(grpcEndpoint), config, services, health, auth).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
             final Endpoint uds = config.server().udsPath();
             if (uds != null) {
                 UnixSocketFiles.prepareForBind(uds.socketPath());
-                servers.add(build(transport.serverBuilder(uds), config, services, health).start());
+                servers.add(build(transport.serverBuilder(uds), config, services, health, auth).start());
             }
         } catch (IOException | RuntimeException e) {
             for (Server server : servers) {
@@ -110,6 +124,9 @@ public final class Coordinator implements AutoCloseable {
             }
             sidecars.close(Duration.ZERO);
             transport.close();
+            if (authenticator != null) {
+                authenticator.close();
+            }
             final String where = servers.isEmpty() ? config.server().grpcAddr().toString()
                     : String.valueOf(config.server().udsPath());
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
@@ -121,11 +138,13 @@ public final class Coordinator implements AutoCloseable {
                 version, grpcEndpoint,
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 config.sidecars().addresses(), transport.isNative());
-        return new Coordinator(config, transport, sidecars, prober, health, forwarder, List.copyOf(servers), grpcEndpoint);
+        return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator,
+                List.copyOf(servers), grpcEndpoint);
     }
 
     private static Server build(NettyServerBuilder builder, CoordinatorConfig config,
-                                List<ServerServiceDefinition> services, HealthStatusManager health) {
+                                List<ServerServiceDefinition> services, HealthStatusManager health,
+                                AuthInterceptor auth) {
         final CoordinatorConfig.Server server = config.server();
         // Handlers never block: they validate, pick a sidecar and hand messages on. Running
         // them on the event loop avoids a thread hop per message and an executor to size.
@@ -139,6 +158,10 @@ public final class Coordinator implements AutoCloseable {
                 .addService(ProtoReflectionServiceV1.newInstance());
         addLegacyReflection(builder);
         services.forEach(builder::addService);
+        if (auth != null) {
+            // Global: applies to every service, including health and reflection (open by default).
+            builder.intercept(auth);
+        }
         return builder.build();
     }
 
@@ -211,6 +234,9 @@ public final class Coordinator implements AutoCloseable {
         }
         sidecars.close(Duration.ofSeconds(5));
         transport.close();
+        if (authenticator != null) {
+            authenticator.close();
+        }
         if (config.server().udsPath() != null) {
             UnixSocketFiles.deleteQuietly(config.server().udsPath().socketPath());
         }

@@ -38,7 +38,10 @@ public final class ConfigLoader {
             Map.entry("SIDECAR_GRPC_ADDR", "sidecars.addresses"),
             Map.entry("COORDINATOR_GRPC_ADDR", "server.grpc_addr"),
             Map.entry("COORDINATOR_UDS_PATH", "server.uds_path"),
-            Map.entry("CY_LLM_INTERNAL_TOKEN", "sidecars.internal_token"));
+            Map.entry("CY_LLM_INTERNAL_TOKEN", "sidecars.internal_token"),
+            Map.entry("OAUTH2_ISSUER", "auth.oidc.issuer"),
+            Map.entry("OAUTH2_AUDIENCE", "auth.oidc.audience"),
+            Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"));
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -126,8 +129,70 @@ public final class ConfigLoader {
                         limits.intIn("max_new_tokens", 1, Integer.MAX_VALUE),
                         limits.intIn("max_model_id_chars", 1, 65536),
                         limits.intIn("max_request_bytes", 1024, Integer.MAX_VALUE)),
+                auth(root.section("auth")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")));
+    }
+
+    private static CoordinatorConfig.Auth auth(ConfigTree auth) {
+        final String mode = auth.string("mode");
+        if (!mode.equals("required") && !mode.equals("none")) {
+            throw new ConfigException("auth.mode", "'" + mode + "' (expected: required or none)");
+        }
+        final String hmacSecret = auth.string("hmac_secret");
+        final int hmacBytes = hmacSecret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (!hmacSecret.isEmpty() && hmacBytes < 32) {
+            // The length only: the value is a secret.
+            throw new ConfigException("auth.hmac_secret", hmacBytes + " bytes (expected: >= 32 bytes, 256 bits)");
+        }
+        final List<CoordinatorConfig.ApiKey> apiKeys = new ArrayList<>();
+        for (ConfigTree key : auth.sections("api_keys")) {
+            key.rejectUnknown(List.of("name", "sha256", "tenant", "roles"));
+            final String hex = key.string("sha256").toLowerCase(Locale.ROOT);
+            if (!hex.matches("[0-9a-f]{64}")) {
+                throw new ConfigException(key.pathOf("sha256"), "'" + hex
+                        + "' (expected: 64 hex digits, the SHA-256 of the key: echo -n \"$KEY\" | sha256sum)");
+            }
+            final String tenant = key.string("tenant");
+            if (tenant.isEmpty()) {
+                throw new ConfigException(key.pathOf("tenant"), "empty (expected: the tenant this key acts for)");
+            }
+            apiKeys.add(new CoordinatorConfig.ApiKey(key.string("name"), java.util.HexFormat.of().parseHex(hex),
+                    tenant, List.copyOf(key.strings("roles"))));
+        }
+        final ConfigTree oidc = auth.section("oidc");
+        final String issuer = oidc.string("issuer");
+        if (!issuer.isEmpty() && !issuer.startsWith("https://") && !issuer.startsWith("http://")) {
+            throw new ConfigException("auth.oidc.issuer", "'" + issuer + "' (expected: an https:// URL)");
+        }
+        final CoordinatorConfig.Auth config = new CoordinatorConfig.Auth(
+                mode.equals("required"),
+                auth.string("control_role"),
+                auth.bool("open_health"),
+                auth.bool("open_reflection"),
+                auth.string("tenant_claim"),
+                auth.string("default_tenant"),
+                auth.duration("clock_skew", Duration.ZERO),
+                auth.intIn("max_token_bytes", 256, 1 << 20),
+                auth.intIn("cache_max_entries", 0, 10_000_000),
+                hmacSecret,
+                auth.string("gateway_api_token"),
+                List.copyOf(apiKeys),
+                new CoordinatorConfig.Oidc(
+                        issuer,
+                        oidc.string("audience"),
+                        oidc.duration("refresh_interval", Duration.ofSeconds(1)),
+                        oidc.duration("min_refresh_interval", Duration.ZERO),
+                        oidc.duration("timeout", Duration.ofMillis(10))));
+        if (config.required() && !config.hasCredentialSource()) {
+            throw new ConfigException("auth", "mode is required but no credential source is configured (expected:"
+                    + " OAUTH2_ISSUER, auth.hmac_secret, auth.api_keys or GATEWAY_API_TOKEN;"
+                    + " or auth.mode: none for local development)");
+        }
+        if (config.tenantClaim().isEmpty()) {
+            throw new ConfigException("auth.tenant_claim", "empty (expected: a claim name such as tenant)");
+        }
+        return config;
     }
 
     /** The effective settings as one line of JSON, with every secret replaced; for the startup log. */

@@ -185,7 +185,37 @@ final class ConfigTree {
         return out;
     }
 
-    private String pathOf(String key) {
+    /** The mappings of a list setting, each readable as a section. */
+    List<ConfigTree> sections(String key) {
+        final JsonNode value = node.get(key);
+        final List<ConfigTree> out = new ArrayList<>();
+        if (value == null || value.isNull()) {
+            return out;
+        }
+        if (!value.isArray()) {
+            throw new ConfigException(pathOf(key), "a single value (expected: a list of mappings)");
+        }
+        for (int i = 0; i < value.size(); i++) {
+            final JsonNode item = value.get(i);
+            if (!item.isObject()) {
+                throw new ConfigException(pathOf(key) + "[" + i + "]", "a single value (expected: a mapping)");
+            }
+            out.add(new ConfigTree((ObjectNode) item, pathOf(key) + "[" + i + "]"));
+        }
+        return out;
+    }
+
+    /** Fails naming the first key not in {@code known}: for free-form mappings in lists. */
+    void rejectUnknown(List<String> known) {
+        node.fieldNames().forEachRemaining(name -> {
+            if (!known.contains(name)) {
+                throw new ConfigException(pathOf(name), "unknown setting (expected one of: " + String.join(", ", known) + ")");
+            }
+        });
+    }
+
+    /** The full path of a setting in this section, for messages. */
+    String pathOf(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }
 

@@ -9,7 +9,7 @@ import java.util.List;
  * live in {@code cy-coordinator-defaults.yaml}.
  */
 public record CoordinatorConfig(
-        Server server, Sidecars sidecars, Limits limits, Shutdown shutdown, Log log) {
+        Server server, Sidecars sidecars, Limits limits, Auth auth, Shutdown shutdown, Log log) {
 
     /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
     public record Server(
@@ -41,6 +41,42 @@ public record CoordinatorConfig(
             Duration interval, Duration timeout, int unhealthyThreshold, int healthyThreshold) {}
 
     public record Limits(int maxPromptBytes, int maxNewTokens, int maxModelIdChars, int maxRequestBytes) {}
+
+    /** Authentication; see {@code auth} in the defaults file. Secrets are never printed. */
+    public record Auth(
+            boolean required,
+            String controlRole,
+            boolean openHealth,
+            boolean openReflection,
+            String tenantClaim,
+            String defaultTenant,
+            Duration clockSkew,
+            int maxTokenBytes,
+            int cacheMaxEntries,
+            String hmacSecret,
+            String gatewayApiToken,
+            List<ApiKey> apiKeys,
+            Oidc oidc) {
+
+        /** Whether any credential source is configured. */
+        public boolean hasCredentialSource() {
+            return !oidc.issuer().isEmpty() || !hmacSecret.isEmpty() || !gatewayApiToken.isEmpty()
+                    || !apiKeys.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return "Auth[required=" + required + ", issuer=" + oidc.issuer() + ", apiKeys=" + apiKeys.size()
+                    + ", hmacSecret=" + (hmacSecret.isEmpty() ? "<unset>" : "<redacted>")
+                    + ", gatewayApiToken=" + (gatewayApiToken.isEmpty() ? "<unset>" : "<redacted>") + "]";
+        }
+    }
+
+    /** An API key, known only by the SHA-256 of its value. */
+    public record ApiKey(String name, byte[] sha256, String tenant, List<String> roles) {}
+
+    public record Oidc(String issuer, String audience, Duration refreshInterval, Duration minRefreshInterval,
+                       Duration timeout) {}
 
     public record Shutdown(Duration grace) {}
 

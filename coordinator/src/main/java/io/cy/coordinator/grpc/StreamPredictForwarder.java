@@ -2,6 +2,7 @@ package io.cy.coordinator.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.auth.Identity;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.StreamPredictRequest;
@@ -77,7 +78,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
     @Override
     public ServerCall.Listener<StreamPredictRequest> startCall(
             ServerCall<StreamPredictRequest, byte[]> call, Metadata headers) {
-        final ForwardedCall forwarded = new ForwardedCall(call, headers, Context.current().getDeadline());
+        final ForwardedCall forwarded = new ForwardedCall(call, headers, Context.current().getDeadline(),
+                Identity.CURRENT.get());
         active.incrementAndGet();
         call.request(1);
         return forwarded;
@@ -89,6 +91,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         private final ServerCall<StreamPredictRequest, byte[]> serverCall;
         private final Metadata clientHeaders;
         private final Deadline deadline;
+        private final Identity identity;
         private final long startNanos = System.nanoTime();
 
         // Client listener thread only.
@@ -113,17 +116,22 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         // first asks for the next message, so no wakeup is lost and none is doubled.
         private final AtomicBoolean clientRequestPending = new AtomicBoolean();
 
-        ForwardedCall(ServerCall<StreamPredictRequest, byte[]> serverCall, Metadata clientHeaders, Deadline deadline) {
+        ForwardedCall(ServerCall<StreamPredictRequest, byte[]> serverCall, Metadata clientHeaders, Deadline deadline,
+                      Identity identity) {
             this.serverCall = serverCall;
             this.clientHeaders = clientHeaders;
             this.deadline = deadline;
+            this.identity = identity;
         }
 
         @Override
         public void onMessage(StreamPredictRequest request) {
             try {
                 received++;
-                final Status invalid = validator.validate(request);
+                Status invalid = validator.validate(request);
+                if (invalid == null) {
+                    invalid = checkTenant(request);
+                }
                 if (received == 1) {
                     if (invalid != null) {
                         closeBeforeSidecar(invalid, request.getModelId());
@@ -134,7 +142,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         if (ended) {
                             return;
                         }
-                        first = withTraceId(request);
+                        first = rewrite(request);
                         startAttempt();
                     }
                 } else {
@@ -148,7 +156,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         }
                         // The worker reads only the first message; later ones are relayed so the
                         // stream stays transparent, with the same trace id.
-                        attempt.call.sendMessage(withTraceId(request));
+                        attempt.call.sendMessage(rewrite(request));
                         attempt.forwarded++;
                     }
                 }
@@ -238,12 +246,24 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
         }
 
-        private StreamPredictRequest withTraceId(StreamPredictRequest request) {
-            if (request.getMetadata().getTraceId().equals(traceId)) {
+        /** PERMISSION_DENIED when the request claims another tenant than the caller's credential. */
+        private Status checkTenant(StreamPredictRequest request) {
+            final String claimed = request.getMetadata().getTenant();
+            if (identity == null || claimed.isEmpty() || claimed.equals(identity.tenant())) {
+                return null;
+            }
+            return Status.PERMISSION_DENIED.withDescription("metadata.tenant: '" + claimed
+                    + "' does not match the authenticated tenant '" + identity.tenant() + "'");
+        }
+
+        /** The request as the sidecar gets it: with the call's trace id and the caller's tenant. */
+        private StreamPredictRequest rewrite(StreamPredictRequest request) {
+            final String tenant = identity == null ? request.getMetadata().getTenant() : identity.tenant();
+            if (request.getMetadata().getTraceId().equals(traceId) && request.getMetadata().getTenant().equals(tenant)) {
                 return request;
             }
             return request.toBuilder()
-                    .setMetadata(request.getMetadata().toBuilder().setTraceId(traceId))
+                    .setMetadata(request.getMetadata().toBuilder().setTraceId(traceId).setTenant(tenant))
                     .build();
         }
 

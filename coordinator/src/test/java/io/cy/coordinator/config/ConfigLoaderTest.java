@@ -7,6 +7,7 @@ import io.cy.llm.transport.Endpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -18,12 +19,27 @@ class ConfigLoaderTest {
     @TempDir
     Path dir;
 
+    /** Authentication has tests of its own; these leave it off, so no credential source is needed. */
+    static ConfigLoader load(Path file, Map<String, String> env) {
+        return ConfigLoader.load(file, noAuth(env));
+    }
+
+    static ConfigLoader yaml(String yaml, Map<String, String> env) {
+        return ConfigLoader.fromYaml(yaml, noAuth(env));
+    }
+
+    private static Map<String, String> noAuth(Map<String, String> env) {
+        final Map<String, String> withAuthOff = new HashMap<>(env);
+        withAuthOff.putIfAbsent("CY_AUTH_MODE", "none");
+        return withAuthOff;
+    }
+
     private static CoordinatorConfig fromYaml(String yaml) {
-        return ConfigLoader.fromYaml(yaml, Map.of()).config();
+        return yaml(yaml, Map.of()).config();
     }
 
     private static CoordinatorConfig fromEnv(Map<String, String> env) {
-        return ConfigLoader.load(null, env).config();
+        return load(null, env).config();
     }
 
     private static Endpoint unix(String path) {
@@ -83,7 +99,7 @@ class ConfigLoaderTest {
         void valuesFromAFileApplyAndTheRestKeepsItsDefaults() throws Exception {
             final Path file = Files.writeString(dir.resolve("coordinator.yaml"), YAML);
 
-            final CoordinatorConfig config = ConfigLoader.load(file, Map.of()).config();
+            final CoordinatorConfig config = load(file, Map.of()).config();
 
             assertThat(config.server().grpcAddr()).isEqualTo(Endpoint.tcp("127.0.0.1", 6000));
             assertThat(config.server().udsPath()).isEqualTo(unix("/run/cy/coordinator.sock"));
@@ -103,8 +119,8 @@ class ConfigLoaderTest {
         void yamlTextGivesTheSameResultAsTheFile() throws Exception {
             final Path file = Files.writeString(dir.resolve("coordinator.yaml"), YAML);
 
-            assertThat(ConfigLoader.fromYaml(YAML, Map.of()).config())
-                    .isEqualTo(ConfigLoader.load(file, Map.of()).config());
+            assertThat(yaml(YAML, Map.of()).config())
+                    .isEqualTo(load(file, Map.of()).config());
         }
 
         @Test
@@ -182,7 +198,7 @@ class ConfigLoaderTest {
                     "sidecars: {addresses: [\"unix:///from/file.sock\"], internal_token: file-token}",
                     ""));
 
-            final CoordinatorConfig config = ConfigLoader.load(file, Map.of(
+            final CoordinatorConfig config = load(file, Map.of(
                     "SIDECAR_GRPC_ADDR", "unix:///from/env.sock",
                     "COORDINATOR_GRPC_ADDR", "127.0.0.1:7000",
                     "CY_LLM_INTERNAL_TOKEN", "env-token")).config();
@@ -216,7 +232,7 @@ class ConfigLoaderTest {
         void aCyVariableWinsOverTheFileAndOverTheContractVariable() throws Exception {
             final Path file = Files.writeString(dir.resolve("c.yaml"), "limits: {max_new_tokens: 100}\n");
 
-            final CoordinatorConfig config = ConfigLoader.load(file, Map.of(
+            final CoordinatorConfig config = load(file, Map.of(
                     "CY_LIMITS_MAX_NEW_TOKENS", "200",
                     "SIDECAR_GRPC_ADDR", "unix:///tmp/contract.sock",
                     "CY_SIDECARS_ADDRESSES", "unix:///tmp/cy-a.sock,unix:///tmp/cy-b.sock",
@@ -347,7 +363,7 @@ class ConfigLoaderTest {
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("not valid YAML");
             final Path file = Files.writeString(dir.resolve("broken.yaml"), "server:\n  grpc_addr: [\n");
-            assertThatThrownBy(() -> ConfigLoader.load(file, Map.of()))
+            assertThatThrownBy(() -> load(file, Map.of()))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith(file.toString())
                     .hasMessageContaining("not valid YAML");
@@ -364,7 +380,7 @@ class ConfigLoaderTest {
         void aMissingFileIsNamed() {
             final Path missing = dir.resolve("nope.yaml");
 
-            assertThatThrownBy(() -> ConfigLoader.load(missing, Map.of()))
+            assertThatThrownBy(() -> load(missing, Map.of()))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(missing.toString())
                     .hasMessageContaining("no such file");
@@ -379,8 +395,8 @@ class ConfigLoaderTest {
             final String token = "s3cr3t-t0ken-value";
             final Path file = Files.writeString(dir.resolve("c.yaml"), "sidecars: {internal_token: file-" + token + "}\n");
 
-            final ConfigLoader fromEnv = ConfigLoader.load(null, Map.of("CY_LLM_INTERNAL_TOKEN", token));
-            final ConfigLoader fromFile = ConfigLoader.load(file, Map.of());
+            final ConfigLoader fromEnv = load(null, Map.of("CY_LLM_INTERNAL_TOKEN", token));
+            final ConfigLoader fromFile = load(file, Map.of());
 
             assertThat(fromEnv.describe()).doesNotContain(token).contains("\"internal_token\":\"<redacted>\"");
             assertThat(fromFile.describe()).doesNotContain(token).contains("<redacted>");
@@ -390,7 +406,7 @@ class ConfigLoaderTest {
 
         @Test
         void describeShowsTheEffectiveSettings() {
-            final String description = ConfigLoader.load(null, Map.of(
+            final String description = load(null, Map.of(
                     "SIDECAR_GRPC_ADDR", "unix:///tmp/described.sock",
                     "CY_LIMITS_MAX_NEW_TOKENS", "4096")).describe();
 

@@ -1,0 +1,117 @@
+package io.cy.coordinator.auth;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.config.CoordinatorConfig;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Authenticates every call before any handler runs and puts the caller's {@link Identity} in
+ * the gRPC {@link Context}. It never throws: a missing or bad credential closes the call with
+ * UNAUTHENTICATED, a caller without the needed role with PERMISSION_DENIED, each with the reason
+ * and never the credential. When the issuer's keys must be fetched first, the call waits without
+ * holding a thread: nothing is requested from the client until the caller is known.
+ */
+public final class AuthInterceptor implements ServerInterceptor {
+
+    private static final Logger logger = LoggerFactory.getLogger(AuthInterceptor.class);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    private static final String BEARER = "Bearer ";
+
+    private final Authenticator authenticator;
+    private final AuthPolicy policy;
+
+    public AuthInterceptor(Authenticator authenticator, CoordinatorConfig.Auth config) {
+        this.authenticator = requireNonNull(authenticator, "authenticator");
+        this.policy = new AuthPolicy(config);
+    }
+
+    @Override
+    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+            ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+        final AuthPolicy.Requirement requirement;
+        final CompletableFuture<Authentication> authentication;
+        try {
+            requirement = policy.requirementFor(call.getMethodDescriptor().getServiceName(),
+                    call.getMethodDescriptor().getFullMethodName());
+            if (requirement.kind() == AuthPolicy.Requirement.Kind.OPEN) {
+                return next.startCall(call, headers);
+            }
+            final String header = headers.get(AUTHORIZATION);
+            if (header == null || header.isBlank()) {
+                return refuse(call, Status.UNAUTHENTICATED.withDescription(
+                        "missing authorization header (expected: Bearer <token>)"));
+            }
+            if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+                return refuse(call, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme '"
+                        + scheme(header) + "' (expected: Bearer)"));
+            }
+            final String token = header.substring(BEARER.length()).trim();
+            if (token.isEmpty()) {
+                return refuse(call, Status.UNAUTHENTICATED.withDescription("empty bearer token"));
+            }
+            authentication = authenticator.authenticate(token);
+        } catch (RuntimeException e) {
+            logger.error("authentication of {} failed", call.getMethodDescriptor().getFullMethodName(), e);
+            return refuse(call, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
+        }
+        final Context context = Context.current();
+        if (authentication.isDone()) {
+            return admit(call, headers, next, requirement, authentication.join(), context);
+        }
+        final DelayedListener<ReqT> delayed = new DelayedListener<>();
+        authentication.whenComplete((result, error) -> {
+            final Authentication outcome = error == null ? result
+                    : Authentication.rejected("authentication failed: " + error.getClass().getSimpleName());
+            delayed.setDelegate(admit(call, headers, next, requirement, outcome, context));
+        });
+        return delayed;
+    }
+
+    private <ReqT, RespT> ServerCall.Listener<ReqT> admit(
+            ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next,
+            AuthPolicy.Requirement requirement, Authentication authentication, Context context) {
+        try {
+            if (!authentication.isAuthenticated()) {
+                return refuse(call, authentication.failure());
+            }
+            final Identity identity = authentication.identity();
+            if (requirement.kind() == AuthPolicy.Requirement.Kind.ROLE && !identity.hasRole(requirement.role())) {
+                return refuse(call, Status.PERMISSION_DENIED.withDescription("role '" + requirement.role()
+                        + "' required for " + call.getMethodDescriptor().getFullMethodName()
+                        + " (tenant " + identity.tenant() + " has roles: " + String.join(", ", identity.roles()) + ")"));
+            }
+            return Contexts.interceptCall(context.withValue(Identity.CURRENT, identity), call, headers, next);
+        } catch (RuntimeException e) {
+            logger.error("starting {} failed", call.getMethodDescriptor().getFullMethodName(), e);
+            return refuse(call, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
+        }
+    }
+
+    private static <ReqT, RespT> ServerCall.Listener<ReqT> refuse(ServerCall<ReqT, RespT> call, Status status) {
+        logger.debug("refused {}: {} {}", call.getMethodDescriptor().getFullMethodName(), status.getCode(),
+                status.getDescription());
+        call.close(status, new Metadata());
+        return new ServerCall.Listener<>() { };
+    }
+
+    /** The scheme word of an authorization header, bounded and printable: it is not a secret. */
+    private static String scheme(String header) {
+        final int space = header.indexOf(' ');
+        final String word = space < 0 ? header : header.substring(0, space);
+        if (word.length() > 16 || !word.matches("[A-Za-z0-9_-]+")) {
+            return "?";
+        }
+        return word;
+    }
+}

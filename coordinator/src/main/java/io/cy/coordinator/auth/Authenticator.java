@@ -1,0 +1,96 @@
+package io.cy.coordinator.auth;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.config.CoordinatorConfig;
+import java.net.http.HttpClient;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.LongSupplier;
+
+/**
+ * Turns a bearer token into an {@link Authentication}: a JWT (two dots) through
+ * {@link JwtVerifier}, remembered once verified; anything else as an API key.
+ */
+public final class Authenticator implements AutoCloseable {
+
+    private final CoordinatorConfig.Auth config;
+    private final ApiKeys apiKeys;
+    private final JwtVerifier jwt;
+    private final VerifiedTokens verified;
+    private final JwksSource jwks;
+    private final ScheduledExecutorService scheduler;
+    private final LongSupplier clock;
+
+    private Authenticator(CoordinatorConfig.Auth config, JwksSource jwks, ScheduledExecutorService scheduler,
+                          VerifiedTokens verified, LongSupplier clock) {
+        this.config = config;
+        this.apiKeys = new ApiKeys(config);
+        this.jwks = jwks;
+        this.scheduler = scheduler;
+        this.verified = verified;
+        this.clock = clock;
+        this.jwt = new JwtVerifier(config, jwks, clock);
+    }
+
+    /** Creates the authenticator and, with an issuer configured, starts fetching its keys. */
+    public static Authenticator start(CoordinatorConfig.Auth config) {
+        requireNonNull(config, "config");
+        final VerifiedTokens verified = new VerifiedTokens(config.cacheMaxEntries());
+        if (config.oidc().issuer().isEmpty()) {
+            return new Authenticator(config, null, null, verified, System::currentTimeMillis);
+        }
+        // One daemon thread runs key fetches (HTTP callbacks) and their schedule; nothing here
+        // is on a call's path.
+        final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            final Thread t = new Thread(r, "cy-jwks");
+            t.setDaemon(true);
+            return t;
+        });
+        final HttpClient http = HttpClient.newBuilder()
+                .connectTimeout(config.oidc().timeout())
+                .executor(scheduler)
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .build();
+        final JwksSource jwks = new JwksSource(config.oidc(), http, scheduler, verified::clear);
+        final Authenticator authenticator = new Authenticator(config, jwks, scheduler, verified, System::currentTimeMillis);
+        jwks.start();
+        return authenticator;
+    }
+
+    /** Authenticates a bearer token; completes at once except while the issuer's keys are fetched. */
+    public CompletableFuture<Authentication> authenticate(String token) {
+        if (token.length() > config.maxTokenBytes()) {
+            return CompletableFuture.completedFuture(Authentication.rejected(
+                    "token too large: " + token.length() + " bytes (expected: <= " + config.maxTokenBytes() + ")"));
+        }
+        final byte[] hash = TokenHashes.sha256(token);
+        if (!looksLikeJwt(token)) {
+            return CompletableFuture.completedFuture(apiKeys.authenticate(hash));
+        }
+        final Identity known = verified.get(hash, clock.getAsLong());
+        if (known != null) {
+            return CompletableFuture.completedFuture(Authentication.of(known));
+        }
+        return jwt.verify(token).thenApply(result -> {
+            if (result.authentication().isAuthenticated()) {
+                verified.put(hash, result.authentication().identity(), result.expiresAtMillis(), clock.getAsLong());
+            }
+            return result.authentication();
+        });
+    }
+
+    private static boolean looksLikeJwt(String token) {
+        final int first = token.indexOf('.');
+        return first > 0 && token.indexOf('.', first + 1) > first;
+    }
+
+    @Override
+    public void close() {
+        if (jwks != null) {
+            jwks.close();
+            scheduler.shutdownNow();
+        }
+    }
+}
