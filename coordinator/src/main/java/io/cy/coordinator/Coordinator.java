@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
 public final class Coordinator implements AutoCloseable {
 
     private static final Logger logger = LoggerFactory.getLogger(Coordinator.class);
+    /** grpc-java's default limit on a call's header list. */
+    private static final int DEFAULT_MAX_METADATA_BYTES = 8192;
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -150,6 +152,10 @@ public final class Coordinator implements AutoCloseable {
         // them on the event loop avoids a thread hop per message and an executor to size.
         builder.directExecutor()
                 .maxInboundMessageSize(config.limits().maxRequestBytes())
+                // Room for a bearer token of auth.max_token_bytes besides the other headers, so
+                // that the interceptor, not the HTTP/2 layer, decides about its size.
+                .maxInboundMetadataSize(Math.max(DEFAULT_MAX_METADATA_BYTES,
+                        config.auth().maxTokenBytes() + DEFAULT_MAX_METADATA_BYTES))
                 .maxConcurrentCallsPerConnection(server.maxConcurrentStreamsPerConnection())
                 .keepAliveTime(server.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
                 .permitKeepAliveTime(server.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)

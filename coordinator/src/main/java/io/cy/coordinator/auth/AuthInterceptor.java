@@ -10,6 +10,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +29,9 @@ public final class AuthInterceptor implements ServerInterceptor {
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     private static final String BEARER = "Bearer ";
+    /** Schemes named back to the client; any other first word may be a credential sent without a scheme. */
+    private static final Set<String> KNOWN_SCHEMES = Set.of("basic", "digest", "negotiate", "ntlm", "token",
+            "apikey", "dpop", "hoba", "mutual", "aws4-hmac-sha256");
 
     private final Authenticator authenticator;
     private final AuthPolicy policy;
@@ -53,8 +58,8 @@ public final class AuthInterceptor implements ServerInterceptor {
                         "missing authorization header (expected: Bearer <token>)"));
             }
             if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-                return refuse(call, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme '"
-                        + scheme(header) + "' (expected: Bearer)"));
+                return refuse(call, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme"
+                        + scheme(header) + " (expected: Bearer)"));
             }
             final String token = header.substring(BEARER.length()).trim();
             if (token.isEmpty()) {
@@ -105,13 +110,16 @@ public final class AuthInterceptor implements ServerInterceptor {
         return new ServerCall.Listener<>() { };
     }
 
-    /** The scheme word of an authorization header, bounded and printable: it is not a secret. */
+    /**
+     * " 'Basic'" for a header that starts with a well-known scheme and its credentials; "" for
+     * anything else, which may be a bare credential and is never repeated.
+     */
     private static String scheme(String header) {
         final int space = header.indexOf(' ');
-        final String word = space < 0 ? header : header.substring(0, space);
-        if (word.length() > 16 || !word.matches("[A-Za-z0-9_-]+")) {
-            return "?";
+        if (space <= 0) {
+            return "";
         }
-        return word;
+        final String word = header.substring(0, space);
+        return KNOWN_SCHEMES.contains(word.toLowerCase(Locale.ROOT)) ? " '" + word + "'" : "";
     }
 }

@@ -73,9 +73,11 @@ public final class Authenticator implements AutoCloseable {
         if (known != null) {
             return CompletableFuture.completedFuture(Authentication.of(known));
         }
+        final long generation = verified.generation();
         return jwt.verify(token).thenApply(result -> {
             if (result.authentication().isAuthenticated()) {
-                verified.put(hash, result.authentication().identity(), result.expiresAtMillis(), clock.getAsLong());
+                verified.put(hash, result.authentication().identity(), result.expiresAtMillis(), clock.getAsLong(),
+                        generation);
             }
             return result.authentication();
         });

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +57,8 @@ final class JwksSource implements AutoCloseable {
     private long lastAttemptNanos;
     private int consecutiveFailures;
     private boolean closed;
+    // The one pending scheduled refresh: every fetch, whatever started it, replaces it.
+    private ScheduledFuture<?> scheduled;
 
     JwksSource(CoordinatorConfig.Oidc config, HttpClient http, ScheduledExecutorService scheduler,
                Runnable onKeysChanged) {
@@ -144,7 +147,10 @@ final class JwksSource implements AutoCloseable {
             final long backoff = Math.min(MAX_RETRY_DELAY.toMillis(), 500L << Math.min(consecutiveFailures, 10));
             next = Duration.ofMillis(Math.min(backoff, config.refreshInterval().toMillis()));
         }
-        scheduler.schedule(this::refresh, next.toMillis(), TimeUnit.MILLISECONDS);
+        if (scheduled != null) {
+            scheduled.cancel(false);
+        }
+        scheduled = scheduler.schedule(this::refresh, next.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private URI jwksUri(String discoveryDocument) {
@@ -232,5 +238,8 @@ final class JwksSource implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        if (scheduled != null) {
+            scheduled.cancel(false);
+        }
     }
 }

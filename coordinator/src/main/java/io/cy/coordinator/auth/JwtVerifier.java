@@ -152,12 +152,16 @@ final class JwtVerifier {
         }
         final Object tenantClaim = claims.get(config.tenantClaim());
         final String tenant;
-        if (tenantClaim instanceof String && !((String) tenantClaim).isEmpty()) {
-            tenant = (String) tenantClaim;
-        } else if (!config.defaultTenant().isEmpty()) {
+        if (tenantClaim == null) {
+            if (config.defaultTenant().isEmpty()) {
+                return Verified.rejected("token has no '" + config.tenantClaim() + "' claim");
+            }
             tenant = config.defaultTenant();
+        } else if (tenantClaim instanceof String && !((String) tenantClaim).isBlank()) {
+            tenant = (String) tenantClaim;
         } else {
-            return Verified.rejected("token has no '" + config.tenantClaim() + "' claim");
+            // A present but unusable claim is an issuer mistake, not a reason to fall back.
+            return Verified.rejected("claim '" + config.tenantClaim() + "' is not a non-empty string");
         }
         final Set<String> roles = new LinkedHashSet<>();
         addRoles(roles, claims.get("roles"));

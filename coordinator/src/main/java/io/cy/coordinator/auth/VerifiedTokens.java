@@ -16,6 +16,8 @@ final class VerifiedTokens {
 
     private final int maxEntries;
     private final Map<ByteBuffer, Entry> entries = new ConcurrentHashMap<>();
+    // Bumped by clear(): a verification that began before the keys changed is not remembered.
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
     VerifiedTokens(int maxEntries) {
         this.maxEntries = maxEntries;
@@ -34,7 +36,12 @@ final class VerifiedTokens {
         return entry.identity;
     }
 
-    void put(byte[] sha256, Identity identity, long expiresAtMillis, long nowMillis) {
+    /** Read before verifying a token; hand it to {@link #put}. */
+    long generation() {
+        return generation.get();
+    }
+
+    void put(byte[] sha256, Identity identity, long expiresAtMillis, long nowMillis, long verifiedInGeneration) {
         if (maxEntries == 0) {
             return;
         }
@@ -42,10 +49,15 @@ final class VerifiedTokens {
             evict(nowMillis);
         }
         entries.put(ByteBuffer.wrap(sha256), new Entry(identity, expiresAtMillis));
+        if (generation.get() != verifiedInGeneration) {
+            // The keys changed while this token was being checked: forget it again.
+            entries.remove(ByteBuffer.wrap(sha256));
+        }
     }
 
     /** Forgets everything, e.g. after the signing keys changed. */
     void clear() {
+        generation.incrementAndGet();
         entries.clear();
     }
 

@@ -162,8 +162,10 @@ public final class ConfigLoader {
         }
         final ConfigTree oidc = auth.section("oidc");
         final String issuer = oidc.string("issuer");
-        if (!issuer.isEmpty() && !issuer.startsWith("https://") && !issuer.startsWith("http://")) {
-            throw new ConfigException("auth.oidc.issuer", "'" + issuer + "' (expected: an https:// URL)");
+        if (!issuer.isEmpty() && !issuer.startsWith("https://") && !isLoopbackHttp(issuer)) {
+            // Keys fetched over plain HTTP could be swapped on the way; only a local issuer may do that.
+            throw new ConfigException("auth.oidc.issuer", "'" + issuer
+                    + "' (expected: an https:// URL; http:// only for localhost or 127.0.0.1)");
         }
         final CoordinatorConfig.Auth config = new CoordinatorConfig.Auth(
                 mode.equals("required"),
@@ -193,6 +195,19 @@ public final class ConfigLoader {
             throw new ConfigException("auth.tenant_claim", "empty (expected: a claim name such as tenant)");
         }
         return config;
+    }
+
+    private static boolean isLoopbackHttp(String url) {
+        if (!url.startsWith("http://")) {
+            return false;
+        }
+        final String host;
+        try {
+            host = java.net.URI.create(url).getHost();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host) || "::1".equals(host);
     }
 
     /** The effective settings as one line of JSON, with every secret replaced; for the startup log. */

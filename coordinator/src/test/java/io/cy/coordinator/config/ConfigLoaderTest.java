@@ -272,6 +272,15 @@ class ConfigLoaderTest {
         }
 
         @Test
+        void anIssuerMustBeHttpsUnlessItIsLocal() {
+            assertThatThrownBy(() -> fromYaml("auth: {oidc: {issuer: \"http://auth.example.com\"}}"))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("auth.oidc.issuer: 'http://auth.example.com' (expected: an https:// URL");
+            assertThat(fromYaml("auth: {oidc: {issuer: \"http://127.0.0.1:8081/realm\"}}").auth().oidc().issuer())
+                    .isEqualTo("http://127.0.0.1:8081/realm");
+        }
+
+        @Test
         void aValueWhereASectionBelongsIsRejected() {
             assertThatThrownBy(() -> fromYaml("limits: 5"))
                     .isInstanceOf(ConfigException.class)
