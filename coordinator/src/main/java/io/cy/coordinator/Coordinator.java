@@ -12,6 +12,8 @@ import io.cy.coordinator.grpc.ControlHandler;
 import io.cy.coordinator.grpc.HealthHandler;
 import io.cy.coordinator.grpc.RequestValidator;
 import io.cy.coordinator.grpc.StreamPredictForwarder;
+import io.cy.coordinator.quota.LocalQuotaStore;
+import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
@@ -30,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,12 +55,14 @@ public final class Coordinator implements AutoCloseable {
     private final HealthStatusManager health;
     private final StreamPredictForwarder forwarder;
     private final Authenticator authenticator;
+    private final Supplier<String> reloader;
     private final List<Server> servers;
     private final Endpoint grpcEndpoint;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
-                        Authenticator authenticator, List<Server> servers, Endpoint grpcEndpoint) {
+                        Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
+                        Endpoint grpcEndpoint) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -65,21 +70,32 @@ public final class Coordinator implements AutoCloseable {
         this.health = health;
         this.forwarder = forwarder;
         this.authenticator = authenticator;
+        this.reloader = reloader;
         this.servers = servers;
         this.grpcEndpoint = grpcEndpoint;
     }
 
-    /** Starts the coordinator with the standard per-call access log. */
+    /** Starts the coordinator with the standard per-call access log; its configuration cannot be reloaded. */
     public static Coordinator start(CoordinatorConfig config) throws IOException {
-        return start(config, config.log().access() ? new AccessLog() : summary -> { });
+        return start(config, config.log().access() ? new AccessLog() : summary -> { }, () -> config);
+    }
+
+    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener) throws IOException {
+        return start(config, callEndListener, () -> config);
     }
 
     /**
      * Starts listening and probing. On failure everything already started is stopped again and
      * the exception says which listener could not start.
      */
-    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener) throws IOException {
+    /**
+     * @param reloadSource reads the configuration again, for {@code reload_config} and SIGHUP;
+     *     throws {@link io.cy.coordinator.config.ConfigException} when it is invalid
+     */
+    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
+                                    Supplier<CoordinatorConfig> reloadSource) throws IOException {
         requireNonNull(config, "config");
+        requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
         final String version = version();
         final NettyTransport transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
@@ -92,11 +108,15 @@ public final class Coordinator implements AutoCloseable {
         }
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
                 () -> updateServingStatus(health, sidecars));
+        final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
+                config.limits().maxNewTokens());
+        final Supplier<String> reloader = () -> reload(reloadSource, quotas);
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
-                new RequestValidator(config.limits()), AiInferenceServices.SIDECAR_STREAM_PREDICT,
+                new RequestValidator(config.limits()), quotas, AiInferenceServices.SIDECAR_STREAM_PREDICT,
                 internalToken, callEndListener);
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
-                new ControlHandler(sidecars, internalToken, config.sidecars().controlTimeout(), version),
+                new ControlHandler(sidecars, quotas, reloader, internalToken,
+                        config.sidecars().controlTimeout(), version),
                 new HealthHandler(sidecars, forwarder::activeCalls, version));
 
         final Authenticator authenticator;
@@ -140,8 +160,16 @@ public final class Coordinator implements AutoCloseable {
                 version, grpcEndpoint,
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 config.sidecars().addresses(), transport.isNative());
-        return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator,
+        return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
                 List.copyOf(servers), grpcEndpoint);
+    }
+
+    /** Applies what may change at runtime from a fresh read of the configuration. */
+    private static String reload(Supplier<CoordinatorConfig> source, Quotas quotas) {
+        final CoordinatorConfig fresh = source.get();
+        quotas.update(fresh.quota());
+        logger.info("configuration reloaded: quota limits applied to new calls");
+        return "quota limits reloaded; other settings take effect on restart";
     }
 
     private static Server build(NettyServerBuilder builder, CoordinatorConfig config,
@@ -201,6 +229,15 @@ public final class Coordinator implements AutoCloseable {
     /** StreamPredict calls open right now. */
     public int activeCalls() {
         return forwarder.activeCalls();
+    }
+
+    /**
+     * Reads the configuration again and applies what may change at runtime (quota limits);
+     * returns what it did. An invalid configuration changes nothing and throws
+     * {@link io.cy.coordinator.config.ConfigException}.
+     */
+    public String reloadConfiguration() {
+        return reloader.get();
     }
 
     /** Shuts down with the configured grace period. */

@@ -3,6 +3,7 @@ package io.cy.coordinator;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.grpc.AccessLog;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -64,15 +65,33 @@ public final class Main {
         }
         logger.info("configuration{}: {}", configFile == null ? " (no file)" : " from " + configFile, loader.describe());
 
+        final Path file = configFile;
         final Coordinator coordinator;
         try {
-            coordinator = Coordinator.start(config);
+            coordinator = Coordinator.start(config, config.log().access() ? new AccessLog() : summary -> { },
+                    () -> ConfigLoader.load(file, System.getenv()).config());
         } catch (IOException e) {
             exit(1, "cy-coordinator: " + e.getMessage());
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(coordinator::shutdown, "cy-shutdown"));
+        reloadOnHangup(coordinator, logger);
         coordinator.awaitTermination();
+    }
+
+    /** SIGHUP re-reads the configuration, as operators expect of a daemon. */
+    private static void reloadOnHangup(Coordinator coordinator, Logger logger) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                try {
+                    logger.info("SIGHUP: {}", coordinator.reloadConfiguration());
+                } catch (ConfigException e) {
+                    logger.error("SIGHUP: configuration not reloaded: {}", e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            logger.warn("SIGHUP is not available here; use the reload_config Control command");
+        }
     }
 
     private static void printDefaults() {

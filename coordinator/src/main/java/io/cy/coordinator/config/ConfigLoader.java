@@ -43,6 +43,12 @@ public final class ConfigLoader {
             Map.entry("OAUTH2_AUDIENCE", "auth.oidc.audience"),
             Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"));
 
+    /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
+    private static final List<String> FREE_FORM = List.of("quota.tenants");
+
+    private static final List<String> POLICY_KEYS = List.of("requests_per_minute", "burst", "concurrent",
+            "tokens_per_minute", "tokens_per_day", "max_new_tokens", "max_priority", "models");
+
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -130,8 +136,67 @@ public final class ConfigLoader {
                         limits.intIn("max_model_id_chars", 1, 65536),
                         limits.intIn("max_request_bytes", 1024, Integer.MAX_VALUE)),
                 auth(root.section("auth")),
+                quota(root.section("quota")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")));
+    }
+
+    private static CoordinatorConfig.Quota quota(ConfigTree quota) {
+        final ConfigTree defaults = quota.section("default");
+        defaults.rejectUnknown(POLICY_KEYS);
+        final CoordinatorConfig.QuotaPolicy base = policy(defaults, CoordinatorConfig.QuotaPolicy.NONE);
+        final Map<String, CoordinatorConfig.QuotaPolicy> tenants = new LinkedHashMap<>();
+        final ConfigTree listed = quota.section("tenants");
+        for (String tenant : listed.keys()) {
+            final ConfigTree entry = listed.section(tenant);
+            entry.rejectUnknown(POLICY_KEYS);
+            tenants.put(tenant, policy(entry, base));
+        }
+        return new CoordinatorConfig.Quota(base, Map.copyOf(tenants),
+                quota.intIn("max_tracked_tenants", 1, 10_000_000));
+    }
+
+    /**
+     * A tenant's policy from {@code settings} (keys as in the YAML, e.g. from a Control
+     * {@code quota_set}), the rest from {@code inherited}; errors are named {@code where.key}.
+     */
+    public static CoordinatorConfig.QuotaPolicy policy(Map<String, String> settings,
+                                                       CoordinatorConfig.QuotaPolicy inherited, String where) {
+        final ObjectNode node = JSON.createObjectNode();
+        settings.forEach((key, value) -> {
+            if (key.equals("models")) {
+                final var list = node.putArray(key);
+                for (String model : value.split(",")) {
+                    if (!model.isBlank()) {
+                        list.add(model.trim());
+                    }
+                }
+            } else {
+                node.put(key, value);
+            }
+        });
+        final ConfigTree section = new ConfigTree(node, where);
+        section.rejectUnknown(POLICY_KEYS);
+        return policy(section, inherited);
+    }
+
+    /** A policy from the keys {@code section} sets, the rest from {@code inherited}. */
+    private static CoordinatorConfig.QuotaPolicy policy(ConfigTree section, CoordinatorConfig.QuotaPolicy inherited) {
+        final CoordinatorConfig.QuotaPolicy policy = new CoordinatorConfig.QuotaPolicy(
+                section.has("requests_per_minute") ? section.limit("requests_per_minute", 0) : inherited.requestsPerMinute(),
+                section.has("burst") ? section.limit("burst", 1) : inherited.burst(),
+                section.has("concurrent") ? section.limit("concurrent", 0) : inherited.concurrent(),
+                section.has("tokens_per_minute") ? section.limit("tokens_per_minute", 0) : inherited.tokensPerMinute(),
+                section.has("tokens_per_day") ? section.limit("tokens_per_day", 0) : inherited.tokensPerDay(),
+                section.has("max_new_tokens") ? section.limit("max_new_tokens", 1) : inherited.maxNewTokens(),
+                section.has("max_priority") ? section.limit("max_priority", -100) : inherited.maxPriority(),
+                section.has("models") ? section.strings("models") : inherited.models());
+        if (policy.burst() != CoordinatorConfig.QuotaPolicy.UNLIMITED
+                && policy.requestsPerMinute() == CoordinatorConfig.QuotaPolicy.UNLIMITED) {
+            throw new ConfigException(section.pathOf("burst"), policy.burst()
+                    + " (expected: together with requests_per_minute)");
+        }
+        return policy;
     }
 
     private static CoordinatorConfig.Auth auth(ConfigTree auth) {
@@ -284,7 +349,12 @@ public final class ConfigLoader {
                 base.fieldNames().forEachRemaining(names::add);
                 throw new ConfigException(fieldPath, "unknown setting (expected one of: " + String.join(", ", names) + ")");
             }
-            if (known.isObject()) {
+            if (known.isObject() && FREE_FORM.contains(fieldPath)) {
+                if (!field.getValue().isObject() && !field.getValue().isNull()) {
+                    throw new ConfigException(fieldPath, "a single value (expected: a mapping)");
+                }
+                base.set(key, field.getValue().isNull() ? JSON.createObjectNode() : field.getValue());
+            } else if (known.isObject()) {
                 if (field.getValue().isNull()) {
                     continue; // a section whose settings are all commented out
                 }

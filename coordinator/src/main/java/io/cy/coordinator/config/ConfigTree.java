@@ -185,6 +185,39 @@ final class ConfigTree {
         return out;
     }
 
+    /** Whether the section sets {@code key} at all. */
+    boolean has(String key) {
+        return node.has(key);
+    }
+
+    /** The keys this section sets, in order. */
+    List<String> keys() {
+        final List<String> keys = new ArrayList<>();
+        node.fieldNames().forEachRemaining(keys::add);
+        return keys;
+    }
+
+    /**
+     * A limit: a whole number of at least {@code min}, or {@code unlimited} (-1) when empty or
+     * written as "unlimited".
+     */
+    long limit(String key, long min) {
+        final String text = string(key);
+        if (text.isEmpty() || text.equalsIgnoreCase("unlimited")) {
+            return -1;
+        }
+        final long value;
+        try {
+            value = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(pathOf(key), "'" + text + "' (expected: a whole number, or empty for no limit)");
+        }
+        if (value < min) {
+            throw new ConfigException(pathOf(key), value + " (expected: >= " + min + ", or empty for no limit)");
+        }
+        return value;
+    }
+
     /** The mappings of a list setting, each readable as a section. */
     List<ConfigTree> sections(String key) {
         final JsonNode value = node.get(key);

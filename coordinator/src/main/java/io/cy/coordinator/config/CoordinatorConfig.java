@@ -3,13 +3,14 @@ package io.cy.coordinator.config;
 import io.cy.llm.transport.Endpoint;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The coordinator's settings, validated. Built by {@link ConfigLoader}; the documented defaults
  * live in {@code cy-coordinator-defaults.yaml}.
  */
 public record CoordinatorConfig(
-        Server server, Sidecars sidecars, Limits limits, Auth auth, Shutdown shutdown, Log log) {
+        Server server, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Shutdown shutdown, Log log) {
 
     /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
     public record Server(
@@ -77,6 +78,39 @@ public record CoordinatorConfig(
 
     public record Oidc(String issuer, String audience, Duration refreshInterval, Duration minRefreshInterval,
                        Duration timeout) {}
+
+    /** Per-tenant limits: {@code tenants} hold each listed tenant's complete policy. */
+    public record Quota(QuotaPolicy defaultPolicy, Map<String, QuotaPolicy> tenants, int maxTrackedTenants) {
+
+        public QuotaPolicy policyFor(String tenant) {
+            return tenants.getOrDefault(tenant, defaultPolicy);
+        }
+    }
+
+    /**
+     * One tenant's limits; {@link #UNLIMITED} where there is none. {@code models} empty: all.
+     */
+    public record QuotaPolicy(long requestsPerMinute, long burst, long concurrent, long tokensPerMinute,
+                              long tokensPerDay, long maxNewTokens, long maxPriority, List<String> models) {
+
+        public static final long UNLIMITED = -1;
+
+        public static final QuotaPolicy NONE = new QuotaPolicy(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED,
+                UNLIMITED, UNLIMITED, UNLIMITED, List.of());
+
+        public QuotaPolicy {
+            models = List.copyOf(models);
+        }
+
+        /** The bucket size for requests: {@code burst}, or the per-minute rate when not set. */
+        public long requestBurst() {
+            return burst == UNLIMITED ? requestsPerMinute : burst;
+        }
+
+        public boolean limitsAnything() {
+            return !equals(NONE);
+        }
+    }
 
     public record Shutdown(Duration grace) {}
 

@@ -2,6 +2,9 @@ package io.cy.coordinator.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.config.ConfigException;
+import io.cy.coordinator.config.ConfigLoader;
+import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.AiInferenceGrpc;
@@ -36,12 +39,21 @@ public final class ControlHandler {
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     private final SidecarPool sidecars;
+    private final Quotas quotas;
+    private final java.util.function.Supplier<String> reload;
     private final String internalToken;
     private final Duration timeout;
     private final String version;
 
-    public ControlHandler(SidecarPool sidecars, String internalToken, Duration timeout, String version) {
+    /**
+     * @param reload re-reads the configuration and applies what can change at runtime; returns
+     *     what it did, throws {@link ConfigException} for an invalid configuration
+     */
+    public ControlHandler(SidecarPool sidecars, Quotas quotas, java.util.function.Supplier<String> reload,
+                          String internalToken, Duration timeout, String version) {
         this.sidecars = requireNonNull(sidecars, "sidecars");
+        this.quotas = requireNonNull(quotas, "quotas");
+        this.reload = requireNonNull(reload, "reload");
         this.internalToken = requireNonNull(internalToken, "internalToken");
         this.timeout = requireNonNull(timeout, "timeout");
         this.version = requireNonNull(version, "version");
@@ -65,6 +77,14 @@ public final class ControlHandler {
             case "drain_sidecar":
             case "undrain_sidecar":
                 reply(responses, traceId, command, setDraining(request, command.equals("drain_sidecar")));
+                return;
+            case "quota_get":
+            case "quota_set":
+            case "quota_reset":
+                reply(responses, traceId, command, quota(command, request));
+                return;
+            case "reload_config":
+                reply(responses, traceId, command, reloadConfig());
                 return;
             default:
                 forward(request.toBuilder().setTraceId(traceId).build(), traceId, responses);
@@ -98,6 +118,42 @@ public final class ControlHandler {
         sidecar.setDraining(draining);
         logger.info("sidecar {} {}", sidecar, draining ? "draining: no new calls" : "back in rotation");
         return ok((draining ? "draining " : "undrained ") + sidecar);
+    }
+
+    private ControlMessage.Builder quota(String command, ControlMessage request) {
+        final String tenant = request.getPayloadOrDefault("tenant", "").trim();
+        if (tenant.isEmpty()) {
+            return error("tenant: missing (expected: the tenant whose quota to " + command.substring(6) + ")");
+        }
+        switch (command) {
+            case "quota_get":
+                return ok("quota of tenant " + tenant).putAllPayload(quotas.describe(tenant));
+            case "quota_reset":
+                quotas.reset(tenant);
+                logger.info("quota usage of tenant {} reset", tenant);
+                return ok("usage of tenant " + tenant + " reset");
+            default:
+                final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(request.getPayloadMap());
+                settings.remove("tenant");
+                if (settings.isEmpty()) {
+                    return error("payload: no limits given (expected: keys such as requests_per_minute, concurrent)");
+                }
+                try {
+                    quotas.setTenantPolicy(tenant, ConfigLoader.policy(settings, quotas.policyFor(tenant), "payload"));
+                } catch (ConfigException e) {
+                    return error(e.getMessage());
+                }
+                logger.info("quota of tenant {} set: {}", tenant, settings);
+                return ok("quota of tenant " + tenant + " set for new calls").putAllPayload(quotas.describe(tenant));
+        }
+    }
+
+    private ControlMessage.Builder reloadConfig() {
+        try {
+            return ok(reload.get());
+        } catch (ConfigException e) {
+            return error("configuration not reloaded: " + e.getMessage());
+        }
     }
 
     private void forward(ControlMessage request, String traceId, StreamObserver<ControlMessage> responses) {

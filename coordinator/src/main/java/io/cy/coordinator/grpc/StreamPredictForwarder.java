@@ -3,6 +3,9 @@ package io.cy.coordinator.grpc;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.auth.Identity;
+import io.cy.coordinator.quota.Admission;
+import io.cy.coordinator.quota.QuotaDecision;
+import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.StreamPredictRequest;
@@ -44,6 +47,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
     private final SidecarPool sidecars;
     private final RequestValidator validator;
+    private final Quotas quotas;
     private final MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod;
     private final String sidecarAuthorization;
     private final CallEndListener callEndListener;
@@ -54,11 +58,12 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
      * @param sidecarMethod StreamPredict towards the sidecar, with responses kept as bytes
      * @param internalToken sent to sidecars as a bearer token; empty for none
      */
-    public StreamPredictForwarder(SidecarPool sidecars, RequestValidator validator,
+    public StreamPredictForwarder(SidecarPool sidecars, RequestValidator validator, Quotas quotas,
                                   MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod,
                                   String internalToken, CallEndListener callEndListener) {
         this.sidecars = requireNonNull(sidecars, "sidecars");
         this.validator = requireNonNull(validator, "validator");
+        this.quotas = requireNonNull(quotas, "quotas");
         this.sidecarMethod = requireNonNull(sidecarMethod, "sidecarMethod");
         this.sidecarAuthorization = requireNonNull(internalToken, "internalToken").isEmpty()
                 ? null : "Bearer " + internalToken;
@@ -105,6 +110,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         private final List<Sidecar> tried = new ArrayList<>(2);
         private final List<String> failures = new ArrayList<>(2);
         private Attempt attempt;
+        // Set once admitted; settled by finish(), the one place every call ends.
+        private volatile Admission admission;
 
         // Set once the first request is accepted; read by the sidecar listener afterwards.
         private volatile String traceId = "";
@@ -134,9 +141,15 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 }
                 if (received == 1) {
                     if (invalid != null) {
-                        closeBeforeSidecar(invalid, request.getModelId());
+                        closeBeforeSidecar(invalid, null, request.getModelId());
                         return;
                     }
+                    final QuotaDecision quota = quotas.admit(tenantOf(request), request);
+                    if (!quota.isAdmitted()) {
+                        closeBeforeSidecar(quota.status(), quota.trailers(), request.getModelId());
+                        return;
+                    }
+                    admission = quota.admission();
                     traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     synchronized (this) {
                         if (ended) {
@@ -179,7 +192,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         return;
                     }
                 }
-                closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), "");
+                closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null, "");
             } catch (RuntimeException e) {
                 fail(e);
             }
@@ -244,6 +257,15 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             if (current.call.isReady() && clientRequestPending.compareAndSet(true, false)) {
                 serverCall.request(1);
             }
+        }
+
+        /** Whose budget the call uses: the credential's tenant; without authentication, the request's. */
+        private String tenantOf(StreamPredictRequest request) {
+            if (identity != null) {
+                return identity.tenant();
+            }
+            final String claimed = request.getMetadata().getTenant();
+            return claimed.isEmpty() ? "default" : claimed;
         }
 
         /** PERMISSION_DENIED when the request claims another tenant than the caller's credential. */
@@ -326,14 +348,14 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         }
 
         /** Closes the client's call before any sidecar call exists. */
-        private void closeBeforeSidecar(Status status, String model) {
+        private void closeBeforeSidecar(Status status, Metadata trailers, String model) {
             synchronized (this) {
                 if (ended) {
                     return;
                 }
                 ended = true;
             }
-            serverCall.close(status, trailersWithTraceId(null));
+            serverCall.close(status, trailersWithTraceId(trailers));
             finishedBeforeSidecar(status, model);
         }
 
@@ -376,6 +398,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
         private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
             active.decrementAndGet();
+            final Admission admitted = admission;
+            if (admitted != null) {
+                admitted.settle(chunks, sidecar != null);
+            }
             final long now = System.nanoTime();
             try {
                 callEndListener.onCallEnd(new CallSummary(

@@ -1,0 +1,31 @@
+package io.cy.coordinator.quota;
+
+import io.cy.coordinator.config.CoordinatorConfig.QuotaPolicy;
+import java.util.Map;
+
+/**
+ * Where tenants' usage lives. In memory today ({@link LocalQuotaStore}); a store shared by
+ * several coordinators can take its place without callers changing: everything a caller needs
+ * goes through this interface and the {@link Admission} it returns.
+ */
+public interface QuotaStore {
+
+    /**
+     * Takes a concurrency slot, one request and {@code reservedTokens} from the tenant's
+     * budgets under {@code policy}, all or nothing; never blocks.
+     */
+    QuotaDecision tryAdmit(String tenant, QuotaPolicy policy, long promptTokens, long reservedTokens);
+
+    /** Counts a refusal decided before the budgets were asked (a ceiling, a model not allowed). */
+    void countRejection(String tenant, QuotaPolicy policy, RejectionReason reason);
+
+    /** The tenant's current usage and rejection counts, for Control {@code quota_get}. */
+    Map<String, String> usage(String tenant, QuotaPolicy policy);
+
+    /** Forgets the tenant's usage (its buckets fill up again); calls in flight keep their slots. */
+    void reset(String tenant);
+
+    int trackedTenants();
+
+    long rejections();
+}

@@ -1,0 +1,128 @@
+package io.cy.coordinator.quota;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.config.CoordinatorConfig.QuotaPolicy;
+import io.cy.llm.proto.StreamPredictRequest;
+import io.grpc.Status;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Admission of calls against their tenant's policy: the per-call ceilings first (max_new_tokens,
+ * priority, models), then the budgets in the {@link QuotaStore}. Policies can change at runtime
+ * ({@code quota_set}, a configuration reload) without touching usage or calls in flight.
+ */
+public final class Quotas {
+
+    private final QuotaStore store;
+    private final int defaultMaxNewTokens;
+    private final Object policyLock = new Object();
+    // Replaced as a whole: admission reads it without a lock.
+    private volatile CoordinatorConfig.Quota config;
+
+    /**
+     * @param defaultMaxNewTokens what a request with {@code max_new_tokens = 0} reserves when the
+     *     tenant has no ceiling (the coordinator's {@code limits.max_new_tokens})
+     */
+    public Quotas(CoordinatorConfig.Quota config, QuotaStore store, int defaultMaxNewTokens) {
+        this.config = requireNonNull(config, "config");
+        this.store = requireNonNull(store, "store");
+        this.defaultMaxNewTokens = defaultMaxNewTokens;
+    }
+
+    /**
+     * The prompt's token estimate: its UTF-8 bytes / 4, rounded down (about four bytes a token
+     * for English text with common BPE vocabularies; no tokenizer runs in the coordinator).
+     */
+    public static long estimatePromptTokens(StreamPredictRequest request) {
+        return request.getPromptBytes().size() / 4;
+    }
+
+    public QuotaDecision admit(String tenant, StreamPredictRequest request) {
+        final QuotaPolicy policy = config.policyFor(tenant);
+        if (!policy.limitsAnything()) {
+            return QuotaDecision.admitted(new Admission(tenant, (a, charged) -> { }, 0, 0));
+        }
+        final long requested = Integer.toUnsignedLong(request.getGeneration().getMaxNewTokens());
+        if (policy.maxNewTokens() != QuotaPolicy.UNLIMITED && requested > policy.maxNewTokens()) {
+            return refuse(tenant, policy, RejectionReason.MAX_NEW_TOKENS, Status.INVALID_ARGUMENT.withDescription(
+                    "generation.max_new_tokens: " + requested + " (expected: <= " + policy.maxNewTokens()
+                            + " for tenant " + tenant + ")"));
+        }
+        if (policy.maxPriority() != QuotaPolicy.UNLIMITED && request.getPriority() > policy.maxPriority()) {
+            return refuse(tenant, policy, RejectionReason.MAX_PRIORITY, Status.INVALID_ARGUMENT.withDescription(
+                    "priority: " + request.getPriority() + " (expected: <= " + policy.maxPriority()
+                            + " for tenant " + tenant + ")"));
+        }
+        if (!policy.models().isEmpty() && !policy.models().contains(request.getModelId())) {
+            return refuse(tenant, policy, RejectionReason.MODEL, Status.PERMISSION_DENIED.withDescription(
+                    "model_id: '" + request.getModelId() + "' is not allowed for tenant " + tenant
+                            + " (allowed: " + String.join(", ", policy.models()) + ")"));
+        }
+        final long prompt = estimatePromptTokens(request);
+        final long completion = requested != 0 ? requested
+                : policy.maxNewTokens() != QuotaPolicy.UNLIMITED ? policy.maxNewTokens() : defaultMaxNewTokens;
+        return store.tryAdmit(tenant, policy, prompt, prompt + completion);
+    }
+
+    private QuotaDecision refuse(String tenant, QuotaPolicy policy, RejectionReason reason, Status status) {
+        store.countRejection(tenant, policy, reason);
+        return QuotaDecision.refused(reason, status);
+    }
+
+    /** The tenant's policy and usage, as Control {@code quota_get} answers it. */
+    public Map<String, String> describe(String tenant) {
+        final QuotaPolicy policy = config.policyFor(tenant);
+        final Map<String, String> out = new LinkedHashMap<>();
+        out.put("tenant", tenant);
+        out.put("policy", config.tenants().containsKey(tenant) ? "tenant" : "default");
+        out.put("limit.requests_per_minute", show(policy.requestsPerMinute()));
+        out.put("limit.burst", show(policy.requestBurst()));
+        out.put("limit.concurrent", show(policy.concurrent()));
+        out.put("limit.tokens_per_minute", show(policy.tokensPerMinute()));
+        out.put("limit.tokens_per_day", show(policy.tokensPerDay()));
+        out.put("limit.max_new_tokens", show(policy.maxNewTokens()));
+        out.put("limit.max_priority", show(policy.maxPriority()));
+        out.put("limit.models", policy.models().isEmpty() ? "all" : String.join(",", policy.models()));
+        store.usage(tenant, policy).forEach((key, value) -> out.put("usage." + key, value));
+        return out;
+    }
+
+    /** Sets one tenant's policy for new calls; calls in flight keep what they reserved. */
+    public void setTenantPolicy(String tenant, QuotaPolicy policy) {
+        synchronized (policyLock) {
+            final Map<String, QuotaPolicy> tenants = new HashMap<>(config.tenants());
+            tenants.put(tenant, policy);
+            config = new CoordinatorConfig.Quota(config.defaultPolicy(), Map.copyOf(tenants), config.maxTrackedTenants());
+        }
+    }
+
+    /** Applies reloaded settings to new calls, keeping usage. */
+    public void update(CoordinatorConfig.Quota reloaded) {
+        synchronized (policyLock) {
+            config = requireNonNull(reloaded, "reloaded");
+        }
+    }
+
+    public QuotaPolicy policyFor(String tenant) {
+        return config.policyFor(tenant);
+    }
+
+    public void reset(String tenant) {
+        store.reset(tenant);
+    }
+
+    public Map<String, String> metrics() {
+        final Map<String, String> metrics = new LinkedHashMap<>();
+        metrics.put("quota_tenants", String.valueOf(store.trackedTenants()));
+        metrics.put("quota_rejections", String.valueOf(store.rejections()));
+        return metrics;
+    }
+
+    private static String show(long limit) {
+        return limit == QuotaPolicy.UNLIMITED ? "unlimited" : String.valueOf(limit);
+    }
+}
