@@ -83,7 +83,18 @@ public final class NettyTransport implements AutoCloseable {
                 .usePlaintext();
     }
 
-    private Class<? extends ServerChannel> serverChannelType(Endpoint listen) {
+    /** The accepting event loop, for another server of this process (the HTTP bridge) to share. */
+    public EventLoopGroup bossGroup() {
+        return boss;
+    }
+
+    /** The I/O event loops, for another server of this process (the HTTP bridge) to share. */
+    public EventLoopGroup workerGroup() {
+        return workers;
+    }
+
+    /** The server channel class that listens on {@code listen} with these event loops. */
+    public Class<? extends ServerChannel> serverChannelType(Endpoint listen) {
         if (listen.isUnix()) {
             requireNative(listen);
             return EpollServerDomainSocketChannel.class;

@@ -1,0 +1,54 @@
+package io.cy.bridge.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The pipeline of every accepted connection:
+ *
+ * <pre>
+ * IdleStateHandler     closes idle keep-alive connections and clients that stopped reading
+ * HttpServerCodec      HTTP/1.1; request line and headers bounded by Netty's defaults (4 KiB, 8 KiB)
+ * BodyLimitAggregator  whole bodies up to the limit, 413 beyond it
+ * BridgeHandler        one request at a time, routed by {@link Routes}
+ * </pre>
+ */
+public final class ConnectionInitializer extends ChannelInitializer<Channel> {
+
+    private final Routes routes;
+    private final ObjectMapper mapper;
+    private final int maxBodyBytes;
+    private final long idleMillis;
+    private final BooleanSupplier draining;
+    private final ChannelGroup connections;
+
+    public ConnectionInitializer(Routes routes, ObjectMapper mapper, int maxBodyBytes, Duration idleTimeout,
+            BooleanSupplier draining, ChannelGroup connections) {
+        this.routes = requireNonNull(routes, "routes");
+        this.mapper = requireNonNull(mapper, "mapper");
+        this.maxBodyBytes = maxBodyBytes;
+        this.idleMillis = idleTimeout.toMillis();
+        this.draining = requireNonNull(draining, "draining");
+        this.connections = requireNonNull(connections, "connections");
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        // Tracked for shutdown; the group forgets a connection when it closes.
+        connections.add(ch);
+        ch.pipeline()
+                .addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS))
+                .addLast("codec", new HttpServerCodec())
+                .addLast("aggregator", new BodyLimitAggregator(maxBodyBytes))
+                .addLast("bridge", new BridgeHandler(routes, mapper, draining));
+    }
+}

@@ -1,0 +1,276 @@
+package io.cy.bridge.internal;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.EventExecutor;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One request and its response on a connection: either one JSON answer or a stream of
+ * server-sent events. Every response carries {@code x-request-id}; the connection stays open
+ * after it when the client asked for keep-alive and the bridge is not shutting down.
+ *
+ * <p>Confined to the connection's event loop, like everything that writes to it. The upstream
+ * side registers what to do when the client goes away ({@link #onClientGone}) and when the
+ * connection can take more output again ({@link #onWritable}).
+ */
+final class Exchange {
+
+    /**
+     * One line per request at DEBUG: the coordinator already logs (and audits) every call the
+     * bridge makes, so an INFO line here would double the access log of the in-process bridge.
+     */
+    private static final Logger accessLog = LoggerFactory.getLogger("cy.http.access");
+    private static final byte[] DATA = "data: ".getBytes(US_ASCII);
+    private static final byte[] EVENT_ERROR = "event: error\ndata: ".getBytes(US_ASCII);
+    private static final byte[] END = "\n\n".getBytes(US_ASCII);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(US_ASCII);
+
+    /** What the connection does when a response is complete. */
+    interface Owner {
+        /** @param closing whether the connection closes after this response */
+        void exchangeDone(Exchange exchange, boolean closing);
+
+        /** Whether the bridge is shutting down: responses then close their connections. */
+        boolean draining();
+    }
+
+    private final ChannelHandlerContext ctx;
+    private final Owner owner;
+    private final ObjectMapper mapper;
+    private final HttpVersion version;
+    private final String method;
+    private final String path;
+    private final String requestId;
+    private final boolean requestKeepAlive;
+    private final long startNanos = System.nanoTime();
+    private Runnable onClientGone = () -> {};
+    private Runnable onWritable = () -> {};
+    private boolean streaming;
+    private boolean done;
+    private boolean keepAlive;
+    private boolean forceClose;
+    private int status;
+
+    Exchange(ChannelHandlerContext ctx, Owner owner, ObjectMapper mapper, HttpVersion version, String method,
+             String path, String requestId, boolean requestKeepAlive) {
+        this.ctx = ctx;
+        this.owner = owner;
+        this.mapper = mapper;
+        this.version = version;
+        this.method = method;
+        this.path = path;
+        this.requestId = requestId;
+        this.requestKeepAlive = requestKeepAlive;
+    }
+
+    String requestId() {
+        return requestId;
+    }
+
+    /** The connection's event loop: upstream callbacks run there, so no state here needs a lock. */
+    EventExecutor executor() {
+        return ctx.executor();
+    }
+
+    /** Whether the connection takes more output now without growing its buffer past the high-water mark. */
+    boolean isWritable() {
+        return ctx.channel().isWritable();
+    }
+
+    /** Whether the bridge is shutting down. */
+    boolean draining() {
+        return owner.draining();
+    }
+
+    /** Whether a response (or the head of an event stream) went out already. */
+    boolean responseStarted() {
+        return streaming || done;
+    }
+
+    void onClientGone(Runnable r) {
+        onClientGone = r;
+    }
+
+    void onWritable(Runnable r) {
+        onWritable = r;
+    }
+
+    /** Close the connection after this response whatever the client asked, e.g. after a malformed request. */
+    void closeAfterResponse() {
+        forceClose = true;
+    }
+
+    void sendJson(HttpResponseStatus responseStatus, byte[] json) {
+        sendJson(responseStatus, json, Map.of());
+    }
+
+    void sendError(HttpError error) {
+        sendJson(error.status(), errorJson(error), error.headers());
+    }
+
+    /** The error envelope {@code {"error":{"message","type","param","code"}}}. */
+    byte[] errorJson(HttpError error) {
+        final ObjectNode root = mapper.createObjectNode();
+        final ObjectNode body = root.putObject("error");
+        body.put("message", error.message());
+        body.put("type", error.type());
+        body.put("param", error.param());
+        body.put("code", error.code());
+        try {
+            return mapper.writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Sends the head of a {@code text/event-stream} response; events follow with {@link #sendData}. */
+    void startEventStream() {
+        if (done || streaming) {
+            return;
+        }
+        streaming = true;
+        final HttpResponse response = new DefaultHttpResponse(version, HttpResponseStatus.OK);
+        final HttpHeaders headers = response.headers();
+        headers.set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        headers.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+        HttpUtil.setTransferEncodingChunked(response, true);
+        finishHead(response, HttpResponseStatus.OK);
+        // Flushed now: clients (OpenAI's SDKs among them) return the stream once they have the head.
+        write(response, true);
+    }
+
+    /** One event {@code data: <json>} with the blank line that ends it, flushed at once. */
+    void sendData(byte[] json) {
+        if (!streaming || done) {
+            return;
+        }
+        write(new DefaultHttpContent(Unpooled.wrappedBuffer(DATA, json, END)), true);
+    }
+
+    /** {@code data: [DONE]}, then the end of the response. */
+    void endEventStream() {
+        if (!streaming || done) {
+            return;
+        }
+        write(new DefaultHttpContent(Unpooled.wrappedBuffer(DONE)), false);
+        finish(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /**
+     * An error after the stream started: an {@code error} event with the error envelope, then the
+     * end of the response without {@code [DONE]}, so no client mistakes it for a complete answer.
+     */
+    void failEventStream(HttpError error) {
+        if (!streaming || done) {
+            return;
+        }
+        write(new DefaultHttpContent(Unpooled.wrappedBuffer(EVENT_ERROR, errorJson(error), END)), false);
+        finish(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /** Our own failure while the request is in progress: cancel the upstream call, then answer {@code error}. */
+    void abort(HttpError error) {
+        if (done) {
+            return;
+        }
+        final Runnable cancel = onClientGone;
+        onClientGone = () -> {};
+        cancel.run();
+        if (streaming) {
+            failEventStream(error);
+        } else {
+            sendError(error);
+        }
+    }
+
+    /** Called by the connection when the client closed it; the upstream call is cancelled. */
+    void clientGone() {
+        if (done) {
+            return;
+        }
+        done = true;
+        final Runnable r = onClientGone;
+        onClientGone = () -> {};
+        r.run();
+        log("client gone");
+    }
+
+    /** Called by the connection when it becomes writable again. */
+    void writabilityChanged() {
+        if (!done && ctx.channel().isWritable()) {
+            onWritable.run();
+        }
+    }
+
+    private void sendJson(HttpResponseStatus responseStatus, byte[] json, Map<String, String> extraHeaders) {
+        if (done || streaming) {
+            return;
+        }
+        final FullHttpResponse response =
+                new DefaultFullHttpResponse(version, responseStatus, Unpooled.wrappedBuffer(json));
+        final HttpHeaders headers = response.headers();
+        headers.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        headers.setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
+        extraHeaders.forEach(headers::set);
+        finishHead(response, responseStatus);
+        finish(response);
+    }
+
+    private void finishHead(HttpResponse response, HttpResponseStatus responseStatus) {
+        status = responseStatus.code();
+        keepAlive = requestKeepAlive && !forceClose && !owner.draining();
+        response.headers().set("x-request-id", requestId);
+        HttpUtil.setKeepAlive(response, keepAlive);
+    }
+
+    private void finish(Object last) {
+        done = true;
+        onClientGone = () -> {};
+        onWritable = () -> {};
+        final boolean closing = !keepAlive || owner.draining();
+        final ChannelFuture f = ctx.writeAndFlush(last);
+        if (closing) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        } else {
+            f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        }
+        log(null);
+        owner.exchangeDone(this, closing);
+    }
+
+    private void write(Object msg, boolean flush) {
+        final ChannelFuture f = flush ? ctx.writeAndFlush(msg) : ctx.write(msg);
+        // A failed write means the connection is broken: closing it cancels the upstream call.
+        f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    }
+
+    private void log(String note) {
+        if (accessLog.isDebugEnabled()) {
+            accessLog.debug("{} {} {} {} ms x-request-id={}{}", method, path, status,
+                    (System.nanoTime() - startNanos) / 1_000_000, requestId, note == null ? "" : " (" + note + ")");
+        }
+    }
+}

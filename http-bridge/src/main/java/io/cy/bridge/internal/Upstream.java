@@ -1,0 +1,112 @@
+package io.cy.bridge.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.StreamPredictRequest;
+import io.cy.llm.proto.StreamPredictResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The AiInference service the bridge calls: the coordinator over an in-process channel, or a
+ * remote address. Calls are made with the generated method descriptors on raw {@link ClientCall}s,
+ * so the bridge controls flow ({@code request(n)}) itself, and their callbacks run on the HTTP
+ * connection's event loop (the executor passed in), where all per-request state lives.
+ */
+public final class Upstream {
+
+    static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
+    /** Tells the coordinator the call came through the HTTP bridge, so its audit records {@code api = http}. */
+    static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
+
+    private static final Logger log = LoggerFactory.getLogger(Upstream.class);
+
+    private final Channel channel;
+    private final Duration streamDeadline;
+
+    /** @param streamDeadline deadline of each StreamPredict call; null for none */
+    public Upstream(Channel channel, Duration streamDeadline) {
+        this.channel = requireNonNull(channel, "channel");
+        this.streamDeadline = streamDeadline;
+    }
+
+    /**
+     * The headers of every upstream call: the caller's {@code authorization} unchanged (identity,
+     * quotas and audit apply as for gRPC callers), the request id as {@code trace-id}, and
+     * {@code cy-api: http}.
+     *
+     * @param authorization the HTTP {@code Authorization} header; null when absent
+     */
+    static Metadata headers(String authorization, String traceId) {
+        final Metadata headers = new Metadata();
+        if (authorization != null) {
+            headers.put(AUTHORIZATION, authorization);
+        }
+        headers.put(TRACE_ID, traceId);
+        headers.put(API, "http");
+        return headers;
+    }
+
+    /** A new, unstarted StreamPredict call whose callbacks run on {@code executor}. */
+    ClientCall<StreamPredictRequest, StreamPredictResponse> newStreamPredict(Executor executor) {
+        CallOptions options = CallOptions.DEFAULT.withExecutor(executor);
+        if (streamDeadline != null) {
+            options = options.withDeadlineAfter(streamDeadline.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        return channel.newCall(AiInferenceGrpc.getStreamPredictMethod(), options);
+    }
+
+    /**
+     * Starts a unary call ({@code Control}, {@code Health}); {@code result} runs once, on
+     * {@code executor}. The returned call may be cancelled when the client goes away.
+     */
+    <ReqT, RespT> ClientCall<ReqT, RespT> unary(MethodDescriptor<ReqT, RespT> method, ReqT request, Metadata headers,
+            Executor executor, Duration timeout, UnaryResult<RespT> result) {
+        final ClientCall<ReqT, RespT> call = channel.newCall(method, CallOptions.DEFAULT
+                .withExecutor(executor)
+                .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        call.start(new ClientCall.Listener<>() {
+            private RespT response;
+
+            @Override
+            public void onMessage(RespT message) {
+                response = message;
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                try {
+                    if (status.isOk() && response == null) {
+                        result.done(null, Status.INTERNAL.withDescription("upstream sent no response"), trailers);
+                    } else {
+                        result.done(status.isOk() ? response : null, status, trailers);
+                    }
+                } catch (RuntimeException e) {
+                    // Nothing to hand it to: grpc would only log it, less clearly.
+                    log.error("{} answer could not be handled", method.getFullMethodName(), e);
+                }
+            }
+        }, headers);
+        call.sendMessage(request);
+        call.halfClose();
+        call.request(2); // one response; asking for more lets a protocol violation surface as an error
+        return call;
+    }
+
+    /** The end of a unary call. */
+    interface UnaryResult<T> {
+        /** @param response the answer when {@code status} is OK, else null */
+        void done(T response, Status status, Metadata trailers);
+    }
+}
