@@ -2,6 +2,8 @@ package io.cy.coordinator;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.bridge.BridgeConfig;
+import io.cy.bridge.HttpBridge;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.CoordinatorConfig;
@@ -19,10 +21,14 @@ import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
+import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -57,12 +63,14 @@ public final class Coordinator implements AutoCloseable {
     private final Authenticator authenticator;
     private final Supplier<String> reloader;
     private final List<Server> servers;
+    private final ManagedChannel inProcess;
+    private final HttpBridge http;
     private final Endpoint grpcEndpoint;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        Endpoint grpcEndpoint) {
+                        ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -72,6 +80,8 @@ public final class Coordinator implements AutoCloseable {
         this.authenticator = authenticator;
         this.reloader = reloader;
         this.servers = servers;
+        this.inProcess = inProcess;
+        this.http = http;
         this.grpcEndpoint = grpcEndpoint;
     }
 
@@ -116,6 +126,7 @@ public final class Coordinator implements AutoCloseable {
                 internalToken, callEndListener);
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
                 new ControlHandler(sidecars, quotas, reloader, internalToken,
+                        config.auth().required() ? config.auth().controlRole() : "",
                         config.sidecars().controlTimeout(), version),
                 new HealthHandler(sidecars, forwarder::activeCalls, version));
 
@@ -131,16 +142,32 @@ public final class Coordinator implements AutoCloseable {
 
         final List<Server> servers = new ArrayList<>();
         Endpoint grpcEndpoint = config.server().grpcAddr();
+        ManagedChannel inProcess = null;
+        HttpBridge http = null;
+        String where = grpcEndpoint.toString();
         try {
             final Server tcp = build(transport.serverBuilder(grpcEndpoint), config, services, health, auth).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
             final Endpoint uds = config.server().udsPath();
             if (uds != null) {
+                where = uds.toString();
                 UnixSocketFiles.prepareForBind(uds.socketPath());
                 servers.add(build(transport.serverBuilder(uds), config, services, health, auth).start());
             }
+            if (config.http().addr() != null) {
+                where = config.http().addr().toString();
+                // The bridge calls the same services, interceptors and all, without a socket.
+                final String name = "cy-coordinator-" + java.util.UUID.randomUUID();
+                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth)
+                        .start());
+                inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
+                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
+            }
         } catch (IOException | RuntimeException e) {
+            if (inProcess != null) {
+                inProcess.shutdownNow();
+            }
             for (Server server : servers) {
                 server.shutdownNow();
             }
@@ -149,19 +176,18 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
-            final String where = servers.isEmpty() ? config.server().grpcAddr().toString()
-                    : String.valueOf(config.server().udsPath());
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
         health.setStatus("", ServingStatus.SERVING);
         updateServingStatus(health, sidecars);
         prober.start();
-        logger.info("cy-coordinator {} listening on {}{}; sidecars {}; native transport: {}",
+        logger.info("cy-coordinator {} listening on {}{}{}; sidecars {}; native transport: {}",
                 version, grpcEndpoint,
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
+                http == null ? "" : "; HTTP on " + http.endpoint(),
                 config.sidecars().addresses(), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), grpcEndpoint);
+                List.copyOf(servers), inProcess, http, grpcEndpoint);
     }
 
     /** Applies what may change at runtime from a fresh read of the configuration. */
@@ -176,6 +202,16 @@ public final class Coordinator implements AutoCloseable {
                                 List<ServerServiceDefinition> services, HealthStatusManager health,
                                 AuthInterceptor auth) {
         final CoordinatorConfig.Server server = config.server();
+        builder.maxConcurrentCallsPerConnection(server.maxConcurrentStreamsPerConnection())
+                .keepAliveTime(server.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                .permitKeepAliveTime(server.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                .permitKeepAliveWithoutCalls(true);
+        return build((ServerBuilder<?>) builder, config, services, health, auth);
+    }
+
+    private static Server build(ServerBuilder<?> builder, CoordinatorConfig config,
+                                List<ServerServiceDefinition> services, HealthStatusManager health,
+                                AuthInterceptor auth) {
         // Handlers never block: they validate, pick a sidecar and hand messages on. Running
         // them on the event loop avoids a thread hop per message and an executor to size.
         builder.directExecutor()
@@ -184,10 +220,6 @@ public final class Coordinator implements AutoCloseable {
                 // that the interceptor, not the HTTP/2 layer, decides about its size.
                 .maxInboundMetadataSize(Math.max(DEFAULT_MAX_METADATA_BYTES,
                         config.auth().maxTokenBytes() + DEFAULT_MAX_METADATA_BYTES))
-                .maxConcurrentCallsPerConnection(server.maxConcurrentStreamsPerConnection())
-                .keepAliveTime(server.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
-                .permitKeepAliveTime(server.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
-                .permitKeepAliveWithoutCalls(true)
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance());
         addLegacyReflection(builder);
@@ -200,9 +232,14 @@ public final class Coordinator implements AutoCloseable {
     }
 
     @SuppressWarnings("deprecation")
-    private static void addLegacyReflection(NettyServerBuilder builder) {
+    private static void addLegacyReflection(ServerBuilder<?> builder) {
         // grpcurl and most tools still ask v1alpha reflection first.
         builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
+    }
+
+    private static BridgeConfig bridgeConfig(CoordinatorConfig.Http http) {
+        return new BridgeConfig(http.addr(), http.maxBodyBytes(), http.templates(), http.defaultTemplate(),
+                http.models(), http.upstreamDeadline(), true, http.idleTimeout());
     }
 
     private static void updateServingStatus(HealthStatusManager health, SidecarPool sidecars) {
@@ -215,6 +252,11 @@ public final class Coordinator implements AutoCloseable {
     static String version() {
         final String v = Coordinator.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
+    }
+
+    /** The HTTP bridge's address with the real port, or null when it is off. */
+    public Endpoint httpEndpoint() {
+        return http == null ? null : http.endpoint();
     }
 
     /** The TCP address the coordinator listens on, with the real port when 0 was configured. */
@@ -257,10 +299,14 @@ public final class Coordinator implements AutoCloseable {
         health.enterTerminalState();
         forwarder.beginShutdown();
         prober.close();
+        final long deadline = System.nanoTime() + grace.toNanos();
+        if (http != null) {
+            // First: its requests are calls on the in-process server below.
+            http.shutdown(grace);
+        }
         for (Server server : servers) {
             server.shutdown();
         }
-        final long deadline = System.nanoTime() + grace.toNanos();
         try {
             for (Server server : servers) {
                 if (!server.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
@@ -274,6 +320,9 @@ public final class Coordinator implements AutoCloseable {
         } catch (InterruptedException e) {
             servers.forEach(Server::shutdownNow);
             Thread.currentThread().interrupt();
+        }
+        if (inProcess != null) {
+            inProcess.shutdownNow();
         }
         sidecars.close(Duration.ofSeconds(5));
         transport.close();

@@ -31,7 +31,8 @@ class AuthStartupTest {
         // given: nothing about auth in file or environment
         final Map<String, String> env = Map.of(
                 "SIDECAR_GRPC_ADDR", "unix://" + dir.resolve("no-sidecar.sock"),
-                "COORDINATOR_GRPC_ADDR", "127.0.0.1:0");
+                "COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
+                "COORDINATOR_HTTP_ADDR", "127.0.0.1:0");
 
         assertThatThrownBy(() -> {
             // Should it start after all, close it so the test leaves nothing behind.

@@ -51,6 +51,7 @@ final class TestStack implements AutoCloseable {
         environment.putIfAbsent("SIDECAR_GRPC_ADDR",
                 sims.stream().map(SimulatedSidecar::target).collect(Collectors.joining(",")));
         environment.putIfAbsent("COORDINATOR_GRPC_ADDR", "127.0.0.1:0");
+        environment.putIfAbsent("COORDINATOR_HTTP_ADDR", "127.0.0.1:0");
         // Authentication has tests of its own; the forwarding tests call without credentials.
         environment.putIfAbsent("CY_AUTH_MODE", "none");
         try {

@@ -38,13 +38,14 @@ public final class ConfigLoader {
             Map.entry("SIDECAR_GRPC_ADDR", "sidecars.addresses"),
             Map.entry("COORDINATOR_GRPC_ADDR", "server.grpc_addr"),
             Map.entry("COORDINATOR_UDS_PATH", "server.uds_path"),
+            Map.entry("COORDINATOR_HTTP_ADDR", "http.addr"),
             Map.entry("CY_LLM_INTERNAL_TOKEN", "sidecars.internal_token"),
             Map.entry("OAUTH2_ISSUER", "auth.oidc.issuer"),
             Map.entry("OAUTH2_AUDIENCE", "auth.oidc.audience"),
             Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"));
 
     /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
-    private static final List<String> FREE_FORM = List.of("quota.tenants");
+    private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates");
 
     private static final List<String> POLICY_KEYS = List.of("requests_per_minute", "burst", "concurrent",
             "tokens_per_minute", "tokens_per_day", "max_new_tokens", "max_priority", "models");
@@ -119,6 +120,7 @@ public final class ConfigLoader {
                         server.intIn("max_concurrent_streams_per_connection", 1, Integer.MAX_VALUE),
                         server.duration("keepalive_time", Duration.ofSeconds(1)),
                         server.duration("permit_keepalive_time", Duration.ZERO)),
+                http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecars.endpoints("addresses"),
                         sidecars.string("internal_token"),
@@ -139,6 +141,36 @@ public final class ConfigLoader {
                 quota(root.section("quota")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")));
+    }
+
+    private static CoordinatorConfig.Http http(ConfigTree http) {
+        final var addr = http.endpoint("addr", true);
+        if (addr != null && addr.isUnix()) {
+            throw new ConfigException("http.addr", addr + " (expected: host:port, or empty for no HTTP listener)");
+        }
+        final List<String> known = List.of("plain", "chatml", "llama3");
+        final Map<String, String> templates = new LinkedHashMap<>();
+        final ConfigTree listed = http.section("templates");
+        for (String model : listed.keys()) {
+            final String template = listed.string(model);
+            if (!known.contains(template)) {
+                throw new ConfigException(listed.pathOf(model), "'" + template + "' (expected: plain, chatml or llama3)");
+            }
+            templates.put(model, template);
+        }
+        final String defaultTemplate = http.string("default_template");
+        if (!known.contains(defaultTemplate)) {
+            throw new ConfigException("http.default_template", "'" + defaultTemplate
+                    + "' (expected: plain, chatml or llama3)");
+        }
+        return new CoordinatorConfig.Http(
+                addr,
+                http.intIn("max_body_bytes", 1024, 64 << 20),
+                Map.copyOf(templates),
+                defaultTemplate,
+                List.copyOf(http.strings("models")),
+                http.string("upstream_deadline").isEmpty() ? null : http.duration("upstream_deadline", Duration.ofMillis(1)),
+                http.duration("idle_timeout", Duration.ofSeconds(1)));
     }
 
     private static CoordinatorConfig.Quota quota(ConfigTree quota) {

@@ -10,7 +10,8 @@ import java.util.Map;
  * live in {@code cy-coordinator-defaults.yaml}.
  */
 public record CoordinatorConfig(
-        Server server, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Shutdown shutdown, Log log) {
+        Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Shutdown shutdown,
+        Log log) {
 
     /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
     public record Server(
@@ -20,6 +21,12 @@ public record CoordinatorConfig(
             int maxConcurrentStreamsPerConnection,
             Duration keepaliveTime,
             Duration permitKeepaliveTime) {}
+
+    /**
+     * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none.
+     */
+    public record Http(Endpoint addr, int maxBodyBytes, Map<String, String> templates, String defaultTemplate,
+                       List<String> models, Duration upstreamDeadline, Duration idleTimeout) {}
 
     /** The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent. */
     public record Sidecars(

@@ -15,6 +15,7 @@ public final class AccessLog implements CallEndListener {
         }
         final StringBuilder line = new StringBuilder(192)
                 .append("method=").append(s.method())
+                .append(" api=").append(s.api())
                 .append(" trace_id=").append(s.traceId())
                 .append(" model=").append(quoted(s.model()))
                 .append(" sidecar=").append(s.sidecar().isEmpty() ? "-" : s.sidecar())

@@ -6,6 +6,7 @@ import io.grpc.Status;
  * What happened in one call, handed to every {@link CallEndListener} when it ends.
  *
  * @param method the method's short name, e.g. {@code StreamPredict}
+ * @param api {@code grpc}, or {@code http} for calls made by the HTTP bridge
  * @param sidecar the sidecar that served the call, or empty when none did
  * @param chunks response chunks delivered to the client (the final end-of-stream message excluded)
  * @param timeToFirstChunkNanos from the call's start to the first response message; -1 if none
@@ -13,6 +14,7 @@ import io.grpc.Status;
  */
 public record CallSummary(
         String method,
+        String api,
         String traceId,
         String peer,
         String model,

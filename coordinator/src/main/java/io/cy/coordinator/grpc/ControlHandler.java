@@ -2,6 +2,7 @@ package io.cy.coordinator.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.auth.Identity;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.quota.Quotas;
@@ -42,6 +43,7 @@ public final class ControlHandler {
     private final Quotas quotas;
     private final java.util.function.Supplier<String> reload;
     private final String internalToken;
+    private final String adminRole;
     private final Duration timeout;
     private final String version;
 
@@ -50,7 +52,8 @@ public final class ControlHandler {
      *     what it did, throws {@link ConfigException} for an invalid configuration
      */
     public ControlHandler(SidecarPool sidecars, Quotas quotas, java.util.function.Supplier<String> reload,
-                          String internalToken, Duration timeout, String version) {
+                          String internalToken, String adminRole, Duration timeout, String version) {
+        this.adminRole = requireNonNull(adminRole, "adminRole");
         this.sidecars = requireNonNull(sidecars, "sidecars");
         this.quotas = requireNonNull(quotas, "quotas");
         this.reload = requireNonNull(reload, "reload");
@@ -64,6 +67,13 @@ public final class ControlHandler {
         if (command.isEmpty()) {
             responses.onError(Status.INVALID_ARGUMENT
                     .withDescription("command: empty (expected: a command name such as ping)").asRuntimeException());
+            return;
+        }
+        final Identity caller = Identity.CURRENT.get();
+        if (caller != null && !adminRole.isEmpty() && !command.equals("list_models") && !caller.hasRole(adminRole)) {
+            responses.onError(Status.PERMISSION_DENIED.withDescription("role '" + adminRole + "' required for Control "
+                    + (command.length() > 64 ? command.substring(0, 64) + "…" : command) + " (tenant " + caller.tenant()
+                    + " has roles: " + String.join(", ", caller.roles()) + ")").asRuntimeException());
             return;
         }
         final String traceId = TraceIds.resolve(request.getTraceId(), headers);
@@ -87,7 +97,7 @@ public final class ControlHandler {
                 reply(responses, traceId, command, reloadConfig());
                 return;
             default:
-                forward(request.toBuilder().setTraceId(traceId).build(), traceId, responses);
+                forward(request.toBuilder().setTraceId(traceId).build(), traceId, caller, responses);
         }
     }
 
@@ -156,7 +166,8 @@ public final class ControlHandler {
         }
     }
 
-    private void forward(ControlMessage request, String traceId, StreamObserver<ControlMessage> responses) {
+    private void forward(ControlMessage request, String traceId, Identity caller,
+                         StreamObserver<ControlMessage> responses) {
         final String named = request.getPayloadOrDefault("sidecar", "").trim();
         final Sidecar sidecar;
         if (!named.isEmpty()) {
@@ -193,7 +204,7 @@ public final class ControlHandler {
                 request.toBuilder().removePayload("sidecar").build(), new StreamObserver<ControlMessage>() {
                     @Override
                     public void onNext(ControlMessage reply) {
-                        responses.onNext(reply);
+                        responses.onNext(caller == null ? reply : onlyAllowedModels(reply, caller.tenant()));
                     }
 
                     @Override
@@ -206,6 +217,21 @@ public final class ControlHandler {
                         responses.onCompleted();
                     }
                 });
+    }
+
+    /** A {@code list_models} answer limited to the models the caller's tenant may use. */
+    private ControlMessage onlyAllowedModels(ControlMessage reply, String tenant) {
+        final List<String> allowed = quotas.policyFor(tenant).models();
+        if (allowed.isEmpty() || !reply.containsPayload("models")) {
+            return reply;
+        }
+        final List<String> models = new ArrayList<>();
+        for (String model : reply.getPayloadOrThrow("models").split(",")) {
+            if (allowed.contains(model.trim())) {
+                models.add(model.trim());
+            }
+        }
+        return reply.toBuilder().putPayload("models", String.join(",", models)).build();
     }
 
     private String addresses() {

@@ -19,6 +19,7 @@ import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
+import io.grpc.inprocess.InProcessSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class StreamPredictForwarder implements ServerCallHandler<StreamPredictRequest, byte[]> {
 
     private static final Logger logger = LoggerFactory.getLogger(StreamPredictForwarder.class);
+    private static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -396,6 +398,18 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             finish(status, null, "", 0, -1);
         }
 
+        /**
+         * {@code http} for calls of the HTTP bridge: it says so in a header, believed only on the
+         * in-process transport it uses.
+         */
+        private String api() {
+            if (serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) instanceof InProcessSocketAddress
+                    && "http".equals(clientHeaders.get(API))) {
+                return "http";
+            }
+            return "grpc";
+        }
+
         private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
             active.decrementAndGet();
             final Admission admitted = admission;
@@ -406,6 +420,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             try {
                 callEndListener.onCallEnd(new CallSummary(
                         "StreamPredict",
+                        api(),
                         traceId,
                         String.valueOf(serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
                         model,
