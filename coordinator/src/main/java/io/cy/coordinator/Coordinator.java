@@ -128,7 +128,7 @@ public final class Coordinator implements AutoCloseable {
                 new ControlHandler(sidecars, quotas, reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
                         config.sidecars().controlTimeout(), version),
-                new HealthHandler(sidecars, forwarder::activeCalls, version));
+                new HealthHandler(sidecars, forwarder::activeCalls, quotas::metrics, version));
 
         final Authenticator authenticator;
         if (config.auth().required()) {

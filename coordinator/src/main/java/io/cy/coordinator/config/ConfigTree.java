@@ -198,13 +198,13 @@ final class ConfigTree {
     }
 
     /**
-     * A limit: a whole number of at least {@code min}, or {@code unlimited} (-1) when empty or
-     * written as "unlimited".
+     * A limit: a whole number of at least {@code min}, or {@link CoordinatorConfig.QuotaPolicy#UNLIMITED}
+     * when empty or written as "unlimited".
      */
     long limit(String key, long min) {
         final String text = string(key);
         if (text.isEmpty() || text.equalsIgnoreCase("unlimited")) {
-            return -1;
+            return CoordinatorConfig.QuotaPolicy.UNLIMITED;
         }
         final long value;
         try {

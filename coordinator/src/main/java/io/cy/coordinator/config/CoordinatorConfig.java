@@ -100,7 +100,8 @@ public record CoordinatorConfig(
     public record QuotaPolicy(long requestsPerMinute, long burst, long concurrent, long tokensPerMinute,
                               long tokensPerDay, long maxNewTokens, long maxPriority, List<String> models) {
 
-        public static final long UNLIMITED = -1;
+        /** No limit. Not -1, which is a valid max_priority (priorities go down to -100). */
+        public static final long UNLIMITED = Long.MAX_VALUE;
 
         public static final QuotaPolicy NONE = new QuotaPolicy(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED,
                 UNLIMITED, UNLIMITED, UNLIMITED, List.of());

@@ -16,11 +16,15 @@ public final class HealthHandler {
 
     private final SidecarPool sidecars;
     private final IntSupplier inflight;
+    private final java.util.function.Supplier<java.util.Map<String, String>> extraMetrics;
     private final String version;
     private final long startNanos = System.nanoTime();
 
-    public HealthHandler(SidecarPool sidecars, IntSupplier inflight, String version) {
+    /** @param extraMetrics more metrics from other parts (quotas, audit), read on each answer */
+    public HealthHandler(SidecarPool sidecars, IntSupplier inflight,
+                         java.util.function.Supplier<java.util.Map<String, String>> extraMetrics, String version) {
         this.sidecars = requireNonNull(sidecars, "sidecars");
+        this.extraMetrics = requireNonNull(extraMetrics, "extraMetrics");
         this.inflight = requireNonNull(inflight, "inflight");
         this.version = requireNonNull(version, "version");
     }
@@ -35,6 +39,7 @@ public final class HealthHandler {
                 .putMetrics("sidecars_available", String.valueOf(available))
                 .putMetrics("inflight", String.valueOf(inflight.getAsInt()))
                 .putMetrics("uptime_s", String.valueOf((System.nanoTime() - startNanos) / 1_000_000_000L))
+                .putAllMetrics(extraMetrics.get())
                 .build());
         responses.onCompleted();
     }

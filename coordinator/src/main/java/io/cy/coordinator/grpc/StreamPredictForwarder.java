@@ -300,6 +300,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         ? Status.UNAVAILABLE.withDescription("no sidecar available: "
                                 + sidecars.all().size() + " configured, none healthy and not draining")
                         : Statuses.unreachable(failures);
+                settleQuota(0, false);
                 serverCall.close(status, trailersWithTraceId(null));
                 finishedBeforeSidecar(status, first.getModelId());
                 return;
@@ -410,12 +411,17 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             return "grpc";
         }
 
-        private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
-            active.decrementAndGet();
+        /** Gives back the unused reservation; the first call of it counts, later ones do nothing. */
+        private void settleQuota(long chunks, boolean promptProcessed) {
             final Admission admitted = admission;
             if (admitted != null) {
-                admitted.settle(chunks, sidecar != null);
+                admitted.settle(chunks, promptProcessed);
             }
+        }
+
+        private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
+            active.decrementAndGet();
+            settleQuota(chunks, sidecar != null);
             final long now = System.nanoTime();
             try {
                 callEndListener.onCallEnd(new CallSummary(
@@ -446,6 +452,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             private int forwarded;
             // Sidecar listener thread only.
             private long messages;
+            // Chunks sent on to the client (the final end-of-stream message not counted).
+            private long delivered;
             private long firstMessageNanos = -1;
             private boolean endOfStream;
             private boolean headersSent;
@@ -463,10 +471,12 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         firstMessageNanos = System.nanoTime();
                     }
                     messages++;
-                    if (ResponseFrames.isEndOfStream(message)) {
+                    final boolean last = ResponseFrames.isEndOfStream(message);
+                    if (last) {
                         endOfStream = true;
                     }
                     if (cancelled != null) {
+                        // Never reaches the client, so it is neither counted nor charged.
                         return;
                     }
                     if (!headersSent) {
@@ -476,6 +486,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         headersSent = true;
                     }
                     serverCall.sendMessage(message);
+                    if (!last) {
+                        delivered++;
+                    }
                     if (serverCall.isReady()) {
                         call.request(1);
                         return;
@@ -532,11 +545,14 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                             outcome = settle(status);
                         }
                     }
+                    // Before the client hears of the end: a client that starts its next call at
+                    // once must find its slot free.
+                    settleQuota(delivered, true);
                     if (cancelled == null) {
                         serverCall.close(outcome, headersSent ? trailers : trailersWithTraceId(trailers));
                     }
-                    finish(cancelled != null ? cancelled : outcome,
-                            sidecar, first.getModelId(), endOfStream ? messages - 1 : messages, firstMessageNanos);
+                    finish(cancelled != null ? cancelled : outcome, sidecar, first.getModelId(), delivered,
+                            firstMessageNanos);
                 } catch (RuntimeException e) {
                     logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
                     try {

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
  * and counters. Admission is all or nothing: a budget that refuses gives back what the earlier
  * ones took. Buckets follow policy changes keeping what was used.
  */
-final class TenantQuota implements Admission.Settlement {
+final class TenantQuota {
 
     /** What a concurrency rejection suggests: no clock says when a stream will end. */
     static final long CONCURRENCY_RETRY_MILLIS = 1000;
@@ -42,9 +42,9 @@ final class TenantQuota implements Admission.Settlement {
             rejected.put(reason, new LongAdder());
         }
         this.budgets = new Budgets(policy,
-                bucket(policy.requestsPerMinute(), policy.requestBurst(), Duration.ofMinutes(1), null),
-                bucket(policy.tokensPerMinute(), policy.tokensPerMinute(), Duration.ofMinutes(1), null),
-                bucket(policy.tokensPerDay(), policy.tokensPerDay(), Duration.ofDays(1), null));
+                bucket(policy.requestsPerMinute(), policy.requestBurst(), Duration.ofMinutes(1), null, 0),
+                bucket(policy.tokensPerMinute(), policy.tokensPerMinute(), Duration.ofMinutes(1), null, 0),
+                bucket(policy.tokensPerDay(), policy.tokensPerDay(), Duration.ofDays(1), null, 0));
     }
 
     String name() {
@@ -90,16 +90,17 @@ final class TenantQuota implements Admission.Settlement {
             return day;
         }
         admitted.increment();
-        return QuotaDecision.admitted(new Admission(name, this, promptTokens, reserve));
+        // Settled into the buckets reserved from: after a policy change the current ones may be
+        // others (a limit set since has a new bucket this call never took from).
+        return QuotaDecision.admitted(new Admission(name, (admission, chargedTokens) -> settle(b, admission, chargedTokens),
+                promptTokens, reserve));
     }
 
     void rejectedBeforeAdmission(RejectionReason reason) {
         rejected.get(reason).increment();
     }
 
-    @Override
-    public void settle(Admission admission, long chargedTokens) {
-        final Budgets b = budgets;
+    private void settle(Budgets b, Admission admission, long chargedTokens) {
         final long unused = admission.reservedTokens() - chargedTokens;
         giveBack(b.tokensPerMinute, unused);
         giveBack(b.tokensPerDay, unused);
@@ -208,18 +209,25 @@ final class TenantQuota implements Admission.Settlement {
         }
         synchronized (this) {
             if (!budgets.policy.equals(policy)) {
+                final QuotaPolicy old = budgets.policy;
                 budgets = new Budgets(policy,
-                        bucket(policy.requestsPerMinute(), policy.requestBurst(), Duration.ofMinutes(1), budgets.requests),
+                        bucket(policy.requestsPerMinute(), policy.requestBurst(), Duration.ofMinutes(1), budgets.requests,
+                                old.requestBurst()),
                         bucket(policy.tokensPerMinute(), policy.tokensPerMinute(), Duration.ofMinutes(1),
-                                budgets.tokensPerMinute),
-                        bucket(policy.tokensPerDay(), policy.tokensPerDay(), Duration.ofDays(1), budgets.tokensPerDay));
+                                budgets.tokensPerMinute, old.tokensPerMinute()),
+                        bucket(policy.tokensPerDay(), policy.tokensPerDay(), Duration.ofDays(1), budgets.tokensPerDay,
+                                old.tokensPerDay()));
             }
             return budgets;
         }
     }
 
-    /** A bucket refilling {@code rate} per {@code period} up to {@code capacity}; null when unlimited. */
-    private Bucket bucket(long rate, long capacity, Duration period, Bucket previous) {
+    /**
+     * A bucket refilling {@code rate} per {@code period} up to {@code capacity}; null when unlimited.
+     * {@code previous}, when not null, is reconfigured instead, keeping its usage against
+     * {@code previousCapacity}.
+     */
+    private Bucket bucket(long rate, long capacity, Duration period, Bucket previous, long previousCapacity) {
         if (rate == QuotaPolicy.UNLIMITED) {
             return null;
         }
@@ -227,8 +235,19 @@ final class TenantQuota implements Admission.Settlement {
                 .addLimit(limit -> limit.capacity(Math.max(1, capacity)).refillGreedy(Math.max(1, rate), period))
                 .build();
         if (previous != null) {
-            // New limits, same usage: a reload must not hand out a fresh budget.
-            previous.replaceConfiguration(config, TokensInheritanceStrategy.AS_IS);
+            // New limits, same usage (capacity - available): a reload must neither hand out a fresh
+            // budget nor forgive what was used. AS_IS alone does both: it keeps "available", so a
+            // raised capacity shows as usage and a lowered one clips usage away. Both steps below
+            // are relative, so admissions and settlements racing with them are not lost.
+            final long oldCapacity = Math.max(1, previousCapacity);
+            final long newCapacity = Math.max(1, capacity);
+            if (newCapacity < oldCapacity) {
+                // May leave the bucket in debt: more used than the new limit allows.
+                previous.consumeIgnoringRateLimits(oldCapacity - newCapacity);
+                previous.replaceConfiguration(config, TokensInheritanceStrategy.AS_IS);
+            } else {
+                previous.replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE);
+            }
             return previous;
         }
         return Bucket.builder()
