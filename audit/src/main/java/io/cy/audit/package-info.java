@@ -1,0 +1,11 @@
+/**
+ * The audit log: one {@link io.cy.audit.AuditEvent} per call, rejected call and Control command,
+ * recorded without blocking the caller and written to PostgreSQL by one background thread, with a
+ * local spool for whatever the database cannot take at the moment.
+ *
+ * <p>The public API is {@link io.cy.audit.AuditLog} (implemented by
+ * {@link io.cy.audit.PostgresAuditLog} and {@link io.cy.audit.NoopAuditLog}),
+ * {@link io.cy.audit.AuditEvent}, {@link io.cy.audit.AuditConfig} and {@link io.cy.audit.DbUrl};
+ * everything else is package-private.
+ */
+package io.cy.audit;

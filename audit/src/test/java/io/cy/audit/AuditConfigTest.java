@@ -1,0 +1,57 @@
+package io.cy.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class AuditConfigTest {
+
+    private static final Path SPOOL = Path.of("audit-spool");
+
+    @Test
+    void defaults() {
+        final AuditConfig c = AuditConfig.builder(SPOOL).build();
+        assertThat(c.dbUrl()).isNull();
+        assertThat(c.storePrompts()).isEqualTo(AuditConfig.StorePrompts.NONE);
+        assertThat(c.retentionDays()).isEqualTo(90);
+        assertThat(c.partitionsAhead()).isEqualTo(2);
+        assertThat(c.queueCapacity()).isEqualTo(65_536);
+        assertThat(c.batchSize()).isEqualTo(1000);
+        assertThat(c.batchInterval()).isEqualTo(Duration.ofMillis(200));
+        assertThat(c.spoolDir()).isEqualTo(SPOOL);
+        assertThat(c.spoolMaxBytes()).isEqualTo(1L << 30);
+        assertThat(c.spoolFsync()).isTrue();
+        assertThat(c.onUnavailable()).isEqualTo(AuditConfig.OnUnavailable.FAIL_OPEN);
+        assertThat(c.poolSize()).isEqualTo(4);
+        assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.writeTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.toBuilder().build()).isEqualTo(c);
+    }
+
+    @Test
+    void invalidValuesNameTheSetting() {
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).batchSize(0).build())
+                .hasMessage("audit.batch_size: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).queueCapacity(100).batchSize(200).build())
+                .hasMessage("audit.batch_size: 200 (expected: <= audit.queue_capacity 100)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).retentionDays(0).build())
+                .hasMessage("audit.retention_days: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).batchInterval(Duration.ZERO).build())
+                .hasMessage("audit.batch_interval: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).spoolMaxBytes(1000).build())
+                .hasMessage("audit.spool_max_bytes: 1000 (expected: >= 65536)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).poolSize(1).build())
+                .hasMessage("audit.pool_size: 1 (expected: >= 2)");
+    }
+
+    @Test
+    void printsNoPassword() {
+        final AuditConfig c = AuditConfig.builder(SPOOL)
+                .dbUrl(DbUrl.parse("postgresql://cy:hunter2@db:5432/cy")).build();
+        assertThat(c.toString()).contains("jdbc:postgresql://db:5432/cy user=cy password=***")
+                .doesNotContain("hunter2");
+    }
+}

@@ -1,0 +1,75 @@
+package io.cy.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AuditEventTest {
+
+    private static final Instant END = Instant.parse("2026-11-22T10:15:30.123456789Z");
+
+    @Test
+    void promptIsKeptAsThePolicySays() {
+        final String prompt = "User: Hello\nAssistant:";
+        final AuditEvent none = builder().prompt(prompt, AuditConfig.StorePrompts.NONE).build();
+        assertThat(none.prompt()).isEmpty();
+        assertThat(none.promptSha256()).isEmpty();
+
+        final AuditEvent hashed = builder().prompt(prompt, AuditConfig.StorePrompts.SHA256).build();
+        assertThat(hashed.prompt()).isEmpty();
+        // printf 'User: Hello\nAssistant:' | sha256sum
+        assertThat(hashed.promptSha256()).isEqualTo("b7ec38c9c041dd479764963fa4cd17841b0e2dbaa0af535667a42d81f89dcf5b");
+
+        final AuditEvent full = builder().prompt(prompt, AuditConfig.StorePrompts.FULL).build();
+        assertThat(full.prompt()).isEqualTo(prompt);
+        assertThat(full.promptSha256()).isEmpty();
+    }
+
+    @Test
+    void secretLookingPayloadValuesAreRedacted() {
+        final AuditEvent e = AuditEvent.builder(AuditEvent.Kind.CONTROL).endTime(END)
+                .payload(Map.of("addr", "unix:///s.sock", "api_key", "k", "Authorization", "Bearer x",
+                        "db_password", "p", "client_secret", "s", "model_id", "m"))
+                .build();
+        assertThat(e.payload()).containsExactly(
+                Map.entry("Authorization", AuditEvent.REDACTED),
+                Map.entry("addr", "unix:///s.sock"),
+                Map.entry("api_key", AuditEvent.REDACTED),
+                Map.entry("client_secret", AuditEvent.REDACTED),
+                Map.entry("db_password", AuditEvent.REDACTED),
+                Map.entry("model_id", "m"));
+        assertThat(e.toString()).doesNotContain("Bearer");
+    }
+
+    @Test
+    void instantsAreKeptToTheMicrosecondAndIdsAreVersion7() {
+        final AuditEvent e = builder().build();
+        assertThat(e.endTime()).isEqualTo(Instant.parse("2026-11-22T10:15:30.123456Z"));
+        assertThat(e.startTime()).isEqualTo(e.endTime());
+        assertThat(e.eventId().version()).isEqualTo(7);
+        assertThat(builder().build().eventId()).isNotEqualTo(e.eventId());
+        assertThat(e.timeToFirstChunkNanos()).isEqualTo(-1);
+    }
+
+    @Test
+    void codecRoundTripsEveryField() {
+        for (AuditEvent e : new AuditEvent[] {
+            Events.call("acme", END, 3),
+            Events.rejected("acme", END, "UNAUTHENTICATED", "token expired"),
+            Events.control("ops", END),
+            builder().prompt("ünïcødé \u0000 😀", AuditConfig.StorePrompts.FULL).build(),
+        }) {
+            final EventCodec.Sink sink = new EventCodec.Sink(16);
+            EventCodec.encode(e, sink);
+            final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(sink.array(), 0, sink.size()).slice());
+            assertThat(back).isEqualTo(e);
+        }
+    }
+
+    private static AuditEvent.Builder builder() {
+        return AuditEvent.builder(AuditEvent.Kind.CALL).endTime(END);
+    }
+}

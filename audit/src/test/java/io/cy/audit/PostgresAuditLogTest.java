@@ -1,0 +1,358 @@
+package io.cy.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PostgresAuditLogTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String[] TENANTS = {"acme", "globex", "initech", "umbrella"};
+
+    @TempDir
+    Path spoolDir;
+
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    private Instant clock = Instant.now().minusSeconds(600);
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).close();
+        }
+    }
+
+    @Test
+    void everyFieldOfEveryKindRoundTrips() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = start(config(db.url()).storePrompts(AuditConfig.StorePrompts.FULL));
+        final List<AuditEvent> recorded = List.of(
+                Events.call("acme", next(), 1),
+                AuditEvent.builder(AuditEvent.Kind.CALL).endTime(next()).tenant("acme").method("StreamPredict")
+                        .status("CANCELLED", "client cancelled").cancelledByClient(true).chunks(3)
+                        .prompt("User: \u0000odd \"text\" ünï\nAssistant:", log.storePrompts()).build(),
+                Events.rejected("acme", next(), "UNAUTHENTICATED", "token expired"),
+                Events.rejected("acme", next(), "RESOURCE_EXHAUSTED", "quota: 100 requests per minute"),
+                Events.rejected("acme", next(), "INVALID_ARGUMENT", "generation.max_new_tokens: 100000 (expected: <= 8192)"),
+                Events.control("ops", next()));
+        for (AuditEvent e : recorded) {
+            assertThat(log.record(e)).isTrue();
+        }
+        log.close(Duration.ofSeconds(10));
+
+        final List<AuditEvent> rows = Rows.all(db);
+        assertThat(rows).hasSize(recorded.size());
+        for (int i = 0; i < rows.size(); i++) {
+            final AuditEvent expected = recorded.get(i);
+            if (expected.prompt().contains("\u0000")) {
+                assertThat(rows.get(i).prompt()).isEqualTo(expected.prompt().replace('\u0000', '\uFFFD'));
+                continue;
+            }
+            assertThat(rows.get(i)).isEqualTo(expected);
+        }
+        assertThat(rows.get(5).payload()).containsEntry("auth_token", AuditEvent.REDACTED)
+                .containsEntry("addr", "unix:///tmp/cy_sidecar.sock");
+        assertThat(db.count("SELECT count(*) FROM (SELECT tenant FROM cy_audit.daily_usage GROUP BY tenant "
+                + "HAVING sum(calls) = 2 AND sum(rejected_calls) = 3 AND sum(cancelled_calls) = 1) u "
+                + "WHERE tenant = 'acme'")).isEqualTo(1);
+    }
+
+    @Test
+    void nEventsFromManyThreadsAreExactlyNRows() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = start(config(db.url()));
+        final List<UUID> ids = recordConcurrently(log, 5_000);
+        await("20000 rows", () -> Rows.countIfPresent(db) == ids.size());
+        log.close(Duration.ofSeconds(10));
+        assertThat(Rows.ids(db)).isEqualTo(new HashSet<>(ids));
+        assertThat(Rows.outOfOrderPerTenant(db)).isZero();
+        assertThat(log.metrics()).containsEntry("audit_dropped", "0").containsEntry("audit_spool_bytes", "0");
+    }
+
+    @Test
+    void anOutageAtTheTcpLevelLosesNothingDuplicatesNothingAndKeepsTheOrder() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final TcpRelay relay = new TcpRelay(db.host(), db.port());
+        cleanup.add(relay);
+        final PostgresAuditLog log = start(config(db.urlVia(relay.port())));
+        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+
+        final List<UUID> ids = new ArrayList<>(recordConcurrently(log, 500));
+        await("first events written", () -> Rows.countIfPresent(db) == ids.size());
+
+        relay.cut();
+        final long[] duringOutage = new long[2_000];
+        for (int i = 0; i < duringOutage.length; i++) {
+            final AuditEvent e = Events.call(TENANTS[i % TENANTS.length], next(), i);
+            final long t0 = System.nanoTime();
+            assertThat(log.record(e)).isTrue();
+            duringOutage[i] = System.nanoTime() - t0;
+            ids.add(e.eventId());
+        }
+        // The outage lasts until the writer has noticed it and spooled all of those.
+        await("database down", () -> log.metrics().get("audit_db").equals("down"));
+        await("outage events spooled", () -> log.writer().spooled() >= duringOutage.length);
+        assertThat(Long.parseLong(log.metrics().get("audit_spool_bytes"))).isPositive();
+        ids.addAll(recordConcurrently(log, 250));
+        await("more outage events spooled", () -> log.writer().spooled() >= duringOutage.length + 1000);
+
+        relay.restore();
+        ids.addAll(recordConcurrently(log, 500));
+        await("every event in the table", () -> Rows.count(db) == ids.size());
+        await("spool empty", () -> log.metrics().get("audit_spool_bytes").equals("0"));
+        log.close(Duration.ofSeconds(10));
+
+        assertThat(Rows.ids(db)).isEqualTo(new HashSet<>(ids));
+        assertThat(Rows.outOfOrderPerTenant(db)).isZero();
+        assertThat(log.metrics()).containsEntry("audit_dropped", "0");
+        Arrays.sort(duringOutage);
+        // record() is a queue offer whatever the database does: microseconds, not a write's milliseconds.
+        assertThat(duringOutage[duringOutage.length * 99 / 100]).isLessThan(Duration.ofMillis(2).toNanos());
+        System.out.printf("record() during the outage: p50 %d ns, p99 %d ns, max %d ns%n",
+                duringOutage[duringOutage.length / 2], duringOutage[duringOutage.length * 99 / 100],
+                duringOutage[duringOutage.length - 1]);
+    }
+
+    @Test
+    void aRestartReplaysTheSpoolWithoutDuplicatingWhatWasWrittenBefore() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final TcpRelay relay = new TcpRelay(db.host(), db.port());
+        cleanup.add(relay);
+        relay.cut();
+        final PostgresAuditLog first = start(config(db.urlVia(relay.port())));
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            events.add(Events.call(TENANTS[i % TENANTS.length], next(), i));
+            first.record(events.get(i));
+        }
+        await("all spooled", () -> first.writer().spooled() == events.size());
+        first.close(Duration.ofSeconds(5));
+
+        // As if the first run had written part of the spool and died before deleting its segment.
+        try (var ds = SchemaTest.dataSource(db)) {
+            Schema.migrate(ds);
+            try (var c = ds.getConnection()) {
+                Schema.ensurePartition(c, java.time.YearMonth.from(clock.atOffset(java.time.ZoneOffset.UTC)));
+                Schema.ensurePartition(c, java.time.YearMonth.from(
+                        events.get(0).endTime().atOffset(java.time.ZoneOffset.UTC)));
+                EventTable.insert(c, events.subList(0, 120));
+            }
+        }
+
+        relay.restore();
+        final PostgresAuditLog second = start(config(db.urlVia(relay.port())));
+        await("every event in the table", () -> Rows.count(db) == events.size());
+        await("spool empty", () -> second.metrics().get("audit_spool_bytes").equals("0"));
+        second.close(Duration.ofSeconds(5));
+        assertThat(Rows.all(db)).isEqualTo(events);
+    }
+
+    @Test
+    void aKilledProcessLeavesItsEventsInTheSpoolForTheNextStart() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final int count = 1_000;
+        final Process child = CrashChild.spawn(spoolDir, count);
+        try {
+            CrashChild.awaitSpooled(child, WAIT);
+        } finally {
+            child.destroyForcibly();
+            child.waitFor();
+        }
+        final PostgresAuditLog log = start(config(db.url()));
+        await("every event in the table", () -> Rows.countIfPresent(db) == count);
+        await("spool empty", () -> log.metrics().get("audit_spool_bytes").equals("0"));
+        log.close(Duration.ofSeconds(5));
+        assertThat(Rows.ids(db)).isEqualTo(CrashChild.ids(count));
+        assertThat(Rows.outOfOrderPerTenant(db)).isZero();
+    }
+
+    @Test
+    void failOpenDropsAndCountsAtTheSpoolCap() throws Exception {
+        final PostgresAuditLog log = start(config(unreachable())
+                .spoolMaxBytes(64 * 1024).onUnavailable(AuditConfig.OnUnavailable.FAIL_OPEN));
+        int attempts = 0;
+        while (!log.writer().isSpoolFull()) {
+            log.record(Events.call("acme", next(), attempts));
+            attempts++;
+            if (attempts % 100 == 0) {
+                await("the writer to catch up", () -> log.metrics().get("audit_queue").equals("0"));
+            }
+        }
+        assertThat(log.record(Events.call("acme", next(), 0))).isFalse();
+        attempts++;
+        assertThat(log.isAccepting()).isTrue();
+        final long dropped = Long.parseLong(log.metrics().get("audit_dropped"));
+        assertThat(dropped).isPositive();
+        assertThat(Long.parseLong(log.metrics().get("audit_spool_bytes"))).isLessThanOrEqualTo(64 * 1024);
+        // Every event is in the spool or counted as dropped, whether refused at once or by the writer.
+        final long expected = attempts;
+        await("every event spooled or counted", () -> log.writer().spooled()
+                + Long.parseLong(log.metrics().get("audit_dropped")) == expected);
+        log.close(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void failClosedStopsAcceptingWhenItCanNeitherWriteNorSpoolAndLosesNothing() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final TcpRelay relay = new TcpRelay(db.host(), db.port());
+        cleanup.add(relay);
+        relay.cut();
+        final PostgresAuditLog log = start(config(db.urlVia(relay.port()))
+                .spoolMaxBytes(64 * 1024).onUnavailable(AuditConfig.OnUnavailable.FAIL_CLOSED));
+        assertThat(log.isAccepting()).isTrue();
+        final Set<UUID> ids = new HashSet<>();
+        int i = 0;
+        while (log.isAccepting()) {
+            final AuditEvent e = Events.call(TENANTS[i % TENANTS.length], next(), i++);
+            assertThat(log.record(e)).isTrue();
+            ids.add(e.eventId());
+            if (i % 50 == 0) {
+                await("the writer to catch up, or the spool to fill", () -> log.writer().isSpoolFull()
+                        || log.metrics().get("audit_queue").equals("0"));
+            }
+        }
+        assertThat(log.metrics()).containsEntry("audit_db", "down").containsEntry("audit_dropped", "0");
+
+        relay.restore();
+        await("accepting again", log::isAccepting);
+        await("every event in the table", () -> Rows.countIfPresent(db) == ids.size());
+        log.close(Duration.ofSeconds(5));
+        assertThat(Rows.ids(db)).isEqualTo(ids);
+        assertThat(Rows.outOfOrderPerTenant(db)).isZero();
+        assertThat(log.metrics()).containsEntry("audit_dropped", "0");
+    }
+
+    @Test
+    void withoutADatabaseEventsAreSpooledAndWrittenOnceOneIsConfigured() throws Exception {
+        final PostgresAuditLog spoolOnly = start(AuditConfig.builder(spoolDir).batchInterval(Duration.ofMillis(20)));
+        final List<UUID> ids = recordConcurrently(spoolOnly, 100);
+        await("all spooled", () -> spoolOnly.writer().spooled() == ids.size());
+        assertThat(spoolOnly.metrics()).containsEntry("audit_db", "down");
+        spoolOnly.close(Duration.ofSeconds(1));
+
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = start(config(db.url()));
+        await("every event in the table", () -> Rows.countIfPresent(db) == ids.size());
+        log.close(Duration.ofSeconds(5));
+        assertThat(Rows.ids(db)).isEqualTo(new HashSet<>(ids));
+    }
+
+    @Test
+    void closeFlushesTheQueueToTheDatabase() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = start(config(db.url()).batchSize(100).batchInterval(Duration.ofSeconds(1)));
+        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        final List<UUID> ids = recordConcurrently(log, 2_000);
+        log.close(Duration.ofSeconds(10));
+        assertThat(Rows.count(db)).isEqualTo(ids.size());
+        assertThat(log.metrics()).containsEntry("audit_spool_bytes", "0");
+        assertThat(log.record(Events.call("acme", next(), 0))).isFalse();
+    }
+
+    @Test
+    void theWriterRollsPartitionsByItsClock() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final SettableClock clock = new SettableClock(Instant.parse("2026-01-15T12:00:00Z"));
+        final PostgresAuditLog log = PostgresAuditLog.start(config(db.url()).retentionDays(90).partitionsAhead(2)
+                .build(), clock);
+        cleanup.add(() -> log.close(Duration.ofSeconds(5)));
+        await("partitions ahead", () -> partitions(db).containsAll(List.of("2026_01", "2026_02", "2026_03")));
+
+        clock.set(Instant.parse("2026-06-15T00:00:01Z"));
+        await("partitions rolled", () -> partitions(db).containsAll(List.of("2026_06", "2026_07", "2026_08"))
+                && !partitions(db).contains("2026_01") && !partitions(db).contains("2026_02"));
+        assertThat(partitions(db)).contains("2026_03");
+    }
+
+    // --- helpers
+
+    private PostgresAuditLog start(AuditConfig.Builder config) {
+        final PostgresAuditLog log = PostgresAuditLog.start(config.build());
+        cleanup.add(() -> log.close(Duration.ofSeconds(5)));
+        return log;
+    }
+
+    private AuditConfig.Builder config(DbUrl url) {
+        return AuditConfig.builder(spoolDir)
+                .dbUrl(url)
+                .batchInterval(Duration.ofMillis(20))
+                .connectTimeout(Duration.ofMillis(500))
+                .writeTimeout(Duration.ofSeconds(5));
+    }
+
+    /** A port nothing listens on. */
+    private static DbUrl unreachable() throws Exception {
+        final int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        return DbUrl.parse("postgresql://nobody@127.0.0.1:" + port + "/none");
+    }
+
+    /** Records {@code perTenant} events for each tenant, one thread per tenant, end times rising. */
+    private List<UUID> recordConcurrently(PostgresAuditLog log, int perTenant) throws Exception {
+        final Instant base = next();
+        clock = base.plusMillis(perTenant + 1L);
+        final ExecutorService pool = Executors.newFixedThreadPool(TENANTS.length);
+        try {
+            final List<Future<List<UUID>>> futures = new ArrayList<>();
+            for (int t = 0; t < TENANTS.length; t++) {
+                final String tenant = TENANTS[t];
+                final int kindSeed = t;
+                futures.add(pool.submit(() -> {
+                    final List<UUID> ids = new ArrayList<>();
+                    for (int i = 0; i < perTenant; i++) {
+                        final Instant end = base.plusMillis(i);
+                        final AuditEvent e = switch ((i + kindSeed) % 5) {
+                            case 3 -> Events.rejected(tenant, end, "UNAUTHENTICATED", "token expired");
+                            case 4 -> Events.control(tenant, end);
+                            default -> Events.call(tenant, end, i);
+                        };
+                        if (!log.record(e)) {
+                            throw new AssertionError("dropped " + e);
+                        }
+                        ids.add(e.eventId());
+                    }
+                    return ids;
+                }));
+            }
+            final List<UUID> all = new ArrayList<>();
+            for (Future<List<UUID>> f : futures) {
+                all.addAll(f.get());
+            }
+            return all;
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private Instant next() {
+        clock = clock.plusMillis(1);
+        return clock;
+    }
+
+    private static List<String> partitions(TestDatabase.Db db) throws Exception {
+        try (var c = db.connect()) {
+            return Schema.partitions(c).stream()
+                    .map(m -> String.format("%d_%02d", m.getYear(), m.getMonthValue())).toList();
+        }
+    }
+
+    private static void await(String what, Await.Condition condition) throws Exception {
+        Await.until(what, WAIT, condition);
+    }
+}

@@ -1,0 +1,174 @@
+package io.cy.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpoolTest {
+
+    private static final Instant T0 = Instant.parse("2026-11-22T10:00:00Z");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void eventsComeBackInOrderAcrossSegmentsWhichAreDeletedOnceCommitted() throws IOException {
+        final List<AuditEvent> events = events(500);
+        try (Spool spool = new Spool(dir, 1 << 20, 16 * 1024, true)) {
+            for (int i = 0; i < events.size(); i += 50) {
+                assertThat(spool.append(events.subList(i, i + 50))).isEqualTo(50);
+            }
+            assertThat(segments()).hasSizeGreaterThan(3);
+            assertThat(spool.bytes()).isEqualTo(totalSize());
+
+            assertThat(readAll(spool, 64)).isEqualTo(events);
+            assertThat(spool.isEmpty()).isTrue();
+            assertThat(spool.bytes()).isZero();
+        }
+        assertThat(segments()).isEmpty();
+    }
+
+    @Test
+    void aReopenedSpoolReplaysWhatWasLeftAndAppendsAfterIt() throws IOException {
+        final List<AuditEvent> events = events(30);
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            spool.append(events.subList(0, 20));
+        }
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            assertThat(spool.isEmpty()).isFalse();
+            spool.append(events.subList(20, 30));
+            assertThat(readAll(spool, 7)).isEqualTo(events);
+        }
+    }
+
+    @Test
+    void aRewoundChunkIsReadAgain() throws IOException {
+        final List<AuditEvent> events = events(10);
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            spool.append(events);
+            final Spool.Chunk first = spool.read(4);
+            spool.commit(first);
+            final Spool.Chunk failed = spool.read(4);
+            spool.rewind();
+            final Spool.Chunk again = spool.read(4);
+            assertThat(again.events).isEqualTo(failed.events).isEqualTo(events.subList(4, 8));
+        }
+    }
+
+    @Test
+    void aRecordCutShortByACrashEndsItsSegment() throws IOException {
+        final List<AuditEvent> events = events(10);
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            spool.append(events);
+        }
+        final Path segment = segments().get(0);
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 5);
+        }
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            assertThat(readAll(spool, 100)).isEqualTo(events.subList(0, 9));
+            assertThat(spool.isEmpty()).isTrue();
+        }
+        assertThat(segments()).isEmpty();
+    }
+
+    @Test
+    void aRecordFailingItsChecksumEndsItsSegment() throws IOException {
+        final List<AuditEvent> events = events(10);
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            spool.append(events.subList(0, 4));
+        }
+        final long corruptAt = Files.size(segments().get(0)) + Spool.FRAME_HEADER + 20;
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            spool.append(events.subList(4, 10));
+        }
+        // Both batches went to separate segments; corrupt the fifth record (first of the second).
+        final Path second = segments().get(1);
+        try (RandomAccessFile f = new RandomAccessFile(second.toFile(), "rw")) {
+            final long at = corruptAt - Files.size(segments().get(0));
+            f.seek(at);
+            final int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0xFF);
+        }
+        try (Spool spool = new Spool(dir, 1 << 20, true)) {
+            assertThat(readAll(spool, 100)).isEqualTo(events.subList(0, 4));
+        }
+    }
+
+    @Test
+    void theCapIsNeverPassed() throws IOException {
+        final long cap = 64 * 1024;
+        try (Spool spool = new Spool(dir, cap, false)) {
+            int appended = 0;
+            int last;
+            do {
+                last = spool.append(events(25));
+                appended += last;
+            } while (last == 25);
+            assertThat(spool.bytes()).isLessThanOrEqualTo(cap).isEqualTo(totalSize());
+            assertThat(spool.append(events(1))).isZero();
+            assertThat(readAll(spool, 1000)).hasSize(appended);
+        }
+    }
+
+    @Test
+    void oneProcessAtATime() throws IOException {
+        final Spool held = new Spool(dir, 1 << 20, true);
+        try {
+            assertThatThrownBy(() -> new Spool(dir, 1 << 20, true))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("audit.spool_dir")
+                    .hasMessageContaining("in use");
+        } finally {
+            held.close();
+        }
+        new Spool(dir, 1 << 20, true).close();
+    }
+
+    private static List<AuditEvent> readAll(Spool spool, int chunkSize) throws IOException {
+        final List<AuditEvent> all = new ArrayList<>();
+        while (true) {
+            final Spool.Chunk chunk = spool.read(chunkSize);
+            if (chunk.isEmpty()) {
+                return all;
+            }
+            all.addAll(chunk.events);
+            spool.commit(chunk);
+        }
+    }
+
+    private static List<AuditEvent> events(int n) {
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            events.add(Events.call("t" + i % 3, T0.plusMillis(i), i));
+        }
+        return events;
+    }
+
+    private List<Path> segments() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(Spool.SUFFIX)).sorted().toList();
+        }
+    }
+
+    private long totalSize() throws IOException {
+        long total = 0;
+        for (Path p : segments()) {
+            total += Files.size(p);
+        }
+        return total;
+    }
+}
