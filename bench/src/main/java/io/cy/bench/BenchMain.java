@@ -1,5 +1,9 @@
 package io.cy.bench;
 
+import io.cy.bench.compare.CompareArgs;
+import io.cy.bench.compare.CompareCommand;
+import io.cy.bench.load.LoadArgs;
+import io.cy.bench.load.LoadCommand;
 import io.cy.llm.transport.NettyTransport;
 import io.grpc.ManagedChannel;
 import java.io.PrintStream;
@@ -16,7 +20,11 @@ public final class BenchMain {
             "usage: cy-bench <command> [options]",
             "",
             "commands:",
-            "  call    make one AiInference call (stream, health or control) and print the answer",
+            "  call     make one AiInference call (stream, health or control) and print the answer",
+            "  load     run StreamPredict load against one target and report throughput and latencies",
+            "  compare  start a simulated sidecar and the coordinator, run the same load direct and",
+            "           through the coordinator (and nginx, if installed) in turns, print one table",
+            "  token    mint an HS256 JWT with the coordinator's shared secret (demos, scripts, tests)",
             "",
             "Run 'cy-bench <command> --help' for the options of a command.",
             "");
@@ -37,6 +45,12 @@ public final class BenchMain {
         switch (args[0]) {
             case "call":
                 return call(rest, out, err);
+            case "load":
+                return load(rest, out, err);
+            case "compare":
+                return compare(rest, out, err);
+            case "token":
+                return TokenCommand.run(rest, System.getenv(), out, err);
             case "-h":
             case "--help":
             case "help":
@@ -47,6 +61,52 @@ public final class BenchMain {
                 err.print(USAGE);
                 return EXIT_USAGE;
         }
+    }
+
+    static int load(List<String> args, PrintStream out, PrintStream err) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(LoadArgs.USAGE);
+            return 0;
+        }
+        final LoadArgs parsed;
+        try {
+            parsed = LoadArgs.parse(args);
+        } catch (UsageException e) {
+            return usageError("load", e, err);
+        }
+        try {
+            return new LoadCommand(out, err).run(parsed);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("error: interrupted");
+            return LoadCommand.EXIT_ERRORS;
+        }
+    }
+
+    static int compare(List<String> args, PrintStream out, PrintStream err) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(CompareArgs.USAGE);
+            return 0;
+        }
+        final CompareArgs parsed;
+        try {
+            parsed = CompareArgs.parse(args);
+        } catch (UsageException e) {
+            return usageError("compare", e, err);
+        }
+        try {
+            return new CompareCommand(out, err).run(parsed);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("error: interrupted");
+            return CompareCommand.EXIT_FAILED;
+        }
+    }
+
+    private static int usageError(String command, UsageException e, PrintStream err) {
+        err.println(command + ": " + e.getMessage());
+        err.println("Run 'cy-bench " + command + " --help' for usage.");
+        return EXIT_USAGE;
     }
 
     static int call(List<String> args, PrintStream out, PrintStream err) {

@@ -1,9 +1,9 @@
 package io.cy.bench;
 
 /** Bad command-line arguments; the message names the flag and what was expected. */
-final class UsageException extends Exception {
+public final class UsageException extends Exception {
 
-    UsageException(String message) {
+    public UsageException(String message) {
         super(message);
     }
 }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.cy.llm.transport.Endpoint;
+import io.cy.sim.SimConfig;
+import io.cy.sim.SimulatedSidecar;
 import io.cy.llm.transport.NettyTransport;
 import io.grpc.Server;
 import io.netty.channel.epoll.Epoll;
@@ -98,13 +100,47 @@ class BenchMainTest {
     @Test
     void noCommandOrAnUnknownOneExitsTwo() {
         assertThat(run()).isEqualTo(2);
-        assertThat(run("load")).isEqualTo(2);
-        assertThat(err.text()).contains("unknown command: load").contains("usage: cy-bench <command>");
+        assertThat(run("bogus")).isEqualTo(2);
+        assertThat(err.text()).contains("unknown command: bogus").contains("usage: cy-bench <command>");
+    }
+
+    @Test
+    void loadAndCompareHaveHelp() {
+        assertThat(run("load", "--help")).isZero();
+        assertThat(run("compare", "--help")).isZero();
+        assertThat(out.text()).contains("usage: cy-bench load").contains("--rate R")
+                .contains("usage: cy-bench compare").contains("--quick");
+    }
+
+    @Test
+    void badLoadArgumentsExitTwo() {
+        assertThat(run("load", "--concurrency", "0")).isEqualTo(2);
+        assertThat(err.text()).startsWith("load: --concurrency: 0 (expected: >= 1)\n");
+    }
+
+    @Test
+    void loadReportsTheRun() throws IOException {
+        try (SimulatedSidecar sim = SimulatedSidecar.start(SimConfig.builder().build())) {
+
+            final int json = run("load", "--target", sim.target(), "--concurrency", "2", "--calls", "10",
+                    "--max-new-tokens", "3", "--json");
+            final String jsonText = out.text();
+            final int text = run("load", "--target", sim.target(), "--calls", "5", "--extra", "sim.fail=NOT_FOUND");
+
+            assertThat(json).isZero();
+            assertThat(jsonText).startsWith(
+                    "{\"started\":10,\"succeeded\":10,\"error_count\":0,\"errors\":{},\"chunks\":30,");
+            assertThat(text).isEqualTo(1);
+            assertThat(out.text().substring(jsonText.length()))
+                    .startsWith("target    " + sim.target() + ": closed loop, 64 concurrent, 16 tokens, 1 channel\n")
+                    .contains("calls     0 ok of 5 started")
+                    .contains("errors    NOT_FOUND=5\nfirst     NOT_FOUND: simulated NOT_FOUND after 0 chunks\n");
+        }
     }
 
     @Test
     void helpListsTheCommands() {
         assertThat(run("--help")).isZero();
-        assertThat(out.text()).contains("call ");
+        assertThat(out.text()).contains("call ").contains("load ").contains("compare ");
     }
 }

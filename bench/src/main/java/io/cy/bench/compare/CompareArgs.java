@@ -1,0 +1,137 @@
+package io.cy.bench.compare;
+
+import io.cy.bench.Flags;
+import io.cy.bench.UsageException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The settings of one {@code compare}, parsed from its flags.
+ *
+ * @param root the checkout whose jars are run (sim/target/cy-sim.jar, coordinator/target/cy-coordinator.jar)
+ * @param scenarios the scenarios to run, in order
+ * @param nginx whether to add the nginx column when nginx is installed
+ * @param accessLog whether to add a coordinator column with the access log on
+ * @param out where to write the Markdown report as well; null for stdout only
+ * @param jfr where the (last) coordinator writes a Flight Recording; null for none
+ * @param keep keep the working directory (logs, sockets, nginx.conf) afterwards
+ */
+public record CompareArgs(
+        Path root,
+        boolean quick,
+        List<Scenario> scenarios,
+        int pairs,
+        boolean nginx,
+        boolean accessLog,
+        Path out,
+        Path jfr,
+        boolean keep) {
+
+    static final int DEFAULT_PAIRS = 3;
+    static final int QUICK_PAIRS = 2;
+
+    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr");
+    private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--keep");
+
+    public static final String USAGE = String.join("\n",
+            "usage: cy-bench compare [options]",
+            "",
+            "Starts a simulated sidecar on a Unix socket, the coordinator in front of it with its governance",
+            "added piece by piece (none; auth; auth and quotas), and nginx with grpc_pass to the same socket",
+            "if installed; then runs each scenario's load in turns: direct to the sidecar, through nginx,",
+            "through each coordinator, again and again. Prints one Markdown table per scenario (medians over",
+            "the pairs, and coordinator/direct within each pair), the open-streams memory run, and the",
+            "targets met or missed. Progress goes to stderr.",
+            "",
+            "  --quick             a smoke run of about a minute: short runs, " + QUICK_PAIRS + " pairs, 2,000 streams",
+            "  --scenario NAME     run only these scenarios; repeatable or comma-separated",
+            "                      full: " + names(Scenario.full()),
+            "                      quick: " + names(Scenario.quick()),
+            "  --pairs N           runs per target (default " + DEFAULT_PAIRS + ", quick " + QUICK_PAIRS + ")",
+            "  --no-nginx          leave nginx out even if installed",
+            "  --access-log        add a coordinator column with the access log on as well (CY_LOG_ACCESS=true)",
+            "  --out FILE          also write the report to FILE",
+            "  --jfr FILE          record the coordinator with JDK Flight Recorder into FILE",
+            "  --keep              keep the working directory (logs, nginx.conf) and print where it is",
+            "  --root DIR          the checkout whose jars to run (default: the current directory)",
+            "  --help              this text",
+            "");
+
+    public CompareArgs {
+        scenarios = List.copyOf(scenarios);
+    }
+
+    public static CompareArgs parse(List<String> args) throws UsageException {
+        Path root = Path.of("").toAbsolutePath();
+        boolean quick = false;
+        final List<String> names = new ArrayList<>();
+        int pairs = 0;
+        boolean nginx = true;
+        boolean accessLog = false;
+        Path out = null;
+        Path jfr = null;
+        boolean keep = false;
+        for (Flags.Flag flag : Flags.parse(args, VALUED, SWITCHES)) {
+            final String value = flag.value();
+            switch (flag.name()) {
+                case "--root":
+                    root = Path.of(value).toAbsolutePath();
+                    break;
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--scenario":
+                    for (String name : value.split(",")) {
+                        if (!name.isBlank()) {
+                            names.add(name.trim());
+                        }
+                    }
+                    break;
+                case "--pairs":
+                    pairs = Flags.inRange(flag.name(), value, 1, 100);
+                    break;
+                case "--no-nginx":
+                    nginx = false;
+                    break;
+                case "--access-log":
+                    accessLog = true;
+                    break;
+                case "--out":
+                    out = Path.of(value).toAbsolutePath();
+                    break;
+                case "--jfr":
+                    jfr = Path.of(value).toAbsolutePath();
+                    break;
+                case "--keep":
+                    keep = true;
+                    break;
+                default:
+                    throw new IllegalStateException(flag.name());
+            }
+        }
+        final List<Scenario> available = quick ? Scenario.quick() : Scenario.full();
+        final List<Scenario> scenarios = new ArrayList<>();
+        if (names.isEmpty()) {
+            scenarios.addAll(available);
+        }
+        for (String name : names) {
+            final Scenario scenario = available.stream().filter(s -> s.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new UsageException("--scenario: " + name + " (expected: one of "
+                            + names(available) + (available.equals(Scenario.quick()) ? " with --quick" : "") + ")"));
+            if (!scenarios.contains(scenario)) {
+                scenarios.add(scenario);
+            }
+        }
+        if (pairs == 0) {
+            pairs = quick ? QUICK_PAIRS : DEFAULT_PAIRS;
+        }
+        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, out, jfr, keep);
+    }
+
+    private static String names(List<Scenario> scenarios) {
+        return scenarios.stream().map(Scenario::name).collect(Collectors.joining(", "));
+    }
+}

@@ -1,0 +1,532 @@
+package io.cy.bench.compare;
+
+import io.cy.bench.load.ClientChannels;
+import io.cy.bench.load.LoadGenerator;
+import io.cy.bench.load.LoadPlan;
+import io.cy.bench.load.LoadResult;
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.WorkerHealthRequest;
+import io.cy.llm.proto.WorkerHealthResponse;
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code cy-bench compare}: the same load, in the same run, straight to the sidecar and through
+ * the coordinator (and through nginx as a plain proxy), in turns, so that the difference is the
+ * coordinator and not the machine's mood. The sidecar, the coordinator and nginx run as child
+ * processes, so each one's CPU time can be read from its own counters; the load generator runs
+ * in this process.
+ */
+public final class CompareCommand {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_FAILED = 1;
+
+    static final String DIRECT = "direct";
+    static final String NGINX = "nginx";
+    static final String COORDINATOR = "coordinator";
+    static final String COORDINATOR_AUTH = "coordinator+auth";
+    static final String COORDINATOR_QUOTA = "coordinator+auth+quota";
+    static final String COORDINATOR_LOG = "coordinator+auth+quota+log";
+    private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
+    private static final Duration WARMUP = Duration.ofSeconds(8);
+    private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
+
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(15);
+    private static final long POLL_MILLIS = 100;
+    private static final String COORDINATOR_HEAP = "-Xmx512m";
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public CompareCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** A failure that stops the comparison; the message says what and where to look. */
+    static final class CompareFailure extends Exception {
+        CompareFailure(String message) {
+            super(message);
+        }
+    }
+
+    /** One column: where the load goes, and the process whose CPU time is the proxy's cost (none when direct). */
+    private record Target(String name, Endpoint endpoint, ChildProcess proxy) {}
+
+    /** A coordinator column: its name, what is on, and the environment that turns it on. */
+    record Variant(String name, String description, Map<String, String> env) {}
+
+    /** Runs the comparison; returns the process exit status. */
+    public int run(CompareArgs args) throws InterruptedException {
+        final Path simJar = args.root().resolve("sim/target/cy-sim.jar");
+        final Path coordinatorJar = args.root().resolve("coordinator/target/cy-coordinator.jar");
+        for (Path jar : List.of(simJar, coordinatorJar)) {
+            if (!Files.isRegularFile(jar)) {
+                err.println("error: " + jar + " not found (build with 'mvn -DskipTests package', or run scripts/bench,"
+                        + " which builds when needed)");
+                return EXIT_FAILED;
+            }
+        }
+        final Path work;
+        try {
+            work = Files.createTempDirectory("cy-bench-");
+        } catch (IOException e) {
+            err.println("error: cannot create a working directory: " + e.getMessage());
+            return EXIT_FAILED;
+        }
+        final List<ChildProcess> children = Collections.synchronizedList(new ArrayList<>());
+        final Thread stopOnExit = new Thread(() -> stopAll(children), "cy-bench-stop");
+        Runtime.getRuntime().addShutdownHook(stopOnExit);
+        final NettyTransport transport = NettyTransport.create(0, "cy-load");
+        boolean failed = true;
+        try {
+            final String report = compare(args, work, simJar, coordinatorJar, children, transport);
+            out.print(report);
+            out.flush();
+            if (args.out() != null) {
+                Files.writeString(args.out(), report, StandardCharsets.UTF_8);
+                err.println("report written to " + args.out());
+            }
+            failed = false;
+            return EXIT_OK;
+        } catch (CompareFailure e) {
+            err.println("error: " + e.getMessage());
+            return EXIT_FAILED;
+        } catch (IOException e) {
+            err.println("error: " + e.getMessage());
+            return EXIT_FAILED;
+        } finally {
+            stopAll(children);
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopOnExit);
+            } catch (IllegalStateException e) {
+                // Already shutting down: the hook is running or has run.
+            }
+            transport.close();
+            if (args.keep() || failed) {
+                err.println("working directory (logs, nginx.conf): " + work);
+            } else {
+                deleteTree(work);
+            }
+        }
+    }
+
+    private String compare(CompareArgs args, Path work, Path simJar, Path coordinatorJar,
+            List<ChildProcess> children, NettyTransport transport)
+            throws CompareFailure, IOException, InterruptedException {
+        final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        final Endpoint simEndpoint = Endpoint.unix(work.resolve("sim.sock"));
+        final double loadAverage = MachineLoad.loadAverage();
+        if (loadAverage > 1) {
+            err.println(String.format(Locale.ROOT, "warning: the machine is already busy (load average %.1f);"
+                    + " other work distorts every figure", loadAverage));
+        }
+        final MachineLoad.Ticks machineStart = MachineLoad.read();
+        final long ownStart = ownCpuNanos();
+
+        err.println("starting the simulated sidecar on " + simEndpoint + "...");
+        final ChildProcess sim = ChildProcess.start("simulated sidecar",
+                List.of(java.toString(), "-jar", simJar.toString(), "--listen", simEndpoint.toString()),
+                Map.of(), work.resolve("sim.log"));
+        children.add(sim);
+        awaitHealthy(transport, sim, simEndpoint);
+
+        final List<Target> targets = new ArrayList<>();
+        targets.add(new Target(DIRECT, simEndpoint, null));
+        String nginxVersion = null;
+        final Optional<Path> nginx = args.nginx() ? NginxProxy.find() : Optional.empty();
+        if (nginx.isPresent()) {
+            nginxVersion = NginxProxy.version(nginx.get());
+            final int port = freePort();
+            err.println("starting " + nginxVersion + " on 127.0.0.1:" + port + " (grpc_pass to the sim's socket)...");
+            final ChildProcess proxy = NginxProxy.start(nginx.get(), work.resolve("nginx"), port,
+                    simEndpoint.socketPath());
+            children.add(proxy);
+            final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
+            awaitHealthy(transport, proxy, endpoint);
+            targets.add(new Target(NGINX, endpoint, proxy));
+        } else {
+            err.println(args.nginx() ? "nginx is not installed: no nginx column (apt-get install nginx adds it)"
+                    : "nginx left out (--no-nginx)");
+        }
+        // Every target gets the same calls, token included: only the coordinators with auth on check it.
+        final String secret = HmacJwt.newSecret();
+        final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
+        final List<Variant> variants = variants(args.accessLog(), secret);
+        final List<String> coordinators = variants.stream().map(Variant::name).toList();
+        // The column held to the targets: the last one, with the most governance on.
+        final Variant governed = variants.get(variants.size() - 1);
+        Target governedTarget = null;
+        for (Variant variant : variants) {
+            final int port = freePort();
+            final boolean jfr = args.jfr() != null && variant == governed;
+            err.println("starting the " + variant.name() + " (" + variant.description() + ") on 127.0.0.1:" + port + "...");
+            final ChildProcess coordinator = startCoordinator(java, coordinatorJar, work, variant, port, simEndpoint,
+                    jfr ? args.jfr() : null);
+            children.add(coordinator);
+            final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
+            awaitHealthy(transport, coordinator, endpoint);
+            final Target target = new Target(variant.name(), endpoint, coordinator);
+            targets.add(target);
+            if (variant == governed) {
+                governedTarget = target;
+            }
+        }
+
+        warmUp(transport, targets, sim, token, args.quick() ? QUICK_WARMUP : WARMUP);
+
+        final List<ScenarioResult> loads = new ArrayList<>();
+        final List<MemoryResult> memory = new ArrayList<>();
+        for (Scenario scenario : args.scenarios()) {
+            if (scenario.memory()) {
+                memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
+            } else {
+                loads.add(loadRuns(transport, scenario, targets, sim, args.pairs(), token));
+            }
+        }
+
+        long ownCpu = ownCpuNanos() - ownStart;
+        for (ChildProcess child : children) {
+            ownCpu += Math.max(0, child.cpuNanos());
+        }
+        final String machineLoad = MachineLoad.describe(machineStart, MachineLoad.read(), ownCpu);
+
+        final Report report = new Report(DIRECT, coordinators);
+        final StringBuilder text = new StringBuilder();
+        text.append(header(args, nginxVersion, variants, machineLoad));
+        for (ScenarioResult s : loads) {
+            text.append(report.scenarioTable(s, args.pairs()));
+        }
+        for (MemoryResult m : memory) {
+            text.append(report.memoryTable(m));
+        }
+        text.append(report.targets(TargetChecks.evaluate(loads, memory, DIRECT, governed.name(),
+                nginx.isPresent() ? NGINX : null), governed.name()));
+        return text.toString();
+    }
+
+    /**
+     * The coordinator columns: plain forwarding, then each piece of governance added on top of
+     * the one before, so the cost of each shows as the difference between neighbouring columns.
+     * Quotas get limits far above any scenario's load: every call is reserved and settled, none
+     * is refused. (Rates stay below one token per nanosecond, the most the token buckets take.)
+     */
+    static List<Variant> variants(boolean accessLog, String hmacSecret) {
+        final Map<String, String> plain = new LinkedHashMap<>();
+        plain.put("CY_AUTH_MODE", "none");
+        plain.put("CY_LOG_ACCESS", "false");
+        final Map<String, String> auth = new LinkedHashMap<>(plain);
+        auth.put("CY_AUTH_MODE", "required");
+        auth.put("CY_AUTH_HMAC_SECRET", hmacSecret);
+        final Map<String, String> quota = new LinkedHashMap<>(auth);
+        quota.put("CY_QUOTA_DEFAULT_REQUESTS_PER_MINUTE", "100000000");
+        quota.put("CY_QUOTA_DEFAULT_CONCURRENT", "1000000");
+        quota.put("CY_QUOTA_DEFAULT_TOKENS_PER_MINUTE", "1000000000");
+        quota.put("CY_QUOTA_DEFAULT_TOKENS_PER_DAY", "1000000000000");
+        final List<Variant> variants = new ArrayList<>();
+        variants.add(new Variant(COORDINATOR, "auth, quotas and access log off", plain));
+        variants.add(new Variant(COORDINATOR_AUTH, "auth on (HS256 JWT, verified once, then from the cache)", auth));
+        variants.add(new Variant(COORDINATOR_QUOTA, "auth on, quotas on (every limit set, none reached)", quota));
+        if (accessLog) {
+            final Map<String, String> withLog = new LinkedHashMap<>(quota);
+            withLog.put("CY_LOG_ACCESS", "true");
+            variants.add(new Variant(COORDINATOR_LOG, "auth, quotas and the access log (to a file) on", withLog));
+        }
+        return List.copyOf(variants);
+    }
+
+    private ChildProcess startCoordinator(Path java, Path jar, Path work, Variant variant, int port, Endpoint sidecar,
+            Path jfr) throws IOException {
+        final List<String> command = new ArrayList<>(List.of(java.toString(), COORDINATOR_HEAP));
+        if (jfr != null) {
+            command.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
+        }
+        command.addAll(List.of("-jar", jar.toString()));
+        final Map<String, String> env = new LinkedHashMap<>();
+        // Settings from the caller's environment that would change what is measured.
+        for (String name : List.of("WORKER_UDS_PATHS", "WORKER_UDS_PATH", "COORDINATOR_UDS_PATH", "COORDINATOR_CONFIG",
+                "OAUTH2_ISSUER", "OAUTH2_AUDIENCE", "GATEWAY_API_TOKEN", "CY_AUTH_HMAC_SECRET", "CY_LLM_INTERNAL_TOKEN",
+                "COORDINATOR_HTTP_ADDR")) {
+            env.put(name, null);
+        }
+        env.put("SIDECAR_GRPC_ADDR", sidecar.toString());
+        env.put("COORDINATOR_GRPC_ADDR", "127.0.0.1:" + port);
+        // Its HTTP bridge, where the build has one, on a port of its own: several coordinators run at once.
+        env.put("COORDINATOR_HTTP_ADDR", "127.0.0.1:" + freePort());
+        // Nothing is open when the comparison stops it; no need to wait the default 30 s.
+        env.put("CY_SHUTDOWN_GRACE", "2s");
+        env.putAll(variant.env());
+        return ChildProcess.start(variant.name(), command, env, work.resolve(variant.name() + ".log"));
+    }
+
+    /**
+     * Saturating load against every target before anything is measured: the JIT compilers of
+     * all the JVMs (sim, coordinators, this one) do most of their work here, not in the first
+     * scenario's figures.
+     */
+    private void warmUp(NettyTransport transport, List<Target> targets, ChildProcess sim, String token,
+            Duration length) throws CompareFailure, InterruptedException {
+        final Scenario saturation = new Scenario("warm-up", "closed loop, 64 concurrent, zero delay", false, 64, 0,
+                length, length, 16, 0, 0, Scenario.PROMPT_BYTES);
+        for (Target target : targets) {
+            err.println("[warm-up] " + target.name() + " (" + length.toSeconds() + " s)");
+            measure(transport, saturation, saturation.warmupPlan(token), target, sim);
+        }
+    }
+
+    /** Warm-up against every target, then the pairs: every target once per pair, in the same order. */
+    private ScenarioResult loadRuns(NettyTransport transport, Scenario scenario, List<Target> targets,
+            ChildProcess sim, int pairs, String token) throws CompareFailure, InterruptedException {
+        err.println();
+        err.println("[" + scenario.name() + "] " + scenario.description() + ": " + scenario.runs(pairs)
+                + ", " + scenario.plan(token).describe());
+        for (Target target : targets) {
+            err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
+                    + scenario.warmup().toSeconds() + " s)");
+            measure(transport, scenario, scenario.warmupPlan(token), target, sim);
+        }
+        final ScenarioResult result = new ScenarioResult(scenario);
+        for (int pair = 1; pair <= pairs; pair++) {
+            for (Target target : targets) {
+                final RunFigures run = measure(transport, scenario, scenario.plan(token), target, sim);
+                result.add(target.name(), run);
+                err.println(progress(scenario, pair, pairs, target, run));
+            }
+        }
+        return result;
+    }
+
+    private RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, Target target,
+            ChildProcess sim) throws CompareFailure, InterruptedException {
+        try (ClientChannels channels = ClientChannels.open(transport, target.endpoint(), scenario.channels())) {
+            final LoadGenerator generator = new LoadGenerator(channels.channels());
+            final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
+            if (notReady != null) {
+                throw new CompareFailure(target.name() + " (" + target.endpoint() + "): " + notReady
+                        + (target.proxy() == null ? "" : "\n" + target.proxy().describeExit()));
+            }
+            final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+            final long simBefore = sim.cpuNanos();
+            final long clientBefore = ownCpuNanos();
+            final LoadResult result = generator.run(plan);
+            final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+            final long simAfter = sim.cpuNanos();
+            final long clientAfter = ownCpuNanos();
+            for (ChildProcess process : target.proxy() == null ? List.of(sim) : List.of(sim, target.proxy())) {
+                if (!process.isAlive()) {
+                    throw new CompareFailure(process.describeExit());
+                }
+            }
+            return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(simBefore, simAfter),
+                    delta(clientBefore, clientAfter));
+        }
+    }
+
+    /**
+     * Opens {@code concurrency} streams through the coordinator against a sim that holds each one
+     * before its first chunk, waits until the sim has them all open, and reads the coordinator's
+     * memory then, against a reading just before. Every stream then completes normally.
+     */
+    private MemoryResult memoryRun(NettyTransport transport, Scenario scenario, Target target, ChildProcess sim,
+            Endpoint simEndpoint, String token) throws CompareFailure, InterruptedException {
+        final String name = target.name();
+        final ChildProcess coordinator = target.proxy();
+        err.println();
+        err.println("[" + scenario.name() + "] " + scenario.description() + " (" + scenario.runs(1) + ")");
+        final JvmMemory jvm = JvmMemory.ofCurrentJdk();
+        if (!jvm.available()) {
+            err.println("[" + scenario.name() + "] no jcmd in this JDK: RSS only, no heap figures");
+        }
+        final int streams = scenario.concurrency();
+        try (ClientChannels channels = ClientChannels.open(transport, target.endpoint(), scenario.channels())) {
+            final LoadGenerator generator = new LoadGenerator(channels.channels());
+            final String notReady = generator.awaitReady(READY_TIMEOUT, token);
+            if (notReady != null) {
+                throw new CompareFailure(name + ": " + notReady + "\n" + coordinator.describeExit());
+            }
+            final JvmMemory.Reading before = jvm.measure(coordinator.pid());
+            err.println("[" + scenario.name() + "] before: " + describe(before) + "; opening " + streams + " streams");
+            final FutureTask<LoadResult> load = new FutureTask<>(() -> generator.run(scenario.memoryPlan(token)));
+            final Thread loader = new Thread(load, "cy-bench-memory-load");
+            loader.setDaemon(true);
+            final long start = System.nanoTime();
+            loader.start();
+            // Leave a few seconds of the hold for the measurement itself.
+            final long giveUp = start + scenario.duration().toNanos() - TimeUnit.SECONDS.toNanos(4);
+            int opened = 0;
+            long openedAt = start;
+            try (ClientChannels probe = ClientChannels.open(transport, simEndpoint, 1)) {
+                while (opened < streams && System.nanoTime() < giveUp && !load.isDone()) {
+                    final int now = inflight(probe.channels().get(0), "requests_inflight");
+                    if (now > opened) {
+                        opened = now;
+                        openedAt = System.nanoTime();
+                    }
+                    if (opened < streams) {
+                        Thread.sleep(POLL_MILLIS);
+                    }
+                }
+            }
+            final double secondsToOpen = (openedAt - start) / 1e9;
+            err.println(String.format(Locale.ROOT, "[%s] %,d of %,d streams open after %.1f s; measuring",
+                    scenario.name(), opened, streams, secondsToOpen));
+            final JvmMemory.Reading during = jvm.measure(coordinator.pid());
+            err.println("[" + scenario.name() + "] while open: " + describe(during) + "; waiting for the streams to end");
+            final LoadResult result;
+            try {
+                result = load.get();
+            } catch (ExecutionException e) {
+                throw new CompareFailure(scenario.name() + ": the load failed: " + e.getCause());
+            }
+            if (!coordinator.isAlive()) {
+                throw new CompareFailure(coordinator.describeExit());
+            }
+            err.println("[" + scenario.name() + "] done: " + result.succeeded() + " ok, " + result.errorCount()
+                    + " errors" + (result.firstError() == null ? "" : " (first: " + result.firstError() + ")"));
+            return new MemoryResult(scenario, name, opened, secondsToOpen, before, during, result);
+        } catch (IOException e) {
+            throw new CompareFailure(scenario.name() + ": cannot read the coordinator's memory: " + e.getMessage());
+        }
+    }
+
+    /** A Health metric of a count, e.g. the sim's requests_inflight; 0 when unreadable. */
+    private static int inflight(ManagedChannel channel, String metric) {
+        try {
+            final WorkerHealthResponse health = AiInferenceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .health(WorkerHealthRequest.getDefaultInstance());
+            return Integer.parseInt(health.getMetricsOrDefault(metric, "0"));
+        } catch (StatusRuntimeException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Waits until the process answers Health with healthy=true (the coordinator: a sidecar is in rotation). */
+    private void awaitHealthy(NettyTransport transport, ChildProcess process, Endpoint endpoint)
+            throws CompareFailure, InterruptedException {
+        final long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        String last = "no answer yet";
+        try (ClientChannels channels = ClientChannels.open(transport, endpoint, 1)) {
+            while (true) {
+                if (!process.isAlive()) {
+                    throw new CompareFailure(process.describeExit());
+                }
+                try {
+                    final WorkerHealthResponse health = AiInferenceGrpc.newBlockingStub(channels.channels().get(0))
+                            .withDeadlineAfter(2, TimeUnit.SECONDS)
+                            .health(WorkerHealthRequest.getDefaultInstance());
+                    if (health.getHealthy()) {
+                        return;
+                    }
+                    last = "healthy=false " + health.getMetricsMap();
+                } catch (StatusRuntimeException e) {
+                    last = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new CompareFailure("the " + process.name() + " did not become healthy on " + endpoint
+                            + " within " + START_TIMEOUT.toSeconds() + " s (" + last + ")\n" + process.describeExit());
+                }
+                Thread.sleep(POLL_MILLIS);
+            }
+        }
+    }
+
+    private String header(CompareArgs args, String nginxVersion, List<Variant> variants, String machineLoad) {
+        final StringBuilder out = new StringBuilder();
+        out.append("## cy-bench compare").append(args.quick() ? " --quick (smoke run, not for publishing)" : "")
+                .append(", ").append(LocalDate.now()).append("\n\n");
+        out.append("- machine: ").append(Machine.describe()).append('\n');
+        out.append("- during the run: ").append(machineLoad).append('\n');
+        out.append("- ").append(DIRECT).append(": the simulated sidecar (cy-sim) on a Unix socket\n");
+        out.append("- ").append(NGINX).append(": ").append(nginxVersion == null ? "not installed, column skipped"
+                : nginxVersion + ", grpc_pass to the same socket, upstream connections kept alive").append('\n');
+        for (Variant v : variants) {
+            out.append("- ").append(v.name()).append(": cy-coordinator (").append(COORDINATOR_HEAP).append(") forwarding")
+                    .append(" to the same socket; ").append(v.description()).append('\n');
+        }
+        out.append("- load generator: grpc-java in the comparing JVM, to nginx and the coordinators over TCP on")
+                .append(" 127.0.0.1; every call carries the same bearer token; all processes share the machine's cores\n");
+        out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each);")
+                .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
+                .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");
+        return out.toString();
+    }
+
+    private static String progress(Scenario scenario, int pair, int pairs, Target target, RunFigures run) {
+        final LoadResult r = run.result();
+        return String.format(Locale.ROOT,
+                "[%s] pair %d/%d %-16s %8.0f calls/s  ttfc p50 %.3f p99 %.3f ms  gap p50 %.1f us  errors %d%s",
+                scenario.name(), pair, pairs, target.name(), r.callsPerSecond(), r.ttfcSummary().p50() / 1e6,
+                r.ttfcSummary().p99() / 1e6, r.gapSummary().p50() / 1e3, r.errorCount(),
+                Double.isNaN(run.proxyCpuPerCallMicros()) ? ""
+                        : String.format(Locale.ROOT, "  proxy CPU %.1f us/call", run.proxyCpuPerCallMicros()));
+    }
+
+    private static String describe(JvmMemory.Reading reading) {
+        return String.format(Locale.ROOT, "heap used %s, RSS %s", mib(reading.heapUsedBytes()), mib(reading.rssBytes()));
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+    }
+
+    private static long ownCpuNanos() {
+        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+    }
+
+    private static long delta(long before, long after) {
+        return before < 0 || after < 0 ? -1 : after - before;
+    }
+
+    /** A TCP port free right now on the loopback interface. */
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Coordinators first, so no stream they hold is cut by the sidecar going away. */
+    private static void stopAll(List<ChildProcess> children) {
+        synchronized (children) {
+            for (int i = children.size() - 1; i >= 0; i--) {
+                children.get(i).stop(STOP_GRACE);
+            }
+        }
+    }
+
+    private void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException e) {
+            err.println("warning: cannot remove " + dir + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package io.cy.bench.compare;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The comparison as Markdown: one table per scenario, the memory run, and the targets. */
+final class Report {
+
+    private final String direct;
+    private final List<String> coordinators;
+
+    /**
+     * @param direct the name of the direct column, the base of every ratio
+     * @param coordinators the coordinator columns, each compared with the direct one
+     */
+    Report(String direct, List<String> coordinators) {
+        this.direct = direct;
+        this.coordinators = List.copyOf(coordinators);
+    }
+
+    String scenarioTable(ScenarioResult s, int pairs) {
+        final List<String> targets = s.targets();
+        final StringBuilder out = new StringBuilder();
+        out.append("### ").append(s.scenario().name()).append(": ").append(s.scenario().description())
+                .append(" (").append(s.scenario().runs(pairs)).append(")\n\n");
+        out.append("| figure |");
+        targets.forEach(t -> out.append(' ').append(t).append(" |"));
+        final List<String> compared = coordinators.stream().filter(s::has).toList();
+        compared.forEach(c -> out.append(' ').append(c).append(" / ").append(direct).append(" |")
+                .append(' ').append(c).append(" - ").append(direct).append(" |"));
+        out.append("\n|---|");
+        out.append("--:|".repeat(targets.size() + 2 * compared.size()));
+        out.append('\n');
+        for (Figure figure : Figure.values()) {
+            out.append("| ").append(figure.label()).append(" |");
+            for (String target : targets) {
+                out.append(' ').append(figure.format(s.median(target, figure))).append(" |");
+            }
+            for (String c : compared) {
+                final double ratio = figure.hasRatio() ? s.medianRatio(c, direct, figure) : Double.NaN;
+                out.append(' ').append(Double.isNaN(ratio) ? "" : String.format(Locale.ROOT, "%.2f", ratio)).append(" |");
+                out.append(' ').append(figure.formatAdded(s.medianAdded(c, direct, figure))).append(" |");
+            }
+            out.append('\n');
+        }
+        final String errors = errorLines(s);
+        if (!errors.isEmpty()) {
+            out.append('\n').append(errors);
+        }
+        return out.append('\n').toString();
+    }
+
+    /** One line per run that had errors, with the first error's description. */
+    private static String errorLines(ScenarioResult s) {
+        final StringBuilder out = new StringBuilder();
+        for (String target : s.targets()) {
+            final List<RunFigures> runs = s.runs(target);
+            for (int i = 0; i < runs.size(); i++) {
+                final var result = runs.get(i).result();
+                if (result.errorCount() == 0) {
+                    continue;
+                }
+                out.append("- errors, ").append(target).append(" run ").append(i + 1).append(": ");
+                boolean first = true;
+                for (Map.Entry<String, Long> e : result.errors().entrySet()) {
+                    out.append(first ? "" : ", ").append(e.getKey()).append('=').append(e.getValue());
+                    first = false;
+                }
+                if (result.firstError() != null) {
+                    out.append(" (first: ").append(result.firstError()).append(')');
+                }
+                out.append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    String memoryTable(MemoryResult m) {
+        final StringBuilder out = new StringBuilder();
+        out.append("### ").append(m.scenario().name()).append(": ").append(m.scenario().description())
+                .append(" (").append(m.scenario().runs(1)).append(")\n\n");
+        out.append("| figure | ").append(m.coordinator()).append(" |\n|---|--:|\n");
+        row(out, String.format(Locale.ROOT, "streams open at once (of %,d)", m.streams()),
+                String.format(Locale.ROOT, "%,d", m.opened()));
+        row(out, "time to open them (s)", String.format(Locale.ROOT, "%.1f", m.secondsToOpen()));
+        row(out, "heap used after a full GC, before / while open (MiB)",
+                mib(m.before().heapUsedBytes()) + " / " + mib(m.during().heapUsedBytes()));
+        row(out, "heap per open stream (KiB)", kib(m.heapPerStream()));
+        row(out, "RSS before / while open (MiB)", mib(m.before().rssBytes()) + " / " + mib(m.during().rssBytes()));
+        row(out, "RSS per open stream (KiB)", kib(m.rssPerStream()));
+        row(out, "errors", Long.toString(m.load().errorCount()));
+        if (m.load().firstError() != null) {
+            out.append("\n- first error: ").append(m.load().firstError()).append('\n');
+        }
+        return out.append('\n').toString();
+    }
+
+    String targets(List<TargetChecks.Check> checks, String coordinator) {
+        final StringBuilder out = new StringBuilder("### Targets (").append(coordinator).append(")\n\n");
+        out.append("| target | measured | |\n|---|---|---|\n");
+        for (TargetChecks.Check c : checks) {
+            out.append("| ").append(c.target()).append(" | ").append(c.measured()).append(" | ")
+                    .append(c.verdict().name().toLowerCase(Locale.ROOT)).append(" |\n");
+        }
+        return out.append('\n').toString();
+    }
+
+    private static void row(StringBuilder out, String label, String value) {
+        out.append("| ").append(label).append(" | ").append(value).append(" |\n");
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", bytes / (1024.0 * 1024));
+    }
+
+    private static String kib(double bytes) {
+        return Double.isNaN(bytes) ? "n/a" : String.format(Locale.ROOT, "%.1f", bytes / 1024);
+    }
+}

@@ -1,0 +1,30 @@
+package io.cy.bench.compare;
+
+import io.cy.bench.load.LoadResult;
+
+/**
+ * One measured run against one target: what the load generator saw, and the CPU time each
+ * process spent over the run (nanoseconds; -1 where not measured, e.g. no proxy when direct).
+ */
+record RunFigures(LoadResult result, long proxyCpuNanos, long simCpuNanos, long clientCpuNanos) {
+
+    /** Microseconds of proxy CPU per call started; NaN when not measured. */
+    double proxyCpuPerCallMicros() {
+        return perCallMicros(proxyCpuNanos);
+    }
+
+    double simCpuPerCallMicros() {
+        return perCallMicros(simCpuNanos);
+    }
+
+    double clientCpuPerCallMicros() {
+        return perCallMicros(clientCpuNanos);
+    }
+
+    private double perCallMicros(long nanos) {
+        if (nanos < 0 || result.started() == 0) {
+            return Double.NaN;
+        }
+        return nanos / 1e3 / result.started();
+    }
+}

@@ -1,0 +1,137 @@
+package io.cy.bench.compare;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.bench.load.LoadArgs;
+import io.cy.bench.load.LoadPlan;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One row group of the comparison: a load, run the same way against every target.
+ *
+ * @param name short name, used by {@code --scenario}
+ * @param memory true for the open-streams memory run (coordinator only), false for a load
+ *     run against every target
+ * @param concurrency closed loop: calls open at once; open loop: most calls outstanding;
+ *     memory run: streams held open
+ * @param rate calls per second for an open loop; 0 for a closed loop
+ * @param duration how long each measured run starts calls; in a memory run, how long the
+ *     simulated sidecar holds every stream before its first chunk
+ * @param warmup the length of the unreported run against each target before the first pair
+ */
+public record Scenario(
+        String name,
+        String description,
+        boolean memory,
+        int concurrency,
+        double rate,
+        Duration duration,
+        Duration warmup,
+        int tokens,
+        int ttftMs,
+        int gapMs,
+        int promptBytes) {
+
+    static final int PROMPT_BYTES = 64;
+    static final String MODEL = "sim";
+    /** Drain time beyond a paced call's own length. */
+    private static final Duration DRAIN_MARGIN = Duration.ofSeconds(30);
+
+    public Scenario {
+        requireNonNull(name, "name");
+        requireNonNull(description, "description");
+        requireNonNull(duration, "duration");
+        requireNonNull(warmup, "warmup");
+    }
+
+    /** The full set, about 11 minutes with nginx and three coordinator columns. */
+    public static List<Scenario> full() {
+        return List.of(
+                closed("c1", "concurrency 1, 16 tokens, zero delay: pure per-call overhead",
+                        1, 6, 3, 16, 0, 0),
+                closed("c64", "concurrency 64, 16 tokens, zero delay: saturation",
+                        64, 8, 3, 16, 0, 0),
+                open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
+                        500, 2000, 8, 3, 16, 50, 20),
+                closed("c1000", "1,000 concurrent streams, 64 tokens, 50 ms to first token, 20 ms between tokens",
+                        1000, 8, 3, 64, 50, 20),
+                memory("mem10k", 10_000, 30));
+    }
+
+    /** A smoke run of about a minute: short runs, fewer streams; its figures are not for publishing. */
+    public static List<Scenario> quick() {
+        return List.of(
+                closed("c1", "concurrency 1, 16 tokens, zero delay: pure per-call overhead",
+                        1, 2, 1, 16, 0, 0),
+                closed("c64", "concurrency 64, 16 tokens, zero delay: saturation",
+                        64, 2, 1, 16, 0, 0),
+                open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
+                        500, 2000, 2, 1, 16, 50, 20),
+                memory("mem2k", 2_000, 12));
+    }
+
+    private static Scenario closed(String name, String description, int concurrency, int seconds, int warmupS,
+            int tokens, int ttftMs, int gapMs) {
+        return new Scenario(name, description, false, concurrency, 0, Duration.ofSeconds(seconds),
+                Duration.ofSeconds(warmupS), tokens, ttftMs, gapMs, PROMPT_BYTES);
+    }
+
+    private static Scenario open(String name, String description, double rate, int outstanding, int seconds,
+            int warmupS, int tokens, int ttftMs, int gapMs) {
+        return new Scenario(name, description, false, outstanding, rate, Duration.ofSeconds(seconds),
+                Duration.ofSeconds(warmupS), tokens, ttftMs, gapMs, PROMPT_BYTES);
+    }
+
+    private static Scenario memory(String name, int streams, int holdS) {
+        return new Scenario(name, String.format("%,d open streams through the coordinator, 512 MB heap", streams),
+                true, streams, 0, Duration.ofSeconds(holdS), Duration.ZERO, 16, holdS * 1000, 0, PROMPT_BYTES);
+    }
+
+    /** Client connections: as the load command picks them, one per 1,000 concurrent streams. */
+    public int channels() {
+        return LoadArgs.defaultChannels(concurrency);
+    }
+
+    /**
+     * The measured run.
+     *
+     * @param token the bearer token every call carries; null for none
+     */
+    public LoadPlan plan(String token) {
+        return plan(duration, token);
+    }
+
+    /** The unreported run before the first pair: the same load, shorter. */
+    public LoadPlan warmupPlan(String token) {
+        return plan(warmup, token);
+    }
+
+    /** Every stream held open by the sim for {@code duration}, then answered with {@code tokens} chunks. */
+    public LoadPlan memoryPlan(String token) {
+        return new LoadPlan(concurrency, concurrency, duration, 0, request(), tokens, token,
+                duration.plus(DRAIN_MARGIN));
+    }
+
+    private LoadPlan plan(Duration length, String token) {
+        return new LoadPlan(concurrency, Long.MAX_VALUE, length, rate, request(), tokens, token,
+                Duration.ofMillis(callMillis()).plus(DRAIN_MARGIN));
+    }
+
+    private io.cy.llm.proto.StreamPredictRequest request() {
+        final Map<String, String> pacing = LoadPlan.simPacing(ttftMs, gapMs);
+        return LoadPlan.request(MODEL, promptBytes, tokens, pacing);
+    }
+
+    /** How long one call takes at the sim's pacing alone. */
+    long callMillis() {
+        return ttftMs + (long) Math.max(0, tokens - 1) * gapMs;
+    }
+
+    /** E.g. "3 pairs x 10 s". */
+    String runs(int pairs) {
+        return memory ? "one run, streams held " + duration.toSeconds() + " s"
+                : pairs + (pairs == 1 ? " pair" : " pairs") + " x " + duration.toSeconds() + " s";
+    }
+}

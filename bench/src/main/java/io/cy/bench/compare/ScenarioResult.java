@@ -1,0 +1,82 @@
+package io.cy.bench.compare;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleBinaryOperator;
+
+/**
+ * The measured runs of one load scenario, per target, in the order they ran. Run i of every
+ * target belongs to pair i: ratios and differences are taken within a pair, then the median
+ * over pairs, so a slow drift of the machine over the run affects both sides of each pair alike.
+ */
+final class ScenarioResult {
+
+    private final Scenario scenario;
+    private final Map<String, List<RunFigures>> runs = new LinkedHashMap<>();
+
+    ScenarioResult(Scenario scenario) {
+        this.scenario = requireNonNull(scenario, "scenario");
+    }
+
+    Scenario scenario() {
+        return scenario;
+    }
+
+    void add(String target, RunFigures run) {
+        runs.computeIfAbsent(target, t -> new ArrayList<>()).add(run);
+    }
+
+    /** Target names in table order. */
+    List<String> targets() {
+        return List.copyOf(runs.keySet());
+    }
+
+    boolean has(String target) {
+        return runs.containsKey(target);
+    }
+
+    List<RunFigures> runs(String target) {
+        return runs.getOrDefault(target, List.of());
+    }
+
+    /** The median of a figure over the target's runs; NaN if none has it. */
+    double median(String target, Figure figure) {
+        return median(runs(target).stream().mapToDouble(figure::of).toArray());
+    }
+
+    /** The median over pairs of {@code target / base}. */
+    double medianRatio(String target, String base, Figure figure) {
+        return pairwise(target, base, figure, (t, b) -> b == 0 ? Double.NaN : t / b);
+    }
+
+    /** The median over pairs of {@code target - base}. */
+    double medianAdded(String target, String base, Figure figure) {
+        return pairwise(target, base, figure, (t, b) -> t - b);
+    }
+
+    private double pairwise(String target, String base, Figure figure, DoubleBinaryOperator op) {
+        final List<RunFigures> t = runs(target);
+        final List<RunFigures> b = runs(base);
+        final int pairs = Math.min(t.size(), b.size());
+        final double[] values = new double[pairs];
+        for (int i = 0; i < pairs; i++) {
+            values[i] = op.applyAsDouble(figure.of(t.get(i)), figure.of(b.get(i)));
+        }
+        return median(values);
+    }
+
+    /** The median of the values that are numbers; NaN if there are none. */
+    static double median(double[] values) {
+        final double[] numbers = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
+        if (numbers.length == 0) {
+            return Double.NaN;
+        }
+        final int mid = numbers.length / 2;
+        return numbers.length % 2 == 1 ? numbers[mid] : (numbers[mid - 1] + numbers[mid]) / 2;
+    }
+}

@@ -1,0 +1,263 @@
+package io.cy.bench.load;
+
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.StreamPredictRequest;
+import io.cy.llm.proto.StreamPredictResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Recorder;
+
+/**
+ * One load run in progress: starts calls as the plan says, and counts and times their ends.
+ *
+ * <p>Closed loop: {@code concurrency} workers, each starting its next call from the end of the
+ * previous one, on whatever thread gRPC delivered that end (the channels run callbacks on their
+ * event loops, so there is no hand-off per call). Open loop: one pacer thread starts calls on a
+ * fixed schedule and measures each from its scheduled time, so a target that makes calls wait
+ * is charged for the wait instead of quietly lowering the offered load (coordinated omission).
+ *
+ * <p>The run is over when every "holder" has let go: each closed-loop worker once it may start
+ * no more calls, the open-loop pacer once it has issued its calls, and each open-loop call.
+ */
+final class LoadRun {
+
+    static final String BAD_STREAM = "bad_stream";
+    static final String UNFINISHED = "unfinished";
+
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    private static final long CANCEL_GRACE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** An open-loop call starting later than this after it was due counts as a late start. */
+    static final long LATE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final LoadPlan plan;
+    private final List<Channel> channels;
+    private final MethodDescriptor<StreamPredictRequest, StreamPredictResponse> method =
+            AiInferenceGrpc.getStreamPredictMethod();
+    private final String authorization;
+    private final int initialRequest;
+
+    // Recorders take values from many threads without locks; values are nanoseconds.
+    private final Recorder ttfc = new Recorder(3);
+    private final Recorder gaps = new Recorder(3);
+    private final Recorder callTimes = new Recorder(3);
+    private final LongAdder started = new LongAdder();
+    private final LongAdder succeeded = new LongAdder();
+    private final LongAdder chunks = new LongAdder();
+    private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+    private final AtomicReference<String> firstError = new AtomicReference<>();
+    private final Set<StreamCall> open = ConcurrentHashMap.newKeySet();
+    private final AtomicLong budget;
+    private final AtomicInteger holders = new AtomicInteger();
+    private final CountDownLatch done = new CountDownLatch(1);
+    private final AtomicLong lastEndNanos = new AtomicLong();
+    private final long durationNanos;
+    private volatile boolean stopping;
+    private long startNanos;
+    private volatile long lateStarts;
+
+    LoadRun(LoadPlan plan, List<Channel> channels) {
+        this.plan = plan;
+        this.channels = channels;
+        this.authorization = plan.token() == null ? null : "Bearer " + plan.token();
+        this.initialRequest = plan.expectedChunks() >= 0 ? plan.expectedChunks() + 1 : 16;
+        this.budget = new AtomicLong(plan.calls());
+        this.durationNanos = plan.duration().toNanos();
+    }
+
+    /** Runs the plan to its end and returns what was measured. */
+    LoadResult run() throws InterruptedException {
+        startNanos = System.nanoTime();
+        lastEndNanos.set(startNanos);
+        Thread pacer = null;
+        if (plan.openLoop()) {
+            holders.set(1);
+            pacer = new Thread(this::pace, "cy-load-pacer");
+            pacer.setDaemon(true);
+            pacer.start();
+        } else {
+            final int workers = (int) Math.min(plan.concurrency(), plan.calls());
+            holders.set(workers);
+            for (int w = 0; w < workers; w++) {
+                new Worker(channels.get(w % channels.size())).next();
+            }
+        }
+        final long drainEnd = startNanos + durationNanos + plan.drainTimeout().toNanos();
+        if (!done.await(Math.max(0, drainEnd - System.nanoTime()), NANOSECONDS)) {
+            stopping = true;
+            for (StreamCall call : open) {
+                call.cancelByRun();
+            }
+            if (!done.await(CANCEL_GRACE_NANOS, NANOSECONDS)) {
+                throw new IllegalStateException(open.size() + " calls did not end within 10 s of being cancelled");
+            }
+        }
+        if (pacer != null) {
+            pacer.join();
+        }
+        final Map<String, Long> errorCounts = new TreeMap<>();
+        errors.forEach((status, count) -> errorCounts.put(status, count.sum()));
+        return new LoadResult(started.sum(), succeeded.sum(), new TreeMap<>(errorCounts), chunks.sum(),
+                lastEndNanos.get() - startNanos, ttfc.getIntervalHistogram(), gaps.getIntervalHistogram(),
+                callTimes.getIntervalHistogram(), lateStarts, firstError.get());
+    }
+
+    void firstChunk(long nanos) {
+        chunks.increment();
+        ttfc.recordValue(nanos);
+    }
+
+    void nextChunk(long nanos) {
+        chunks.increment();
+        gaps.recordValue(nanos);
+    }
+
+    /** Counts how a call ended; {@code problem} is the stream rule it broke, if any. */
+    void ended(StreamCall call, Status status, String problem, long endNanos) {
+        open.remove(call);
+        lastEndNanos.accumulateAndGet(endNanos, Math::max);
+        if (status.isOk() && problem == null) {
+            succeeded.increment();
+            callTimes.recordValue(endNanos - call.startNanos());
+            return;
+        }
+        final String kind;
+        final String description;
+        if (status.isOk()) {
+            kind = BAD_STREAM;
+            description = BAD_STREAM + ": " + problem;
+        } else if (call.cancelledByRun() && status.getCode() == Status.Code.CANCELLED) {
+            kind = UNFINISHED;
+            description = UNFINISHED + ": still open after the drain timeout";
+        } else {
+            kind = status.getCode().name();
+            description = kind + (status.getDescription() == null ? "" : ": " + status.getDescription())
+                    + (status.getCause() == null ? "" : " (" + status.getCause() + ")");
+        }
+        errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+        firstError.compareAndSet(null, description);
+    }
+
+    /** Starts one call; {@code onEnd} runs once the call's end has been counted. */
+    private void startCall(Channel channel, long callStartNanos, Runnable onEnd) {
+        started.increment();
+        final StreamCall call = new StreamCall(this, callStartNanos, new StreamCheck(plan.expectedChunks()), onEnd);
+        open.add(call);
+        // Fresh headers per call: gRPC adds its own entries to the object it is given.
+        final Metadata headers = new Metadata();
+        if (authorization != null) {
+            headers.put(AUTHORIZATION, authorization);
+        }
+        call.start(channel.newCall(method, CallOptions.DEFAULT), plan.request(), headers, initialRequest);
+    }
+
+    private boolean claim() {
+        if (stopping || System.nanoTime() - startNanos >= durationNanos) {
+            return false;
+        }
+        return budget.getAndDecrement() > 0;
+    }
+
+    private void release() {
+        if (holders.decrementAndGet() == 0) {
+            done.countDown();
+        }
+    }
+
+    /** The open loop: call i is due at start + i / rate, whether or not earlier calls have ended. */
+    private void pace() {
+        final Semaphore outstanding = new Semaphore(plan.concurrency());
+        final double periodNanos = 1e9 / plan.rate();
+        final Runnable onEnd = () -> {
+            outstanding.release();
+            release();
+        };
+        try {
+            for (long i = 0; i < plan.calls() && !stopping; i++) {
+                final long due = startNanos + (long) (i * periodNanos);
+                if (due - startNanos >= durationNanos) {
+                    break;
+                }
+                parkUntil(due);
+                if (!outstanding.tryAcquire()) {
+                    final long left = startNanos + durationNanos - System.nanoTime();
+                    if (left <= 0 || !outstanding.tryAcquire(left, NANOSECONDS)) {
+                        break;
+                    }
+                }
+                if (System.nanoTime() - due > LATE_NANOS) {
+                    lateStarts++;
+                }
+                holders.incrementAndGet();
+                startCall(channels.get((int) (i % channels.size())), due, onEnd);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            release();
+        }
+    }
+
+    private static void parkUntil(long nanoTime) {
+        long left;
+        while ((left = nanoTime - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(left);
+        }
+    }
+
+    /** A closed-loop worker: one call at a time, the next started as soon as the previous ends. */
+    private final class Worker {
+
+        private static final int IDLE = 0;
+        private static final int STARTING = 1;
+        private static final int ENDED_WHILE_STARTING = 2;
+
+        private final Channel channel;
+        // A call can fail inside start() (an unreachable target), on this very thread: the
+        // starting loop then goes on instead of recursing once per failed call.
+        private final AtomicInteger state = new AtomicInteger(IDLE);
+
+        Worker(Channel channel) {
+            this.channel = channel;
+        }
+
+        void next() {
+            while (true) {
+                if (!claim()) {
+                    release();
+                    return;
+                }
+                state.set(STARTING);
+                startCall(channel, System.nanoTime(), this::ended);
+                if (state.compareAndSet(STARTING, IDLE)) {
+                    return;
+                }
+                state.set(IDLE);
+            }
+        }
+
+        private void ended() {
+            if (!state.compareAndSet(STARTING, ENDED_WHILE_STARTING)) {
+                next();
+            }
+        }
+    }
+}

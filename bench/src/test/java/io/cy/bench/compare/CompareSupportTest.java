@@ -1,0 +1,113 @@
+package io.cy.bench.compare;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cy.bench.UsageException;
+import io.cy.coordinator.auth.Authentication;
+import io.cy.coordinator.auth.Authenticator;
+import io.cy.coordinator.config.ConfigLoader;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The comparison's helpers that need no processes: arguments, nginx.conf, jcmd output, the token. */
+class CompareSupportTest {
+
+    @Test
+    void argumentsPickScenarios() throws UsageException {
+        final CompareArgs full = CompareArgs.parse(List.of());
+        final CompareArgs quick = CompareArgs.parse(List.of("--quick", "--scenario", "c64,mem2k"));
+
+        assertThat(full.scenarios()).extracting(Scenario::name).containsExactly("c1", "c64", "open500", "c1000", "mem10k");
+        assertThat(full.pairs()).isEqualTo(3);
+        assertThat(full.nginx()).isTrue();
+        assertThat(quick.scenarios()).extracting(Scenario::name).containsExactly("c64", "mem2k");
+        assertThat(quick.pairs()).isEqualTo(2);
+        assertThatThrownBy(() -> CompareArgs.parse(List.of("--scenario", "c2")))
+                .isInstanceOf(UsageException.class)
+                .hasMessage("--scenario: c2 (expected: one of c1, c64, open500, c1000, mem10k)");
+        assertThatThrownBy(() -> CompareArgs.parse(List.of("--pairs", "0")))
+                .hasMessage("--pairs: 0 (expected: >= 1)");
+    }
+
+    @Test
+    void everyFullScenarioFitsItsOwnLimits() {
+        for (Scenario s : Scenario.full()) {
+            assertThat(s.plan(null).request().getGeneration().getMaxNewTokens()).isEqualTo(s.tokens());
+            assertThat(s.channels()).isGreaterThanOrEqualTo((s.concurrency() + 999) / 1000);
+        }
+        final Scenario mem = Scenario.full().get(4);
+        assertThat(mem.memoryPlan("t").calls()).isEqualTo(10_000);
+        assertThat(mem.memoryPlan("t").request().getMetadata().getExtraMap()).containsEntry("sim.ttft_ms", "30000");
+    }
+
+    @Test
+    void nginxPassesGrpcToTheSocket() {
+        final String conf = NginxProxy.config(Path.of("/w/nginx"), 8123, Path.of("/w/sim.sock"), true);
+
+        assertThat(conf).contains("user root;")
+                .contains("server unix:/w/sim.sock;")
+                .contains("listen 127.0.0.1:8123 http2;")
+                .contains("grpc_pass grpc://sidecar;")
+                .contains("pid /w/nginx/nginx.pid;")
+                .doesNotContain("daemon");
+        assertThat(NginxProxy.config(Path.of("/w"), 1, Path.of("/s"), false)).doesNotContain("user ");
+    }
+
+    @Test
+    void readsJcmdAndProcOutput() {
+        final String heapInfo = "4242:\n garbage-first heap   total 262144K, used 21504K [0x00000000e0000000, 0x0000000100000000)\n"
+                + "  region size 1024K, 5 young (5120K), 0 survivors (0K)\n Metaspace       used 30000K, committed 30336K\n";
+        final String status = "Name:\tjava\nVmPeak:\t 4000000 kB\nVmRSS:\t  181234 kB\nRssAnon:\t 1 kB\n";
+
+        assertThat(JvmMemory.parseHeapUsed(heapInfo)).isEqualTo(21504L * 1024);
+        assertThat(JvmMemory.parseHeapUsed("no heap here")).isEqualTo(-1);
+        assertThat(JvmMemory.parseRss(status)).isEqualTo(181234L * 1024);
+    }
+
+    @Test
+    void machineLoadSaysHowMuchOthersUsed() {
+        final MachineLoad.Ticks start = MachineLoad.parse("cpu  1000 0 200 5000 10 0 0 0 0 0\ncpu0 1 2 3 4\n");
+        // 2,000 ticks later: 1,200 busy (300 of them ours: 3 s), 40 stolen, 760 idle.
+        final MachineLoad.Ticks end = MachineLoad.parse("cpu  2000 0 400 5760 10 0 0 40 0 0\n");
+
+        assertThat(start).isEqualTo(new MachineLoad.Ticks(1200, 0, 6210));
+        assertThat(MachineLoad.describe(start, end, 3_000_000_000L)).isEqualTo("CPUs 60% busy, 2% stolen by the"
+                + " hypervisor; processes outside the comparison used 45% of the machine (every figure is distorted by that)");
+        assertThat(MachineLoad.describe(null, end, 0)).isEqualTo("unknown (no /proc/stat)");
+    }
+
+    @Test
+    void theTokenIsAcceptedByTheCoordinatorsAuthentication() throws Exception {
+        final String secret = HmacJwt.newSecret();
+        final String token = HmacJwt.mint(secret, "cy-bench", "bench", Duration.ofHours(1));
+        try (Authenticator authenticator = Authenticator.start(
+                ConfigLoader.load(null, Map.of("CY_AUTH_HMAC_SECRET", secret)).config().auth())) {
+
+            final Authentication result = authenticator.authenticate(token).get();
+
+            assertThat(result.isAuthenticated()).isTrue();
+            assertThat(result.identity().tenant()).isEqualTo("bench");
+            assertThat(authenticator.authenticate(HmacJwt.mint(HmacJwt.newSecret(), "x", "bench", Duration.ofHours(1)))
+                    .get().isAuthenticated()).isFalse();
+        }
+    }
+
+    @Test
+    void coordinatorColumnsAddGovernanceOneAtATime() {
+        assertThat(CompareCommand.variants(false, "s")).extracting(CompareCommand.Variant::name)
+                .containsExactly("coordinator", "coordinator+auth", "coordinator+auth+quota");
+        final List<CompareCommand.Variant> withLog = CompareCommand.variants(true, "s");
+        assertThat(withLog).extracting(CompareCommand.Variant::name)
+                .containsExactly("coordinator", "coordinator+auth", "coordinator+auth+quota", "coordinator+auth+quota+log");
+        assertThat(withLog.get(0).env()).containsEntry("CY_AUTH_MODE", "none").doesNotContainKey("CY_QUOTA_DEFAULT_CONCURRENT");
+        assertThat(withLog.get(1).env()).containsEntry("CY_AUTH_MODE", "required").containsEntry("CY_AUTH_HMAC_SECRET", "s")
+                .doesNotContainKey("CY_QUOTA_DEFAULT_CONCURRENT");
+        assertThat(withLog.get(2).env()).containsEntry("CY_QUOTA_DEFAULT_CONCURRENT", "1000000")
+                .containsEntry("CY_LOG_ACCESS", "false");
+        assertThat(withLog.get(3).env()).containsEntry("CY_LOG_ACCESS", "true").containsEntry("CY_AUTH_MODE", "required");
+    }
+}

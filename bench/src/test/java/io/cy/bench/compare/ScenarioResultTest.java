@@ -1,0 +1,62 @@
+package io.cy.bench.compare;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.cy.bench.load.LoadResult;
+import java.util.Map;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
+
+class ScenarioResultTest {
+
+    /** A run of 1,000 calls whose proxy spent {@code cpuMicrosPerCall} each and whose ttfc p50 is {@code ttfcMicros}. */
+    static RunFigures run(double cpuMicrosPerCall, long ttfcMicros, long errors) {
+        final Histogram ttfc = new Histogram(3);
+        ttfc.recordValueWithCount(ttfcMicros * 1000, 1000);
+        final Map<String, Long> errorCounts = errors == 0 ? Map.of() : Map.of("UNAVAILABLE", errors);
+        final LoadResult result = new LoadResult(1000, 1000 - errors, new TreeMap<>(errorCounts), 16_000,
+                1_000_000_000L, ttfc, new Histogram(3), new Histogram(3), 0, errors == 0 ? null : "UNAVAILABLE: gone");
+        final long cpuNanos = Double.isNaN(cpuMicrosPerCall) ? -1 : (long) (cpuMicrosPerCall * 1000 * 1000);
+        return new RunFigures(result, cpuNanos, 1_000_000, 2_000_000);
+    }
+
+    @Test
+    void medianOverRuns() {
+        assertThat(ScenarioResult.median(new double[] {3, 1, 2})).isEqualTo(2);
+        assertThat(ScenarioResult.median(new double[] {4, 1, 3, 2})).isEqualTo(2.5);
+        assertThat(ScenarioResult.median(new double[] {Double.NaN, 5})).isEqualTo(5);
+        assertThat(ScenarioResult.median(new double[] {Double.NaN})).isNaN();
+        assertThat(ScenarioResult.median(new double[0])).isNaN();
+    }
+
+    @Test
+    void ratiosAndDifferencesAreTakenWithinEachPair() {
+        final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
+        // The machine slows down over the run; each pair is still 10 % apart.
+        s.add("direct", run(10, 100, 0));
+        s.add("proxy", run(11, 110, 0));
+        s.add("direct", run(20, 200, 0));
+        s.add("proxy", run(22, 220, 0));
+        s.add("direct", run(40, 400, 0));
+        s.add("proxy", run(44, 440, 0));
+
+        assertThat(s.targets()).containsExactly("direct", "proxy");
+        assertThat(s.median("proxy", Figure.PROXY_CPU)).isCloseTo(22, within(1e-9));
+        assertThat(s.medianRatio("proxy", "direct", Figure.PROXY_CPU)).isCloseTo(1.1, within(1e-9));
+        assertThat(s.medianRatio("proxy", "direct", Figure.TTFC_P50)).isCloseTo(1.1, within(0.002));
+        // Differences per pair: 0.010, 0.020, 0.040 ms; the median is the middle one.
+        assertThat(s.medianAdded("proxy", "direct", Figure.TTFC_P50)).isCloseTo(0.020, within(0.0002));
+    }
+
+    @Test
+    void perCallCpu() {
+        final RunFigures r = run(37.5, 100, 0);
+
+        assertThat(r.proxyCpuPerCallMicros()).isCloseTo(37.5, within(1e-9));
+        assertThat(r.simCpuPerCallMicros()).isCloseTo(1, within(1e-9));
+        assertThat(r.clientCpuPerCallMicros()).isCloseTo(2, within(1e-9));
+        assertThat(new RunFigures(r.result(), -1, -1, -1).proxyCpuPerCallMicros()).isNaN();
+    }
+}

@@ -1,0 +1,65 @@
+package io.cy.bench.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cy.bench.UsageException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LoadArgsTest {
+
+    @Test
+    void defaults() throws UsageException {
+        final LoadArgs args = LoadArgs.parse(List.of());
+
+        assertThat(args.target().toString()).isEqualTo("localhost:50050");
+        assertThat(args.concurrency()).isEqualTo(64);
+        assertThat(args.rate()).isZero();
+        assertThat(args.maxNewTokens()).isEqualTo(16);
+        assertThat(args.channels()).isEqualTo(1);
+        assertThat(args.plan().request().getPrompt()).hasSize(64);
+        assertThat(args.plan().request().getMetadata().getExtraMap()).isEmpty();
+    }
+
+    @Test
+    void openLoopWithPacing() throws UsageException {
+        final LoadArgs args = LoadArgs.parse(List.of("--target", "unix:///tmp/x.sock", "--rate", "500",
+                "--sim-ttft-ms", "50", "--sim-gap-ms=20", "--extra", "k=v", "--token", "T", "--max-new-tokens", "64"));
+        final LoadPlan plan = args.plan();
+
+        assertThat(plan.openLoop()).isTrue();
+        assertThat(plan.concurrency()).isEqualTo(1000);
+        assertThat(plan.token()).isEqualTo("T");
+        assertThat(plan.expectedChunks()).isEqualTo(64);
+        assertThat(plan.request().getGeneration().getMaxNewTokens()).isEqualTo(64);
+        assertThat(plan.request().getMetadata().getExtraMap())
+                .containsOnly(java.util.Map.entry("sim.ttft_ms", "50"), java.util.Map.entry("sim.gap_ms", "20"),
+                        java.util.Map.entry("k", "v"));
+        assertThat(plan.describe()).isEqualTo("open loop, 500 calls/s (at most 1000 outstanding)");
+    }
+
+    @Test
+    void channelsFollowConcurrency() throws UsageException {
+        assertThat(LoadArgs.parse(List.of("--concurrency", "10000")).channels()).isEqualTo(10);
+        assertThat(LoadArgs.parse(List.of("--concurrency", "10000", "--channels", "3")).channels()).isEqualTo(3);
+    }
+
+    @Test
+    void badValuesNameTheFlag() {
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--concurrency", "0")))
+                .isInstanceOf(UsageException.class).hasMessage("--concurrency: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--rate", "fast")))
+                .hasMessage("--rate: fast (expected: a number >= 0)");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--extra", "novalue")))
+                .hasMessage("--extra: novalue (expected: key=value)");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--target", "nowhere")))
+                .hasMessageStartingWith("--target: nowhere");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--bogus")))
+                .hasMessage("unknown flag: --bogus");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--calls")))
+                .hasMessage("--calls: missing value");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--json=yes")))
+                .hasMessage("--json: takes no value");
+    }
+}
