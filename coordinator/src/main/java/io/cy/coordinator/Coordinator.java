@@ -4,6 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.bridge.BridgeConfig;
 import io.cy.bridge.HttpBridge;
+import io.cy.audit.AuditLog;
+import io.cy.audit.NoopAuditLog;
+import io.cy.audit.PostgresAuditLog;
+import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.CoordinatorConfig;
@@ -65,12 +69,13 @@ public final class Coordinator implements AutoCloseable {
     private final List<Server> servers;
     private final ManagedChannel inProcess;
     private final HttpBridge http;
+    private final AuditLog audit;
     private final Endpoint grpcEndpoint;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint) {
+                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -82,6 +87,7 @@ public final class Coordinator implements AutoCloseable {
         this.servers = servers;
         this.inProcess = inProcess;
         this.http = http;
+        this.audit = audit;
         this.grpcEndpoint = grpcEndpoint;
     }
 
@@ -108,6 +114,12 @@ public final class Coordinator implements AutoCloseable {
         requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
         final String version = version();
+        final AuditLog audit = startAudit(config.audit());
+        final AuditRecorder auditRecorder = new AuditRecorder(audit);
+        final CallEndListener callEnds = summary -> {
+            callEndListener.onCallEnd(summary);
+            auditRecorder.onCallEnd(summary);
+        };
         final NettyTransport transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
         final SidecarPool sidecars = SidecarPool.connect(config.sidecars(), transport, new LeastInFlightRouter());
         final HealthStatusManager health = new HealthStatusManager();
@@ -122,13 +134,17 @@ public final class Coordinator implements AutoCloseable {
                 config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas);
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
-                new RequestValidator(config.limits()), quotas, AiInferenceServices.SIDECAR_STREAM_PREDICT,
-                internalToken, callEndListener);
+                new RequestValidator(config.limits()), quotas, audit::isAccepting,
+                AiInferenceServices.SIDECAR_STREAM_PREDICT, internalToken, callEnds);
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
                 new ControlHandler(sidecars, quotas, reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
-                        config.sidecars().controlTimeout(), version),
-                new HealthHandler(sidecars, forwarder::activeCalls, quotas::metrics, version));
+                        config.sidecars().controlTimeout(), version, auditRecorder::control),
+                new HealthHandler(sidecars, forwarder::activeCalls, () -> {
+                    final java.util.Map<String, String> metrics = new java.util.LinkedHashMap<>(quotas.metrics());
+                    metrics.putAll(audit.metrics());
+                    return metrics;
+                }, version));
 
         final Authenticator authenticator;
         if (config.auth().required()) {
@@ -138,7 +154,8 @@ public final class Coordinator implements AutoCloseable {
             logger.warn("AUTHENTICATION IS OFF (auth.mode: none): every caller is trusted and tenants are taken"
                     + " from requests. Use this for local development only.");
         }
-        final AuthInterceptor auth = authenticator == null ? null : new AuthInterceptor(authenticator, config.auth());
+        final AuthInterceptor auth = authenticator == null ? null
+                : new AuthInterceptor(authenticator, config.auth(), auditRecorder::authenticationRejected);
 
         final List<Server> servers = new ArrayList<>();
         Endpoint grpcEndpoint = config.server().grpcAddr();
@@ -176,6 +193,7 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
+            audit.close(Duration.ofSeconds(5));
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -187,7 +205,7 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 config.sidecars().addresses(), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, grpcEndpoint);
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
     }
 
     /** Applies what may change at runtime from a fresh read of the configuration. */
@@ -235,6 +253,18 @@ public final class Coordinator implements AutoCloseable {
     private static void addLegacyReflection(ServerBuilder<?> builder) {
         // grpcurl and most tools still ask v1alpha reflection first.
         builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
+    }
+
+    private static AuditLog startAudit(CoordinatorConfig.Audit config) {
+        if (config.settings() == null) {
+            logger.info("audit log disabled (audit.enabled: false)");
+            return new NoopAuditLog();
+        }
+        if (config.settings().dbUrl() == null) {
+            logger.warn("no DB_URL (audit.db_url): audit events go to the spool in {} only, until a database is"
+                    + " configured", config.settings().spoolDir().toAbsolutePath());
+        }
+        return PostgresAuditLog.start(config.settings());
     }
 
     private static BridgeConfig bridgeConfig(CoordinatorConfig.Http http) {
@@ -329,6 +359,8 @@ public final class Coordinator implements AutoCloseable {
         if (authenticator != null) {
             authenticator.close();
         }
+        // Last: every call has ended and been recorded; what the database cannot take in time is spooled.
+        audit.close(Duration.ofSeconds(5));
         if (config.server().udsPath() != null) {
             UnixSocketFiles.deleteQuietly(config.server().udsPath().socketPath());
         }

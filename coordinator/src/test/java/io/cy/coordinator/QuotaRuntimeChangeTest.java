@@ -52,7 +52,8 @@ class QuotaRuntimeChangeTest {
                 """);
         // Ephemeral ports only, as in TestStack.
         final Map<String, String> env = Map.of("SIDECAR_GRPC_ADDR", stack.sim().target(),
-                "COORDINATOR_GRPC_ADDR", "127.0.0.1:0", "COORDINATOR_HTTP_ADDR", "127.0.0.1:0", "CY_AUTH_MODE", "none");
+                "COORDINATOR_GRPC_ADDR", "127.0.0.1:0", "COORDINATOR_HTTP_ADDR", "127.0.0.1:0", "CY_AUTH_MODE", "none",
+                "CY_AUDIT_ENABLED", "false");
         reloadable = Coordinator.start(ConfigLoader.load(configFile, env).config(), summary -> { },
                 () -> ConfigLoader.load(configFile, env).config());
         channel = stack.channel(reloadable.grpcEndpoint());

@@ -54,6 +54,8 @@ final class TestStack implements AutoCloseable {
         environment.putIfAbsent("COORDINATOR_HTTP_ADDR", "127.0.0.1:0");
         // Authentication has tests of its own; the forwarding tests call without credentials.
         environment.putIfAbsent("CY_AUTH_MODE", "none");
+        // Likewise the audit log (a spool directory belongs to one coordinator at a time).
+        environment.putIfAbsent("CY_AUDIT_ENABLED", "false");
         try {
             coordinator = Coordinator.start(ConfigLoader.fromYaml(yaml, environment).config(), summaries::offer);
         } catch (IOException | RuntimeException e) {

@@ -38,7 +38,7 @@ class UnixListenerTest {
 
     /** A coordinator config whose sidecar need not exist: channels connect lazily. */
     private CoordinatorConfig configWithUnixListener() {
-        return ConfigLoader.fromYaml("auth: {mode: none}\nhttp: {addr: \"\"}", Map.of(
+        return ConfigLoader.fromYaml("auth: {mode: none}\nhttp: {addr: \"\"}\naudit: {enabled: false}", Map.of(
                 "SIDECAR_GRPC_ADDR", "unix://" + dir.resolve("no-sidecar.sock"),
                 "COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
                 "COORDINATOR_UDS_PATH", "unix://" + socket())).config();
@@ -118,7 +118,7 @@ class UnixListenerTest {
     @Test
     void aMissingDirectoryIsNamed() {
         final Path nowhere = dir.resolve("missing-dir").resolve("c.sock");
-        final CoordinatorConfig config = ConfigLoader.fromYaml("auth: {mode: none}\nhttp: {addr: \"\"}", Map.of(
+        final CoordinatorConfig config = ConfigLoader.fromYaml("auth: {mode: none}\nhttp: {addr: \"\"}\naudit: {enabled: false}", Map.of(
                 "SIDECAR_GRPC_ADDR", "unix://" + dir.resolve("no-sidecar.sock"),
                 "COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
                 "COORDINATOR_UDS_PATH", "unix://" + nowhere)).config();

@@ -33,12 +33,24 @@ public final class AuthInterceptor implements ServerInterceptor {
     private static final Set<String> KNOWN_SCHEMES = Set.of("basic", "digest", "negotiate", "ntlm", "token",
             "apikey", "dpop", "hoba", "mutual", "aws4-hmac-sha256");
 
+    /** Told of every call refused here, for the audit log. Must not block or throw. */
+    @FunctionalInterface
+    public interface RejectionListener {
+        void rejected(String fullMethodName, Status status, String peer, String traceId);
+    }
+
+    private static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> REQUEST_ID =
+            Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+
     private final Authenticator authenticator;
     private final AuthPolicy policy;
+    private final RejectionListener rejections;
 
-    public AuthInterceptor(Authenticator authenticator, CoordinatorConfig.Auth config) {
+    public AuthInterceptor(Authenticator authenticator, CoordinatorConfig.Auth config, RejectionListener rejections) {
         this.authenticator = requireNonNull(authenticator, "authenticator");
         this.policy = new AuthPolicy(config);
+        this.rejections = requireNonNull(rejections, "rejections");
     }
 
     @Override
@@ -54,21 +66,21 @@ public final class AuthInterceptor implements ServerInterceptor {
             }
             final String header = headers.get(AUTHORIZATION);
             if (header == null || header.isBlank()) {
-                return refuse(call, Status.UNAUTHENTICATED.withDescription(
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
                         "missing authorization header (expected: Bearer <token>)"));
             }
             if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-                return refuse(call, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme"
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme"
                         + scheme(header) + " (expected: Bearer)"));
             }
             final String token = header.substring(BEARER.length()).trim();
             if (token.isEmpty()) {
-                return refuse(call, Status.UNAUTHENTICATED.withDescription("empty bearer token"));
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription("empty bearer token"));
             }
             authentication = authenticator.authenticate(token);
         } catch (RuntimeException e) {
             logger.error("authentication of {} failed", call.getMethodDescriptor().getFullMethodName(), e);
-            return refuse(call, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
+            return refuse(call, headers, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
         }
         final Context context = Context.current();
         if (authentication.isDone()) {
@@ -88,25 +100,37 @@ public final class AuthInterceptor implements ServerInterceptor {
             AuthPolicy.Requirement requirement, Authentication authentication, Context context) {
         try {
             if (!authentication.isAuthenticated()) {
-                return refuse(call, authentication.failure());
+                return refuse(call, headers, authentication.failure());
             }
             final Identity identity = authentication.identity();
             if (requirement.kind() == AuthPolicy.Requirement.Kind.ROLE && !identity.hasRole(requirement.role())) {
-                return refuse(call, Status.PERMISSION_DENIED.withDescription("role '" + requirement.role()
+                return refuse(call, headers, Status.PERMISSION_DENIED.withDescription("role '" + requirement.role()
                         + "' required for " + call.getMethodDescriptor().getFullMethodName()
                         + " (tenant " + identity.tenant() + " has roles: " + String.join(", ", identity.roles()) + ")"));
             }
             return Contexts.interceptCall(context.withValue(Identity.CURRENT, identity), call, headers, next);
         } catch (RuntimeException e) {
             logger.error("starting {} failed", call.getMethodDescriptor().getFullMethodName(), e);
-            return refuse(call, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
+            return refuse(call, headers, Status.INTERNAL.withDescription("authentication failed in the coordinator"));
         }
     }
 
-    private static <ReqT, RespT> ServerCall.Listener<ReqT> refuse(ServerCall<ReqT, RespT> call, Status status) {
+    private <ReqT, RespT> ServerCall.Listener<ReqT> refuse(ServerCall<ReqT, RespT> call, Metadata headers,
+                                                            Status status) {
         logger.debug("refused {}: {} {}", call.getMethodDescriptor().getFullMethodName(), status.getCode(),
                 status.getDescription());
         call.close(status, new Metadata());
+        try {
+            String traceId = headers.get(TRACE_ID);
+            if (traceId == null) {
+                traceId = headers.get(REQUEST_ID);
+            }
+            rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status,
+                    String.valueOf(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+                    traceId == null || traceId.length() > 128 ? "" : traceId);
+        } catch (RuntimeException e) {
+            logger.error("rejection listener failed", e);
+        }
         return new ServerCall.Listener<>() { };
     }
 

@@ -42,7 +42,8 @@ public final class ConfigLoader {
             Map.entry("CY_LLM_INTERNAL_TOKEN", "sidecars.internal_token"),
             Map.entry("OAUTH2_ISSUER", "auth.oidc.issuer"),
             Map.entry("OAUTH2_AUDIENCE", "auth.oidc.audience"),
-            Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"));
+            Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"),
+            Map.entry("DB_URL", "audit.db_url"));
 
     /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
     private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates");
@@ -139,8 +140,61 @@ public final class ConfigLoader {
                         limits.intIn("max_request_bytes", 1024, Integer.MAX_VALUE)),
                 auth(root.section("auth")),
                 quota(root.section("quota")),
+                audit(root.section("audit")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")));
+    }
+
+    private static CoordinatorConfig.Audit audit(ConfigTree audit) {
+        if (!audit.bool("enabled")) {
+            return new CoordinatorConfig.Audit(null);
+        }
+        final String url = audit.string("db_url");
+        io.cy.audit.DbUrl dbUrl = null;
+        if (!url.isEmpty()) {
+            try {
+                dbUrl = io.cy.audit.DbUrl.parse(url);
+            } catch (IllegalArgumentException e) {
+                // DbUrl's messages never contain the password.
+                throw new ConfigException("audit.db_url", e.getMessage());
+            }
+        }
+        final String spoolDir = audit.string("spool_dir");
+        if (spoolDir.isEmpty()) {
+            throw new ConfigException("audit.spool_dir", "empty (expected: a directory for events the database cannot take)");
+        }
+        try {
+            return new CoordinatorConfig.Audit(io.cy.audit.AuditConfig.builder(Path.of(spoolDir))
+                    .dbUrl(dbUrl)
+                    .storePrompts(choice(audit, "store_prompts", io.cy.audit.AuditConfig.StorePrompts.class))
+                    .retentionDays(audit.intIn("retention_days", 1, 36500))
+                    .partitionsAhead(audit.intIn("partitions_ahead", 1, 24))
+                    .queueCapacity(audit.intIn("queue_capacity", 16, 16_777_216))
+                    .batchSize(audit.intIn("batch_size", 1, 100_000))
+                    .batchInterval(audit.duration("batch_interval", Duration.ofMillis(1)))
+                    .spoolMaxBytes(audit.intIn("spool_max_bytes", 65536, Integer.MAX_VALUE))
+                    .spoolFsync(audit.bool("spool_fsync"))
+                    .onUnavailable(choice(audit, "on_unavailable", io.cy.audit.AuditConfig.OnUnavailable.class))
+                    .poolSize(audit.intIn("pool_size", 2, 64))
+                    .connectTimeout(audit.duration("connect_timeout", Duration.ofMillis(100)))
+                    .writeTimeout(audit.duration("write_timeout", Duration.ofMillis(100)))
+                    .build());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("audit", e.getMessage());
+        }
+    }
+
+    private static <E extends Enum<E>> E choice(ConfigTree section, String key, Class<E> type) {
+        final String text = section.string(key);
+        final List<String> names = new ArrayList<>();
+        for (E value : type.getEnumConstants()) {
+            final String name = value.name().toLowerCase(Locale.ROOT);
+            names.add(name);
+            if (name.equals(text.toLowerCase(Locale.ROOT))) {
+                return value;
+            }
+        }
+        throw new ConfigException(section.pathOf(key), "'" + text + "' (expected: " + String.join(", ", names) + ")");
     }
 
     private static CoordinatorConfig.Http http(ConfigTree http) {
@@ -331,12 +385,20 @@ public final class ConfigLoader {
             final Map.Entry<String, JsonNode> field = fields.next();
             if (field.getValue().isObject()) {
                 redact((ObjectNode) field.getValue());
+            } else if (field.getKey().endsWith("_url") && !field.getValue().asText().isEmpty()) {
+                replaced.put(field.getKey(), TextNode.valueOf(redactUrl(field.getValue().asText())));
             } else if (isSecret(field.getKey())) {
                 final boolean set = !field.getValue().isNull() && !field.getValue().asText().isEmpty();
                 replaced.put(field.getKey(), TextNode.valueOf(set ? "<redacted>" : ""));
             }
         }
         replaced.forEach(node::set);
+    }
+
+    /** A URL without the password in its user info or its query. */
+    static String redactUrl(String url) {
+        return url.replaceAll("(://[^:/@]*):[^@/]*@", "$1:<redacted>@")
+                .replaceAll("(?i)(password=)[^&]*", "$1<redacted>");
     }
 
     private static ObjectNode defaults() {

@@ -10,8 +10,8 @@ import java.util.Map;
  * live in {@code cy-coordinator-defaults.yaml}.
  */
 public record CoordinatorConfig(
-        Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Shutdown shutdown,
-        Log log) {
+        Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
+        Shutdown shutdown, Log log) {
 
     /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
     public record Server(
@@ -119,6 +119,9 @@ public record CoordinatorConfig(
             return !equals(NONE);
         }
     }
+
+    /** The audit log; {@code settings} is null when it is disabled. */
+    public record Audit(io.cy.audit.AuditConfig settings) {}
 
     public record Shutdown(Duration grace) {}
 

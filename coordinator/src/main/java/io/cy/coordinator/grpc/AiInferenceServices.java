@@ -60,7 +60,9 @@ public final class AiInferenceServices {
                 .build();
         final ServerCallHandler<ControlMessage, ControlMessage> controlHandler = (call, headers) ->
                 ServerCalls.<ControlMessage, ControlMessage>asyncUnaryCall(
-                        (request, responses) -> control.control(request, headers, responses))
+                        (request, responses) -> control.control(request, headers,
+                                String.valueOf(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+                                responses))
                         .startCall(call, headers);
         return ServerServiceDefinition.builder(descriptor)
                 .addMethod(relayed, streamPredict)

@@ -39,8 +39,16 @@ public final class ControlHandler {
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
+    /** Told of every command and how it was answered, for the audit log. Must not block or throw. */
+    @FunctionalInterface
+    public interface CommandListener {
+        void onCommand(Identity caller, ControlMessage request, Status status, String answerStatus, String peer,
+                       long durationNanos);
+    }
+
     private final SidecarPool sidecars;
     private final Quotas quotas;
+    private final CommandListener commands;
     private final java.util.function.Supplier<String> reload;
     private final String internalToken;
     private final String adminRole;
@@ -52,7 +60,9 @@ public final class ControlHandler {
      *     what it did, throws {@link ConfigException} for an invalid configuration
      */
     public ControlHandler(SidecarPool sidecars, Quotas quotas, java.util.function.Supplier<String> reload,
-                          String internalToken, String adminRole, Duration timeout, String version) {
+                          String internalToken, String adminRole, Duration timeout, String version,
+                          CommandListener commands) {
+        this.commands = requireNonNull(commands, "commands");
         this.adminRole = requireNonNull(adminRole, "adminRole");
         this.sidecars = requireNonNull(sidecars, "sidecars");
         this.quotas = requireNonNull(quotas, "quotas");
@@ -62,7 +72,11 @@ public final class ControlHandler {
         this.version = requireNonNull(version, "version");
     }
 
-    public void control(ControlMessage request, Metadata headers, StreamObserver<ControlMessage> responses) {
+    public void control(ControlMessage request, Metadata headers, String peer, StreamObserver<ControlMessage> responses) {
+        handle(request, headers, new Recording(request, Identity.CURRENT.get(), peer, responses));
+    }
+
+    private void handle(ControlMessage request, Metadata headers, StreamObserver<ControlMessage> responses) {
         final String command = request.getCommand().trim();
         if (command.isEmpty()) {
             responses.onError(Status.INVALID_ARGUMENT
@@ -240,6 +254,50 @@ public final class ControlHandler {
             list.add(s.endpoint().toString());
         }
         return String.join(", ", list);
+    }
+
+    /** Passes the answer on and reports the command once it is answered. */
+    private final class Recording implements StreamObserver<ControlMessage> {
+
+        private final ControlMessage request;
+        private final Identity caller;
+        private final String peer;
+        private final StreamObserver<ControlMessage> responses;
+        private final long startNanos = System.nanoTime();
+        private volatile String answerStatus = "";
+
+        Recording(ControlMessage request, Identity caller, String peer, StreamObserver<ControlMessage> responses) {
+            this.request = request;
+            this.caller = caller;
+            this.peer = peer;
+            this.responses = responses;
+        }
+
+        @Override
+        public void onNext(ControlMessage answer) {
+            answerStatus = answer.getPayloadOrDefault("status", "");
+            responses.onNext(answer);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            responses.onError(t);
+            report(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            responses.onCompleted();
+            report(Status.OK);
+        }
+
+        private void report(Status status) {
+            try {
+                commands.onCommand(caller, request, status, answerStatus, peer, System.nanoTime() - startNanos);
+            } catch (RuntimeException e) {
+                logger.error("command listener failed", e);
+            }
+        }
     }
 
     private static void reply(StreamObserver<ControlMessage> responses, String traceId, String command,

@@ -20,6 +20,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessSocketAddress;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -50,6 +51,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
     private final SidecarPool sidecars;
     private final RequestValidator validator;
     private final Quotas quotas;
+    private final java.util.function.BooleanSupplier auditAccepting;
     private final MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod;
     private final String sidecarAuthorization;
     private final CallEndListener callEndListener;
@@ -60,12 +62,18 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
      * @param sidecarMethod StreamPredict towards the sidecar, with responses kept as bytes
      * @param internalToken sent to sidecars as a bearer token; empty for none
      */
+    /**
+     * @param auditAccepting false while the audit log refuses events (fail_closed): new calls are
+     *     refused rather than served unaudited
+     */
     public StreamPredictForwarder(SidecarPool sidecars, RequestValidator validator, Quotas quotas,
+                                  java.util.function.BooleanSupplier auditAccepting,
                                   MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod,
                                   String internalToken, CallEndListener callEndListener) {
         this.sidecars = requireNonNull(sidecars, "sidecars");
         this.validator = requireNonNull(validator, "validator");
         this.quotas = requireNonNull(quotas, "quotas");
+        this.auditAccepting = requireNonNull(auditAccepting, "auditAccepting");
         this.sidecarMethod = requireNonNull(sidecarMethod, "sidecarMethod");
         this.sidecarAuthorization = requireNonNull(internalToken, "internalToken").isEmpty()
                 ? null : "Bearer " + internalToken;
@@ -100,6 +108,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         private final Deadline deadline;
         private final Identity identity;
         private final long startNanos = System.nanoTime();
+        private final Instant startTime = Instant.now();
+        // The first request as received, for the call's summary; and what quotas decided.
+        private volatile StreamPredictRequest request;
+        private volatile String quotaDecision = "none";
 
         // Client listener thread only.
         private int received;
@@ -137,6 +149,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         public void onMessage(StreamPredictRequest request) {
             try {
                 received++;
+                if (received == 1) {
+                    this.request = request;
+                }
                 Status invalid = validator.validate(request);
                 if (invalid == null) {
                     invalid = checkTenant(request);
@@ -146,11 +161,18 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         closeBeforeSidecar(invalid, null, request.getModelId());
                         return;
                     }
+                    if (!auditAccepting.getAsBoolean()) {
+                        closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null,
+                                request.getModelId());
+                        return;
+                    }
                     final QuotaDecision quota = quotas.admit(tenantOf(request), request);
                     if (!quota.isAdmitted()) {
+                        quotaDecision = "rejected:" + quota.reason().key();
                         closeBeforeSidecar(quota.status(), quota.trailers(), request.getModelId());
                         return;
                     }
+                    quotaDecision = "admitted";
                     admission = quota.admission();
                     traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     synchronized (this) {
@@ -217,7 +239,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 // The sidecar listener's onClose finishes the call.
                 current.call.cancel(cancelled.getDescription(), null);
             } else {
-                finish(cancelled, null, "", 0, -1);
+                finish(cancelled, null, 0, 0, -1);
             }
         }
 
@@ -363,7 +385,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         }
 
         private void finishedBeforeSidecar(Status status, String model) {
-            finish(status, null, model, 0, -1);
+            finish(status, null, 0, 0, -1);
         }
 
         private Metadata trailersWithTraceId(Metadata trailers) {
@@ -396,7 +418,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             } catch (RuntimeException closeFailure) {
                 logger.debug("closing after a failure failed too", closeFailure);
             }
-            finish(status, null, "", 0, -1);
+            finish(status, null, 0, 0, -1);
         }
 
         /**
@@ -419,22 +441,32 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
         }
 
-        private void finish(Status status, Sidecar sidecar, String model, long chunks, long firstChunkNanos) {
+        private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
             active.decrementAndGet();
             settleQuota(chunks, sidecar != null);
             final long now = System.nanoTime();
+            final StreamPredictRequest r = request;
             try {
                 callEndListener.onCallEnd(new CallSummary(
                         "StreamPredict",
                         api(),
                         traceId,
                         String.valueOf(serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
-                        model,
+                        startTime,
+                        identity,
+                        r == null ? (identity == null ? "" : identity.tenant()) : tenantOf(r),
+                        r == null ? "" : r.getModelId(),
+                        r == null ? "" : r.getAdapter(),
+                        r == null ? 0 : r.getPriority(),
+                        r == null ? "" : r.getPrompt(),
+                        r == null ? 0 : Quotas.estimatePromptTokens(r),
                         sidecar == null ? "" : sidecar.toString(),
                         status,
                         chunks,
+                        bytesOut,
                         firstChunkNanos < 0 ? -1 : firstChunkNanos - startNanos,
                         now - startNanos,
+                        quotaDecision,
                         cancelled != null && cancelled.getCode() == Status.Code.CANCELLED));
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
@@ -454,6 +486,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             private long messages;
             // Chunks sent on to the client (the final end-of-stream message not counted).
             private long delivered;
+            private long bytesOut;
             private long firstMessageNanos = -1;
             private boolean endOfStream;
             private boolean headersSent;
@@ -489,6 +522,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     if (!last) {
                         delivered++;
                     }
+                    bytesOut += message.length;
                     if (serverCall.isReady()) {
                         call.request(1);
                         return;
@@ -551,8 +585,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     if (cancelled == null) {
                         serverCall.close(outcome, headersSent ? trailers : trailersWithTraceId(trailers));
                     }
-                    finish(cancelled != null ? cancelled : outcome, sidecar, first.getModelId(), delivered,
-                            firstMessageNanos);
+                    finish(cancelled != null ? cancelled : outcome, sidecar, delivered, bytesOut, firstMessageNanos);
                 } catch (RuntimeException e) {
                     logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
                     try {

@@ -1,0 +1,2 @@
+/** What the coordinator hands to the audit log: calls, refusals and Control commands. */
+package io.cy.coordinator.audit;
