@@ -423,10 +423,10 @@ final class Writer implements Runnable {
             }
             queue.drainTo(pending);
             if (!pending.isEmpty()) {
-                final int before = pending.size();
+                final long spooledBefore = spooled.get();
                 toSpoolAtExit();
                 logger.info("audit: {} event(s) spooled at shutdown, to be written at the next start",
-                        before - pending.size());
+                        spooled.get() - spooledBefore);
             }
         } finally {
             drops.logIfDue();

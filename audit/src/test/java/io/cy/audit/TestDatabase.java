@@ -28,8 +28,10 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  * </ol>
  * One server per test JVM, started on first use; every {@link #create()} makes a new empty
  * database on it. A test that cannot get a database fails: nothing is skipped.
+ *
+ * <p>Public, with {@link #newDatabase()}, for the tests of other modules (the coordinator's).
  */
-final class TestDatabase {
+public final class TestDatabase {
 
     private static final Pattern JDBC_HOST = Pattern.compile("^jdbc:postgresql://([^/:,?]+)(?::(\\d+))?/([^?]*)");
     private static final AtomicInteger databases = new AtomicInteger();
@@ -49,6 +51,11 @@ final class TestDatabase {
         final Db db = new Db(s.host, s.port, name, s.user, s.password);
         s.created.add(name);
         return db;
+    }
+
+    /** As {@link #create()}: a new, empty database, for the tests of other modules. */
+    public static Db newDatabase() {
+        return create();
     }
 
     static synchronized Server server() {
@@ -152,7 +159,7 @@ final class TestDatabase {
     }
 
     /** One test's database. */
-    record Db(String host, int port, String name, String user, String password) {
+    public record Db(String host, int port, String name, String user, String password) {
 
         DbUrl url() {
             return urlVia(port);
@@ -160,12 +167,20 @@ final class TestDatabase {
 
         /** The same database reached through another port on this host, e.g. a {@link TcpRelay}'s. */
         DbUrl urlVia(int viaPort) {
-            final String auth = enc(user) + (password == null ? "" : ":" + enc(password));
-            return DbUrl.parse("postgresql://" + auth + "@" + (viaPort == port ? host : "127.0.0.1") + ":" + viaPort
-                    + "/" + name);
+            return DbUrl.parse(urlStringVia(viaPort));
         }
 
-        Connection connect() throws SQLException {
+        /** The URL as {@code DB_URL} takes it: {@code postgresql://user:pass@host:port/db}. */
+        public String dbUrl() {
+            return urlStringVia(port);
+        }
+
+        private String urlStringVia(int viaPort) {
+            final String auth = enc(user) + (password == null ? "" : ":" + enc(password));
+            return "postgresql://" + auth + "@" + (viaPort == port ? host : "127.0.0.1") + ":" + viaPort + "/" + name;
+        }
+
+        public Connection connect() throws SQLException {
             return connect(host, port, name, user, password);
         }
 

@@ -27,7 +27,17 @@ final class LogCapture implements AutoCloseable {
         appender.start();
         root.addAppender(appender);
         root.setLevel(level);
+        // grpc's and Netty's frame dumps at DEBUG print every header, credentials included, by
+        // design; they stay at INFO here as in any deployment (see logback.xml).
+        for (String name : THIRD_PARTY) {
+            final ch.qos.logback.classic.Logger logger = root.getLoggerContext().getLogger(name);
+            pinned.add(logger.getLevel());
+            logger.setLevel(Level.INFO);
+        }
     }
+
+    private static final List<String> THIRD_PARTY = List.of("io.grpc", "io.netty");
+    private final List<Level> pinned = new ArrayList<>();
 
     static LogCapture start(Level level) {
         return new LogCapture(level);
@@ -65,5 +75,8 @@ final class LogCapture implements AutoCloseable {
         root.detachAppender(appender);
         appender.stop();
         root.setLevel(previousLevel);
+        for (int i = 0; i < THIRD_PARTY.size(); i++) {
+            root.getLoggerContext().getLogger(THIRD_PARTY.get(i)).setLevel(pinned.get(i));
+        }
     }
 }

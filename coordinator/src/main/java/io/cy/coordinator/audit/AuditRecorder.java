@@ -57,9 +57,11 @@ public final class AuditRecorder implements CallEndListener {
     }
 
     /** A call the authentication refused; the reason never holds the credential. */
-    public void authenticationRejected(String fullMethodName, Status status, String peer, String traceId) {
+    public void authenticationRejected(String fullMethodName, Status status, String peer, String traceId,
+                                       String api) {
         log.record(AuditEvent.builder(AuditEvent.Kind.REJECTED)
                 .traceId(traceId)
+                .api(api)
                 .endTime(Instant.now())
                 .method(shortName(fullMethodName))
                 .clientAddress(peer)
@@ -70,9 +72,10 @@ public final class AuditRecorder implements CallEndListener {
 
     /** A Control command and how it was answered; payload values of secret-looking keys are masked. */
     public void control(Identity caller, ControlMessage request, Status status, String answerStatus, String peer,
-                        long durationNanos) {
+                        String api, long durationNanos) {
         final AuditEvent.Builder event = AuditEvent.builder(AuditEvent.Kind.CONTROL)
                 .traceId(request.getTraceId())
+                .api(api)
                 .endTime(Instant.now())
                 .durationNanos(durationNanos)
                 .method("Control")

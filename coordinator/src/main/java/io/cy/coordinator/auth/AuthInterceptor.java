@@ -36,12 +36,14 @@ public final class AuthInterceptor implements ServerInterceptor {
     /** Told of every call refused here, for the audit log. Must not block or throw. */
     @FunctionalInterface
     public interface RejectionListener {
-        void rejected(String fullMethodName, Status status, String peer, String traceId);
+        /** @param api {@code grpc}, or {@code http} for calls of the HTTP bridge */
+        void rejected(String fullMethodName, Status status, String peer, String traceId, String api);
     }
 
     private static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
 
     private final Authenticator authenticator;
     private final AuthPolicy policy;
@@ -125,9 +127,12 @@ public final class AuthInterceptor implements ServerInterceptor {
             if (traceId == null) {
                 traceId = headers.get(REQUEST_ID);
             }
-            rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status,
-                    String.valueOf(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
-                    traceId == null || traceId.length() > 128 ? "" : traceId);
+            final Object remote = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+            // As StreamPredictForwarder: the bridge's header is believed on its in-process transport only.
+            final String api = remote instanceof io.grpc.inprocess.InProcessSocketAddress
+                    && "http".equals(headers.get(API)) ? "http" : "grpc";
+            rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status, String.valueOf(remote),
+                    traceId == null || traceId.length() > 128 ? "" : traceId, api);
         } catch (RuntimeException e) {
             logger.error("rejection listener failed", e);
         }

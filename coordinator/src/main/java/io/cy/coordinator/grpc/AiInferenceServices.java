@@ -62,7 +62,7 @@ public final class AiInferenceServices {
                 ServerCalls.<ControlMessage, ControlMessage>asyncUnaryCall(
                         (request, responses) -> control.control(request, headers,
                                 String.valueOf(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
-                                responses))
+                                CallApi.of(call, headers), responses))
                         .startCall(call, headers);
         return ServerServiceDefinition.builder(descriptor)
                 .addMethod(relayed, streamPredict)

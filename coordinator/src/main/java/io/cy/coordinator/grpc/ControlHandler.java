@@ -43,7 +43,7 @@ public final class ControlHandler {
     @FunctionalInterface
     public interface CommandListener {
         void onCommand(Identity caller, ControlMessage request, Status status, String answerStatus, String peer,
-                       long durationNanos);
+                       String api, long durationNanos);
     }
 
     private final SidecarPool sidecars;
@@ -72,8 +72,10 @@ public final class ControlHandler {
         this.version = requireNonNull(version, "version");
     }
 
-    public void control(ControlMessage request, Metadata headers, String peer, StreamObserver<ControlMessage> responses) {
-        handle(request, headers, new Recording(request, Identity.CURRENT.get(), peer, responses));
+    /** @param api {@code grpc}, or {@code http} for commands of the HTTP bridge */
+    public void control(ControlMessage request, Metadata headers, String peer, String api,
+                        StreamObserver<ControlMessage> responses) {
+        handle(request, headers, new Recording(request, Identity.CURRENT.get(), peer, api, responses));
     }
 
     private void handle(ControlMessage request, Metadata headers, StreamObserver<ControlMessage> responses) {
@@ -262,14 +264,17 @@ public final class ControlHandler {
         private final ControlMessage request;
         private final Identity caller;
         private final String peer;
+        private final String api;
         private final StreamObserver<ControlMessage> responses;
         private final long startNanos = System.nanoTime();
         private volatile String answerStatus = "";
 
-        Recording(ControlMessage request, Identity caller, String peer, StreamObserver<ControlMessage> responses) {
+        Recording(ControlMessage request, Identity caller, String peer, String api,
+                  StreamObserver<ControlMessage> responses) {
             this.request = request;
             this.caller = caller;
             this.peer = peer;
+            this.api = api;
             this.responses = responses;
         }
 
@@ -293,7 +298,7 @@ public final class ControlHandler {
 
         private void report(Status status) {
             try {
-                commands.onCommand(caller, request, status, answerStatus, peer, System.nanoTime() - startNanos);
+                commands.onCommand(caller, request, status, answerStatus, peer, api, System.nanoTime() - startNanos);
             } catch (RuntimeException e) {
                 logger.error("command listener failed", e);
             }

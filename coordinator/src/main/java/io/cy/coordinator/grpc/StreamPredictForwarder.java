@@ -19,7 +19,6 @@ import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
-import io.grpc.inprocess.InProcessSocketAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,7 +43,6 @@ import org.slf4j.LoggerFactory;
 public final class StreamPredictForwarder implements ServerCallHandler<StreamPredictRequest, byte[]> {
 
     private static final Logger logger = LoggerFactory.getLogger(StreamPredictForwarder.class);
-    private static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -161,6 +159,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         closeBeforeSidecar(invalid, null, request.getModelId());
                         return;
                     }
+                    // Settled here, so that refusals below are recorded under the call's trace id.
+                    traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     if (!auditAccepting.getAsBoolean()) {
                         closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null,
                                 request.getModelId());
@@ -174,7 +174,6 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     }
                     quotaDecision = "admitted";
                     admission = quota.admission();
-                    traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     synchronized (this) {
                         if (ended) {
                             return;
@@ -421,16 +420,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             finish(status, null, 0, 0, -1);
         }
 
-        /**
-         * {@code http} for calls of the HTTP bridge: it says so in a header, believed only on the
-         * in-process transport it uses.
-         */
         private String api() {
-            if (serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) instanceof InProcessSocketAddress
-                    && "http".equals(clientHeaders.get(API))) {
-                return "http";
-            }
-            return "grpc";
+            return CallApi.of(serverCall, clientHeaders);
         }
 
         /** Gives back the unused reservation; the first call of it counts, later ones do nothing. */
