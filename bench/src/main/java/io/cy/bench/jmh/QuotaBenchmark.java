@@ -38,8 +38,8 @@ public class QuotaBenchmark {
                   default:
                     requests_per_minute: 1000000000
                     concurrent: 1000000
-                    tokens_per_minute: 1000000000000
-                    tokens_per_day: 1000000000000
+                    tokens_per_minute: 60000000000
+                    tokens_per_day: 86400000000000
                     max_new_tokens: 4096
                 """, Map.of("CY_AUTH_MODE", "none")).config();
         limited = new Quotas(withLimits.quota(), new LocalQuotaStore(1000), 8192);

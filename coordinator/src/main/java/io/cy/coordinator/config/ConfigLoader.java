@@ -277,12 +277,23 @@ public final class ConfigLoader {
                 section.has("max_new_tokens") ? section.limit("max_new_tokens", 1) : inherited.maxNewTokens(),
                 section.has("max_priority") ? section.limit("max_priority", -100) : inherited.maxPriority(),
                 section.has("models") ? section.strings("models") : inherited.models());
+        // Token buckets refill at most one token a nanosecond.
+        checkRate(section, "requests_per_minute", policy.requestsPerMinute(), 60_000_000_000L);
+        checkRate(section, "tokens_per_minute", policy.tokensPerMinute(), 60_000_000_000L);
+        checkRate(section, "tokens_per_day", policy.tokensPerDay(), 86_400_000_000_000L);
         if (policy.burst() != CoordinatorConfig.QuotaPolicy.UNLIMITED
                 && policy.requestsPerMinute() == CoordinatorConfig.QuotaPolicy.UNLIMITED) {
             throw new ConfigException(section.pathOf("burst"), policy.burst()
                     + " (expected: together with requests_per_minute)");
         }
         return policy;
+    }
+
+    private static void checkRate(ConfigTree section, String key, long value, long max) {
+        if (value != CoordinatorConfig.QuotaPolicy.UNLIMITED && value > max) {
+            throw new ConfigException(section.pathOf(key), value + " (expected: <= " + max
+                    + ", or empty for no limit)");
+        }
     }
 
     private static CoordinatorConfig.Auth auth(ConfigTree auth) {

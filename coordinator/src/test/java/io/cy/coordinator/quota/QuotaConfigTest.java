@@ -158,4 +158,12 @@ class QuotaConfigTest {
         assertThatThrownBy(() -> ConfigLoader.policy(Map.of("rpm", "1"), base, "payload"))
                 .hasMessage("payload.rpm: unknown setting (expected one of: " + KEYS + ")");
     }
+
+    @org.junit.jupiter.api.Test
+    void aRateTheBucketsCannotRefillIsRefusedAtStartup() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.cy.coordinator.config.ConfigLoader.fromYaml(
+                        "quota: {default: {tokens_per_minute: 1000000000000}}", Map.of("CY_AUTH_MODE", "none")).config())
+                .isInstanceOf(io.cy.coordinator.config.ConfigException.class)
+                .hasMessage("quota.default.tokens_per_minute: 1000000000000 (expected: <= 60000000000, or empty for no limit)");
+    }
 }
