@@ -26,14 +26,16 @@ final class ChildProcess {
     }
 
     /**
-     * Starts a command with stdout and stderr going to {@code log}.
+     * Starts a command in {@code dir} (so relative paths it writes, such as a spool, stay in the
+     * comparison's working directory) with stdout and stderr going to {@code log}.
      *
      * @param env entries to set; a null value removes the variable
      */
-    static ChildProcess start(String name, List<String> command, Map<String, String> env, Path log)
+    static ChildProcess start(String name, List<String> command, Map<String, String> env, Path dir, Path log)
             throws IOException {
         requireNonNull(name, "name");
         final ProcessBuilder builder = new ProcessBuilder(command)
+                .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));

@@ -5,6 +5,7 @@ import io.cy.bench.UsageException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -18,6 +19,7 @@ import java.util.stream.Collectors;
  * @param out where to write the Markdown report as well; null for stdout only
  * @param jfr where the (last) coordinator writes a Flight Recording; null for none
  * @param keep keep the working directory (logs, sockets, nginx.conf) afterwards
+ * @param auditDb the PostgreSQL the audited coordinator writes to; null: its spool files only
  */
 public record CompareArgs(
         Path root,
@@ -28,19 +30,20 @@ public record CompareArgs(
         boolean accessLog,
         Path out,
         Path jfr,
-        boolean keep) {
+        boolean keep,
+        String auditDb) {
 
     static final int DEFAULT_PAIRS = 3;
     static final int QUICK_PAIRS = 2;
 
-    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr");
+    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db");
     private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--keep");
 
     public static final String USAGE = String.join("\n",
             "usage: cy-bench compare [options]",
             "",
             "Starts a simulated sidecar on a Unix socket, the coordinator in front of it with its governance",
-            "added piece by piece (none; auth; auth and quotas), and nginx with grpc_pass to the same socket",
+            "added piece by piece (none; auth; quotas; audit), and nginx with grpc_pass to the same socket",
             "if installed; then runs each scenario's load in turns: direct to the sidecar, through nginx,",
             "through each coordinator, again and again. Prints one Markdown table per scenario (medians over",
             "the pairs, and coordinator/direct within each pair), the open-streams memory run, and the",
@@ -52,6 +55,8 @@ public record CompareArgs(
             "                      quick: " + names(Scenario.quick()),
             "  --pairs N           runs per target (default " + DEFAULT_PAIRS + ", quick " + QUICK_PAIRS + ")",
             "  --no-nginx          leave nginx out even if installed",
+            "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
+            "                      the audit log spools to files in the working directory)",
             "  --access-log        add a coordinator column with the access log on as well (CY_LOG_ACCESS=true)",
             "  --out FILE          also write the report to FILE",
             "  --jfr FILE          record the coordinator with JDK Flight Recorder into FILE",
@@ -65,6 +70,11 @@ public record CompareArgs(
     }
 
     public static CompareArgs parse(List<String> args) throws UsageException {
+        return parse(args, System.getenv());
+    }
+
+    /** Parses the flags; {@code env} supplies the default of {@code --audit-db} ({@code DB_URL}). */
+    static CompareArgs parse(List<String> args, Map<String, String> env) throws UsageException {
         Path root = Path.of("").toAbsolutePath();
         boolean quick = false;
         final List<String> names = new ArrayList<>();
@@ -74,6 +84,8 @@ public record CompareArgs(
         Path out = null;
         Path jfr = null;
         boolean keep = false;
+        final String dbUrl = env.get("DB_URL");
+        String auditDb = dbUrl == null || dbUrl.isBlank() ? null : dbUrl;
         for (Flags.Flag flag : Flags.parse(args, VALUED, SWITCHES)) {
             final String value = flag.value();
             switch (flag.name()) {
@@ -108,6 +120,9 @@ public record CompareArgs(
                 case "--keep":
                     keep = true;
                     break;
+                case "--audit-db":
+                    auditDb = value.isBlank() ? null : value;
+                    break;
                 default:
                     throw new IllegalStateException(flag.name());
             }
@@ -128,7 +143,7 @@ public record CompareArgs(
         if (pairs == 0) {
             pairs = quick ? QUICK_PAIRS : DEFAULT_PAIRS;
         }
-        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, out, jfr, keep);
+        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, out, jfr, keep, auditDb);
     }
 
     private static String names(List<Scenario> scenarios) {

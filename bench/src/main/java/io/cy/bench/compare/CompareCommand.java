@@ -50,9 +50,11 @@ public final class CompareCommand {
     static final String COORDINATOR = "coordinator";
     static final String COORDINATOR_AUTH = "coordinator+auth";
     static final String COORDINATOR_QUOTA = "coordinator+auth+quota";
-    static final String COORDINATOR_LOG = "coordinator+auth+quota+log";
+    static final String COORDINATOR_AUDIT = "coordinator+auth+quota+audit";
+    static final String COORDINATOR_LOG = "coordinator+all+log";
     private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
-    private static final Duration WARMUP = Duration.ofSeconds(8);
+    private static final Duration WARMUP_SATURATED = Duration.ofSeconds(6);
+    private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
@@ -153,7 +155,7 @@ public final class CompareCommand {
         err.println("starting the simulated sidecar on " + simEndpoint + "...");
         final ChildProcess sim = ChildProcess.start("simulated sidecar",
                 List.of(java.toString(), "-jar", simJar.toString(), "--listen", simEndpoint.toString()),
-                Map.of(), work.resolve("sim.log"));
+                Map.of(), work, work.resolve("sim.log"));
         children.add(sim);
         awaitHealthy(transport, sim, simEndpoint);
 
@@ -178,7 +180,7 @@ public final class CompareCommand {
         // Every target gets the same calls, token included: only the coordinators with auth on check it.
         final String secret = HmacJwt.newSecret();
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
-        final List<Variant> variants = variants(args.accessLog(), secret);
+        final List<Variant> variants = variants(args.accessLog(), secret, args.auditDb(), work);
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
         final Variant governed = variants.get(variants.size() - 1);
@@ -199,7 +201,11 @@ public final class CompareCommand {
             }
         }
 
-        warmUp(transport, targets, sim, token, args.quick() ? QUICK_WARMUP : WARMUP);
+        if (args.quick()) {
+            warmUp(transport, targets, sim, token, QUICK_WARMUP, QUICK_WARMUP);
+        } else {
+            warmUp(transport, targets, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
+        }
 
         final List<ScenarioResult> loads = new ArrayList<>();
         final List<MemoryResult> memory = new ArrayList<>();
@@ -236,10 +242,14 @@ public final class CompareCommand {
      * the one before, so the cost of each shows as the difference between neighbouring columns.
      * Quotas get limits far above any scenario's load: every call is reserved and settled, none
      * is refused. (Rates stay below one token per nanosecond, the most the token buckets take.)
+     * The audit log writes to {@code auditDb} when given, else to its spool files only.
+     *
+     * @param work where the audit spool goes
      */
-    static List<Variant> variants(boolean accessLog, String hmacSecret) {
+    static List<Variant> variants(boolean accessLog, String hmacSecret, String auditDb, Path work) {
         final Map<String, String> plain = new LinkedHashMap<>();
         plain.put("CY_AUTH_MODE", "none");
+        plain.put("CY_AUDIT_ENABLED", "false");
         plain.put("CY_LOG_ACCESS", "false");
         final Map<String, String> auth = new LinkedHashMap<>(plain);
         auth.put("CY_AUTH_MODE", "required");
@@ -249,14 +259,23 @@ public final class CompareCommand {
         quota.put("CY_QUOTA_DEFAULT_CONCURRENT", "1000000");
         quota.put("CY_QUOTA_DEFAULT_TOKENS_PER_MINUTE", "1000000000");
         quota.put("CY_QUOTA_DEFAULT_TOKENS_PER_DAY", "1000000000000");
+        final Map<String, String> audit = new LinkedHashMap<>(quota);
+        audit.put("CY_AUDIT_ENABLED", "true");
+        audit.put("CY_AUDIT_SPOOL_DIR", work.resolve("audit-spool").toString());
+        if (auditDb != null) {
+            audit.put("DB_URL", auditDb);
+        }
         final List<Variant> variants = new ArrayList<>();
-        variants.add(new Variant(COORDINATOR, "auth, quotas and access log off", plain));
+        variants.add(new Variant(COORDINATOR, "auth, quotas, audit and access log off", plain));
         variants.add(new Variant(COORDINATOR_AUTH, "auth on (HS256 JWT, verified once, then from the cache)", auth));
         variants.add(new Variant(COORDINATOR_QUOTA, "auth on, quotas on (every limit set, none reached)", quota));
+        variants.add(new Variant(COORDINATOR_AUDIT, "auth, quotas and the audit log on ("
+                + (auditDb == null ? "no database given: events to the spool files" : "written to PostgreSQL") + ")",
+                audit));
         if (accessLog) {
-            final Map<String, String> withLog = new LinkedHashMap<>(quota);
+            final Map<String, String> withLog = new LinkedHashMap<>(audit);
             withLog.put("CY_LOG_ACCESS", "true");
-            variants.add(new Variant(COORDINATOR_LOG, "auth, quotas and the access log (to a file) on", withLog));
+            variants.add(new Variant(COORDINATOR_LOG, "all of that and the access log (to a file)", withLog));
         }
         return List.copyOf(variants);
     }
@@ -272,7 +291,7 @@ public final class CompareCommand {
         // Settings from the caller's environment that would change what is measured.
         for (String name : List.of("WORKER_UDS_PATHS", "WORKER_UDS_PATH", "COORDINATOR_UDS_PATH", "COORDINATOR_CONFIG",
                 "OAUTH2_ISSUER", "OAUTH2_AUDIENCE", "GATEWAY_API_TOKEN", "CY_AUTH_HMAC_SECRET", "CY_LLM_INTERNAL_TOKEN",
-                "COORDINATOR_HTTP_ADDR")) {
+                "COORDINATOR_HTTP_ADDR", "DB_URL")) {
             env.put(name, null);
         }
         env.put("SIDECAR_GRPC_ADDR", sidecar.toString());
@@ -282,21 +301,27 @@ public final class CompareCommand {
         // Nothing is open when the comparison stops it; no need to wait the default 30 s.
         env.put("CY_SHUTDOWN_GRACE", "2s");
         env.putAll(variant.env());
-        return ChildProcess.start(variant.name(), command, env, work.resolve(variant.name() + ".log"));
+        return ChildProcess.start(variant.name(), command, env, work, work.resolve(variant.name() + ".log"));
     }
 
     /**
-     * Saturating load against every target before anything is measured: the JIT compilers of
-     * all the JVMs (sim, coordinators, this one) do most of their work here, not in the first
-     * scenario's figures.
+     * Load against every target before anything is measured, in both shapes the coordinator's
+     * code sees: saturated (many streams, messages batched) and one call at a time (every
+     * message on its own). The JIT compilers of all the JVMs (sim, coordinators, this one) do
+     * most of their work here; without the second phase they recompile for it during the
+     * first scenario and charge it to that scenario's CPU per call.
      */
     private void warmUp(NettyTransport transport, List<Target> targets, ChildProcess sim, String token,
-            Duration length) throws CompareFailure, InterruptedException {
-        final Scenario saturation = new Scenario("warm-up", "closed loop, 64 concurrent, zero delay", false, 64, 0,
-                length, length, 16, 0, 0, Scenario.PROMPT_BYTES);
+            Duration saturated, Duration sequential) throws CompareFailure, InterruptedException {
+        final Scenario many = new Scenario("warm-up", "closed loop, 64 concurrent, zero delay", false, 64, 0,
+                saturated, saturated, 16, 0, 0, Scenario.PROMPT_BYTES);
+        final Scenario one = new Scenario("warm-up", "closed loop, one at a time, zero delay", false, 1, 0,
+                sequential, sequential, 16, 0, 0, Scenario.PROMPT_BYTES);
         for (Target target : targets) {
-            err.println("[warm-up] " + target.name() + " (" + length.toSeconds() + " s)");
-            measure(transport, saturation, saturation.warmupPlan(token), target, sim);
+            err.println("[warm-up] " + target.name() + " (" + saturated.toSeconds() + " s at 64 concurrent, "
+                    + sequential.toSeconds() + " s one at a time)");
+            measure(transport, many, many.warmupPlan(token), target, sim);
+            measure(transport, one, one.warmupPlan(token), target, sim);
         }
     }
 

@@ -106,6 +106,6 @@ final class NginxProxy {
         Files.writeString(conf, config(dir, port, socket, root), StandardCharsets.UTF_8);
         return ChildProcess.start("nginx",
                 List.of(nginx.toString(), "-p", dir.toString(), "-c", conf.toString(), "-g", "daemon off;"),
-                Map.of(), dir.resolve("nginx.log"));
+                Map.of(), dir, dir.resolve("nginx.log"));
     }
 }

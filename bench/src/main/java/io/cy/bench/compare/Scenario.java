@@ -46,17 +46,17 @@ public record Scenario(
         requireNonNull(warmup, "warmup");
     }
 
-    /** The full set, about 11 minutes with nginx and three coordinator columns. */
+    /** The full set, about 13 minutes with nginx and four coordinator columns. */
     public static List<Scenario> full() {
         return List.of(
                 closed("c1", "concurrency 1, 16 tokens, zero delay: pure per-call overhead",
-                        1, 6, 3, 16, 0, 0),
+                        1, 5, 3, 16, 0, 0),
                 closed("c64", "concurrency 64, 16 tokens, zero delay: saturation",
-                        64, 8, 3, 16, 0, 0),
+                        64, 6, 3, 16, 0, 0),
                 open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
-                        500, 2000, 8, 3, 16, 50, 20),
+                        500, 2000, 6, 3, 16, 50, 20),
                 closed("c1000", "1,000 concurrent streams, 64 tokens, 50 ms to first token, 20 ms between tokens",
-                        1000, 8, 3, 64, 50, 20),
+                        1000, 6, 3, 64, 50, 20),
                 memory("mem10k", 10_000, 30));
     }
 

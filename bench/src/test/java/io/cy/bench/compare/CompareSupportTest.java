@@ -98,16 +98,29 @@ class CompareSupportTest {
 
     @Test
     void coordinatorColumnsAddGovernanceOneAtATime() {
-        assertThat(CompareCommand.variants(false, "s")).extracting(CompareCommand.Variant::name)
-                .containsExactly("coordinator", "coordinator+auth", "coordinator+auth+quota");
-        final List<CompareCommand.Variant> withLog = CompareCommand.variants(true, "s");
-        assertThat(withLog).extracting(CompareCommand.Variant::name)
-                .containsExactly("coordinator", "coordinator+auth", "coordinator+auth+quota", "coordinator+auth+quota+log");
-        assertThat(withLog.get(0).env()).containsEntry("CY_AUTH_MODE", "none").doesNotContainKey("CY_QUOTA_DEFAULT_CONCURRENT");
-        assertThat(withLog.get(1).env()).containsEntry("CY_AUTH_MODE", "required").containsEntry("CY_AUTH_HMAC_SECRET", "s")
+        final Path work = Path.of("/w");
+        assertThat(CompareCommand.variants(false, "s", null, work)).extracting(CompareCommand.Variant::name)
+                .containsExactly("coordinator", "coordinator+auth", "coordinator+auth+quota", "coordinator+auth+quota+audit");
+        final List<CompareCommand.Variant> all = CompareCommand.variants(true, "s", "postgresql://db/x", work);
+        assertThat(all).extracting(CompareCommand.Variant::name).containsExactly("coordinator", "coordinator+auth",
+                "coordinator+auth+quota", "coordinator+auth+quota+audit", "coordinator+all+log");
+        assertThat(all.get(0).env()).containsEntry("CY_AUTH_MODE", "none").containsEntry("CY_AUDIT_ENABLED", "false")
                 .doesNotContainKey("CY_QUOTA_DEFAULT_CONCURRENT");
-        assertThat(withLog.get(2).env()).containsEntry("CY_QUOTA_DEFAULT_CONCURRENT", "1000000")
-                .containsEntry("CY_LOG_ACCESS", "false");
-        assertThat(withLog.get(3).env()).containsEntry("CY_LOG_ACCESS", "true").containsEntry("CY_AUTH_MODE", "required");
+        assertThat(all.get(1).env()).containsEntry("CY_AUTH_MODE", "required").containsEntry("CY_AUTH_HMAC_SECRET", "s")
+                .doesNotContainKey("CY_QUOTA_DEFAULT_CONCURRENT");
+        assertThat(all.get(2).env()).containsEntry("CY_QUOTA_DEFAULT_CONCURRENT", "1000000")
+                .containsEntry("CY_AUDIT_ENABLED", "false");
+        assertThat(all.get(3).env()).containsEntry("CY_AUDIT_ENABLED", "true").containsEntry("DB_URL", "postgresql://db/x")
+                .containsEntry("CY_AUDIT_SPOOL_DIR", "/w/audit-spool").containsEntry("CY_LOG_ACCESS", "false");
+        assertThat(all.get(4).env()).containsEntry("CY_LOG_ACCESS", "true").containsEntry("CY_AUDIT_ENABLED", "true");
+        assertThat(CompareCommand.variants(false, "s", null, work).get(3).env()).doesNotContainKey("DB_URL");
+    }
+
+    @Test
+    void auditDatabaseDefaultsToDbUrl() throws UsageException {
+        assertThat(CompareArgs.parse(List.of(), Map.of("DB_URL", "postgresql://a/b")).auditDb()).isEqualTo("postgresql://a/b");
+        assertThat(CompareArgs.parse(List.of("--audit-db", "postgresql://c/d"), Map.of()).auditDb())
+                .isEqualTo("postgresql://c/d");
+        assertThat(CompareArgs.parse(List.of(), Map.of()).auditDb()).isNull();
     }
 }

@@ -32,7 +32,7 @@ class ReportTest {
 
         final String table = new Report("direct", List.of("coordinator")).scenarioTable(s, 2);
 
-        assertThat(table).startsWith("### c64: ").contains("(2 pairs x 8 s)");
+        assertThat(table).startsWith("### c64: ").contains("(2 pairs x 6 s)");
         assertThat(table).contains("| figure | direct | nginx | coordinator | coordinator / direct | coordinator - direct |");
         assertThat(table).contains("| time to first chunk p50 (ms) | 0.100 | 0.110 | 0.150 | 1.50 | +0.050 |");
         assertThat(table).contains("| proxy CPU per call (us) | n/a | 20.0 | 40.0 |  |  |");
