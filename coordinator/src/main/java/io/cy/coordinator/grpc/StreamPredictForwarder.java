@@ -546,6 +546,11 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 try {
                     sidecar.release();
                     Status outcome = null;
+                    if (cancelled == null && serverCall.isCancelled()) {
+                        // The client's cancellation reached the sidecar call through the gRPC
+                        // Context before onCancel ran here.
+                        cancelled = cancellationReason();
+                    }
                     synchronized (ForwardedCall.this) {
                         if (attempt != this) {
                             return;
