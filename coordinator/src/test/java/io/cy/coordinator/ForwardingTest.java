@@ -78,7 +78,7 @@ class ForwardingTest {
         final Result result = call(stack.coordinatorChannel(), request(4), clientHeaders, null);
 
         assertThat(result.status().isOk()).as("%s", result.status()).isTrue();
-        final Metadata seen = stack.sim().stats().lastHeaders();
+        final Metadata seen = stack.sim().stats().lastHeaders("StreamPredict");
         assertThat(seen.getAll(AUTHORIZATION)).containsExactly("Bearer internal-secret");
         assertThat(seen.keys()).doesNotContain("cookie");
     }
@@ -94,7 +94,7 @@ class ForwardingTest {
 
         assertThat(result.traceIdHeader()).isEqualTo("from-message");
         assertThat(stack.sim().stats().lastRequest().getMetadata().getTraceId()).isEqualTo("from-message");
-        assertThat(stack.sim().stats().lastHeaders().get(TRACE_ID)).isEqualTo("from-message");
+        assertThat(stack.sim().stats().lastHeaders("StreamPredict").get(TRACE_ID)).isEqualTo("from-message");
         assertThat(result.responses()).allSatisfy(r -> assertThat(r.getTraceId()).isEqualTo("from-message"));
     }
 
@@ -110,7 +110,7 @@ class ForwardingTest {
         requestIdHeader.put(Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER), "req-42");
         assertThat(call(stack.coordinatorChannel(), request(1), requestIdHeader, null).traceIdHeader())
                 .isEqualTo("req-42");
-        assertThat(stack.sim().stats().lastHeaders().get(TRACE_ID)).isEqualTo("req-42");
+        assertThat(stack.sim().stats().lastHeaders("StreamPredict").get(TRACE_ID)).isEqualTo("req-42");
     }
 
     @Test

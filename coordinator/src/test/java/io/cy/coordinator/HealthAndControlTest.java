@@ -302,7 +302,7 @@ class HealthAndControlTest {
                 assertThat(answer.getCommand()).isEqualTo("list_models_response");
                 assertThat(answer.getTraceId()).isEqualTo("trace-lm");
                 assertThat(answer.getPayloadMap()).containsEntry("status", "ok").containsEntry("models", "model-0");
-                assertThat(stack.sim().stats().lastHeaders().get(TRACE_ID)).isEqualTo("trace-lm");
+                assertThat(stack.sim().stats().lastHeaders("Control").get(TRACE_ID)).isEqualTo("trace-lm");
             }
         }
 
@@ -405,7 +405,7 @@ class HealthAndControlTest {
                         Map.of(), clientHeaders);
 
                 assertThat(answer.getPayloadMap()).containsEntry("status", "ok");
-                final Metadata seen = stack.sim().stats().lastHeaders();
+                final Metadata seen = stack.sim().stats().lastHeaders("Control");
                 assertThat(seen.getAll(AUTHORIZATION)).containsExactly("Bearer " + TOKEN);
                 assertThat(seen.get(TRACE_ID)).isEqualTo("trace-auth");
             }
@@ -422,7 +422,7 @@ class HealthAndControlTest {
                 final TestStack.Result result = call(stack.coordinatorChannel(), request(2), clientHeaders, null);
 
                 assertThat(result.status().getCode()).isEqualTo(Status.Code.OK);
-                assertThat(stack.sim().stats().lastHeaders().getAll(AUTHORIZATION)).containsExactly("Bearer " + TOKEN);
+                assertThat(stack.sim().stats().lastHeaders("StreamPredict").getAll(AUTHORIZATION)).containsExactly("Bearer " + TOKEN);
             }
         }
 

@@ -70,7 +70,7 @@ class SimStreamingTest {
         assertThat(body.get("choices").get(0).get("message").get("content").asText()).isNotBlank();
         assertThat(sim.stats().lastRequest().getPrompt()).isEqualTo("User: Hello\nAssistant:");
         assertThat(sim.stats().lastRequest().getMetadata().getTraceId()).isEqualTo("sim-1");
-        final Metadata headers = sim.stats().lastHeaders();
+        final Metadata headers = sim.stats().lastHeaders("StreamPredict");
         assertThat(headers.get(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER))).isEqualTo("Bearer t0k3n");
         assertThat(headers.get(Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER))).isEqualTo("sim-1");
         assertThat(headers.get(Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER))).isEqualTo("http");

@@ -40,7 +40,7 @@ final class CallerCheck implements ServerInterceptor {
         // A copy: tests read it after the call, and gRPC owns the original.
         final Metadata copy = new Metadata();
         copy.merge(headers);
-        stats.headers(copy);
+        stats.headers(call.getMethodDescriptor().getBareMethodName(), copy);
         final String error = authError(headers);
         if (error == null) {
             return next.startCall(call, headers);

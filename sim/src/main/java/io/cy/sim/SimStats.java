@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.Metadata;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -30,6 +32,8 @@ public final class SimStats {
     private final AtomicInteger maxInflight = new AtomicInteger();
     private volatile StreamPredictRequest lastRequest;
     private volatile Metadata lastHeaders;
+    // Keyed by bare method name; the interceptor that fills it sees only the service's few methods.
+    private final Map<String, Metadata> lastHeadersByMethod = new ConcurrentHashMap<>();
 
     // Waiters park on this monitor; producers only touch it while someone waits, so counting a
     // chunk costs one volatile read when nobody is watching.
@@ -77,6 +81,15 @@ public final class SimStats {
     /** The request headers of the most recent call of any method; null if none. */
     public Metadata lastHeaders() {
         return lastHeaders;
+    }
+
+    /**
+     * The request headers of the most recent call of one method ({@code "StreamPredict"},
+     * {@code "Control"}, {@code "Health"}); null if none. Unlike {@link #lastHeaders()}, a health
+     * probe arriving in between does not replace a StreamPredict call's headers.
+     */
+    public Metadata lastHeaders(String bareMethodName) {
+        return lastHeadersByMethod.get(bareMethodName);
     }
 
     public boolean awaitCancelled(long n, Duration timeout) throws InterruptedException {
@@ -133,6 +146,7 @@ public final class SimStats {
         maxInflight.set(inflight.get());
         lastRequest = null;
         lastHeaders = null;
+        lastHeadersByMethod.clear();
         signal();
     }
 
@@ -189,7 +203,8 @@ public final class SimStats {
         signal();
     }
 
-    void headers(Metadata headers) {
+    void headers(String bareMethodName, Metadata headers) {
+        lastHeadersByMethod.put(bareMethodName, headers);
         lastHeaders = headers;
     }
 

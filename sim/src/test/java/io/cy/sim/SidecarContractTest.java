@@ -269,6 +269,14 @@ abstract class SidecarContractTest {
         assertThat(accepted.awaitStatus(TIMEOUT).isOk()).isTrue();
         assertThat(sim.stats().lastHeaders().get(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER)))
                 .isEqualTo("Bearer s3cret");
+        // A health call afterwards (the coordinator's probes) replaces the headers of "any call"
+        // but not those of the last StreamPredict.
+        assertUnauthenticated(() -> anonymous.withInterceptors(bearer("probe-guess"))
+                .health(WorkerHealthRequest.getDefaultInstance()));
+        final Metadata.Key<String> authorization = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+        assertThat(sim.stats().lastHeaders().get(authorization)).isEqualTo("Bearer probe-guess");
+        assertThat(sim.stats().lastHeaders("StreamPredict").get(authorization)).isEqualTo("Bearer s3cret");
+        assertThat(sim.stats().lastHeaders("Health").get(authorization)).isEqualTo("Bearer probe-guess");
         assertThat(sim.stats().callsFailed()).isEqualTo(1);
         assertThat(sim.stats().callsSucceeded()).isEqualTo(1);
     }
