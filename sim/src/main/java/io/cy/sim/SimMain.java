@@ -1,6 +1,7 @@
 package io.cy.sim;
 
 import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
 import io.grpc.StatusException;
 import java.io.IOException;
 import java.time.Duration;
@@ -47,6 +48,7 @@ public final class SimMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        NettyTransport.disableLeakDetectionUnlessAsked();
         if (Arrays.asList(args).contains("--help")) {
             System.out.print(USAGE);
             return;

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -18,7 +19,11 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.ResourceLeakDetector;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,6 +65,18 @@ public final class NettyTransport implements AutoCloseable {
                 new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name + "-io", true), io));
     }
 
+    /**
+     * Turns Netty's buffer leak detector off for a server process, unless the
+     * {@code io.netty.leakDetection.level} system property asks for a level. Its default samples
+     * one buffer in 128 and records a stack trace for it: a few percent of the CPU of a relayed
+     * call, for a check that belongs in tests (which keep it on).
+     */
+    public static void disableLeakDetectionUnlessAsked() {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
+    }
+
     /** Whether the native epoll transport is in use; Unix sockets need it. */
     public boolean isNative() {
         return epoll;
@@ -83,6 +100,15 @@ public final class NettyTransport implements AutoCloseable {
                 .usePlaintext();
     }
 
+    /** The I/O event loops one by one, for a client that keeps a connection per loop. */
+    public List<EventLoop> eventLoops() {
+        final List<EventLoop> loops = new ArrayList<>();
+        for (EventExecutor executor : workers) {
+            loops.add((EventLoop) executor);
+        }
+        return List.copyOf(loops);
+    }
+
     /** The accepting event loop, for another server of this process (the HTTP bridge) to share. */
     public EventLoopGroup bossGroup() {
         return boss;
@@ -102,7 +128,8 @@ public final class NettyTransport implements AutoCloseable {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
-    private Class<? extends Channel> channelType(Endpoint target) {
+    /** The client channel class that connects to {@code target} with these event loops (a plain HTTP client's, say). */
+    public Class<? extends Channel> channelType(Endpoint target) {
         if (target.isUnix()) {
             requireNative(target);
             return EpollDomainSocketChannel.class;
