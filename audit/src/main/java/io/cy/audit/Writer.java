@@ -44,6 +44,13 @@ final class Writer implements Runnable {
 
     private static final Logger logger = LoggerFactory.getLogger(Writer.class);
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * How often a batch being filled looks at the queue again. Waiting on the queue for each next
+     * event instead would have every call's enqueue wake this thread (a futex wake-up and a context
+     * switch per event, more than the event's own cost); looking every few milliseconds keeps the
+     * wake-ups per second bounded and still fills a batch of 1,000 at 200,000 events/s.
+     */
+    private static final long FILL_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
     private final AuditConfig config;
     private final BlockingQueue<AuditEvent> queue;
@@ -215,11 +222,8 @@ final class Writer implements Runnable {
                 if (pending.size() >= config.batchSize() || left <= 0) {
                     break;
                 }
-                final AuditEvent next = queue.poll(left, TimeUnit.NANOSECONDS);
-                if (next == null) {
-                    break;
-                }
-                pending.add(next);
+                // Not synchronisation: the queue is drained again after the tick; stop() unparks.
+                LockSupport.parkNanos(this, Math.min(left, FILL_TICK_NANOS));
             }
         } catch (InterruptedException e) {
             // Nothing here interrupts this thread; stop() is seen through its flag. The driver and

@@ -5,7 +5,8 @@
  *
  * <p>The public API is {@link io.cy.audit.AuditLog} (implemented by
  * {@link io.cy.audit.PostgresAuditLog} and {@link io.cy.audit.NoopAuditLog}),
- * {@link io.cy.audit.AuditEvent}, {@link io.cy.audit.AuditConfig} and {@link io.cy.audit.DbUrl};
+ * {@link io.cy.audit.AuditEvent}, {@link io.cy.audit.AuditConfig}, {@link io.cy.audit.DbUrl}, and
+ * {@link io.cy.audit.EmbeddedAuditDatabase} (a PostgreSQL server the coordinator starts and stops, for trying things out);
  * everything else is package-private.
  */
 package io.cy.audit;
