@@ -4,9 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.bridge.BridgeConfig;
 import io.cy.bridge.HttpBridge;
+import io.cy.audit.AuditConfig;
 import io.cy.audit.AuditLog;
+import io.cy.audit.EmbeddedAuditDatabase;
 import io.cy.audit.NoopAuditLog;
 import io.cy.audit.PostgresAuditLog;
+import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
@@ -38,6 +41,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,10 +105,10 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /**
-     * Starts listening and probing. On failure everything already started is stopped again and
-     * the exception says which listener could not start.
-     */
-    /**
+     * Starts the audit log (and the embedded database, if asked for), listening and probing. On
+     * failure everything already started is stopped again and the exception says what could not
+     * start: a listener, or the embedded database.
+     *
      * @param reloadSource reads the configuration again, for {@code reload_config} and SIGHUP;
      *     throws {@link io.cy.coordinator.config.ConfigException} when it is invalid
      */
@@ -113,8 +117,19 @@ public final class Coordinator implements AutoCloseable {
         requireNonNull(config, "config");
         requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
-        final String version = version();
         final AuditLog audit = startAudit(config.audit());
+        try {
+            return start(config, callEndListener, reloadSource, audit);
+        } catch (IOException | RuntimeException e) {
+            // Also stops an embedded database, which would otherwise outlive this process.
+            audit.close(Duration.ofSeconds(5));
+            throw e;
+        }
+    }
+
+    private static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
+                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit) throws IOException {
+        final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
         final CallEndListener callEnds = summary -> {
             callEndListener.onCallEnd(summary);
@@ -193,7 +208,6 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
-            audit.close(Duration.ofSeconds(5));
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -255,16 +269,31 @@ public final class Coordinator implements AutoCloseable {
         builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
     }
 
-    private static AuditLog startAudit(CoordinatorConfig.Audit config) {
-        if (config.settings() == null) {
+    private static AuditLog startAudit(CoordinatorConfig.Audit config) throws IOException {
+        final AuditConfig settings = config.settings();
+        if (settings == null) {
             logger.info("audit log disabled (audit.enabled: false)");
             return new NoopAuditLog();
         }
-        if (config.settings().dbUrl() == null) {
-            logger.warn("no DB_URL (audit.db_url): audit events go to the spool in {} only, until a database is"
-                    + " configured", config.settings().spoolDir().toAbsolutePath());
+        final Path embeddedDir = config.embeddedDatabaseDir();
+        if (settings.dbUrl() != null && embeddedDir != null) {
+            // The database named explicitly is the one meant (say, a deployment's DB_URL over a shared
+            // development file); auditing to a local database by mistake would be the worse error.
+            logger.warn("audit: DB_URL (audit.db_url) is set, so audit.embedded_database_dir ({}) is ignored",
+                    embeddedDir);
         }
-        return PostgresAuditLog.start(config.settings());
+        if (settings.dbUrl() != null) {
+            return PostgresAuditLog.start(settings);
+        }
+        if (embeddedDir == null) {
+            logger.warn("no DB_URL (audit.db_url): audit events go to the spool in {} only, until a database is"
+                    + " configured", settings.spoolDir().toAbsolutePath());
+            return PostgresAuditLog.start(settings);
+        }
+        final EmbeddedAuditDatabase database = EmbeddedAuditDatabase.start(embeddedDir);
+        logger.info("audit: the latest rows: psql \"{}\" -c \"{}\"; or, without psql: cy-coordinator {} --db-url {}",
+                database.url(), AuditQuery.LATEST, AuditQuery.FLAG, database.url());
+        return database.startLog(settings);
     }
 
     private static BridgeConfig bridgeConfig(CoordinatorConfig.Http http) {

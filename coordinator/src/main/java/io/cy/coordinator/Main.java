@@ -1,12 +1,16 @@
 package io.cy.coordinator;
 
+import io.cy.audit.DbUrl;
+import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.grpc.AccessLog;
+import io.cy.llm.transport.NettyTransport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,19 +21,26 @@ public final class Main {
 
     private static final String USAGE = String.join("\n",
             "usage: cy-coordinator [--config FILE] [--print-defaults]",
+            "       cy-coordinator [--config FILE] --audit-query [--db-url URL] [SQL]",
             "  --config FILE      YAML settings (default: $COORDINATOR_CONFIG, else built-in defaults)",
             "  --print-defaults   print every setting with its default and documentation, then exit",
+            "  --audit-query      run SQL (default: the 10 latest audit events) read-only on the audit",
+            "                     database (--db-url, else DB_URL / audit.db_url), print the rows, exit",
             "Environment variables override the file: SIDECAR_GRPC_ADDR, COORDINATOR_GRPC_ADDR,",
-            "COORDINATOR_UDS_PATH, CY_LLM_INTERNAL_TOKEN, and CY_<SETTING_PATH> for any setting.");
+            "COORDINATOR_UDS_PATH, CY_LLM_INTERNAL_TOKEN, DB_URL, and CY_<SETTING_PATH> for any setting.");
 
     private Main() {}
 
     public static void main(String[] args) throws InterruptedException {
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
+        NettyTransport.disableLeakDetectionUnlessAsked();
         final Logger logger = LoggerFactory.getLogger(Main.class);
 
         Path configFile = null;
+        boolean auditQuery = false;
+        String dbUrl = null;
+        String sql = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--config":
@@ -37,6 +48,15 @@ public final class Main {
                         exit(2, "--config: missing file name\n" + USAGE);
                     }
                     configFile = Path.of(args[++i]);
+                    break;
+                case AuditQuery.FLAG:
+                    auditQuery = true;
+                    break;
+                case "--db-url":
+                    if (i + 1 >= args.length) {
+                        exit(2, "--db-url: missing URL\n" + USAGE);
+                    }
+                    dbUrl = args[++i];
                     break;
                 case "--print-defaults":
                     printDefaults();
@@ -46,12 +66,22 @@ public final class Main {
                     System.out.println(USAGE);
                     return;
                 default:
+                    if (auditQuery && sql == null && !args[i].startsWith("--")) {
+                        sql = args[i];
+                        break;
+                    }
                     exit(2, args[i] + ": unknown argument\n" + USAGE);
             }
+        }
+        if (dbUrl != null && !auditQuery) {
+            exit(2, "--db-url: only with " + AuditQuery.FLAG + "\n" + USAGE);
         }
         final Map<String, String> env = System.getenv();
         if (configFile == null && env.get("COORDINATOR_CONFIG") != null && !env.get("COORDINATOR_CONFIG").isBlank()) {
             configFile = Path.of(env.get("COORDINATOR_CONFIG"));
+        }
+        if (auditQuery) {
+            System.exit(queryAudit(configFile, env, dbUrl, sql == null ? AuditQuery.LATEST : sql));
         }
 
         final ConfigLoader loader;
@@ -77,6 +107,34 @@ public final class Main {
         Runtime.getRuntime().addShutdownHook(new Thread(coordinator::shutdown, "cy-shutdown"));
         reloadOnHangup(coordinator, logger);
         coordinator.awaitTermination();
+    }
+
+    /**
+     * {@code --audit-query}: the database is {@code --db-url}, else {@code audit.db_url} from the
+     * file and environment (DB_URL). Only that setting is read, so the rest of a configuration
+     * (a credential source, say) need not be there for a look at the audit log.
+     */
+    private static int queryAudit(Path configFile, Map<String, String> env, String dbUrlFlag, String sql) {
+        final DbUrl url;
+        try {
+            final String text = dbUrlFlag != null ? dbUrlFlag : ConfigLoader.load(configFile, env).auditDbUrl();
+            if (text.isBlank()) {
+                System.err.println(AuditQuery.FLAG + ": no audit database (expected: --db-url URL, or DB_URL set)");
+                return 2;
+            }
+            url = DbUrl.parse(text);
+        } catch (ConfigException | IllegalArgumentException e) {
+            // Neither message holds a password.
+            System.err.println(AuditQuery.FLAG + ": " + e.getMessage());
+            return 2;
+        }
+        try {
+            AuditQuery.run(url, sql, System.out);
+            return 0;
+        } catch (SQLException e) {
+            System.err.println(AuditQuery.FLAG + ": " + url.redacted() + ": " + e.getMessage());
+            return 1;
+        }
     }
 
     /** SIGHUP re-reads the configuration, as operators expect of a daemon. */

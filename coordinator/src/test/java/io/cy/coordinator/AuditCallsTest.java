@@ -64,13 +64,9 @@ class AuditCallsTest {
                   tenants:
                     limited: {requests_per_minute: 1}
                 sidecars: {health: {interval: 1h, timeout: 1s}}
-                """.formatted(sha256Hex(API_KEY)), Map.of(
+                """.formatted(sha256Hex(API_KEY)), AuditSetup.env(db.dbUrl(), dir.resolve("spool"), Map.of(
                 "CY_AUTH_MODE", "required",
-                "CY_AUTH_HMAC_SECRET", SECRET,
-                "CY_AUDIT_ENABLED", "true",
-                "DB_URL", db.dbUrl(),
-                "CY_AUDIT_SPOOL_DIR", dir.resolve("spool").toString(),
-                "CY_AUDIT_BATCH_INTERVAL", "50ms"));
+                "CY_AUTH_HMAC_SECRET", SECRET)));
         channel = stack.coordinatorChannel();
     }
 

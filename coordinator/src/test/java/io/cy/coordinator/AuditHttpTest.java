@@ -41,13 +41,9 @@ class AuditHttpTest {
                   tenants:
                     limited: {requests_per_minute: 1}
                 sidecars: {health: {interval: 1h, timeout: 1s}}
-                """, Map.of(
+                """, AuditSetup.env(db.dbUrl(), dir.resolve("spool"), Map.of(
                 "CY_AUTH_MODE", "required",
-                "CY_AUTH_HMAC_SECRET", SECRET,
-                "CY_AUDIT_ENABLED", "true",
-                "DB_URL", db.dbUrl(),
-                "CY_AUDIT_SPOOL_DIR", dir.resolve("spool").toString(),
-                "CY_AUDIT_BATCH_INTERVAL", "50ms"));
+                "CY_AUTH_HMAC_SECRET", SECRET)));
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 
@@ -67,6 +63,8 @@ class AuditHttpTest {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         final Row row = AuditTable.awaitRow(db, "the chat completion", r -> "audit-http-ok".equals(r.traceId()));
         assertThat(row.api()).isEqualTo("http");
+        assertThat(row.clientAddress()).as("the HTTP client's, not the in-process peer's")
+                .matches("/127\\.0\\.0\\.1:\\d+");
         assertThat(row.kind()).isEqualTo("call");
         assertThat(row.tenant()).isEqualTo("web");
         assertThat(row.subject()).isEqualTo("web-user");
@@ -101,6 +99,7 @@ class AuditHttpTest {
         assertThat(row.reason()).isEqualTo("bad signature");
         assertThat(row.method()).isEqualTo("StreamPredict");
         assertThat(row.api()).as("refused on its way from the HTTP bridge").isEqualTo("http");
+        assertThat(row.clientAddress()).matches("/127\\.0\\.0\\.1:\\d+");
         assertThat(AuditTable.rowsContaining(db, forged)).isZero();
     }
 
@@ -120,6 +119,7 @@ class AuditHttpTest {
         assertThat(row.command()).isEqualTo("list_models");
         assertThat(row.tenant()).isEqualTo("web");
         assertThat(row.api()).as("asked through the HTTP bridge").isEqualTo("http");
+        assertThat(row.clientAddress()).matches("/127\\.0\\.0\\.1:\\d+");
     }
 
     private static HttpRequest post(String token, String requestId, int maxTokens) {

@@ -51,6 +51,7 @@ public final class BridgeMain {
     private BridgeMain() {}
 
     public static void main(String[] args) throws InterruptedException {
+        NettyTransport.disableLeakDetectionUnlessAsked();
         if (Arrays.asList(args).contains("--help")) {
             System.out.print(USAGE);
             return;

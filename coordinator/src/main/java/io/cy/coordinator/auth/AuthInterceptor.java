@@ -43,7 +43,6 @@ public final class AuthInterceptor implements ServerInterceptor {
     private static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
 
     private final Authenticator authenticator;
     private final AuthPolicy policy;
@@ -127,12 +126,9 @@ public final class AuthInterceptor implements ServerInterceptor {
             if (traceId == null) {
                 traceId = headers.get(REQUEST_ID);
             }
-            final Object remote = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-            // As StreamPredictForwarder: the bridge's header is believed on its in-process transport only.
-            final String api = remote instanceof io.grpc.inprocess.InProcessSocketAddress
-                    && "http".equals(headers.get(API)) ? "http" : "grpc";
-            rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status, String.valueOf(remote),
-                    traceId == null || traceId.length() > 128 ? "" : traceId, api);
+            rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status,
+                    CallOrigin.clientAddress(call, headers), traceId == null || traceId.length() > 128 ? "" : traceId,
+                    CallOrigin.api(call, headers));
         } catch (RuntimeException e) {
             logger.error("rejection listener failed", e);
         }

@@ -147,7 +147,7 @@ public final class ConfigLoader {
 
     private static CoordinatorConfig.Audit audit(ConfigTree audit) {
         if (!audit.bool("enabled")) {
-            return new CoordinatorConfig.Audit(null);
+            return new CoordinatorConfig.Audit(null, null);
         }
         final String url = audit.string("db_url");
         io.cy.audit.DbUrl dbUrl = null;
@@ -163,6 +163,7 @@ public final class ConfigLoader {
         if (spoolDir.isEmpty()) {
             throw new ConfigException("audit.spool_dir", "empty (expected: a directory for events the database cannot take)");
         }
+        final Path embeddedDatabaseDir = embeddedDatabaseDir(audit, spoolDir);
         try {
             return new CoordinatorConfig.Audit(io.cy.audit.AuditConfig.builder(Path.of(spoolDir))
                     .dbUrl(dbUrl)
@@ -178,10 +179,40 @@ public final class ConfigLoader {
                     .poolSize(audit.intIn("pool_size", 2, 64))
                     .connectTimeout(audit.duration("connect_timeout", Duration.ofMillis(100)))
                     .writeTimeout(audit.duration("write_timeout", Duration.ofMillis(100)))
-                    .build());
+                    .build(), embeddedDatabaseDir);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("audit", e.getMessage());
         }
+    }
+
+    /**
+     * The embedded database's data directory, or null when none is asked for. Absolute only: a
+     * relative one would be another, empty database whenever the coordinator starts elsewhere.
+     */
+    private static Path embeddedDatabaseDir(ConfigTree audit, String spoolDir) {
+        final String key = "embedded_database_dir";
+        final String text = audit.string(key);
+        if (text.isEmpty()) {
+            return null;
+        }
+        final Path dir;
+        try {
+            dir = Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(audit.pathOf(key), "'" + text + "' is not a path (" + e.getReason() + ")");
+        }
+        if (!dir.isAbsolute()) {
+            throw new ConfigException(audit.pathOf(key), "'" + text
+                    + "' (expected: an absolute path, e.g. /var/tmp/cy-audit-postgres)");
+        }
+        final Path normalized = dir.normalize();
+        final Path spool = Path.of(spoolDir).toAbsolutePath().normalize();
+        if (normalized.startsWith(spool) || spool.startsWith(normalized)) {
+            // PostgreSQL wants its data directory to itself, and the spool's files are not its.
+            throw new ConfigException(audit.pathOf(key), "'" + text + "' overlaps audit.spool_dir " + spool
+                    + " (expected: separate directories)");
+        }
+        return normalized;
     }
 
     private static <E extends Enum<E>> E choice(ConfigTree section, String key, Class<E> type) {
@@ -370,6 +401,14 @@ public final class ConfigLoader {
             return false;
         }
         return "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host) || "::1".equals(host);
+    }
+
+    /**
+     * {@code audit.db_url} alone, as the file and environment set it (empty when unset): for
+     * commands that need only the audit database, without validating the rest.
+     */
+    public String auditDbUrl() {
+        return new ConfigTree(effective, "").section("audit").string("db_url");
     }
 
     /** The effective settings as one line of JSON, with every secret replaced; for the startup log. */

@@ -120,8 +120,12 @@ public record CoordinatorConfig(
         }
     }
 
-    /** The audit log; {@code settings} is null when it is disabled. */
-    public record Audit(io.cy.audit.AuditConfig settings) {}
+    /**
+     * The audit log; {@code settings} is null when it is disabled. {@code embeddedDatabaseDir}, when
+     * not null, asks for a PostgreSQL run by the coordinator on that data directory, used when
+     * {@code settings} names no database.
+     */
+    public record Audit(io.cy.audit.AuditConfig settings, java.nio.file.Path embeddedDatabaseDir) {}
 
     public record Shutdown(Duration grace) {}
 

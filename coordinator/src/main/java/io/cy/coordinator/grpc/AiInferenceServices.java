@@ -1,5 +1,6 @@
 package io.cy.coordinator.grpc;
 
+import io.cy.coordinator.auth.CallOrigin;
 import io.cy.llm.proto.ControlMessage;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;
@@ -61,8 +62,7 @@ public final class AiInferenceServices {
         final ServerCallHandler<ControlMessage, ControlMessage> controlHandler = (call, headers) ->
                 ServerCalls.<ControlMessage, ControlMessage>asyncUnaryCall(
                         (request, responses) -> control.control(request, headers,
-                                String.valueOf(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
-                                CallApi.of(call, headers), responses))
+                                CallOrigin.clientAddress(call, headers), CallOrigin.api(call, headers), responses))
                         .startCall(call, headers);
         return ServerServiceDefinition.builder(descriptor)
                 .addMethod(relayed, streamPredict)

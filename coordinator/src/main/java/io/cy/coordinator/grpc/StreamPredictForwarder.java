@@ -2,6 +2,7 @@ package io.cy.coordinator.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.auth.CallOrigin;
 import io.cy.coordinator.auth.Identity;
 import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
@@ -13,7 +14,6 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -156,20 +156,19 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 }
                 if (received == 1) {
                     if (invalid != null) {
-                        closeBeforeSidecar(invalid, null, request.getModelId());
+                        closeBeforeSidecar(invalid, null);
                         return;
                     }
                     // Settled here, so that refusals below are recorded under the call's trace id.
                     traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     if (!auditAccepting.getAsBoolean()) {
-                        closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null,
-                                request.getModelId());
+                        closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null);
                         return;
                     }
                     final QuotaDecision quota = quotas.admit(tenantOf(request), request);
                     if (!quota.isAdmitted()) {
                         quotaDecision = "rejected:" + quota.reason().key();
-                        closeBeforeSidecar(quota.status(), quota.trailers(), request.getModelId());
+                        closeBeforeSidecar(quota.status(), quota.trailers());
                         return;
                     }
                     quotaDecision = "admitted";
@@ -215,7 +214,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         return;
                     }
                 }
-                closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null, "");
+                closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null);
             } catch (RuntimeException e) {
                 fail(e);
             }
@@ -323,7 +322,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         : Statuses.unreachable(failures);
                 settleQuota(0, false);
                 serverCall.close(status, trailersWithTraceId(null));
-                finishedBeforeSidecar(status, first.getModelId());
+                finish(status, null, 0, 0, -1);
                 return;
             }
             tried.add(sidecar);
@@ -372,7 +371,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         }
 
         /** Closes the client's call before any sidecar call exists. */
-        private void closeBeforeSidecar(Status status, Metadata trailers, String model) {
+        private void closeBeforeSidecar(Status status, Metadata trailers) {
             synchronized (this) {
                 if (ended) {
                     return;
@@ -380,10 +379,6 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 ended = true;
             }
             serverCall.close(status, trailersWithTraceId(trailers));
-            finishedBeforeSidecar(status, model);
-        }
-
-        private void finishedBeforeSidecar(Status status, String model) {
             finish(status, null, 0, 0, -1);
         }
 
@@ -421,7 +416,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         }
 
         private String api() {
-            return CallApi.of(serverCall, clientHeaders);
+            return CallOrigin.api(serverCall, clientHeaders);
         }
 
         /** Gives back the unused reservation; the first call of it counts, later ones do nothing. */
@@ -442,7 +437,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         "StreamPredict",
                         api(),
                         traceId,
-                        String.valueOf(serverCall.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+                        CallOrigin.clientAddress(serverCall, clientHeaders),
                         startTime,
                         identity,
                         r == null ? (identity == null ? "" : identity.tenant()) : tenantOf(r),

@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Usage in this process's memory. Bounded: beyond {@code maxTenants}, tenants with no call in
  * flight are forgotten (their next call starts with full buckets, which only ever errs towards
- * admitting).
+ * admitting). A tenant with a stream open is never forgotten, so its concurrency limit holds.
  */
 public final class LocalQuotaStore implements QuotaStore {
 
@@ -29,7 +29,16 @@ public final class LocalQuotaStore implements QuotaStore {
 
     @Override
     public QuotaDecision tryAdmit(String tenant, QuotaPolicy policy, long promptTokens, long reservedTokens) {
-        return tenant(tenant, policy).tryAdmit(policy, promptTokens, reservedTokens);
+        while (true) {
+            final TenantQuota quota = tenant(tenant, policy);
+            final QuotaDecision decision = quota.tryAdmit(policy, promptTokens, reservedTokens);
+            // Eviction may have dropped the entry while it looked idle, between the lookup and the
+            // admission: a stream counted there would not count against the tenant's next calls.
+            // Admit again on the entry that is tracked now; the dropped one is garbage.
+            if (tenants.get(tenant) == quota) {
+                return decision;
+            }
+        }
     }
 
     @Override

@@ -58,8 +58,10 @@ final class TenantQuota {
 
     QuotaDecision tryAdmit(QuotaPolicy policy, long promptTokens, long reserve) {
         final Budgets b = budgetsFor(policy);
-        if (!takeSlot(policy.concurrent())) {
-            return reject(RejectionReason.CONCURRENT, "tenant " + name + ": " + (policy.concurrent() + 1)
+        final int open = takeSlot(policy.concurrent());
+        if (open >= 0) {
+            // Counted with this one; more than limit + 1 after the limit was lowered at runtime.
+            return reject(RejectionReason.CONCURRENT, "tenant " + name + ": " + (open + 1)
                     + " concurrent streams (limit " + policy.concurrent() + ")", CONCURRENCY_RETRY_MILLIS);
         }
         if (policy.requestsPerMinute() == 0) {
@@ -140,14 +142,15 @@ final class TenantQuota {
         return n;
     }
 
-    private boolean takeSlot(long limit) {
+    /** Takes a stream slot and returns -1, or returns the streams open when none is free. */
+    private int takeSlot(long limit) {
         while (true) {
             final int current = inflight.get();
             if (limit != QuotaPolicy.UNLIMITED && current >= limit) {
-                return false;
+                return current;
             }
             if (inflight.compareAndSet(current, current + 1)) {
-                return true;
+                return -1;
             }
         }
     }

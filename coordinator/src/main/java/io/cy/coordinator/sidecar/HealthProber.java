@@ -10,6 +10,7 @@ import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.WorkerHealthRequest;
 import io.cy.llm.proto.WorkerHealthResponse;
 import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import java.util.concurrent.Executors;
@@ -65,12 +66,14 @@ public final class HealthProber implements AutoCloseable {
     }
 
     private void probe(Sidecar sidecar) {
-        if (sidecar.channel().getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
-            // A sidecar that restarted is found again within one interval, not after grpc's
-            // reconnect backoff (up to two minutes).
-            sidecar.channel().resetConnectBackoff();
+        for (ManagedChannel channel : sidecar.channels()) {
+            if (channel.getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
+                // A sidecar that restarted is found again within one interval, not after grpc's
+                // reconnect backoff (up to two minutes).
+                channel.resetConnectBackoff();
+            }
         }
-        final var stub = AiInferenceGrpc.newFutureStub(sidecar.channel())
+        final var stub = AiInferenceGrpc.newFutureStub(sidecar.probeChannel())
                 .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
                 .withDeadlineAfter(config.timeout().toNanos(), TimeUnit.NANOSECONDS);
         Futures.addCallback(stub.health(WorkerHealthRequest.getDefaultInstance()),

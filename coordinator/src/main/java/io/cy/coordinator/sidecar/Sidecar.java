@@ -5,17 +5,25 @@ import static java.util.Objects.requireNonNull;
 import io.cy.llm.transport.Endpoint;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One sidecar: its long-lived channel, the calls in flight on it, and whether it may take new
+ * One sidecar: its long-lived channels, the calls in flight on it, and whether it may take new
  * calls. Health changes with hysteresis: {@code unhealthyThreshold} failed probes take it out,
  * {@code healthyThreshold} good probes put it back; a refused connection takes it out at once.
+ *
+ * <p>There is one channel per event loop, each running on its loop: a call is forwarded on the
+ * channel of the loop that received it, so its messages never cross threads on the way through
+ * (no task hand-off and wake-up per message in each direction).
  */
 public final class Sidecar {
 
     private final Endpoint endpoint;
-    private final ManagedChannel channel;
+    private final ManagedChannel[] channels;
+    // loops[i] runs channels[i]; empty when one channel serves every thread.
+    private final EventExecutor[] loops;
     private final int unhealthyThreshold;
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
@@ -27,9 +35,29 @@ public final class Sidecar {
     private int failures;
     private int successes;
 
+    /** A sidecar reached through one channel, from any thread. */
     public Sidecar(Endpoint endpoint, ManagedChannel channel, int unhealthyThreshold, int healthyThreshold) {
+        this(endpoint, List.of(channel), List.of(), unhealthyThreshold, healthyThreshold);
+    }
+
+    /**
+     * A sidecar reached through one channel per event loop.
+     *
+     * @param channels the channels, {@code channels.get(i)} running on {@code loops.get(i)}
+     * @param loops the event loops, or empty for a single channel that serves every thread
+     */
+    public Sidecar(Endpoint endpoint, List<ManagedChannel> channels, List<? extends EventExecutor> loops,
+                   int unhealthyThreshold, int healthyThreshold) {
         this.endpoint = requireNonNull(endpoint, "endpoint");
-        this.channel = requireNonNull(channel, "channel");
+        this.channels = requireNonNull(channels, "channels").toArray(new ManagedChannel[0]);
+        this.loops = requireNonNull(loops, "loops").toArray(new EventExecutor[0]);
+        if (this.channels.length == 0) {
+            throw new IllegalArgumentException("channels: empty (expected: at least one)");
+        }
+        if (this.loops.length != 0 && this.loops.length != this.channels.length) {
+            throw new IllegalArgumentException("loops: " + this.loops.length + " (expected: 0 or "
+                    + this.channels.length + ", one per channel)");
+        }
         this.unhealthyThreshold = unhealthyThreshold;
         this.healthyThreshold = healthyThreshold;
     }
@@ -38,8 +66,19 @@ public final class Sidecar {
         return endpoint;
     }
 
+    /** The channel to use from the calling thread: its event loop's own, else the first. */
     public ManagedChannel channel() {
-        return channel;
+        for (int i = 0; i < loops.length; i++) {
+            if (loops[i].inEventLoop()) {
+                return channels[i];
+            }
+        }
+        return channels[0];
+    }
+
+    /** Every channel to this sidecar, to reset or close them all. */
+    public List<ManagedChannel> channels() {
+        return List.of(channels);
     }
 
     public int inflight() {
@@ -54,9 +93,17 @@ public final class Sidecar {
         return draining;
     }
 
-    /** Whether new calls may be routed here. */
+    /**
+     * The channel health probes go through, so its state is the freshest word on whether the
+     * sidecar can be reached.
+     */
+    public ManagedChannel probeChannel() {
+        return channels[0];
+    }
+
+    /** Whether new calls may be routed here. Asked for every sidecar on every pick: no lookups. */
     public boolean isAvailable() {
-        return healthy && !draining && channel.getState(false) != ConnectivityState.TRANSIENT_FAILURE;
+        return healthy && !draining && channels[0].getState(false) != ConnectivityState.TRANSIENT_FAILURE;
     }
 
     public void setDraining(boolean draining) {

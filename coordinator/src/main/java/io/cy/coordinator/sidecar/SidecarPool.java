@@ -7,6 +7,7 @@ import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,29 +27,42 @@ public final class SidecarPool implements AutoCloseable {
         }
     }
 
-    /** Opens one channel per configured sidecar; connections are made lazily and kept alive. */
+    /**
+     * Opens one channel per configured sidecar and event loop; connections are made lazily and
+     * kept alive.
+     */
     public static SidecarPool connect(CoordinatorConfig.Sidecars config, NettyTransport transport,
                                       SidecarRouter router) {
+        final List<EventLoop> loops = transport.eventLoops();
         final List<Sidecar> sidecars = new ArrayList<>();
         for (Endpoint endpoint : config.addresses()) {
-            final NettyChannelBuilder builder = transport.channelBuilder(endpoint)
-                    // Callbacks only hand messages on; running them on the event loop saves a
-                    // thread hop per message.
-                    .directExecutor()
-                    // The forwarder retries by itself, before the first response only; grpc's
-                    // retry would buffer every forwarded message.
-                    .disableRetry()
-                    .keepAliveTime(config.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
-                    .keepAliveTimeout(config.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
-                    .keepAliveWithoutCalls(true);
-            if (endpoint.isUnix()) {
-                builder.overrideAuthority("localhost");
+            final List<ManagedChannel> channels = new ArrayList<>();
+            for (EventLoop loop : loops) {
+                channels.add(channel(config, transport, endpoint, loop));
             }
-            final ManagedChannel channel = builder.build();
-            sidecars.add(new Sidecar(endpoint, channel,
+            sidecars.add(new Sidecar(endpoint, channels, loops,
                     config.health().unhealthyThreshold(), config.health().healthyThreshold()));
         }
         return new SidecarPool(sidecars, router);
+    }
+
+    private static ManagedChannel channel(CoordinatorConfig.Sidecars config, NettyTransport transport,
+                                          Endpoint endpoint, EventLoop loop) {
+        final NettyChannelBuilder builder = transport.channelBuilder(endpoint)
+                .eventLoopGroup(loop)
+                // Callbacks only hand messages on; running them on the event loop saves a
+                // thread hop per message.
+                .directExecutor()
+                // The forwarder retries by itself, before the first response only; grpc's
+                // retry would buffer every forwarded message.
+                .disableRetry()
+                .keepAliveTime(config.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTimeout(config.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveWithoutCalls(true);
+        if (endpoint.isUnix()) {
+            builder.overrideAuthority("localhost");
+        }
+        return builder.build();
     }
 
     public List<Sidecar> all() {
@@ -105,18 +119,22 @@ public final class SidecarPool implements AutoCloseable {
 
     /** Closes every channel, waiting up to {@code timeout} for calls still on them. */
     public void close(Duration timeout) {
+        final List<ManagedChannel> channels = new ArrayList<>();
         for (Sidecar sidecar : sidecars) {
-            sidecar.channel().shutdown();
+            channels.addAll(sidecar.channels());
+        }
+        for (ManagedChannel channel : channels) {
+            channel.shutdown();
         }
         final long deadline = System.nanoTime() + timeout.toNanos();
-        for (Sidecar sidecar : sidecars) {
+        for (ManagedChannel channel : channels) {
             try {
                 final long left = Math.max(0, deadline - System.nanoTime());
-                if (!sidecar.channel().awaitTermination(left, TimeUnit.NANOSECONDS)) {
-                    sidecar.channel().shutdownNow();
+                if (!channel.awaitTermination(left, TimeUnit.NANOSECONDS)) {
+                    channel.shutdownNow();
                 }
             } catch (InterruptedException e) {
-                sidecar.channel().shutdownNow();
+                channel.shutdownNow();
                 Thread.currentThread().interrupt();
             }
         }

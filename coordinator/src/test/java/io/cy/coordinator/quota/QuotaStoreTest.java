@@ -104,6 +104,17 @@ class QuotaStoreTest {
     }
 
     @Test
+    void theConcurrencyRefusalCountsTheStreamsReallyOpenAfterTheLimitWasLowered() {
+        final Quotas quotas = quotas(store, Map.of("concurrent", "4"));
+        admitAll(quotas, "acme", request(1), 4);
+        quotas.update(new CoordinatorConfig.Quota(policy(Map.of("concurrent", "2")), Map.of(), 1000));
+
+        final QuotaDecision refused = quotas.admit("acme", request(1));
+
+        assertThat(refused.status().getDescription()).isEqualTo("tenant acme: 5 concurrent streams (limit 2)");
+    }
+
+    @Test
     void theTokenHintIsTheRefillTimeOfTheMissingTokens() {
         // 1000 a minute: 100 tokens refill in 6 s
         final Quotas quotas = quotas(store, Map.of("tokens_per_minute", "1000"));

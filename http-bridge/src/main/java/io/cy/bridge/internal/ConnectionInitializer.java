@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,8 @@ import java.util.function.BooleanSupplier;
  * The pipeline of every accepted connection:
  *
  * <pre>
+ * FlushConsolidation   tokens that arrive together leave in one write: a flush waits for the
+ *                      end of the event loop's current task (microseconds), not for more tokens
  * IdleStateHandler     closes idle keep-alive connections and clients that stopped reading
  * HttpServerCodec      HTTP/1.1; request line and headers bounded by Netty's defaults (4 KiB, 8 KiB)
  * BodyLimitAggregator  whole bodies up to the limit, 413 beyond it
@@ -46,6 +49,10 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
         // Tracked for shutdown; the group forgets a connection when it closes.
         connections.add(ch);
         ch.pipeline()
+                // Without it every token is its own write system call (and wakes the client once
+                // per token) even when a burst of them came from the sidecar in one read.
+                .addLast("flush", new FlushConsolidationHandler(
+                        FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
                 .addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS))
                 .addLast("codec", new HttpServerCodec())
                 .addLast("aggregator", new BodyLimitAggregator(maxBodyBytes))

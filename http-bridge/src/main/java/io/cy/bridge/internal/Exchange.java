@@ -90,6 +90,12 @@ final class Exchange {
         return requestId;
     }
 
+    /** The HTTP client's address as gRPC prints a peer ({@code /127.0.0.1:52114}); null when unknown. */
+    String clientAddress() {
+        final Object address = ctx.channel().remoteAddress();
+        return address == null ? null : address.toString();
+    }
+
     /** The connection's event loop: upstream callbacks run there, so no state here needs a lock. */
     EventExecutor executor() {
         return ctx.executor();

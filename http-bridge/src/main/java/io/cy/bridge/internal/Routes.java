@@ -196,7 +196,8 @@ public final class Routes {
     }
 
     private static Metadata upstreamHeaders(Exchange exchange, FullHttpRequest request) {
-        return Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION), exchange.requestId());
+        return Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION), exchange.requestId(),
+                exchange.clientAddress());
     }
 
     /** OpenAI's model list: {@code {"object":"list","data":[{"id","object":"model","created","owned_by"}]}}. */

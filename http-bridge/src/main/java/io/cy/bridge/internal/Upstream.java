@@ -29,6 +29,9 @@ public final class Upstream {
     static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
     /** Tells the coordinator the call came through the HTTP bridge, so its audit records {@code api = http}. */
     static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
+    /** The HTTP client's address, which the coordinator's audit log records instead of the in-process peer. */
+    static final Metadata.Key<String> CLIENT_ADDRESS =
+            Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
 
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
 
@@ -43,18 +46,22 @@ public final class Upstream {
 
     /**
      * The headers of every upstream call: the caller's {@code authorization} unchanged (identity,
-     * quotas and audit apply as for gRPC callers), the request id as {@code trace-id}, and
-     * {@code cy-api: http}.
+     * quotas and audit apply as for gRPC callers), the request id as {@code trace-id},
+     * {@code cy-api: http} and the client's address as {@code cy-client-address}.
      *
      * @param authorization the HTTP {@code Authorization} header; null when absent
+     * @param clientAddress the HTTP client's address; null when unknown
      */
-    static Metadata headers(String authorization, String traceId) {
+    static Metadata headers(String authorization, String traceId, String clientAddress) {
         final Metadata headers = new Metadata();
         if (authorization != null) {
             headers.put(AUTHORIZATION, authorization);
         }
         headers.put(TRACE_ID, traceId);
         headers.put(API, "http");
+        if (clientAddress != null) {
+            headers.put(CLIENT_ADDRESS, clientAddress);
+        }
         return headers;
     }
 

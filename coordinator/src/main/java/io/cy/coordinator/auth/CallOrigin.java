@@ -1,0 +1,46 @@
+package io.cy.coordinator.auth;
+
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.inprocess.InProcessSocketAddress;
+
+/**
+ * Where a call came from, for the audit log: the API ({@code grpc} or {@code http}) and the
+ * client's address.
+ *
+ * <p>The HTTP bridge calls the services over an in-process channel, so the transport's peer is
+ * not the client; the bridge names the API and the HTTP client's address in headers, which are
+ * believed only on that in-process transport. A caller over a socket cannot set them.
+ */
+public final class CallOrigin {
+
+    /** Set by the HTTP bridge: {@code http}. */
+    public static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
+    /** Set by the HTTP bridge: the address of the HTTP client. */
+    public static final Metadata.Key<String> CLIENT_ADDRESS =
+            Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
+    private static final int MAX_ADDRESS_CHARS = 128;
+
+    private CallOrigin() {}
+
+    /** {@code http} for calls of the HTTP bridge, {@code grpc} for every other call. */
+    public static String api(ServerCall<?, ?> call, Metadata headers) {
+        return fromBridge(call) && "http".equals(headers.get(API)) ? "http" : "grpc";
+    }
+
+    /** The client's address: the HTTP client's for calls of the bridge, else the transport's peer. */
+    public static String clientAddress(ServerCall<?, ?> call, Metadata headers) {
+        if (fromBridge(call)) {
+            final String address = headers.get(CLIENT_ADDRESS);
+            if (address != null && !address.isEmpty() && address.length() <= MAX_ADDRESS_CHARS) {
+                return address;
+            }
+        }
+        return String.valueOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    }
+
+    private static boolean fromBridge(ServerCall<?, ?> call) {
+        return call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) instanceof InProcessSocketAddress;
+    }
+}
