@@ -3,10 +3,13 @@ package io.cy.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.cy.bridge.BridgeConfig;
+import io.cy.bridge.HttpBridge;
 import io.cy.llm.transport.Endpoint;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
 import io.cy.llm.transport.NettyTransport;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.netty.channel.epoll.Epoll;
 import java.io.IOException;
@@ -108,7 +111,7 @@ class BenchMainTest {
     void loadAndCompareHaveHelp() {
         assertThat(run("load", "--help")).isZero();
         assertThat(run("compare", "--help")).isZero();
-        assertThat(out.text()).contains("usage: cy-bench load").contains("--rate R")
+        assertThat(out.text()).contains("usage: cy-bench load").contains("--rate R").contains("--http URL")
                 .contains("usage: cy-bench compare").contains("--quick");
     }
 
@@ -135,6 +138,30 @@ class BenchMainTest {
                     .startsWith("target    " + sim.target() + ": closed loop, 64 concurrent, 16 tokens, 1 channel\n")
                     .contains("calls     0 ok of 5 started")
                     .contains("errors    NOT_FOUND=5\nfirst     NOT_FOUND: simulated NOT_FOUND after 0 chunks\n");
+        }
+    }
+
+    @Test
+    void loadOverHttpThroughTheBridge() throws IOException {
+        try (SimulatedSidecar sim = SimulatedSidecar.start(SimConfig.builder().build())) {
+            final ManagedChannel upstream = serverTransport.channelBuilder(sim.endpoint()).build();
+            try (HttpBridge bridge = HttpBridge.start(BridgeConfig.defaults().withListen(Endpoint.tcp("127.0.0.1", 0)),
+                    upstream, serverTransport)) {
+                final String url = "http://127.0.0.1:" + bridge.port();
+
+                final int exit = run("load", "--http", url, "--concurrency", "2", "--calls", "10",
+                        "--max-new-tokens", "3");
+
+                assertThat(exit).isZero();
+                assertThat(out.text())
+                        .startsWith("target    " + url + ": closed loop, 2 concurrent, 3 tokens, HTTP/1.1 with SSE,"
+                                + " up to 2 connections\n")
+                        .contains("calls     10 ok of 10 started")
+                        .contains("errors    none\n");
+                assertThat(sim.stats().callsSucceeded()).isEqualTo(10);
+            } finally {
+                upstream.shutdownNow();
+            }
         }
     }
 

@@ -1,9 +1,13 @@
 package io.cy.bench.compare;
 
 import io.cy.bench.load.ClientChannels;
+import io.cy.bench.load.HttpConnections;
+import io.cy.bench.load.HttpTarget;
+import io.cy.bench.load.LoadDriver;
 import io.cy.bench.load.LoadGenerator;
 import io.cy.bench.load.LoadPlan;
 import io.cy.bench.load.LoadResult;
+import io.cy.bench.load.SseLoadGenerator;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.WorkerHealthRequest;
 import io.cy.llm.proto.WorkerHealthResponse;
@@ -52,6 +56,9 @@ public final class CompareCommand {
     static final String COORDINATOR_QUOTA = "coordinator+auth+quota";
     static final String COORDINATOR_AUDIT = "coordinator+auth+quota+audit";
     static final String COORDINATOR_LOG = "coordinator+all+log";
+    /** The columns of the bridge scenario: the governed coordinator over gRPC, and over its HTTP bridge. */
+    static final String GRPC = "grpc";
+    static final String HTTP_SSE = "http-sse";
     private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
     private static final Duration WARMUP_SATURATED = Duration.ofSeconds(6);
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
@@ -78,8 +85,17 @@ public final class CompareCommand {
         }
     }
 
-    /** One column: where the load goes, and the process whose CPU time is the proxy's cost (none when direct). */
-    private record Target(String name, Endpoint endpoint, ChildProcess proxy) {}
+    /**
+     * One column: where the load goes, and the process whose CPU time is the proxy's cost (none
+     * when direct). With {@code http}, the load goes there as streamed chat completions instead
+     * of to {@code endpoint} over gRPC.
+     */
+    private record Target(String name, Endpoint endpoint, ChildProcess proxy, HttpTarget http) {
+
+        Target(String name, Endpoint endpoint, ChildProcess proxy) {
+            this(name, endpoint, proxy, null);
+        }
+    }
 
     /** A coordinator column: its name, what is on, and the environment that turns it on. */
     record Variant(String name, String description, Map<String, String> env) {}
@@ -185,12 +201,14 @@ public final class CompareCommand {
         // The column held to the targets: the last one, with the most governance on.
         final Variant governed = variants.get(variants.size() - 1);
         Target governedTarget = null;
+        List<Target> bridgeTargets = List.of();
         for (Variant variant : variants) {
             final int port = freePort();
+            final int httpPort = freePort();
             final boolean jfr = args.jfr() != null && variant == governed;
             err.println("starting the " + variant.name() + " (" + variant.description() + ") on 127.0.0.1:" + port + "...");
-            final ChildProcess coordinator = startCoordinator(java, coordinatorJar, work, variant, port, simEndpoint,
-                    jfr ? args.jfr() : null);
+            final ChildProcess coordinator = startCoordinator(java, coordinatorJar, work, variant, port, httpPort,
+                    simEndpoint, jfr ? args.jfr() : null);
             children.add(coordinator);
             final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
             awaitHealthy(transport, coordinator, endpoint);
@@ -198,6 +216,8 @@ public final class CompareCommand {
             targets.add(target);
             if (variant == governed) {
                 governedTarget = target;
+                bridgeTargets = List.of(new Target(GRPC, endpoint, coordinator),
+                        new Target(HTTP_SSE, endpoint, coordinator, HttpTarget.parse("http://127.0.0.1:" + httpPort)));
             }
         }
 
@@ -210,10 +230,17 @@ public final class CompareCommand {
         final List<ScenarioResult> loads = new ArrayList<>();
         final List<MemoryResult> memory = new ArrayList<>();
         for (Scenario scenario : args.scenarios()) {
-            if (scenario.memory()) {
-                memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
-            } else {
-                loads.add(loadRuns(transport, scenario, targets, sim, args.pairs(), token));
+            switch (scenario.kind()) {
+                case MEMORY:
+                    memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
+                    break;
+                case BRIDGE:
+                    loads.add(loadRuns(transport, scenario.withDescription(scenario.description() + ", through the "
+                            + governed.name()), bridgeTargets, sim, args.pairs(), token));
+                    break;
+                default:
+                    loads.add(loadRuns(transport, scenario, targets, sim, args.pairs(), token));
+                    break;
             }
         }
 
@@ -225,9 +252,11 @@ public final class CompareCommand {
 
         final Report report = new Report(DIRECT, coordinators);
         final StringBuilder text = new StringBuilder();
-        text.append(header(args, nginxVersion, variants, machineLoad));
+        text.append(header(args, nginxVersion, variants, governed, machineLoad));
         for (ScenarioResult s : loads) {
-            text.append(report.scenarioTable(s, args.pairs()));
+            text.append(s.scenario().kind() == Scenario.Kind.BRIDGE
+                    ? report.scenarioTable(s, args.pairs(), GRPC, List.of(HTTP_SSE))
+                    : report.scenarioTable(s, args.pairs()));
         }
         for (MemoryResult m : memory) {
             text.append(report.memoryTable(m));
@@ -280,8 +309,8 @@ public final class CompareCommand {
         return List.copyOf(variants);
     }
 
-    private ChildProcess startCoordinator(Path java, Path jar, Path work, Variant variant, int port, Endpoint sidecar,
-            Path jfr) throws IOException {
+    private ChildProcess startCoordinator(Path java, Path jar, Path work, Variant variant, int port, int httpPort,
+            Endpoint sidecar, Path jfr) throws IOException {
         final List<String> command = new ArrayList<>(List.of(java.toString(), COORDINATOR_HEAP));
         if (jfr != null) {
             command.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
@@ -296,8 +325,8 @@ public final class CompareCommand {
         }
         env.put("SIDECAR_GRPC_ADDR", sidecar.toString());
         env.put("COORDINATOR_GRPC_ADDR", "127.0.0.1:" + port);
-        // Its HTTP bridge, where the build has one, on a port of its own: several coordinators run at once.
-        env.put("COORDINATOR_HTTP_ADDR", "127.0.0.1:" + freePort());
+        // Its HTTP bridge on a port of its own: several coordinators run at once.
+        env.put("COORDINATOR_HTTP_ADDR", "127.0.0.1:" + httpPort);
         // Nothing is open when the comparison stops it; no need to wait the default 30 s.
         env.put("CY_SHUTDOWN_GRACE", "2s");
         env.putAll(variant.env());
@@ -313,10 +342,10 @@ public final class CompareCommand {
      */
     private void warmUp(NettyTransport transport, List<Target> targets, ChildProcess sim, String token,
             Duration saturated, Duration sequential) throws CompareFailure, InterruptedException {
-        final Scenario many = new Scenario("warm-up", "closed loop, 64 concurrent, zero delay", false, 64, 0,
-                saturated, saturated, 16, 0, 0, Scenario.PROMPT_BYTES);
-        final Scenario one = new Scenario("warm-up", "closed loop, one at a time, zero delay", false, 1, 0,
-                sequential, sequential, 16, 0, 0, Scenario.PROMPT_BYTES);
+        final Scenario many = new Scenario("warm-up", "closed loop, 64 concurrent, zero delay", Scenario.Kind.LOAD,
+                64, 0, saturated, saturated, 16, 0, 0, Scenario.PROMPT_BYTES);
+        final Scenario one = new Scenario("warm-up", "closed loop, one at a time, zero delay", Scenario.Kind.LOAD,
+                1, 0, sequential, sequential, 16, 0, 0, Scenario.PROMPT_BYTES);
         for (Target target : targets) {
             err.println("[warm-up] " + target.name() + " (" + saturated.toSeconds() + " s at 64 concurrent, "
                     + sequential.toSeconds() + " s one at a time)");
@@ -349,28 +378,38 @@ public final class CompareCommand {
 
     private RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, Target target,
             ChildProcess sim) throws CompareFailure, InterruptedException {
-        try (ClientChannels channels = ClientChannels.open(transport, target.endpoint(), scenario.channels())) {
-            final LoadGenerator generator = new LoadGenerator(channels.channels());
-            final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
-            if (notReady != null) {
-                throw new CompareFailure(target.name() + " (" + target.endpoint() + "): " + notReady
-                        + (target.proxy() == null ? "" : "\n" + target.proxy().describeExit()));
+        if (target.http() != null) {
+            // HTTP/1.1: a connection per call in progress.
+            try (HttpConnections connections = HttpConnections.open(transport, target.http(), plan.concurrency())) {
+                return measure(new SseLoadGenerator(connections), plan, target, target.http().toString(), sim);
             }
-            final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
-            final long simBefore = sim.cpuNanos();
-            final long clientBefore = ownCpuNanos();
-            final LoadResult result = generator.run(plan);
-            final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
-            final long simAfter = sim.cpuNanos();
-            final long clientAfter = ownCpuNanos();
-            for (ChildProcess process : target.proxy() == null ? List.of(sim) : List.of(sim, target.proxy())) {
-                if (!process.isAlive()) {
-                    throw new CompareFailure(process.describeExit());
-                }
-            }
-            return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(simBefore, simAfter),
-                    delta(clientBefore, clientAfter));
         }
+        try (ClientChannels channels = ClientChannels.open(transport, target.endpoint(), scenario.channels())) {
+            return measure(new LoadGenerator(channels.channels()), plan, target, target.endpoint().toString(), sim);
+        }
+    }
+
+    private RunFigures measure(LoadDriver generator, LoadPlan plan, Target target, String where, ChildProcess sim)
+            throws CompareFailure, InterruptedException {
+        final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
+        if (notReady != null) {
+            throw new CompareFailure(target.name() + " (" + where + "): " + notReady
+                    + (target.proxy() == null ? "" : "\n" + target.proxy().describeExit()));
+        }
+        final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+        final long simBefore = sim.cpuNanos();
+        final long clientBefore = ownCpuNanos();
+        final LoadResult result = generator.run(plan);
+        final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+        final long simAfter = sim.cpuNanos();
+        final long clientAfter = ownCpuNanos();
+        for (ChildProcess process : target.proxy() == null ? List.of(sim) : List.of(sim, target.proxy())) {
+            if (!process.isAlive()) {
+                throw new CompareFailure(process.describeExit());
+            }
+        }
+        return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(simBefore, simAfter),
+                delta(clientBefore, clientAfter));
     }
 
     /**
@@ -482,7 +521,8 @@ public final class CompareCommand {
         }
     }
 
-    private String header(CompareArgs args, String nginxVersion, List<Variant> variants, String machineLoad) {
+    private String header(CompareArgs args, String nginxVersion, List<Variant> variants, Variant governed,
+            String machineLoad) {
         final StringBuilder out = new StringBuilder();
         out.append("## cy-bench compare").append(args.quick() ? " --quick (smoke run, not for publishing)" : "")
                 .append(", ").append(LocalDate.now()).append("\n\n");
@@ -495,8 +535,17 @@ public final class CompareCommand {
             out.append("- ").append(v.name()).append(": cy-coordinator (").append(COORDINATOR_HEAP).append(") forwarding")
                     .append(" to the same socket; ").append(v.description()).append('\n');
         }
+        if (args.scenarios().stream().anyMatch(s -> s.kind() == Scenario.Kind.BRIDGE)) {
+            out.append("- ").append(GRPC).append(", ").append(HTTP_SSE).append(" (bridge scenario): the ")
+                    .append(governed.name()).append(" over gRPC, and over its HTTP bridge (POST /v1/chat/completions,")
+                    .append(" stream: true, answered with server-sent events; the bridge runs inside the coordinator")
+                    .append(" and calls it in-process, so its CPU is counted in the coordinator's);")
+                    .append(" ratio and difference to ").append(GRPC).append('\n');
+        }
         out.append("- load generator: grpc-java in the comparing JVM, to nginx and the coordinators over TCP on")
-                .append(" 127.0.0.1; every call carries the same bearer token; all processes share the machine's cores\n");
+                .append(" 127.0.0.1; over HTTP, a Netty HTTP/1.1 client on the same event loops, one keep-alive")
+                .append(" connection per call in progress; every call carries the same bearer token; all processes")
+                .append(" share the machine's cores\n");
         out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");

@@ -53,8 +53,12 @@ enum Figure {
         return x >= 0 && !s.startsWith("-") ? "+" + s : s;
     }
 
-    /** Whether a ratio to the direct run means something for this row. */
+    /**
+     * Whether a ratio to the base column means something for this row. The proxy's CPU has one
+     * only against another proxy (the bridge against gRPC through the same coordinator); direct
+     * has none, so its ratio is NaN and left blank.
+     */
     boolean hasRatio() {
-        return this != ERRORS && this != PROXY_CPU;
+        return this != ERRORS;
     }
 }

@@ -11,7 +11,7 @@ final class Report {
     private final List<String> coordinators;
 
     /**
-     * @param direct the name of the direct column, the base of every ratio
+     * @param direct the name of the direct column, the base of every ratio unless a table names another
      * @param coordinators the coordinator columns, each compared with the direct one
      */
     Report(String direct, List<String> coordinators) {
@@ -19,16 +19,26 @@ final class Report {
         this.coordinators = List.copyOf(coordinators);
     }
 
+    /** The table of a scenario run against every target: each coordinator column compared with direct. */
     String scenarioTable(ScenarioResult s, int pairs) {
+        return scenarioTable(s, pairs, direct, coordinators.stream().filter(s::has).toList());
+    }
+
+    /**
+     * The table of a scenario whose baseline is another column than direct.
+     *
+     * @param base the column every ratio and difference is taken to
+     * @param compared the columns compared with it
+     */
+    String scenarioTable(ScenarioResult s, int pairs, String base, List<String> compared) {
         final List<String> targets = s.targets();
         final StringBuilder out = new StringBuilder();
         out.append("### ").append(s.scenario().name()).append(": ").append(s.scenario().description())
                 .append(" (").append(s.scenario().runs(pairs)).append(")\n\n");
         out.append("| figure |");
         targets.forEach(t -> out.append(' ').append(t).append(" |"));
-        final List<String> compared = coordinators.stream().filter(s::has).toList();
-        compared.forEach(c -> out.append(' ').append(c).append(" / ").append(direct).append(" |")
-                .append(' ').append(c).append(" - ").append(direct).append(" |"));
+        compared.forEach(c -> out.append(' ').append(c).append(" / ").append(base).append(" |")
+                .append(' ').append(c).append(" - ").append(base).append(" |"));
         out.append("\n|---|");
         out.append("--:|".repeat(targets.size() + 2 * compared.size()));
         out.append('\n');
@@ -38,9 +48,9 @@ final class Report {
                 out.append(' ').append(figure.format(s.median(target, figure))).append(" |");
             }
             for (String c : compared) {
-                final double ratio = figure.hasRatio() ? s.medianRatio(c, direct, figure) : Double.NaN;
+                final double ratio = figure.hasRatio() ? s.medianRatio(c, base, figure) : Double.NaN;
                 out.append(' ').append(Double.isNaN(ratio) ? "" : String.format(Locale.ROOT, "%.2f", ratio)).append(" |");
-                out.append(' ').append(figure.formatAdded(s.medianAdded(c, direct, figure))).append(" |");
+                out.append(' ').append(figure.formatAdded(s.medianAdded(c, base, figure))).append(" |");
             }
             out.append('\n');
         }

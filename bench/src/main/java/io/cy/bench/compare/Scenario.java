@@ -12,8 +12,8 @@ import java.util.Map;
  * One row group of the comparison: a load, run the same way against every target.
  *
  * @param name short name, used by {@code --scenario}
- * @param memory true for the open-streams memory run (coordinator only), false for a load
- *     run against every target
+ * @param kind what runs: a load against every target, the governed coordinator over gRPC and
+ *     over its HTTP bridge, or the open-streams memory run
  * @param concurrency closed loop: calls open at once; open loop: most calls outstanding;
  *     memory run: streams held open
  * @param rate calls per second for an open loop; 0 for a closed loop
@@ -24,7 +24,7 @@ import java.util.Map;
 public record Scenario(
         String name,
         String description,
-        boolean memory,
+        Kind kind,
         int concurrency,
         double rate,
         Duration duration,
@@ -34,6 +34,19 @@ public record Scenario(
         int gapMs,
         int promptBytes) {
 
+    /** What a scenario runs, and against what. */
+    public enum Kind {
+        /** The load against every target: direct, nginx, each coordinator; compared with direct. */
+        LOAD,
+        /**
+         * The load through the governed coordinator, over gRPC and over its HTTP bridge with
+         * server-sent events, in turns; the bridge compared with gRPC.
+         */
+        BRIDGE,
+        /** Streams held open through the governed coordinator, its memory read while they are. */
+        MEMORY
+    }
+
     static final int PROMPT_BYTES = 64;
     static final String MODEL = "sim";
     /** Drain time beyond a paced call's own length. */
@@ -42,11 +55,12 @@ public record Scenario(
     public Scenario {
         requireNonNull(name, "name");
         requireNonNull(description, "description");
+        requireNonNull(kind, "kind");
         requireNonNull(duration, "duration");
         requireNonNull(warmup, "warmup");
     }
 
-    /** The full set, about 13 minutes with nginx and four coordinator columns. */
+    /** The full set, about 14 minutes with nginx and four coordinator columns. */
     public static List<Scenario> full() {
         return List.of(
                 closed("c1", "concurrency 1, 16 tokens, zero delay: pure per-call overhead",
@@ -57,6 +71,8 @@ public record Scenario(
                         500, 2000, 6, 3, 16, 50, 20),
                 closed("c1000", "1,000 concurrent streams, 64 tokens, 50 ms to first token, 20 ms between tokens",
                         1000, 6, 3, 64, 50, 20),
+                // The HTTP path is not in the common warm-up: it gets a long one of its own.
+                bridge("sse", 5, 10),
                 memory("mem10k", 10_000, 30));
     }
 
@@ -69,24 +85,43 @@ public record Scenario(
                         64, 2, 1, 16, 0, 0),
                 open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
                         500, 2000, 2, 1, 16, 50, 20),
+                bridge("sse", 2, 5),
                 memory("mem2k", 2_000, 12));
     }
 
     private static Scenario closed(String name, String description, int concurrency, int seconds, int warmupS,
             int tokens, int ttftMs, int gapMs) {
-        return new Scenario(name, description, false, concurrency, 0, Duration.ofSeconds(seconds),
+        return new Scenario(name, description, Kind.LOAD, concurrency, 0, Duration.ofSeconds(seconds),
                 Duration.ofSeconds(warmupS), tokens, ttftMs, gapMs, PROMPT_BYTES);
+    }
+
+    /** One call at a time, 16 tokens, no delay: what the bridge adds to each call, and to its first token. */
+    private static Scenario bridge(String name, int seconds, int warmupS) {
+        return new Scenario(name, "concurrency 1, 16 tokens, zero delay: the HTTP bridge with SSE vs gRPC",
+                Kind.BRIDGE, 1, 0, Duration.ofSeconds(seconds),
+                Duration.ofSeconds(warmupS), 16, 0, 0, PROMPT_BYTES);
     }
 
     private static Scenario open(String name, String description, double rate, int outstanding, int seconds,
             int warmupS, int tokens, int ttftMs, int gapMs) {
-        return new Scenario(name, description, false, outstanding, rate, Duration.ofSeconds(seconds),
+        return new Scenario(name, description, Kind.LOAD, outstanding, rate, Duration.ofSeconds(seconds),
                 Duration.ofSeconds(warmupS), tokens, ttftMs, gapMs, PROMPT_BYTES);
     }
 
     private static Scenario memory(String name, int streams, int holdS) {
         return new Scenario(name, String.format("%,d open streams through the coordinator, 512 MB heap", streams),
-                true, streams, 0, Duration.ofSeconds(holdS), Duration.ZERO, 16, holdS * 1000, 0, PROMPT_BYTES);
+                Kind.MEMORY, streams, 0, Duration.ofSeconds(holdS), Duration.ZERO, 16, holdS * 1000, 0, PROMPT_BYTES);
+    }
+
+    /** The same scenario, described otherwise: e.g. with the coordinator it ran through. */
+    public Scenario withDescription(String newDescription) {
+        return new Scenario(name, newDescription, kind, concurrency, rate, duration, warmup, tokens, ttftMs, gapMs,
+                promptBytes);
+    }
+
+    /** Whether this is the open-streams memory run. */
+    public boolean memory() {
+        return kind == Kind.MEMORY;
     }
 
     /** Client connections: as the load command picks them, one per 1,000 concurrent streams. */
@@ -131,7 +166,7 @@ public record Scenario(
 
     /** E.g. "3 pairs x 10 s". */
     String runs(int pairs) {
-        return memory ? "one run, streams held " + duration.toSeconds() + " s"
+        return memory() ? "one run, streams held " + duration.toSeconds() + " s"
                 : pairs + (pairs == 1 ? " pair" : " pairs") + " x " + duration.toSeconds() + " s";
     }
 }

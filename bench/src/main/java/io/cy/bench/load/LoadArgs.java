@@ -9,9 +9,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** The settings of one {@code load} command, parsed from its flags. */
+/**
+ * The settings of one {@code load} command, parsed from its flags.
+ *
+ * @param http with {@code --http}: the OpenAI-compatible HTTP API the load goes to instead of
+ *     {@code target}; null for gRPC
+ */
 public record LoadArgs(
         Endpoint target,
+        HttpTarget http,
         int concurrency,
         long calls,
         int durationS,
@@ -36,7 +42,7 @@ public record LoadArgs(
     static final int STREAMS_PER_CHANNEL = 1000;
     static final int MAX_CHANNELS = 64;
 
-    private static final Set<String> VALUED = Set.of("--target", "--concurrency", "--calls", "--duration-s",
+    private static final Set<String> VALUED = Set.of("--target", "--http", "--concurrency", "--calls", "--duration-s",
             "--rate", "--max-new-tokens", "--prompt-bytes", "--model", "--token", "--sim-ttft-ms", "--sim-gap-ms",
             "--extra", "--channels", "--threads", "--warmup-s", "--drain-s");
     private static final Set<String> SWITCHES = Set.of("--json");
@@ -47,9 +53,16 @@ public record LoadArgs(
             "Runs StreamPredict load against one target (the coordinator, a sidecar or a proxy): every call",
             "sends one request and half-closes; every response stream is checked (indexes 0..n-1 in order,",
             "exactly n chunks, a final end_of_stream message with index n and an empty chunk).",
+            "With --http, the same load as streamed chat completions (POST /v1/chat/completions, stream: true)",
+            "against an OpenAI-compatible HTTP API such as the coordinator's bridge, one HTTP/1.1 connection",
+            "per call in progress; every event stream is checked (exactly n chunks with delta.content, one",
+            "chunk with finish_reason, then data: [DONE]); errors are counted by HTTP status (http_401, ...).",
             "Exit status: 0 when every call succeeded, 1 when any failed, 2 on bad arguments.",
             "",
             "  --target ADDR          host:port or unix:///abs/path (default " + DEFAULT_TARGET + ")",
+            "  --http URL             load an HTTP API instead, e.g. http://127.0.0.1:8080 (the coordinator's",
+            "                         COORDINATOR_HTTP_ADDR); model, tokens, token and --sim-*/--extra go into",
+            "                         the request (--extra as OpenAI's metadata)",
             "  --concurrency N        closed loop: calls open at once (default 64); open loop: most calls",
             "                         outstanding, later ones wait and are charged for it (default 1000)",
             "  --rate R               open loop: start R calls per second on a fixed schedule, latency",
@@ -65,7 +78,8 @@ public record LoadArgs(
             "  --sim-gap-ms N         ... and N ms between chunks (sim.gap_ms)",
             "  --extra K=V            any metadata.extra entry; repeatable",
             "  --channels N           client connections, calls spread round-robin (default: one per "
-                    + STREAMS_PER_CHANNEL + " concurrent)",
+                    + STREAMS_PER_CHANNEL + " concurrent;",
+            "                         not with --http)",
             "  --threads N            client event-loop threads (default: one per core)",
             "  --warmup-s N           run the same load N seconds first, unreported (default 0)",
             "  --drain-s N            how long calls may run past the duration before they are cancelled",
@@ -81,6 +95,8 @@ public record LoadArgs(
     /** Parses the flags after {@code load}. */
     public static LoadArgs parse(List<String> args) throws UsageException {
         Endpoint target = Endpoint.parse(DEFAULT_TARGET);
+        boolean targetGiven = false;
+        HttpTarget http = null;
         int concurrency = 0;
         long calls = 1_000_000;
         int durationS = 10;
@@ -106,6 +122,14 @@ public record LoadArgs(
                         target = Endpoint.parse(value);
                     } catch (IllegalArgumentException e) {
                         throw new UsageException("--target: " + e.getMessage());
+                    }
+                    targetGiven = true;
+                    break;
+                case "--http":
+                    try {
+                        http = HttpTarget.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--http: " + e.getMessage());
                     }
                     break;
                 case "--concurrency":
@@ -167,13 +191,19 @@ public record LoadArgs(
                     throw new IllegalStateException(name);
             }
         }
+        if (http != null && targetGiven) {
+            throw new UsageException("--http: not with --target (one target per run)");
+        }
+        if (http != null && channels != 0) {
+            throw new UsageException("--channels: not with --http (HTTP/1.1 has one connection per call in progress)");
+        }
         if (concurrency == 0) {
             concurrency = rate > 0 ? DEFAULT_OUTSTANDING : DEFAULT_CONCURRENCY;
         }
         if (channels == 0) {
             channels = defaultChannels(concurrency);
         }
-        return new LoadArgs(target, concurrency, calls, durationS, rate, maxNewTokens, promptBytes, model, token,
+        return new LoadArgs(target, http, concurrency, calls, durationS, rate, maxNewTokens, promptBytes, model, token,
                 simTtftMs, simGapMs, extra, channels, threads, warmupS, drainS, json);
     }
 

@@ -23,29 +23,19 @@ public final class LoadCommand {
     /** Runs the load; returns the process exit status. */
     public int run(LoadArgs args) throws InterruptedException {
         final NettyTransport transport = NettyTransport.create(args.threads(), "cy-load");
-        try (ClientChannels channels = ClientChannels.open(transport, args.target(), args.channels())) {
-            final LoadGenerator generator = new LoadGenerator(channels.channels());
-            final String notReady = generator.awaitReady(CONNECT_TIMEOUT, args.token());
-            if (notReady != null) {
-                err.println("error: " + args.target() + ": " + notReady);
-                return EXIT_ERRORS;
+        try {
+            if (args.http() != null) {
+                // One connection per call in progress: an open loop's outstanding calls, a closed loop's workers.
+                try (HttpConnections connections = HttpConnections.open(transport, args.http(), args.concurrency())) {
+                    return run(args, new SseLoadGenerator(connections), args.http().toString(),
+                            "HTTP/1.1 with SSE, up to " + args.concurrency()
+                                    + (args.concurrency() == 1 ? " connection" : " connections"));
+                }
             }
-            final LoadPlan plan = args.plan();
-            if (args.warmupS() > 0) {
-                err.println("warming up for " + args.warmupS() + " s...");
-                generator.run(new LoadPlan(plan.concurrency(), Long.MAX_VALUE, Duration.ofSeconds(args.warmupS()),
-                        plan.rate(), plan.request(), plan.expectedChunks(), plan.token(), plan.drainTimeout()));
+            try (ClientChannels channels = ClientChannels.open(transport, args.target(), args.channels())) {
+                return run(args, new LoadGenerator(channels.channels()), args.target().toString(),
+                        args.channels() + (args.channels() == 1 ? " channel" : " channels"));
             }
-            final LoadResult result = generator.run(plan);
-            if (args.json()) {
-                out.println(result.toJson());
-            } else {
-                out.println("target    " + args.target() + ": " + plan.describe() + ", " + args.maxNewTokens()
-                        + " tokens, " + args.channels() + (args.channels() == 1 ? " channel" : " channels"));
-                out.print(result.toText());
-            }
-            out.flush();
-            return result.errorCount() == 0 ? EXIT_OK : EXIT_ERRORS;
         } catch (IllegalStateException e) {
             // A Unix socket target where native epoll is unavailable.
             err.println("error: " + e.getMessage());
@@ -53,5 +43,29 @@ public final class LoadCommand {
         } finally {
             transport.close();
         }
+    }
+
+    private int run(LoadArgs args, LoadDriver driver, String target, String connections) throws InterruptedException {
+        final String notReady = driver.awaitReady(CONNECT_TIMEOUT, args.token());
+        if (notReady != null) {
+            err.println("error: " + target + ": " + notReady);
+            return EXIT_ERRORS;
+        }
+        final LoadPlan plan = args.plan();
+        if (args.warmupS() > 0) {
+            err.println("warming up for " + args.warmupS() + " s...");
+            driver.run(new LoadPlan(plan.concurrency(), Long.MAX_VALUE, Duration.ofSeconds(args.warmupS()),
+                    plan.rate(), plan.request(), plan.expectedChunks(), plan.token(), plan.drainTimeout()));
+        }
+        final LoadResult result = driver.run(plan);
+        if (args.json()) {
+            out.println(result.toJson());
+        } else {
+            out.println("target    " + target + ": " + plan.describe() + ", " + args.maxNewTokens() + " tokens, "
+                    + connections);
+            out.print(result.toText());
+        }
+        out.flush();
+        return result.errorCount() == 0 ? EXIT_OK : EXIT_ERRORS;
     }
 }

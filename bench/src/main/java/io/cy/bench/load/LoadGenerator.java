@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * <p>For the figures to describe the target rather than the client, the channels should run
  * callbacks on their event loops ({@code directExecutor()}): the generator never blocks in them.
  */
-public final class LoadGenerator {
+public final class LoadGenerator implements LoadDriver {
 
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -37,10 +37,10 @@ public final class LoadGenerator {
         this.channels = List.copyOf(channels);
     }
 
-    /** Runs one plan to its end; the target's failures are counted in the result, never thrown. */
+    @Override
     public LoadResult run(LoadPlan plan) throws InterruptedException {
         requireNonNull(plan, "plan");
-        return new LoadRun(plan, channels).run();
+        return new LoadRun(plan, new GrpcCalls(plan, channels)).run();
     }
 
     /**
@@ -50,6 +50,7 @@ public final class LoadGenerator {
      * @param token sent as a bearer token; null for none
      * @return null when all answered, else why not
      */
+    @Override
     public String awaitReady(Duration timeout, String token) {
         final Metadata headers = new Metadata();
         if (token != null) {

@@ -2,15 +2,6 @@ package io.cy.bench.load;
 
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
-import io.cy.llm.proto.AiInferenceGrpc;
-import io.cy.llm.proto.StreamPredictRequest;
-import io.cy.llm.proto.StreamPredictResponse;
-import io.grpc.CallOptions;
-import io.grpc.Channel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
-import io.grpc.Status;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -27,9 +18,11 @@ import org.HdrHistogram.Recorder;
 
 /**
  * One load run in progress: starts calls as the plan says, and counts and times their ends.
+ * The protocol (gRPC, or HTTP with server-sent events) is the {@link CallFactory}'s business; the
+ * pacing and the accounting here are the same for both, so their figures compare.
  *
  * <p>Closed loop: {@code concurrency} workers, each starting its next call from the end of the
- * previous one, on whatever thread gRPC delivered that end (the channels run callbacks on their
+ * previous one, on whatever thread delivered that end (the connections run callbacks on their
  * event loops, so there is no hand-off per call). Open loop: one pacer thread starts calls on a
  * fixed schedule and measures each from its scheduled time, so a target that makes calls wait
  * is charged for the wait instead of quietly lowering the offered load (coordinated omission).
@@ -42,18 +35,14 @@ final class LoadRun {
     static final String BAD_STREAM = "bad_stream";
     static final String UNFINISHED = "unfinished";
 
-    private static final Metadata.Key<String> AUTHORIZATION =
-            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    static final String UNFINISHED_DESCRIPTION = UNFINISHED + ": still open after the drain timeout";
+
     private static final long CANCEL_GRACE_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** An open-loop call starting later than this after it was due counts as a late start. */
     static final long LATE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final LoadPlan plan;
-    private final List<Channel> channels;
-    private final MethodDescriptor<StreamPredictRequest, StreamPredictResponse> method =
-            AiInferenceGrpc.getStreamPredictMethod();
-    private final String authorization;
-    private final int initialRequest;
+    private final CallFactory calls;
 
     // Recorders take values from many threads without locks; values are nanoseconds.
     private final Recorder ttfc = new Recorder(3);
@@ -64,7 +53,7 @@ final class LoadRun {
     private final LongAdder chunks = new LongAdder();
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final AtomicReference<String> firstError = new AtomicReference<>();
-    private final Set<StreamCall> open = ConcurrentHashMap.newKeySet();
+    private final Set<LoadCall> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong budget;
     private final AtomicInteger holders = new AtomicInteger();
     private final CountDownLatch done = new CountDownLatch(1);
@@ -74,11 +63,9 @@ final class LoadRun {
     private long startNanos;
     private volatile long lateStarts;
 
-    LoadRun(LoadPlan plan, List<Channel> channels) {
+    LoadRun(LoadPlan plan, CallFactory calls) {
         this.plan = plan;
-        this.channels = channels;
-        this.authorization = plan.token() == null ? null : "Bearer " + plan.token();
-        this.initialRequest = plan.expectedChunks() >= 0 ? plan.expectedChunks() + 1 : 16;
+        this.calls = calls;
         this.budget = new AtomicLong(plan.calls());
         this.durationNanos = plan.duration().toNanos();
     }
@@ -97,13 +84,13 @@ final class LoadRun {
             final int workers = (int) Math.min(plan.concurrency(), plan.calls());
             holders.set(workers);
             for (int w = 0; w < workers; w++) {
-                new Worker(channels.get(w % channels.size())).next();
+                new Worker(w).next();
             }
         }
         final long drainEnd = startNanos + durationNanos + plan.drainTimeout().toNanos();
         if (!done.await(Math.max(0, drainEnd - System.nanoTime()), NANOSECONDS)) {
             stopping = true;
-            for (StreamCall call : open) {
+            for (LoadCall call : open) {
                 call.cancelByRun();
             }
             if (!done.await(CANCEL_GRACE_NANOS, NANOSECONDS)) {
@@ -130,43 +117,34 @@ final class LoadRun {
         gaps.recordValue(nanos);
     }
 
-    /** Counts how a call ended; {@code problem} is the stream rule it broke, if any. */
-    void ended(StreamCall call, Status status, String problem, long endNanos) {
+    /** Counts a call that ended well: OK, and its stream broke no rule. */
+    void succeeded(LoadCall call, long endNanos) {
         open.remove(call);
         lastEndNanos.accumulateAndGet(endNanos, Math::max);
-        if (status.isOk() && problem == null) {
-            succeeded.increment();
-            callTimes.recordValue(endNanos - call.startNanos());
-            return;
-        }
-        final String kind;
-        final String description;
-        if (status.isOk()) {
-            kind = BAD_STREAM;
-            description = BAD_STREAM + ": " + problem;
-        } else if (call.cancelledByRun() && status.getCode() == Status.Code.CANCELLED) {
-            kind = UNFINISHED;
-            description = UNFINISHED + ": still open after the drain timeout";
-        } else {
-            kind = status.getCode().name();
-            description = kind + (status.getDescription() == null ? "" : ": " + status.getDescription())
-                    + (status.getCause() == null ? "" : " (" + status.getCause() + ")");
-        }
+        succeeded.increment();
+        callTimes.recordValue(endNanos - call.startNanos());
+    }
+
+    /**
+     * Counts a call that failed.
+     *
+     * @param kind what the errors are counted by: a status, {@value #BAD_STREAM}, {@value #UNFINISHED}
+     * @param description the kind and what went wrong, kept if it is the run's first error
+     */
+    void failed(LoadCall call, String kind, String description, long endNanos) {
+        open.remove(call);
+        lastEndNanos.accumulateAndGet(endNanos, Math::max);
         errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
         firstError.compareAndSet(null, description);
     }
 
     /** Starts one call; {@code onEnd} runs once the call's end has been counted. */
-    private void startCall(Channel channel, long callStartNanos, Runnable onEnd) {
+    private void startCall(long slot, long callStartNanos, Runnable onEnd) {
         started.increment();
-        final StreamCall call = new StreamCall(this, callStartNanos, new StreamCheck(plan.expectedChunks()), onEnd);
+        final LoadCall call = calls.newCall(this, slot, callStartNanos, onEnd);
+        // Added before it starts: a call can end within start() (an unreachable target).
         open.add(call);
-        // Fresh headers per call: gRPC adds its own entries to the object it is given.
-        final Metadata headers = new Metadata();
-        if (authorization != null) {
-            headers.put(AUTHORIZATION, authorization);
-        }
-        call.start(channel.newCall(method, CallOptions.DEFAULT), plan.request(), headers, initialRequest);
+        call.start();
     }
 
     private boolean claim() {
@@ -207,7 +185,7 @@ final class LoadRun {
                     lateStarts++;
                 }
                 holders.incrementAndGet();
-                startCall(channels.get((int) (i % channels.size())), due, onEnd);
+                startCall(i, due, onEnd);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -230,13 +208,13 @@ final class LoadRun {
         private static final int STARTING = 1;
         private static final int ENDED_WHILE_STARTING = 2;
 
-        private final Channel channel;
+        private final int slot;
         // A call can fail inside start() (an unreachable target), on this very thread: the
         // starting loop then goes on instead of recursing once per failed call.
         private final AtomicInteger state = new AtomicInteger(IDLE);
 
-        Worker(Channel channel) {
-            this.channel = channel;
+        Worker(int slot) {
+            this.slot = slot;
         }
 
         void next() {
@@ -246,7 +224,7 @@ final class LoadRun {
                     return;
                 }
                 state.set(STARTING);
-                startCall(channel, System.nanoTime(), this::ended);
+                startCall(slot, System.nanoTime(), this::ended);
                 if (state.compareAndSet(STARTING, IDLE)) {
                     return;
                 }

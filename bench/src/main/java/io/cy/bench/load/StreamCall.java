@@ -12,13 +12,16 @@ import io.grpc.Status;
  *
  * <p>gRPC runs the listener methods one at a time; the fields they touch need no lock.
  */
-final class StreamCall extends ClientCall.Listener<StreamPredictResponse> {
+final class StreamCall extends ClientCall.Listener<StreamPredictResponse> implements LoadCall {
 
     private final LoadRun run;
     private final long startNanos;
     private final Runnable onEnd;
     private final StreamCheck check;
-    private volatile ClientCall<StreamPredictRequest, StreamPredictResponse> call;
+    private final ClientCall<StreamPredictRequest, StreamPredictResponse> call;
+    private final StreamPredictRequest request;
+    private final Metadata headers;
+    private volatile boolean started;
     private volatile boolean cancelledByRun;
     // Listener methods only.
     private long lastChunkNanos;
@@ -28,42 +31,42 @@ final class StreamCall extends ClientCall.Listener<StreamPredictResponse> {
     /**
      * @param startNanos when the call counts as started: its scheduled time in an open loop
      * @param onEnd runs after the run has counted the call's end
+     * @param initialRequest messages asked for up front: the whole expected stream, so a
+     *     well-behaved target never waits for the client's flow control
      */
-    StreamCall(LoadRun run, long startNanos, StreamCheck check, Runnable onEnd) {
+    StreamCall(LoadRun run, long startNanos, StreamCheck check, Runnable onEnd,
+            ClientCall<StreamPredictRequest, StreamPredictResponse> call, StreamPredictRequest request,
+            Metadata headers, int initialRequest) {
         this.run = run;
         this.startNanos = startNanos;
         this.check = check;
         this.onEnd = onEnd;
+        this.call = call;
+        this.request = request;
+        this.headers = headers;
+        this.requested = initialRequest;
     }
 
-    /**
-     * @param initialRequest messages asked for up front: the whole expected stream, so a
-     *     well-behaved target never waits for the client's flow control
-     */
-    void start(ClientCall<StreamPredictRequest, StreamPredictResponse> call, StreamPredictRequest request,
-            Metadata headers, int initialRequest) {
-        this.call = call;
-        this.requested = initialRequest;
+    @Override
+    public void start() {
+        started = true;
         call.start(this, headers);
-        call.request(initialRequest);
+        call.request(requested);
         call.sendMessage(request);
         call.halfClose();
     }
 
-    long startNanos() {
+    @Override
+    public long startNanos() {
         return startNanos;
     }
 
-    boolean cancelledByRun() {
-        return cancelledByRun;
-    }
-
-    /** Ends a call still open after the drain timeout; it then counts as {@code unfinished}. */
-    void cancelByRun() {
+    @Override
+    public void cancelByRun() {
         cancelledByRun = true;
-        final ClientCall<StreamPredictRequest, StreamPredictResponse> c = call;
-        if (c != null) {
-            c.cancel("still open after the drain timeout", null);
+        // Not started yet: it starts and ends on its own; cancelling an unstarted call is not allowed.
+        if (started) {
+            call.cancel("still open after the drain timeout", null);
         }
     }
 
@@ -90,7 +93,17 @@ final class StreamCall extends ClientCall.Listener<StreamPredictResponse> {
     public void onClose(Status status, Metadata trailers) {
         final long now = System.nanoTime();
         final String problem = status.isOk() ? check.finish() : check.problem();
-        run.ended(this, status, problem, now);
+        if (status.isOk() && problem == null) {
+            run.succeeded(this, now);
+        } else if (status.isOk()) {
+            run.failed(this, LoadRun.BAD_STREAM, LoadRun.BAD_STREAM + ": " + problem, now);
+        } else if (cancelledByRun && status.getCode() == Status.Code.CANCELLED) {
+            run.failed(this, LoadRun.UNFINISHED, LoadRun.UNFINISHED_DESCRIPTION, now);
+        } else {
+            final String kind = status.getCode().name();
+            run.failed(this, kind, kind + (status.getDescription() == null ? "" : ": " + status.getDescription())
+                    + (status.getCause() == null ? "" : " (" + status.getCause() + ")"), now);
+        }
         onEnd.run();
     }
 }

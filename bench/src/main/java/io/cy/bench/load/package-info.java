@@ -1,5 +1,6 @@
 /**
- * The StreamPredict load generator: closed-loop and open-loop (fixed arrival rate) runs over
- * grpc-java, every response stream checked, latencies in HdrHistogram.
+ * The load generator: closed-loop and open-loop (fixed arrival rate) runs of StreamPredict over
+ * grpc-java, or of streamed chat completions over HTTP/1.1 with server-sent events; every
+ * response stream checked, latencies in HdrHistogram.
  */
 package io.cy.bench.load;

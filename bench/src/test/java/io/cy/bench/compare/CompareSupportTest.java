@@ -21,14 +21,17 @@ class CompareSupportTest {
         final CompareArgs full = CompareArgs.parse(List.of());
         final CompareArgs quick = CompareArgs.parse(List.of("--quick", "--scenario", "c64,mem2k"));
 
-        assertThat(full.scenarios()).extracting(Scenario::name).containsExactly("c1", "c64", "open500", "c1000", "mem10k");
+        assertThat(full.scenarios()).extracting(Scenario::name)
+                .containsExactly("c1", "c64", "open500", "c1000", "sse", "mem10k");
         assertThat(full.pairs()).isEqualTo(3);
         assertThat(full.nginx()).isTrue();
         assertThat(quick.scenarios()).extracting(Scenario::name).containsExactly("c64", "mem2k");
         assertThat(quick.pairs()).isEqualTo(2);
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--scenario", "c2")))
                 .isInstanceOf(UsageException.class)
-                .hasMessage("--scenario: c2 (expected: one of c1, c64, open500, c1000, mem10k)");
+                .hasMessage("--scenario: c2 (expected: one of c1, c64, open500, c1000, sse, mem10k)");
+        assertThat(CompareArgs.parse(List.of("--quick")).scenarios()).extracting(Scenario::name)
+                .containsExactly("c1", "c64", "open500", "sse", "mem2k");
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--pairs", "0")))
                 .hasMessage("--pairs: 0 (expected: >= 1)");
     }
@@ -39,9 +42,29 @@ class CompareSupportTest {
             assertThat(s.plan(null).request().getGeneration().getMaxNewTokens()).isEqualTo(s.tokens());
             assertThat(s.channels()).isGreaterThanOrEqualTo((s.concurrency() + 999) / 1000);
         }
-        final Scenario mem = Scenario.full().get(4);
+        final Scenario mem = Scenario.full().stream().filter(Scenario::memory).findFirst().orElseThrow();
         assertThat(mem.memoryPlan("t").calls()).isEqualTo(10_000);
         assertThat(mem.memoryPlan("t").request().getMetadata().getExtraMap()).containsEntry("sim.ttft_ms", "30000");
+    }
+
+    @Test
+    void theBridgeScenarioIsOneCallAtATimeWithoutDelay() {
+        for (List<Scenario> set : List.of(Scenario.full(), Scenario.quick())) {
+            final Scenario sse = set.stream().filter(s -> s.name().equals("sse")).findFirst().orElseThrow();
+
+            assertThat(sse.kind()).isEqualTo(Scenario.Kind.BRIDGE);
+            assertThat(sse.memory()).isFalse();
+            assertThat(sse.concurrency()).isEqualTo(1);
+            assertThat(sse.rate()).isZero();
+            assertThat(sse.tokens()).isEqualTo(16);
+            assertThat(sse.plan("t").request().getMetadata().getExtraMap()).isEmpty();
+            assertThat(sse.plan("t").token()).isEqualTo("t");
+        }
+        assertThat(Scenario.full().stream().filter(s -> s.kind() == Scenario.Kind.BRIDGE)).hasSize(1);
+        final Scenario described = Scenario.quick().get(3).withDescription("other words");
+        assertThat(described.description()).isEqualTo("other words");
+        assertThat(described.kind()).isEqualTo(Scenario.Kind.BRIDGE);
+        assertThat(described.duration()).isEqualTo(Scenario.quick().get(3).duration());
     }
 
     @Test

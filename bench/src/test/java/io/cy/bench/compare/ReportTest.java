@@ -41,6 +41,40 @@ class ReportTest {
     }
 
     @Test
+    void theBridgeTableComparesHttpWithGrpc() {
+        final ScenarioResult s = new ScenarioResult(scenario("sse").withDescription("bridge vs gRPC, through X"));
+        for (int pair = 0; pair < 2; pair++) {
+            s.add("grpc", run(300, 400, 0));
+            s.add("http-sse", run(450, 500, 2));
+        }
+
+        final String table = new Report("direct", List.of("coordinator"))
+                .scenarioTable(s, 2, "grpc", List.of("http-sse"));
+
+        assertThat(table).startsWith("### sse: bridge vs gRPC, through X (2 pairs x 5 s)\n");
+        assertThat(table).contains("| figure | grpc | http-sse | http-sse / grpc | http-sse - grpc |\n"
+                + "|---|--:|--:|--:|--:|\n");
+        assertThat(table).contains("| time to first chunk p50 (ms) | 0.400 | 0.500 | 1.25 | +0.100 |");
+        // Both columns go through the same coordinator: its CPU per call compares too.
+        assertThat(table).contains("| proxy CPU per call (us) | 300.0 | 450.0 | 1.50 | +150.0 |");
+        assertThat(table).contains("| errors | 0 | 2 |  | +2 |");
+        assertThat(table).contains("- errors, http-sse run 1: UNAVAILABLE=2");
+    }
+
+    @Test
+    void bridgeErrorsCountAsErrorsThroughTheCoordinator() {
+        final ScenarioResult sse = new ScenarioResult(scenario("sse"));
+        sse.add("grpc", run(300, 400, 0));
+        sse.add("http-sse", run(450, 500, 2));
+
+        final List<TargetChecks.Check> checks = TargetChecks.evaluate(List.of(sse), List.of(), "direct",
+                "coordinator", "nginx");
+
+        assertThat(checks).containsExactly(new TargetChecks.Check("no errors through the coordinator in any run",
+                "2 errors", TargetChecks.Verdict.MISSED));
+    }
+
+    @Test
     void targetsMetAndMissed() {
         final ScenarioResult c64 = twoPairs("c64", run(Double.NaN, 100, 0), run(20, 100, 0), run(40, 150, 0));
         final ScenarioResult c1 = twoPairs("c1", run(Double.NaN, 100, 0), run(20, 110, 0), run(60, 250, 0));

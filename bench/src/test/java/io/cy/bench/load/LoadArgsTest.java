@@ -46,6 +46,35 @@ class LoadArgsTest {
     }
 
     @Test
+    void httpTargetInsteadOfGrpc() throws UsageException {
+        final LoadArgs args = LoadArgs.parse(List.of("--http", "http://127.0.0.1:8080/", "--concurrency", "1",
+                "--token", "T"));
+
+        assertThat(args.http()).isEqualTo(HttpTarget.parse("http://127.0.0.1:8080"));
+        assertThat(args.http().endpoint().toString()).isEqualTo("127.0.0.1:8080");
+        assertThat(args.http().hostHeader()).isEqualTo("127.0.0.1:8080");
+        assertThat(args.http().path("/v1/chat/completions")).isEqualTo("/v1/chat/completions");
+        assertThat(args.plan().token()).isEqualTo("T");
+        assertThat(LoadArgs.parse(List.of()).http()).isNull();
+        assertThat(HttpTarget.parse("http://[::1]/api/").path("/readyz")).isEqualTo("/api/readyz");
+        assertThat(HttpTarget.parse("http://[::1]/api/").endpoint().port()).isEqualTo(80);
+        assertThat(HttpTarget.parse("http://[::1]/api/").toString()).isEqualTo("http://[::1]/api");
+    }
+
+    @Test
+    void httpRefusesWhatItCannotDo() {
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "https://api.example.com")))
+                .isInstanceOf(UsageException.class)
+                .hasMessage("--http: https://api.example.com (expected: http://host:port; https is not supported)");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "localhost:8080")))
+                .hasMessageStartingWith("--http: localhost:8080 (expected: http://host:port");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "http://h:1", "--target", "h:2")))
+                .hasMessage("--http: not with --target (one target per run)");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "http://h:1", "--channels", "2")))
+                .hasMessage("--channels: not with --http (HTTP/1.1 has one connection per call in progress)");
+    }
+
+    @Test
     void badValuesNameTheFlag() {
         assertThatThrownBy(() -> LoadArgs.parse(List.of("--concurrency", "0")))
                 .isInstanceOf(UsageException.class).hasMessage("--concurrency: 0 (expected: >= 1)");
