@@ -90,6 +90,11 @@ final class ChildProcess {
         return total;
     }
 
+    /** CPU time of the process's JIT compiler threads so far, in nanoseconds (0 for nginx); -1 off Linux. */
+    long jitCpuNanos() {
+        return CompilerThreads.cpuNanos(process.pid());
+    }
+
     /** SIGTERM, then SIGKILL if it has not exited within {@code grace}; idempotent. */
     void stop(Duration grace) {
         if (!process.isAlive()) {

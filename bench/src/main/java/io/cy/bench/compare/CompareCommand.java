@@ -397,10 +397,12 @@ public final class CompareCommand {
                     + (target.proxy() == null ? "" : "\n" + target.proxy().describeExit()));
         }
         final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+        final long jitBefore = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
         final long simBefore = sim.cpuNanos();
         final long clientBefore = ownCpuNanos();
         final LoadResult result = generator.run(plan);
         final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
+        final long jitAfter = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
         final long simAfter = sim.cpuNanos();
         final long clientAfter = ownCpuNanos();
         for (ChildProcess process : target.proxy() == null ? List.of(sim) : List.of(sim, target.proxy())) {
@@ -408,7 +410,8 @@ public final class CompareCommand {
                 throw new CompareFailure(process.describeExit());
             }
         }
-        return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(simBefore, simAfter),
+        return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
+                delta(simBefore, simAfter),
                 delta(clientBefore, clientAfter));
     }
 
@@ -559,7 +562,8 @@ public final class CompareCommand {
                 scenario.name(), pair, pairs, target.name(), r.callsPerSecond(), r.ttfcSummary().p50() / 1e6,
                 r.ttfcSummary().p99() / 1e6, r.gapSummary().p50() / 1e3, r.errorCount(),
                 Double.isNaN(run.proxyCpuPerCallMicros()) ? ""
-                        : String.format(Locale.ROOT, "  proxy CPU %.1f us/call", run.proxyCpuPerCallMicros()));
+                        : String.format(Locale.ROOT, "  proxy CPU %.1f us/call (JIT %.1f)", run.proxyCpuPerCallMicros(),
+                                run.proxyJitCpuPerCallMicros()));
     }
 
     private static String describe(JvmMemory.Reading reading) {

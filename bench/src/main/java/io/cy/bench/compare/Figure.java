@@ -18,6 +18,7 @@ enum Figure {
     CALL_P99("call time p99 (ms)", "%.3f", r -> r.result().callSummary().p99() / 1e6),
     ERRORS("errors", "%.0f", r -> r.result().errorCount()),
     PROXY_CPU("proxy CPU per call (us)", "%.1f", RunFigures::proxyCpuPerCallMicros),
+    PROXY_JIT_CPU("of which in the JIT compiler (us)", "%.1f", RunFigures::proxyJitCpuPerCallMicros),
     SIM_CPU("sim CPU per call (us)", "%.1f", RunFigures::simCpuPerCallMicros),
     CLIENT_CPU("load generator CPU per call (us)", "%.1f", RunFigures::clientCpuPerCallMicros);
 

@@ -5,12 +5,19 @@ import io.cy.bench.load.LoadResult;
 /**
  * One measured run against one target: what the load generator saw, and the CPU time each
  * process spent over the run (nanoseconds; -1 where not measured, e.g. no proxy when direct).
+ * {@code proxyJitCpuNanos} is the part of the proxy's time spent in JIT compiler threads (0 for
+ * nginx).
  */
-record RunFigures(LoadResult result, long proxyCpuNanos, long simCpuNanos, long clientCpuNanos) {
+record RunFigures(LoadResult result, long proxyCpuNanos, long proxyJitCpuNanos, long simCpuNanos,
+        long clientCpuNanos) {
 
     /** Microseconds of proxy CPU per call started; NaN when not measured. */
     double proxyCpuPerCallMicros() {
         return perCallMicros(proxyCpuNanos);
+    }
+
+    double proxyJitCpuPerCallMicros() {
+        return perCallMicros(proxyJitCpuNanos);
     }
 
     double simCpuPerCallMicros() {
