@@ -15,6 +15,7 @@ import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.grpc.AccessLog;
+import io.cy.coordinator.grpc.AccessLogAppender;
 import io.cy.coordinator.grpc.AiInferenceServices;
 import io.cy.coordinator.grpc.CallEndListener;
 import io.cy.coordinator.grpc.ControlHandler;
@@ -148,6 +149,7 @@ public final class Coordinator implements AutoCloseable {
         final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
                 config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas);
+        final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
                 new RequestValidator(config.limits()), quotas, audit::isAccepting,
                 AiInferenceServices.SIDECAR_STREAM_PREDICT, internalToken, callEnds);
@@ -158,6 +160,9 @@ public final class Coordinator implements AutoCloseable {
                 new HealthHandler(sidecars, forwarder::activeCalls, () -> {
                     final java.util.Map<String, String> metrics = new java.util.LinkedHashMap<>(quotas.metrics());
                     metrics.putAll(audit.metrics());
+                    if (accessLogAppender != null) {
+                        metrics.put("access_log_dropped", String.valueOf(accessLogAppender.dropped()));
+                    }
                     return metrics;
                 }, version));
 

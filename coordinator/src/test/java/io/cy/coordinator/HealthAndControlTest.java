@@ -91,7 +91,8 @@ class HealthAndControlTest {
                         .containsEntry("sidecars_healthy", "1/1")
                         .containsEntry("sidecars_available", "1")
                         .containsEntry("inflight", "0")
-                        .containsKeys("version", "uptime_s");
+                        .containsKeys("version", "uptime_s")
+                        .containsEntry("access_log_dropped", "0");
                 assertThat(answer.getMetricsOrThrow("version")).isNotBlank();
                 assertThat(answer.getMetricsOrThrow("uptime_s")).matches("\\d+");
                 assertThat(grpcHealth(stack.coordinatorChannel(), "cy.llm.AiInference")).isEqualTo(ServingStatus.SERVING);

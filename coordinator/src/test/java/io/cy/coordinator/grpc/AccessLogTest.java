@@ -3,14 +3,20 @@ package io.cy.coordinator.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.AsyncAppender;
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.AppenderBase;
 import ch.qos.logback.core.read.ListAppender;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -61,8 +67,61 @@ class AccessLogTest {
         assertThat(async).as("logback.xml: the access log's appender").singleElement().satisfies(appender -> {
             assertThat(appender.isNeverBlock()).isTrue();
             assertThat(appender.getQueueSize()).isBetween(1, 65_536);
+            assertThat(appender.getDiscardingThreshold()).as("INFO lines are not discarded early").isZero();
+            assertThat(appender).isSameAs(AccessLogAppender.configured());
         });
         assertThat(access.isAdditive()).as("not also written synchronously by the root logger").isFalse();
+    }
+
+    @Test
+    void linesThatFindTheQueueFullAreDroppedAndCounted() throws InterruptedException {
+        final CountDownLatch writing = new CountDownLatch(1);
+        final CountDownLatch stdoutBack = new CountDownLatch(1);
+        final List<String> written = new CopyOnWriteArrayList<>();
+        // Stands for a stdout that has stopped taking lines.
+        final AppenderBase<ILoggingEvent> stuck = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                writing.countDown();
+                try {
+                    stdoutBack.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                written.add(event.getFormattedMessage());
+            }
+        };
+        final AccessLogAppender appender = new AccessLogAppender();
+        appender.setContext(access.getLoggerContext());
+        appender.setQueueSize(4);
+        appender.setDiscardingThreshold(0);
+        appender.setNeverBlock(true);
+        stuck.setContext(access.getLoggerContext());
+        stuck.start();
+        appender.addAppender(stuck);
+        appender.start();
+        try {
+            appender.doAppend(event("line 0"));
+            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the worker took the first line").isTrue();
+            for (int i = 1; i <= 4; i++) {
+                appender.doAppend(event("line " + i));
+            }
+            assertThat(appender.dropped()).isZero();
+
+            for (int i = 5; i <= 7; i++) {
+                appender.doAppend(event("line " + i));
+            }
+
+            assertThat(appender.dropped()).isEqualTo(3);
+        } finally {
+            stdoutBack.countDown();
+            appender.stop();
+        }
+        assertThat(written).containsExactly("line 0", "line 1", "line 2", "line 3", "line 4");
+    }
+
+    private ILoggingEvent event(String message) {
+        return new LoggingEvent(AccessLogTest.class.getName(), access, Level.INFO, message, null, null);
     }
 
     private static CallSummary summary(Status status, String model, long chunks, long ttfcNanos, long durationNanos,
