@@ -60,7 +60,7 @@ public record Scenario(
         requireNonNull(warmup, "warmup");
     }
 
-    /** The full set, about 14 minutes with nginx and four coordinator columns. */
+    /** The full set, about 15 minutes with nginx and four coordinator columns. */
     public static List<Scenario> full() {
         return List.of(
                 closed("c1", "concurrency 1, 16 tokens, zero delay: pure per-call overhead",
@@ -71,8 +71,9 @@ public record Scenario(
                         500, 2000, 6, 3, 16, 50, 20),
                 closed("c1000", "1,000 concurrent streams, 64 tokens, 50 ms to first token, 20 ms between tokens",
                         1000, 6, 3, 64, 50, 20),
-                // The HTTP path is not in the common warm-up: it gets a long one of its own.
-                bridge("sse", 5, 10),
+                // The HTTP path is not in the common warm-up: it gets a long one of its own (the JIT
+                // needs some 30 s of one-at-a-time calls on two cores to settle on it).
+                bridge("sse", 5, 30),
                 memory("mem10k", 10_000, 30));
     }
 
