@@ -304,6 +304,8 @@ public final class CompareCommand {
         if (accessLog) {
             final Map<String, String> withLog = new LinkedHashMap<>(audit);
             withLog.put("CY_LOG_ACCESS", "true");
+            // Both audited coordinators run at once, and a spool directory takes one audit log.
+            withLog.put("CY_AUDIT_SPOOL_DIR", work.resolve("audit-spool-" + COORDINATOR_LOG).toString());
             variants.add(new Variant(COORDINATOR_LOG, "all of that and the access log (to a file)", withLog));
         }
         return List.copyOf(variants);
@@ -311,7 +313,10 @@ public final class CompareCommand {
 
     private ChildProcess startCoordinator(Path java, Path jar, Path work, Variant variant, int port, int httpPort,
             Endpoint sidecar, Path jfr) throws IOException {
-        final List<String> command = new ArrayList<>(List.of(java.toString(), COORDINATOR_HEAP));
+        // Compiler threads that HotSpot retires when idle would take their CPU time with them,
+        // and the JIT row of the table would come out short.
+        final List<String> command = new ArrayList<>(List.of(java.toString(), COORDINATOR_HEAP,
+                "-XX:-UseDynamicNumberOfCompilerThreads"));
         if (jfr != null) {
             command.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
         }
@@ -320,7 +325,7 @@ public final class CompareCommand {
         // Settings from the caller's environment that would change what is measured.
         for (String name : List.of("WORKER_UDS_PATHS", "WORKER_UDS_PATH", "COORDINATOR_UDS_PATH", "COORDINATOR_CONFIG",
                 "OAUTH2_ISSUER", "OAUTH2_AUDIENCE", "GATEWAY_API_TOKEN", "CY_AUTH_HMAC_SECRET", "CY_LLM_INTERNAL_TOKEN",
-                "COORDINATOR_HTTP_ADDR", "DB_URL")) {
+                "COORDINATOR_HTTP_ADDR", "DB_URL", "CY_AUDIT_EMBEDDED_DATABASE_DIR")) {
             env.put(name, null);
         }
         env.put("SIDECAR_GRPC_ADDR", sidecar.toString());

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpClientCodec;
+import java.net.SocketAddress;
 import java.util.Deque;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +29,8 @@ public final class HttpConnections implements AutoCloseable {
     private static final int CONNECT_TIMEOUT_MILLIS = (int) TimeUnit.SECONDS.toMillis(10);
 
     private final HttpTarget target;
+    // Resolved once: a host name looked up per connection would block the event loop that opens it.
+    private final SocketAddress address;
     private final int max;
     private final Bootstrap bootstrap;
     // Most recently used first: a closed loop keeps reusing the connections it warmed.
@@ -36,8 +39,9 @@ public final class HttpConnections implements AutoCloseable {
     private final AtomicInteger opened = new AtomicInteger();
     private volatile boolean closed;
 
-    private HttpConnections(HttpTarget target, int max, Bootstrap bootstrap) {
+    private HttpConnections(HttpTarget target, SocketAddress address, int max, Bootstrap bootstrap) {
         this.target = target;
+        this.address = address;
         this.max = max;
         this.bootstrap = bootstrap;
     }
@@ -65,7 +69,7 @@ public final class HttpConnections implements AutoCloseable {
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpConnection(ch));
                     }
                 });
-        return new HttpConnections(target, max, bootstrap);
+        return new HttpConnections(target, target.endpoint().socketAddress(), max, bootstrap);
     }
 
     public HttpTarget target() {
@@ -88,6 +92,11 @@ public final class HttpConnections implements AutoCloseable {
                 ready.accept(connection, null);
                 return;
             }
+            // Closed while idle: uncounted here if its close listener has not done it yet, so
+            // that a full pool can open its replacement now.
+            if (connection.uncount()) {
+                opened.decrementAndGet();
+            }
         }
         if (closed) {
             ready.accept(null, new IllegalStateException("connections closed"));
@@ -99,7 +108,7 @@ public final class HttpConnections implements AutoCloseable {
                     + " in progress)"));
             return;
         }
-        bootstrap.connect(target.endpoint().socketAddress()).addListener((ChannelFuture f) -> {
+        bootstrap.connect(address).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 opened.decrementAndGet();
                 ready.accept(null, f.cause());

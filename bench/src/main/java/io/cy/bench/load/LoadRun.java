@@ -107,14 +107,19 @@ final class LoadRun {
                 callTimes.getIntervalHistogram(), lateStarts, firstError.get());
     }
 
-    void firstChunk(long nanos) {
+    /**
+     * Times a call's chunk that arrived at {@code nowNanos}: the first against the call's start
+     * (time to first chunk), the others against the chunk before (gap).
+     *
+     * @param chunk which chunk of the call this is, from 1
+     */
+    void chunk(int chunk, long startNanos, long previousChunkNanos, long nowNanos) {
         chunks.increment();
-        ttfc.recordValue(nanos);
-    }
-
-    void nextChunk(long nanos) {
-        chunks.increment();
-        gaps.recordValue(nanos);
+        if (chunk == 1) {
+            ttfc.recordValue(nowNanos - startNanos);
+        } else {
+            gaps.recordValue(nowNanos - previousChunkNanos);
+        }
     }
 
     /** Counts a call that ended well: OK, and its stream broke no rule. */

@@ -148,11 +148,7 @@ final class SseCall implements LoadCall, HttpConnection.Exchange, EventStreamRea
             return;
         }
         if (check.onData(data)) {
-            if (check.chunks() == 1) {
-                run.firstChunk(readNanos - startNanos);
-            } else {
-                run.nextChunk(readNanos - lastChunkNanos);
-            }
+            run.chunk(check.chunks(), startNanos, lastChunkNanos, readNanos);
             lastChunkNanos = readNanos;
         }
     }
@@ -169,8 +165,11 @@ final class SseCall implements LoadCall, HttpConnection.Exchange, EventStreamRea
 
     /** The whole answer is in. */
     private void answered(long nanos) {
-        // Back first: the run may start the next call, on this connection, as soon as it hears of the end.
-        connections.release(connection);
+        // Back first: the run may start the next call, on this connection, as soon as it hears of
+        // the end. Forgotten before that, so a late cancelByRun cannot close it under that call.
+        final HttpConnection done = connection;
+        connection = null;
+        connections.release(done);
         if (status != HttpResponseStatus.OK.code()) {
             final String kind = "http_" + status;
             end(kind, kind + ": " + errorMessage(errorBody.toString()), nanos);

@@ -19,8 +19,10 @@ import java.util.Map;
 
 /**
  * Streamed chat completions of one plan: the plan's StreamPredict request, said in OpenAI's words
- * ({@code POST /v1/chat/completions} with {@code stream: true}), so that a run over the bridge
- * asks the sidecar for exactly what a gRPC run asks.
+ * ({@code POST /v1/chat/completions} with {@code stream: true}): the same model, tokens, pacing and
+ * metadata as a gRPC run. The prompt is the plan's as the user's message, so the bridge's chat
+ * template wraps it ({@code User: ...\nAssistant:}) and the sidecar sees some 20 bytes more than in
+ * a gRPC run.
  */
 final class SseCalls implements CallFactory {
 

@@ -75,11 +75,7 @@ final class StreamCall extends ClientCall.Listener<StreamPredictResponse> implem
         final long now = System.nanoTime();
         received++;
         if (check.onMessage(response)) {
-            if (check.chunks() == 1) {
-                run.firstChunk(now - startNanos);
-            } else {
-                run.nextChunk(now - lastChunkNanos);
-            }
+            run.chunk(check.chunks(), startNanos, lastChunkNanos, now);
             lastChunkNanos = now;
         }
         // More messages than expected: keep reading, so the check sees them and the call ends.

@@ -58,6 +58,7 @@ class ReportTest {
         assertThat(table).contains("| time to first chunk p50 (ms) | 0.400 | 0.500 | 1.25 | +0.100 |");
         // Both columns go through the same coordinator: its CPU per call compares too.
         assertThat(table).contains("| proxy CPU per call (us) | 300.0 | 450.0 | 1.50 | +150.0 |");
+        assertThat(table).as("no ratio of compile times").contains("| of which in the JIT compiler (us) | 75.0 | 112.5 |  | +37.5 |");
         assertThat(table).contains("| errors | 0 | 2 |  | +2 |");
         assertThat(table).contains("- errors, http-sse run 1: UNAVAILABLE=2");
     }
