@@ -166,10 +166,11 @@ public final class DbUrl {
             try {
                 number = Integer.parseInt(port);
             } catch (NumberFormatException e) {
-                throw invalid("port '" + port + "' is not a number");
+                // Not quoted: in 'postgresql://user:secret/db' (no '@host') the password is read as the port.
+                throw invalid("port is not a number (expected: 1-65535)");
             }
             if (number < 1 || number > 65535) {
-                throw invalid("port " + number + " out of range");
+                throw invalid("port out of range (expected: 1-65535)");
             }
         }
         return host;

@@ -55,13 +55,22 @@ class DbUrlTest {
                 .hasMessageStartingWith("DB_URL: unsupported scheme 'mysql'")
                 .message().doesNotContain("hunter2");
         assertThatThrownBy(() -> DbUrl.parse("postgresql://u:hunter2@h:54x2/db"))
-                .hasMessageStartingWith("DB_URL: port '54x2' is not a number")
+                .hasMessageStartingWith("DB_URL: port is not a number (expected: 1-65535)")
                 .message().doesNotContain("hunter2");
         assertThatThrownBy(() -> DbUrl.parse("postgresql://u:hunter2@/db"))
                 .hasMessageStartingWith("DB_URL: no host")
                 .message().doesNotContain("hunter2");
         assertThatThrownBy(() -> DbUrl.parse("postgresql://u:hunter2@h:70000/db"))
-                .hasMessageStartingWith("DB_URL: port 70000 out of range");
+                .hasMessageStartingWith("DB_URL: port out of range (expected: 1-65535)");
+        // Without '@host' the text after the user's colon reads as a port: it is the password.
+        assertThatThrownBy(() -> DbUrl.parse("postgresql://admin:s3cret/db"))
+                .hasMessageStartingWith("DB_URL: port is not a number")
+                .message().doesNotContain("s3cret");
+        assertThatThrownBy(() -> DbUrl.parse("postgresql://u:pa/ss@host/db"))
+                .message().doesNotContain("pa/ss").doesNotContain("'pa'");
+        assertThatThrownBy(() -> DbUrl.parse("postgresql://admin:123456/db"))
+                .hasMessageStartingWith("DB_URL: port out of range")
+                .message().doesNotContain("123456");
         assertThatThrownBy(() -> DbUrl.parse("postgresql://u:hunt%zzer2@h/db"))
                 .hasMessageStartingWith("DB_URL: bad percent-encoding in password")
                 .message().doesNotContain("hunt");
