@@ -16,8 +16,9 @@ import java.util.Properties;
 
 /**
  * {@code cy-coordinator --audit-query}: runs one query on the audit database and prints the rows
- * as a table, so that a look at the audit log needs nothing installed (no psql). The transaction
- * is read-only: this is for looking, not for changing the log.
+ * as a table, so that a look at the audit log needs nothing installed (no psql). Every transaction
+ * of its session is read-only and statements time out: this is for looking, not for changing the
+ * log. That guards against accidents; it is no permission boundary (a role that may only read is).
  */
 public final class AuditQuery {
 
@@ -28,6 +29,8 @@ public final class AuditQuery {
     /** More would not be read on a terminal; the note under the table says so. */
     static final int MAX_ROWS = 1000;
     private static final int CONNECT_TIMEOUT_S = 10;
+    /** A look at the log that takes longer is a mistake (a missing WHERE on a large table). */
+    static final int STATEMENT_TIMEOUT_S = 30;
 
     private AuditQuery() {}
 
@@ -38,6 +41,10 @@ public final class AuditQuery {
      * @return the number of rows printed
      */
     public static int run(DbUrl url, String sql, PrintStream out) throws SQLException {
+        return run(url, sql, out, STATEMENT_TIMEOUT_S);
+    }
+
+    static int run(DbUrl url, String sql, PrintStream out, int statementTimeoutSeconds) throws SQLException {
         requireNonNull(url, "url");
         requireNonNull(sql, "sql");
         requireNonNull(out, "out");
@@ -50,22 +57,41 @@ public final class AuditQuery {
         }
         properties.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_S));
         properties.setProperty("ApplicationName", "cy-audit-query");
+        // For the whole session, so that a COMMIT inside the SQL does not open a writable transaction.
+        properties.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="
+                + statementTimeoutSeconds + "s");
         try (Connection connection = DriverManager.getConnection(url.jdbcUrl(), properties)) {
-            // The driver makes only explicit transactions read-only.
             connection.setAutoCommit(false);
             connection.setReadOnly(true);
             try (Statement statement = connection.createStatement()) {
                 statement.setMaxRows(MAX_ROWS + 1);
-                if (!statement.execute(sql)) {
+                final boolean hasRows = statement.execute(sql);
+                final ResultSet rows = hasRows ? statement.getResultSet() : null;
+                if (statement.getMoreResults(Statement.KEEP_CURRENT_RESULT) || statement.getUpdateCount() != -1) {
+                    throw new SQLException(FLAG + ": one SQL statement only (it holds more than one)");
+                }
+                final int printed;
+                if (rows == null) {
                     out.println("(no rows: the statement returned no result set)");
-                    return 0;
+                    printed = 0;
+                } else {
+                    printed = print(rows, out);
                 }
-                try (ResultSet rows = statement.getResultSet()) {
-                    return print(rows, out);
-                }
-            } finally {
                 connection.rollback();
+                return printed;
+            } catch (SQLException e) {
+                rollBack(connection, e);
+                throw e;
             }
+        }
+    }
+
+    /** Nothing was meant to change; a failure to roll back must not hide why the query failed. */
+    private static void rollBack(Connection connection, SQLException cause) {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
         }
     }
 

@@ -57,4 +57,40 @@ class AuditQueryTest {
                 .isInstanceOf(SQLException.class)
                 .hasMessageContaining("read-only transaction");
     }
+
+    @Test
+    void aCommitInTheSqlDoesNotOpenAWritableTransaction() throws Exception {
+        assertThatThrownBy(() -> AuditQuery.run(url, "COMMIT; CREATE TABLE cy_audit_query_commit (x int)",
+                new PrintStream(new ByteArrayOutputStream(), true, UTF_8)))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("read-only transaction");
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        AuditQuery.run(url, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'cy_audit_query_commit'",
+                new PrintStream(out, true, UTF_8));
+        assertThat(out.toString(UTF_8).lines()).contains(" 0");
+    }
+
+    @Test
+    void runsOneStatementOnly() {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThatThrownBy(() -> AuditQuery.run(url, "SELECT 1 AS a; SELECT 2 AS b", new PrintStream(out, true, UTF_8)))
+                .isInstanceOf(SQLException.class)
+                .hasMessage("--audit-query: one SQL statement only (it holds more than one)");
+        assertThat(out.toString(UTF_8)).isEmpty();
+    }
+
+    @Test
+    void aStatementWithoutRowsSaysSo() throws Exception {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThat(AuditQuery.run(url, "SET search_path TO public", new PrintStream(out, true, UTF_8))).isZero();
+        assertThat(out.toString(UTF_8)).isEqualTo("(no rows: the statement returned no result set)" + System.lineSeparator());
+    }
+
+    @Test
+    void aLongQueryTimesOut() {
+        assertThatThrownBy(() -> AuditQuery.run(url, "SELECT pg_sleep(30)",
+                new PrintStream(new ByteArrayOutputStream(), true, UTF_8), 1))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("statement timeout");
+    }
 }
