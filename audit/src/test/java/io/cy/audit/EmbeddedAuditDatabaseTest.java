@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +50,10 @@ class EmbeddedAuditDatabaseTest {
         assertThat(first.url()).matches("postgresql://postgres@127\\.0\\.0\\.1:\\d+/postgres");
         assertThat(query(first, "SHOW listen_addresses")).isEqualTo("127.0.0.1");
         assertThat(query(first, "SHOW fsync")).isEqualTo("on");
+        // Unpacked into the private directory, not into a shared one under /tmp.
+        try (Stream<Path> unpacked = Files.list(pg.resolve(EmbeddedAuditDatabase.BINARIES))) {
+            assertThat(unpacked).as("binaries unpacked in the directory").isNotEmpty();
+        }
         execute(first, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('before the restart')");
         first.close();
         assertThat(pg.resolve("pgdata/PG_VERSION")).exists();
