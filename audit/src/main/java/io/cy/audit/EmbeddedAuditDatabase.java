@@ -13,11 +13,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -83,6 +85,9 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
         requireNonNull(directory, "directory");
         final Path dir = directory.toAbsolutePath().normalize();
         final Path cluster = dir.resolve(CLUSTER);
+        if (Files.isDirectory(dir)) {
+            checkPrivate(dir);
+        }
         if (checkUsable(dir, cluster)) {
             stopOrphan(cluster);
         }
@@ -154,13 +159,8 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
     }
 
     /** {@link #url()}, parsed. */
-    public DbUrl dbUrl() {
+    private DbUrl dbUrl() {
         return DbUrl.parse(url);
-    }
-
-    /** The directory given to {@link #start}, absolute. */
-    public Path dir() {
-        return dir;
     }
 
     /**
@@ -202,6 +202,31 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (UnsupportedOperationException e) {
             Files.createDirectories(dir);
+        }
+    }
+
+    /**
+     * An existing directory must be this user's and writable by no one else: it holds the binaries
+     * the server runs, and the quickstart's default is a fixed path under /tmp, which another user
+     * could create first.
+     */
+    private static void checkPrivate(Path dir) throws IOException {
+        final Set<PosixFilePermission> permissions;
+        try {
+            permissions = Files.getPosixFilePermissions(dir);
+        } catch (UnsupportedOperationException e) {
+            return;
+        }
+        final String owner = Files.getOwner(dir).getName();
+        final String user = System.getProperty("user.name");
+        if (user != null && !owner.equals(user)) {
+            throw new IOException(SETTING + ": " + dir + " belongs to " + owner + " (expected: " + user
+                    + ", who runs the server from it)");
+        }
+        if (permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException(SETTING + ": " + dir + " is writable by others ("
+                    + PosixFilePermissions.toString(permissions) + "; expected: writable by its owner only, e.g."
+                    + " chmod 700)");
         }
     }
 

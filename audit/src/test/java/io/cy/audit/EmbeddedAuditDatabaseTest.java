@@ -118,6 +118,19 @@ class EmbeddedAuditDatabaseTest {
     }
 
     @Test
+    void aDirectoryOthersCanWriteIsRefusedBeforeAnythingRuns() throws Exception {
+        final Path shared = Files.createDirectory(dir.resolve("shared"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx")));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+        assertThatThrownBy(() -> start(shared))
+                .isInstanceOf(IOException.class)
+                .hasMessage("audit.embedded_database_dir: " + shared + " is writable by others (rwxrwxrwx; expected:"
+                        + " writable by its owner only, e.g. chmod 700)");
+        assertThat(shared.resolve(EmbeddedAuditDatabase.BINARIES)).doesNotExist();
+    }
+
+    @Test
     void missingBinariesAreNamedWithWhereABuildLeavesThem() throws Exception {
         // A class path without the binaries, as in an image that copies the coordinator's jar alone.
         final ClassLoader bare = new URLClassLoader(new URL[0], null);
