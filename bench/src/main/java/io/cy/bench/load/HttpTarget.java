@@ -32,13 +32,21 @@ public record HttpTarget(Endpoint endpoint, String hostHeader, String basePath) 
             throw new IllegalArgumentException(url + " (expected: http://host:port; "
                     + (uri.getScheme() == null ? "no scheme" : uri.getScheme() + " is not supported") + ")");
         }
+        if (uri.getRawUserInfo() != null) {
+            // Not echoed: it may hold a password.
+            throw new IllegalArgumentException("a URL with user info (expected: http://host:port[/path];"
+                    + " the bearer token goes in --token)");
+        }
         if (uri.getHost() == null) {
             throw new IllegalArgumentException(url + " (expected: http://host:port)");
         }
-        if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
             throw new IllegalArgumentException(url + " (expected: http://host:port[/path], nothing more)");
         }
         final int port = uri.getPort() < 0 ? 80 : uri.getPort();
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException(url + " (expected: http://host:port, port 1-65535)");
+        }
         // getHost() keeps an IPv6 literal's brackets, which the socket address must not have.
         final String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1)
                 : uri.getHost();

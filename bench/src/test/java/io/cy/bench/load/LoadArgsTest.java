@@ -68,6 +68,13 @@ class LoadArgsTest {
                 .hasMessage("--http: https://api.example.com (expected: http://host:port; https is not supported)");
         assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "localhost:8080")))
                 .hasMessageStartingWith("--http: localhost:8080 (expected: http://host:port");
+        assertThatThrownBy(() -> HttpTarget.parse("http://h:1/v1?stream=true"))
+                .hasMessage("http://h:1/v1?stream=true (expected: http://host:port[/path], nothing more)");
+        assertThatThrownBy(() -> HttpTarget.parse("http://user:secret@h:1"))
+                .hasMessage("a URL with user info (expected: http://host:port[/path]; the bearer token goes in --token)");
+        assertThatThrownBy(() -> HttpTarget.parse("http:///v1")).hasMessage("http:///v1 (expected: http://host:port)");
+        assertThatThrownBy(() -> HttpTarget.parse("http://h:99999"))
+                .hasMessage("http://h:99999 (expected: http://host:port, port 1-65535)");
         assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "http://h:1", "--target", "h:2")))
                 .hasMessage("--http: not with --target (one target per run)");
         assertThatThrownBy(() -> LoadArgs.parse(List.of("--http", "http://h:1", "--channels", "2")))
