@@ -96,8 +96,9 @@ class EmbeddedAuditDatabaseTest {
                 p -> assertThat(p.isAlive()).isTrue());
         // Run from binaries unpacked in the private directory, not in a shared one under /tmp.
         // (Seen in a new JVM: zonky reuses the binaries it unpacked first in a process.)
-        assertThat(running.get().info().command()).hasValueSatisfying(command -> assertThat(Path.of(command))
-                .startsWith(pg.resolve(EmbeddedAuditDatabase.BINARIES).toRealPath()));
+        final Path binaries = pg.resolve(EmbeddedAuditDatabase.BINARIES).toRealPath();
+        assertThat(running.get().info().command()).hasValueSatisfying(
+                command -> assertThat(Path.of(command)).startsWith(binaries));
 
         final EmbeddedAuditDatabase database = start(pg);
 
