@@ -185,12 +185,33 @@ public final class EmbeddedAuditDatabase implements AutoCloseable {
     /** Stops the server (fast shutdown: open sessions are ended). Idempotent. */
     @Override
     public void close() {
+        stop();
+    }
+
+    /**
+     * {@link #close()}, saying whether the server is stopped. zonky logs a failed {@code pg_ctl
+     * stop} and carries on, so the server's own pid file is what tells.
+     */
+    boolean stop() {
         try {
             server.close();
-            logger.info("audit: embedded PostgreSQL stopped; its data stays in {}", dir);
         } catch (IOException e) {
             logger.warn("audit: stopping the embedded PostgreSQL in {} failed: {}", dir, e.toString());
         }
+        final Optional<ProcessHandle> running;
+        try {
+            running = postmaster(dir.resolve(CLUSTER));
+        } catch (IOException e) {
+            logger.warn("audit: cannot tell whether the embedded PostgreSQL in {} stopped: {}", dir, e.toString());
+            return false;
+        }
+        if (running.isPresent()) {
+            logger.warn("audit: the embedded PostgreSQL in {} did not stop (pid {} still runs); the next start on"
+                    + " this directory stops it", dir, running.get().pid());
+            return false;
+        }
+        logger.info("audit: embedded PostgreSQL stopped; its data stays in {}", dir);
+        return true;
     }
 
     /** Owner-only where the file system has permissions, as initdb makes the cluster's own directory. */

@@ -9,6 +9,7 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -20,6 +21,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,6 +107,34 @@ class EmbeddedAuditDatabaseTest {
 
         assertThat(running.get().isAlive()).isFalse();
         assertThat(query(database, "SELECT note FROM kept")).isEqualTo("from the killed process");
+    }
+
+    @Test
+    void aServerThatDidNotStopIsNotReportedStoppedAndTheNextStartStopsIt() throws Exception {
+        final Path pg = dir.resolve("pg");
+        final EmbeddedAuditDatabase database = start(pg);
+        execute(database, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('before a failed stop')");
+        final long pid = Long.parseLong(Files.readAllLines(pg.resolve("pgdata/postmaster.pid")).get(0).trim());
+        // pg_ctl cannot run: zonky's stop fails, and zonky only logs it.
+        final Path pgCtl;
+        try (Stream<Path> found = Files.find(pg.resolve(EmbeddedAuditDatabase.BINARIES), 3,
+                (path, attributes) -> path.endsWith("bin/pg_ctl"))) {
+            pgCtl = found.findFirst().orElseThrow();
+        }
+        final Set<PosixFilePermission> executable = Files.getPosixFilePermissions(pgCtl);
+        Files.setPosixFilePermissions(pgCtl, Set.of(PosixFilePermission.OWNER_READ));
+        try {
+            assertThat(database.stop()).isFalse();
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).hasValue(true);
+        } finally {
+            Files.setPosixFilePermissions(pgCtl, executable);
+        }
+
+        final EmbeddedAuditDatabase next = start(pg);
+
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(query(next, "SELECT note FROM kept")).isEqualTo("before a failed stop");
+        assertThat(next.stop()).isTrue();
     }
 
     @Test
