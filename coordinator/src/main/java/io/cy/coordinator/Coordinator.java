@@ -121,7 +121,7 @@ public final class Coordinator implements AutoCloseable {
         final AuditLog audit = startAudit(config.audit());
         try {
             return start(config, callEndListener, reloadSource, audit);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             // Also stops an embedded database, which would otherwise outlive this process.
             audit.close(Duration.ofSeconds(5));
             throw e;
@@ -136,8 +136,30 @@ public final class Coordinator implements AutoCloseable {
             callEndListener.onCallEnd(summary);
             auditRecorder.onCallEnd(summary);
         };
-        final NettyTransport transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
-        final SidecarPool sidecars = SidecarPool.connect(config.sidecars(), transport, new LeastInFlightRouter());
+        final Authenticator authenticator;
+        if (config.auth().required()) {
+            authenticator = Authenticator.start(config.auth());
+        } else {
+            authenticator = null;
+            logger.warn("AUTHENTICATION IS OFF (auth.mode: none): every caller is trusted and tenants are taken"
+                    + " from requests. Use this for local development only.");
+        }
+        final NettyTransport transport;
+        final SidecarPool sidecars;
+        try {
+            transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
+            try {
+                sidecars = SidecarPool.connect(config.sidecars(), transport, new LeastInFlightRouter());
+            } catch (RuntimeException | Error e) {
+                transport.close();
+                throw e;
+            }
+        } catch (RuntimeException | Error e) {
+            if (authenticator != null) {
+                authenticator.close();
+            }
+            throw e;
+        }
         final HealthStatusManager health = new HealthStatusManager();
         final String internalToken = config.sidecars().internalToken();
         final Metadata probeHeaders = new Metadata();
@@ -166,14 +188,6 @@ public final class Coordinator implements AutoCloseable {
                     return metrics;
                 }, version));
 
-        final Authenticator authenticator;
-        if (config.auth().required()) {
-            authenticator = Authenticator.start(config.auth());
-        } else {
-            authenticator = null;
-            logger.warn("AUTHENTICATION IS OFF (auth.mode: none): every caller is trusted and tenants are taken"
-                    + " from requests. Use this for local development only.");
-        }
         final AuthInterceptor auth = authenticator == null ? null
                 : new AuthInterceptor(authenticator, config.auth(), auditRecorder::authenticationRejected);
 
@@ -201,7 +215,7 @@ public final class Coordinator implements AutoCloseable {
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
                 http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
                 inProcess.shutdownNow();
             }

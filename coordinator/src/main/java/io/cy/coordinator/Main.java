@@ -1,5 +1,6 @@
 package io.cy.coordinator;
 
+import ch.qos.logback.classic.LoggerContext;
 import io.cy.audit.DbUrl;
 import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.config.ConfigException;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +30,12 @@ public final class Main {
             "                     database (--db-url, else DB_URL / audit.db_url), print the rows, exit",
             "Environment variables override the file: SIDECAR_GRPC_ADDR, COORDINATOR_GRPC_ADDR,",
             "COORDINATOR_UDS_PATH, CY_LLM_INTERNAL_TOKEN, DB_URL, and CY_<SETTING_PATH> for any setting.");
+
+    /**
+     * How long a SIGTERM during startup waits for it to end: the embedded database's own startup
+     * wait (30 s) with room for the audit log's migrations and the OIDC discovery after it.
+     */
+    private static final Duration STARTUP_WAIT_ON_SIGNAL = Duration.ofSeconds(60);
 
     private Main() {}
 
@@ -96,15 +104,21 @@ public final class Main {
         logger.info("configuration{}: {}", configFile == null ? " (no file)" : " from " + configFile, loader.describe());
 
         final Path file = configFile;
+        // Before startup: a signal while an embedded database starts must not leave it running.
+        final ShutdownHook shutdownHook = new ShutdownHook(STARTUP_WAIT_ON_SIGNAL, Main::stopLogging).register();
         final Coordinator coordinator;
         try {
             coordinator = Coordinator.start(config, config.log().access() ? new AccessLog() : summary -> { },
                     () -> ConfigLoader.load(file, System.getenv()).config());
         } catch (IOException e) {
+            shutdownHook.startFailed();
             exit(1, "cy-coordinator: " + e.getMessage());
             return;
+        } catch (RuntimeException | Error e) {
+            shutdownHook.startFailed();
+            throw e;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(coordinator::shutdown, "cy-shutdown"));
+        shutdownHook.started(coordinator::shutdown);
         reloadOnHangup(coordinator, logger);
         coordinator.awaitTermination();
     }
@@ -158,6 +172,16 @@ public final class Main {
             System.out.flush();
         } catch (IOException e) {
             exit(1, "cannot read the built-in defaults: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Last at exit: the access log's queued lines reach stdout. Logback's own shutdown hook would
+     * run alongside the coordinator's graceful shutdown and stop logging in the middle of it.
+     */
+    private static void stopLogging() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext) {
+            ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
         }
     }
 
