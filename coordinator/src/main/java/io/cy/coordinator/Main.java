@@ -10,6 +10,7 @@ import io.cy.coordinator.grpc.AccessLog;
 import io.cy.llm.transport.NettyTransport;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -45,51 +46,30 @@ public final class Main {
         NettyTransport.disableLeakDetectionUnlessAsked();
         final Logger logger = LoggerFactory.getLogger(Main.class);
 
-        Path configFile = null;
-        boolean auditQuery = false;
-        String dbUrl = null;
-        String sql = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--config":
-                    if (i + 1 >= args.length) {
-                        exit(2, "--config: missing file name\n" + USAGE);
-                    }
-                    configFile = Path.of(args[++i]);
-                    break;
-                case AuditQuery.FLAG:
-                    auditQuery = true;
-                    break;
-                case "--db-url":
-                    if (i + 1 >= args.length) {
-                        exit(2, "--db-url: missing URL\n" + USAGE);
-                    }
-                    dbUrl = args[++i];
-                    break;
-                case "--print-defaults":
-                    printDefaults();
-                    return;
-                case "-h":
-                case "--help":
-                    System.out.println(USAGE);
-                    return;
-                default:
-                    if (auditQuery && sql == null && !args[i].startsWith("--")) {
-                        sql = args[i];
-                        break;
-                    }
-                    exit(2, args[i] + ": unknown argument\n" + USAGE);
+        final MainArguments.Parsed parsed = MainArguments.parse(args);
+        if (parsed instanceof MainArguments.Invalid invalid) {
+            exit(invalid.exitCode(), invalid.problem() + "\n" + USAGE);
+            return;
+        }
+        final MainArguments.Options options = (MainArguments.Options) parsed;
+        switch (options.command()) {
+            case HELP -> {
+                System.out.println(USAGE);
+                return;
             }
+            case PRINT_DEFAULTS -> {
+                printDefaults();
+                return;
+            }
+            default -> { }
         }
-        if (dbUrl != null && !auditQuery) {
-            exit(2, "--db-url: only with " + AuditQuery.FLAG + "\n" + USAGE);
-        }
+        Path configFile = options.configFile();
         final Map<String, String> env = System.getenv();
         if (configFile == null && env.get("COORDINATOR_CONFIG") != null && !env.get("COORDINATOR_CONFIG").isBlank()) {
             configFile = Path.of(env.get("COORDINATOR_CONFIG"));
         }
-        if (auditQuery) {
-            System.exit(queryAudit(configFile, env, dbUrl, sql == null ? AuditQuery.LATEST : sql));
+        if (options.command() == MainArguments.Command.AUDIT_QUERY) {
+            System.exit(queryAudit(configFile, env, options.dbUrl(), options.sql(), System.out, System.err));
         }
 
         final ConfigLoader loader;
@@ -124,29 +104,33 @@ public final class Main {
     }
 
     /**
-     * {@code --audit-query}: the database is {@code --db-url}, else {@code audit.db_url} from the
+     * {@code --audit-query}: the database is {@code dbUrlFlag}, else {@code audit.db_url} from the
      * file and environment (DB_URL). Only that setting is read, so the rest of a configuration
      * (a credential source, say) need not be there for a look at the audit log.
+     *
+     * @return the exit code: 0 when the rows were printed to {@code out}, 1 when the query or the
+     *     database failed, 2 when no usable database is configured; {@code err} says why
      */
-    private static int queryAudit(Path configFile, Map<String, String> env, String dbUrlFlag, String sql) {
+    static int queryAudit(Path configFile, Map<String, String> env, String dbUrlFlag, String sql,
+                          PrintStream out, PrintStream err) {
         final DbUrl url;
         try {
             final String text = dbUrlFlag != null ? dbUrlFlag : ConfigLoader.load(configFile, env).auditDbUrl();
             if (text.isBlank()) {
-                System.err.println(AuditQuery.FLAG + ": no audit database (expected: --db-url URL, or DB_URL set)");
-                return 2;
+                err.println(AuditQuery.FLAG + ": no audit database (expected: --db-url URL, or DB_URL set)");
+                return MainArguments.BAD_ARGUMENTS;
             }
             url = DbUrl.parse(text);
         } catch (ConfigException | IllegalArgumentException e) {
             // Neither message holds a password.
-            System.err.println(AuditQuery.FLAG + ": " + e.getMessage());
-            return 2;
+            err.println(AuditQuery.FLAG + ": " + e.getMessage());
+            return MainArguments.BAD_ARGUMENTS;
         }
         try {
-            AuditQuery.run(url, sql, System.out);
+            AuditQuery.run(url, sql, out);
             return 0;
         } catch (SQLException e) {
-            System.err.println(AuditQuery.FLAG + ": " + url.redacted() + ": " + e.getMessage());
+            err.println(AuditQuery.FLAG + ": " + url.redacted() + ": " + e.getMessage());
             return 1;
         }
     }
