@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -115,12 +114,10 @@ class EmbeddedAuditDatabaseTest {
         final EmbeddedAuditDatabase database = start(pg);
         execute(database, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('before a failed stop')");
         final long pid = Long.parseLong(Files.readAllLines(pg.resolve("pgdata/postmaster.pid")).get(0).trim());
-        // pg_ctl cannot run: zonky's stop fails, and zonky only logs it.
-        final Path pgCtl;
-        try (Stream<Path> found = Files.find(pg.resolve(EmbeddedAuditDatabase.BINARIES), 3,
-                (path, attributes) -> path.endsWith("bin/pg_ctl"))) {
-            pgCtl = found.findFirst().orElseThrow();
-        }
+        // pg_ctl cannot run: zonky's stop fails, and zonky only logs it. (The one beside the
+        // running server: zonky reuses the binaries it unpacked first in a JVM.)
+        final Path pgCtl = Path.of(ProcessHandle.of(pid).orElseThrow().info().command().orElseThrow())
+                .resolveSibling("pg_ctl");
         final Set<PosixFilePermission> executable = Files.getPosixFilePermissions(pgCtl);
         Files.setPosixFilePermissions(pgCtl, Set.of(PosixFilePermission.OWNER_READ));
         try {
