@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Everything but {@link #send} and {@link #reusable} runs on the channel's event loop; the
  * exchange and its keep-alive are volatile so that a connection handed back from another thread
- * (after a readiness check) is judged on what the event loop last wrote.
+ * is judged on what the event loop last wrote.
  */
 final class HttpConnection extends ChannelInboundHandlerAdapter {
 

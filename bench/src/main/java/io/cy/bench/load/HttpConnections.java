@@ -138,7 +138,15 @@ public final class HttpConnections implements AutoCloseable {
             idle.offerFirst(connection);
             return;
         }
-        // Not counted from now on, though it may take a moment to close: the next call may open another.
+        discard(connection);
+    }
+
+    /**
+     * Lets go of a connection that must carry nothing more: one whose exchange may still be in
+     * progress, or that came when its taker had given up. Closed, and not counted from now on
+     * though it may take a moment to close, so the next call may open another.
+     */
+    void discard(HttpConnection connection) {
         if (connection.uncount()) {
             opened.decrementAndGet();
         }

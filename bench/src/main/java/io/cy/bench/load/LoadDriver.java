@@ -9,8 +9,9 @@ import java.time.Duration;
 public interface LoadDriver {
 
     /**
-     * Waits until the connections a run starts with are open and the target says it is ready,
-     * so that no run pays for connection setup.
+     * Waits until the target says it is ready, on connections left open for the runs: every gRPC
+     * channel, so that no run pays for their setup; one HTTP/1.1 connection, the others opening
+     * as a run's calls need them (a warm-up run pays for them).
      *
      * @param token sent as a bearer token; null for none
      * @return null when the target is ready, else why not

@@ -32,8 +32,13 @@ final class SseCall implements LoadCall, HttpConnection.Exchange, EventStreamRea
     static final String ERROR_EVENT = "error_event";
     static final String CONNECT_FAILED = "connect_failed";
     static final String CONNECTION_CLOSED = "connection_closed";
-    /** The longest SSE line or event accepted: a token's chunk is a few hundred bytes. */
-    static final int MAX_EVENT_BYTES = 1 << 20;
+    /**
+     * The longest SSE line, and the most data one event may carry. A chunk event holds one token's
+     * text: a few hundred bytes, a few KiB with logprobs. 64 KiB leaves ample room for that while
+     * bounding what a call can buffer (a line and an event's data) to a few hundred KiB at worst,
+     * some 200 MiB at 1,000 calls in progress, where 1 MiB allowed gigabytes.
+     */
+    static final int MAX_EVENT_BYTES = 64 << 10;
     /** How much of an error answer's body is kept for the message. */
     private static final int MAX_ERROR_CHARS = 4096;
 
@@ -83,7 +88,7 @@ final class SseCall implements LoadCall, HttpConnection.Exchange, EventStreamRea
             connection = c;
             // cancelByRun sets its flag before it reads the connection, this the reverse: one of them sees the other.
             if (cancelledByRun) {
-                c.close();
+                connections.discard(c);
                 end(LoadRun.UNFINISHED, LoadRun.UNFINISHED_DESCRIPTION, System.nanoTime());
                 return;
             }
@@ -124,7 +129,7 @@ final class SseCall implements LoadCall, HttpConnection.Exchange, EventStreamRea
             if (eventStream) {
                 readNanos = nanos;
                 if (!reader.read(content.content(), this)) {
-                    check.fail("a line or event over " + MAX_EVENT_BYTES + " bytes");
+                    check.fail("a line or event over the limit of " + MAX_EVENT_BYTES + " bytes");
                 }
             }
         } else if (errorBody.length() < MAX_ERROR_CHARS) {

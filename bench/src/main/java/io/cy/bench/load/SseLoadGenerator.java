@@ -5,27 +5,18 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Runs streamed chat completions ({@code POST /v1/chat/completions}, {@code stream: true}) against
  * an OpenAI-compatible HTTP API such as the coordinator's bridge: the same plans, pacing and
  * accounting as the gRPC {@link LoadGenerator}, so the figures of the two compare. Time to first
  * chunk is to the first event carrying text in {@code delta.content}; the gaps are between such
- * events. Each call in progress holds one HTTP/1.1 connection, kept alive for the next call.
+ * events. Each call in progress holds one HTTP/1.1 connection, opened when no idle one is left
+ * and kept alive for the next call.
  */
 public final class SseLoadGenerator implements LoadDriver {
 
@@ -49,49 +40,16 @@ public final class SseLoadGenerator implements LoadDriver {
     }
 
     /**
-     * Opens as many connections as the run may use and asks {@code GET /readyz} on each (with the
-     * token: the bridge's readiness asks its upstream with the caller's credential); they stay
-     * open for the run.
+     * Asks {@code GET /readyz} on one connection (with the token: the bridge's readiness asks its
+     * upstream with the caller's credential), which stays open for the run. A run opens the rest
+     * as its calls need them, up to its concurrency: opening them all here would hold connections
+     * a run may never use, and a target's connection limit would fail the check rather than the
+     * calls that exceed it.
      */
     @Override
     public String awaitReady(Duration timeout, String token) throws InterruptedException {
-        final long deadline = System.nanoTime() + timeout.toNanos();
-        final List<CompletableFuture<String>> answers = new ArrayList<>();
-        final List<HttpConnection> opened = new ArrayList<>();
-        for (int i = 0; i < connections.max(); i++) {
-            final CompletableFuture<String> answer = new CompletableFuture<>();
-            answers.add(answer);
-            connections.acquire((c, failure) -> {
-                if (failure != null) {
-                    answer.complete("cannot connect to " + connections.target() + ": " + failure);
-                    return;
-                }
-                synchronized (opened) {
-                    opened.add(c);
-                }
-                c.send(readyRequest(token), new ReadyExchange(answer));
-            });
-        }
-        String notReady = null;
-        try {
-            for (CompletableFuture<String> answer : answers) {
-                notReady = answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (notReady != null) {
-                    break;
-                }
-            }
-        } catch (TimeoutException e) {
-            notReady = "GET " + READY_PATH + ": no answer within " + timeout.toSeconds() + " s";
-        } catch (ExecutionException e) {
-            notReady = "GET " + READY_PATH + ": " + e.getCause();
-        } finally {
-            synchronized (opened) {
-                for (HttpConnection c : opened) {
-                    connections.release(c);
-                }
-            }
-        }
-        return notReady;
+        requireNonNull(timeout, "timeout");
+        return new HttpReadyCheck(connections, readyRequest(token)).ask(timeout);
     }
 
     private FullHttpRequest readyRequest(String token) {
@@ -103,40 +61,5 @@ public final class SseLoadGenerator implements LoadDriver {
             request.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token);
         }
         return request;
-    }
-
-    /** One readiness answer: null for a 200, else the status and the start of the body. */
-    private static final class ReadyExchange implements HttpConnection.Exchange {
-
-        private static final int MAX_BODY_CHARS = 512;
-
-        private final CompletableFuture<String> answer;
-        private final StringBuilder body = new StringBuilder();
-        private int status;
-
-        ReadyExchange(CompletableFuture<String> answer) {
-            this.answer = answer;
-        }
-
-        @Override
-        public void onHead(HttpResponse head, long nanos) {
-            status = head.status().code();
-        }
-
-        @Override
-        public void onContent(HttpContent content, long nanos) {
-            if (body.length() < MAX_BODY_CHARS) {
-                body.append(content.content().toString(StandardCharsets.UTF_8));
-            }
-            if (content instanceof LastHttpContent) {
-                answer.complete(status == 200 ? null
-                        : "GET " + READY_PATH + ": " + status + " " + body.toString().strip());
-            }
-        }
-
-        @Override
-        public void onClosed(Throwable cause, long nanos) {
-            answer.complete("GET " + READY_PATH + ": connection closed" + (cause == null ? "" : ": " + cause));
-        }
     }
 }

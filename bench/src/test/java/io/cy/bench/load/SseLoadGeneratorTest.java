@@ -1,5 +1,10 @@
 package io.cy.bench.load;
 
+import static io.cy.bench.load.SseEvents.chunks;
+import static io.cy.bench.load.SseEvents.done;
+import static io.cy.bench.load.SseEvents.event;
+import static io.cy.bench.load.SseEvents.role;
+import static io.cy.bench.load.SseEvents.text;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -96,8 +101,9 @@ class SseLoadGeneratorTest {
         assertThat(result.callsPerSecond()).isEqualTo(200 / result.elapsedSeconds());
         assertThat(sim.stats().callsSucceeded()).isEqualTo(200);
         assertThat(sim.stats().maxInflight()).isLessThanOrEqualTo(8);
-        // Kept alive: the connections opened for readiness carried every call.
-        assertThat(connections.openCount()).isEqualTo(8);
+        // Kept alive: at most one connection per worker carried all 200 calls (fewer if the first
+        // calls end before the last worker starts).
+        assertThat(connections.openCount()).isBetween(1, 8);
         assertThat(sim.stats().lastRequest().getGeneration().getMaxNewTokens()).isEqualTo(5);
     }
 
@@ -251,36 +257,5 @@ class SseLoadGeneratorTest {
         final SseLoadGenerator generator = new SseLoadGenerator(connections);
         assertThat(generator.awaitReady(Duration.ofSeconds(10), null)).isNull();
         return generator.run(closed(2, 6, expected, Map.of(), null));
-    }
-
-    /** The role chunk, {@code count} text chunks and the finish chunk, as the bridge sends them. */
-    private static String chunks(int call, int count) {
-        final StringBuilder out = new StringBuilder(event(role(call)));
-        for (int i = 0; i < count; i++) {
-            out.append(event(text(call)));
-        }
-        return out.append(event(chunk(call, "{}", "\"length\""))).toString();
-    }
-
-    private static String role(int call) {
-        return chunk(call, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
-    }
-
-    private static String text(int call) {
-        return chunk(call, "{\"content\":\" word\"}", "null");
-    }
-
-    private static String chunk(int call, String delta, String finishReason) {
-        return "{\"id\":\"chatcmpl-" + call + "\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"sim\","
-                + "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":"
-                + finishReason + "}]}";
-    }
-
-    private static String event(String data) {
-        return "data: " + data + "\n\n";
-    }
-
-    private static String done() {
-        return "data: [DONE]\n\n";
     }
 }
