@@ -52,7 +52,7 @@ final class HttpReadyCheck implements HttpConnection.Exchange {
         try {
             return answer.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            return what + ": no answer within " + timeout.toSeconds() + " s";
+            return what + ": no answer within " + timeout.toMillis() + " ms";
         } catch (ExecutionException e) {
             // Not thrown: the answer is only ever completed with a value.
             return what + ": " + e.getCause();

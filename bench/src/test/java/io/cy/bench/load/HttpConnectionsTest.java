@@ -3,7 +3,6 @@ package io.cy.bench.load;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.llm.transport.NettyTransport;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -26,24 +25,15 @@ class HttpConnectionsTest {
 
     private static final long WAIT_S = 10;
 
-    private final NettyTransport transport = NettyTransport.create(1, "test-pool");
-    private ScriptedHttpServer server;
-    private HttpConnections connections;
+    private final ScriptedPool pool = new ScriptedPool(1, "test-pool");
 
     @AfterEach
     void stop() throws Exception {
-        if (connections != null) {
-            connections.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        transport.close();
+        pool.close();
     }
 
     private void start(ScriptedHttpServer.Script script, int max) throws Exception {
-        server = ScriptedHttpServer.start(script);
-        connections = HttpConnections.open(transport, HttpTarget.parse(server.url()), max);
+        pool.open(script, max);
     }
 
     private HttpConnection acquire() throws Exception {
@@ -52,7 +42,7 @@ class HttpConnectionsTest {
 
     private CompletableFuture<HttpConnection> acquireLater() {
         final CompletableFuture<HttpConnection> connection = new CompletableFuture<>();
-        connections.acquire((c, failure) -> {
+        pool.connections().acquire((c, failure) -> {
             if (failure != null) {
                 connection.completeExceptionally(failure);
             } else {
@@ -88,12 +78,12 @@ class HttpConnectionsTest {
 
         final HttpConnection first = acquire();
         assertThat(exchange(first)).isEqualTo("200 conn0");
-        connections.release(first);
+        pool.connections().release(first);
         final HttpConnection second = acquire();
 
         assertThat(second).isSameAs(first);
         assertThat(exchange(second)).isEqualTo("200 conn0");
-        assertThat(server.accepted()).isEqualTo(1);
+        assertThat(pool.server().accepted()).isEqualTo(1);
     }
 
     @Test
@@ -105,11 +95,11 @@ class HttpConnectionsTest {
         assertThatThrownBy(() -> acquire()).isInstanceOf(ExecutionException.class)
                 .hasRootCauseMessage("2 connections in use (expected: at most one per call in progress)");
         assertThat(exchange(a)).isEqualTo("200 conn0");
-        connections.release(a);
+        pool.connections().release(a);
         assertThat(acquire()).isSameAs(a);
         assertThat(b.isActive()).isTrue();
-        assertThat(server.accepted()).isEqualTo(2);
-        assertThat(connections.openCount()).isEqualTo(2);
+        assertThat(pool.server().accepted()).isEqualTo(2);
+        assertThat(pool.connections().openCount()).isEqualTo(2);
     }
 
     @Test
@@ -118,15 +108,15 @@ class HttpConnectionsTest {
         final HttpConnection first = acquire();
         assertThat(exchange(first)).isEqualTo("200 conn0");
 
-        connections.release(first);
+        pool.connections().release(first);
         // No waiting for the close: the pool of one must have stopped counting it already.
         final HttpConnection second = acquire();
 
         assertThat(second).isNotSameAs(first);
         assertThat(exchange(second)).isEqualTo("200 conn1");
         // The server left it open: the client honoured the header and closed its end.
-        assertThat(server.peer(0).awaitClosedByClient()).isTrue();
-        assertThat(server.accepted()).isEqualTo(2);
+        assertThat(pool.server().peer(0).awaitClosedByClient()).isTrue();
+        assertThat(pool.server().accepted()).isEqualTo(2);
     }
 
     @Test
@@ -134,17 +124,17 @@ class HttpConnectionsTest {
         start((request, peer) -> ok(peer), 1);
         final HttpConnection first = acquire();
         assertThat(exchange(first)).isEqualTo("200 conn0");
-        connections.release(first);
+        pool.connections().release(first);
         final CountDownLatch closed = closedLatch(first);
 
-        server.peer(0).close();
+        pool.server().peer(0).close();
 
         assertThat(closed.await(WAIT_S, TimeUnit.SECONDS)).isTrue();
-        assertThat(connections.openCount()).isZero();
+        assertThat(pool.connections().openCount()).isZero();
         final HttpConnection second = acquire();
         assertThat(second).isNotSameAs(first);
         assertThat(exchange(second)).isEqualTo("200 conn1");
-        assertThat(connections.openCount()).isEqualTo(1);
+        assertThat(pool.connections().openCount()).isEqualTo(1);
     }
 
     @Test
@@ -165,11 +155,11 @@ class HttpConnectionsTest {
         start((request, peer) -> ok(peer), 2);
         final HttpConnection c = acquire();
         assertThat(exchange(c)).isEqualTo("200 conn0");
-        connections.release(c);
+        pool.connections().release(c);
 
-        connections.close();
+        pool.connections().close();
 
-        assertThat(server.peer(0).awaitClosedByClient()).isTrue();
+        assertThat(pool.server().peer(0).awaitClosedByClient()).isTrue();
         assertThatThrownBy(() -> acquire()).isInstanceOf(ExecutionException.class)
                 .hasRootCauseMessage("connections closed");
     }

@@ -7,7 +7,6 @@ import static io.cy.bench.load.SseEvents.role;
 import static io.cy.bench.load.SseEvents.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cy.llm.transport.NettyTransport;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -20,32 +19,22 @@ class SseCallTest {
     private static final int TOKENS = 2;
     private static final String EVENT_STREAM = "text/event-stream";
 
-    private final NettyTransport transport = NettyTransport.create(2, "test-sse");
-    private ScriptedHttpServer server;
-    private HttpConnections connections;
+    private final ScriptedPool pool = new ScriptedPool(2, "test-sse");
 
     @AfterEach
     void stop() throws Exception {
-        if (connections != null) {
-            connections.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        transport.close();
+        pool.close();
     }
 
     /** A server that is ready and answers chat completions with {@code chat}. */
     private SseLoadGenerator against(ScriptedHttpServer.Script chat, int maxConnections) throws Exception {
-        server = ScriptedHttpServer.start((request, peer) -> {
+        return new SseLoadGenerator(pool.open((request, peer) -> {
             if (request.target().equals(SseLoadGenerator.READY_PATH)) {
                 peer.answer(200, null, "");
             } else {
                 chat.answer(request, peer);
             }
-        });
-        connections = HttpConnections.open(transport, HttpTarget.parse(server.url()), maxConnections);
-        return new SseLoadGenerator(connections);
+        }, maxConnections));
     }
 
     /** Two calls, one at a time, each answered with {@code body} as a whole event stream. */
@@ -64,7 +53,7 @@ class SseCallTest {
 
         assertThat(result.succeeded()).isEqualTo(2);
         assertThat(result.errors()).isEmpty();
-        assertThat(server.accepted()).isEqualTo(1);
+        assertThat(pool.server().accepted()).isEqualTo(1);
     }
 
     @Test
@@ -74,7 +63,7 @@ class SseCallTest {
         assertThat(result.errors()).containsExactly(Map.entry(SseCall.CONNECTION_CLOSED, 2L));
         assertThat(result.firstError()).isEqualTo("connection_closed: by the server before the answer");
         // Each lost connection was uncounted: a pool of one opened the next.
-        assertThat(server.accepted()).isEqualTo(2);
+        assertThat(pool.server().accepted()).isEqualTo(2);
     }
 
     @Test
@@ -96,7 +85,7 @@ class SseCallTest {
                 chunks(0, TOKENS) + done()), 2);
         assertThat(generator.awaitReady(LONG, null)).isNull();
         // The checked connection stays open and served; any other is refused.
-        server.stopListening();
+        pool.server().stopListening();
 
         final LoadResult result = generator.run(plan(2, 6));
 
@@ -105,9 +94,9 @@ class SseCallTest {
         assertThat(result.succeeded()).isPositive();
         assertThat(result.errors()).containsOnlyKeys(SseCall.CONNECT_FAILED);
         assertThat(result.succeeded() + result.errors().get(SseCall.CONNECT_FAILED)).isEqualTo(6);
-        assertThat(result.firstError()).startsWith("connect_failed: " + server.url() + ": ")
+        assertThat(result.firstError()).startsWith("connect_failed: " + pool.server().url() + ": ")
                 .doesNotContain("in use");
-        assertThat(connections.openCount()).isEqualTo(1);
+        assertThat(pool.connections().openCount()).isEqualTo(1);
     }
 
     @Test
@@ -138,7 +127,7 @@ class SseCallTest {
         assertThat(result.firstError())
                 .isEqualTo("bad_stream: a line or event over the limit of " + (64 * 1024) + " bytes");
         // The rest of the body was drained, not read: the connection carried the second call.
-        assertThat(server.accepted()).isEqualTo(1);
+        assertThat(pool.server().accepted()).isEqualTo(1);
     }
 
     @Test

@@ -4,7 +4,6 @@ import static io.cy.bench.load.SseEvents.chunks;
 import static io.cy.bench.load.SseEvents.done;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cy.llm.transport.NettyTransport;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -17,25 +16,15 @@ class SseReadinessTest {
 
     private static final Duration LONG = Duration.ofSeconds(30);
 
-    private final NettyTransport transport = NettyTransport.create(1, "test-ready");
-    private ScriptedHttpServer server;
-    private HttpConnections connections;
+    private final ScriptedPool pool = new ScriptedPool(1, "test-ready");
 
     @AfterEach
     void stop() throws Exception {
-        if (connections != null) {
-            connections.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        transport.close();
+        pool.close();
     }
 
     private SseLoadGenerator against(ScriptedHttpServer.Script script, int maxConnections) throws Exception {
-        server = ScriptedHttpServer.start(script);
-        connections = HttpConnections.open(transport, HttpTarget.parse(server.url()), maxConnections);
-        return new SseLoadGenerator(connections);
+        return new SseLoadGenerator(pool.open(script, maxConnections));
     }
 
     private static void readyOrChat(ScriptedHttpServer.Request request, ScriptedHttpServer.Peer peer)
@@ -53,14 +42,14 @@ class SseReadinessTest {
 
         assertThat(generator.awaitReady(LONG, null)).isNull();
 
-        assertThat(server.accepted()).isEqualTo(1);
-        assertThat(connections.openCount()).isEqualTo(1);
+        assertThat(pool.server().accepted()).isEqualTo(1);
+        assertThat(pool.connections().openCount()).isEqualTo(1);
         final LoadResult result = generator.run(new LoadPlan(3, 12, LONG, 0,
                 LoadPlan.request("sim", 32, 2, Map.of()), 2, null, LONG));
         assertThat(result.succeeded()).isEqualTo(12);
         // Bounded by the run's concurrency, not by the pool's 8; the checked connection among them.
-        assertThat(server.accepted()).isBetween(1, 3);
-        assertThat(connections.openCount()).isEqualTo(server.accepted());
+        assertThat(pool.server().accepted()).isBetween(1, 3);
+        assertThat(pool.connections().openCount()).isEqualTo(pool.server().accepted());
     }
 
     @Test
@@ -75,13 +64,13 @@ class SseReadinessTest {
 
         // Gives up at once: mostly before the connect (on another thread) has finished, else
         // with its question sent and unanswered.
-        assertThat(generator.awaitReady(Duration.ZERO, null)).isEqualTo("GET /readyz: no answer within 0 s");
+        assertThat(generator.awaitReady(Duration.ZERO, null)).isEqualTo("GET /readyz: no answer within 0 ms");
 
-        assertThat(server.peer(0).awaitClosedByClient()).isTrue();
+        assertThat(pool.server().peer(0).awaitClosedByClient()).isTrue();
         // Still counted, it would fill this pool of one and fail the next check.
         assertThat(generator.awaitReady(LONG, null)).isNull();
-        assertThat(server.accepted()).isEqualTo(2);
-        assertThat(connections.openCount()).isEqualTo(1);
+        assertThat(pool.server().accepted()).isEqualTo(2);
+        assertThat(pool.connections().openCount()).isEqualTo(1);
     }
 
     @Test
@@ -98,7 +87,7 @@ class SseReadinessTest {
         assertThat(generator.awaitReady(LONG, "t0ken")).isEqualTo("GET /readyz: 503 upstream: UNAVAILABLE");
         assertThat(generator.awaitReady(LONG, "t0ken")).isNull();
 
-        assertThat(server.accepted()).isEqualTo(1);
-        assertThat(server.peer(0).requests()).isEqualTo(2);
+        assertThat(pool.server().accepted()).isEqualTo(1);
+        assertThat(pool.server().peer(0).requests()).isEqualTo(2);
     }
 }
