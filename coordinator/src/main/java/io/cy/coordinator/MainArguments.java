@@ -49,39 +49,20 @@ final class MainArguments {
             final String arg = args[i];
             switch (arg) {
                 case "--config" -> {
-                    if (configFile != null) {
-                        return invalid("--config: given twice " + EXPECTED_FILE);
+                    final String problem = valueProblem(args, i, configFile != null, "file name", EXPECTED_FILE);
+                    if (problem != null) {
+                        return invalid(problem);
                     }
-                    if (i + 1 >= args.length) {
-                        return invalid("--config: missing file name " + EXPECTED_FILE);
-                    }
-                    final String value = args[++i];
-                    // More likely a forgotten file name than a file named so; ./-x names one.
-                    if (isOption(value)) {
-                        return invalid("--config: '" + value + "' is not a file name " + EXPECTED_FILE);
-                    }
-                    if (value.isBlank()) {
-                        return invalid("--config: empty file name " + EXPECTED_FILE);
-                    }
-                    configFile = Path.of(value);
+                    configFile = Path.of(args[++i]);
                 }
                 case AuditQuery.FLAG -> auditQuery = true;
                 case "--db-url" -> {
-                    if (dbUrl != null) {
-                        // Neither URL is repeated: they may hold passwords.
-                        return invalid("--db-url: given twice " + EXPECTED_URL);
+                    // Neither URL is repeated when given twice: they may hold passwords.
+                    final String problem = valueProblem(args, i, dbUrl != null, "URL", EXPECTED_URL);
+                    if (problem != null) {
+                        return invalid(problem);
                     }
-                    if (i + 1 >= args.length) {
-                        return invalid("--db-url: missing URL " + EXPECTED_URL);
-                    }
-                    final String value = args[++i];
-                    if (isOption(value)) {
-                        return invalid("--db-url: '" + value + "' is not a URL " + EXPECTED_URL);
-                    }
-                    if (value.isBlank()) {
-                        return invalid("--db-url: empty " + EXPECTED_URL);
-                    }
-                    dbUrl = value;
+                    dbUrl = args[++i];
                 }
                 // As before: help and the defaults are printed as soon as they are seen.
                 case "--print-defaults" -> {
@@ -121,6 +102,29 @@ final class MainArguments {
             return invalid(AuditQuery.FLAG + ": empty SQL (expected: one SQL statement, or none for the latest events)");
         }
         return new Options(Command.AUDIT_QUERY, configFile, dbUrl, sql.isEmpty() ? AuditQuery.LATEST : sql.get(0));
+    }
+
+    /**
+     * What is wrong with the value of the option at {@code args[i]}, or null. A value that looks
+     * like an option is more likely a forgotten value than a file or URL named so ({@code ./-x}
+     * names such a file).
+     */
+    private static String valueProblem(String[] args, int i, boolean given, String what, String expected) {
+        final String option = args[i];
+        if (given) {
+            return option + ": given twice " + expected;
+        }
+        if (i + 1 >= args.length) {
+            return option + ": missing " + what + " " + expected;
+        }
+        final String value = args[i + 1];
+        if (isOption(value)) {
+            return option + ": '" + value + "' is not a " + what + " " + expected;
+        }
+        if (value.isBlank()) {
+            return option + ": empty " + what + " " + expected;
+        }
+        return null;
     }
 
     private static boolean isOption(String arg) {

@@ -97,7 +97,7 @@ class MainArgumentsTest {
     @Test
     void emptyDbUrl() {
         assertThat(problem(AuditQuery.FLAG, "--db-url", ""))
-                .isEqualTo("--db-url: empty (expected: --db-url postgresql://...)");
+                .isEqualTo("--db-url: empty URL (expected: --db-url postgresql://...)");
     }
 
     @Test
