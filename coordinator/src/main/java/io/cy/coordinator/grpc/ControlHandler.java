@@ -225,7 +225,7 @@ public final class ControlHandler {
 
                     @Override
                     public void onError(Throwable t) {
-                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t), answer).asRuntimeException());
+                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t), answer.fromSidecar()).asRuntimeException());
                     }
 
                     @Override

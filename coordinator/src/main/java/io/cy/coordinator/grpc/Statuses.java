@@ -17,16 +17,16 @@ final class Statuses {
      * Whether a sidecar call failed without the sidecar answering: the connection was refused,
      * reset or closed. Such a call may be retried elsewhere if nothing reached the client yet.
      */
-    static boolean isUnreachable(Status status, SidecarAnswer answer) {
-        return status.getCode() == Status.Code.UNAVAILABLE && !answer.fromSidecar();
+    static boolean isUnreachable(Status status, boolean answeredBySidecar) {
+        return status.getCode() == Status.Code.UNAVAILABLE && !answeredBySidecar;
     }
 
     /**
      * The status the client gets for a sidecar call's {@code status}: the sidecar's own status
      * unchanged; a failure of the connection to it named after the sidecar.
      */
-    static Status fromSidecar(Sidecar sidecar, Status status, SidecarAnswer answer) {
-        if (answer.fromSidecar() || status.getCode() == Status.Code.CANCELLED
+    static Status fromSidecar(Sidecar sidecar, Status status, boolean answeredBySidecar) {
+        if (answeredBySidecar || status.getCode() == Status.Code.CANCELLED
                 || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
             return status;
         }

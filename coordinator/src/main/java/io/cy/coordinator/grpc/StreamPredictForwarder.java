@@ -8,10 +8,9 @@ import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.sidecar.SidecarCall;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.StreamPredictRequest;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
@@ -235,7 +234,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
             if (current != null) {
                 // The sidecar listener's onClose finishes the call.
-                current.call.cancel(cancelled.getDescription(), null);
+                current.call.cancel(cancelled.getDescription());
             } else {
                 finish(cancelled, null, 0, 0, -1);
             }
@@ -326,17 +325,11 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 return;
             }
             tried.add(sidecar);
-            final SidecarAnswer answer = new SidecarAnswer();
-            CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(answer);
-            if (deadline != null) {
-                options = options.withDeadline(deadline);
-            }
-            final ClientCall<StreamPredictRequest, byte[]> call =
-                    sidecar.channel().newCall(sidecarMethod, options);
-            final Attempt started = new Attempt(sidecar, call, answer);
+            final SidecarCall<StreamPredictRequest> call = sidecar.streams().newCall(sidecarMethod, deadline);
+            final Attempt started = new Attempt(sidecar, call);
             attempt = started;
-            // Counted before start(): with a direct executor a call that cannot connect may be
-            // closed inside start() itself, and onClose must then see the request as held.
+            // Counted before start(): a call that cannot connect is closed soon after start(),
+            // and onClose must then see the request as held.
             started.forwarded = 1;
             call.start(started, sidecarHeaders());
             if (attempt != started || ended) {
@@ -350,7 +343,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
             if (cancelled != null) {
                 // The client went away while this attempt was being set up (a retry).
-                call.cancel(cancelled.getDescription(), null);
+                call.cancel(cancelled.getDescription());
             }
         }
 
@@ -367,7 +360,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         /** Ends the call for a reason of the coordinator's own while a sidecar call is open; holds the lock. */
         private void cancelSidecar(Status status) {
             overrideStatus = status;
-            attempt.call.cancel(status.getDescription(), null);
+            attempt.call.cancel(status.getDescription());
         }
 
         /** Closes the client's call before any sidecar call exists. */
@@ -459,12 +452,11 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
         }
 
-        /** One sidecar call and its listener; callbacks arrive serialised on a sidecar-channel thread. */
-        private final class Attempt extends ClientCall.Listener<byte[]> {
+        /** One sidecar call and its listener; callbacks arrive serialised on the sidecar connection's event loop. */
+        private final class Attempt implements SidecarCall.Listener {
 
             private final Sidecar sidecar;
-            private final ClientCall<StreamPredictRequest, byte[]> call;
-            private final SidecarAnswer answer;
+            private final SidecarCall<StreamPredictRequest> call;
             private final AtomicBoolean responseRequestPending = new AtomicBoolean();
             // Guarded by ForwardedCall.this.
             private int forwarded;
@@ -477,10 +469,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             private boolean endOfStream;
             private boolean headersSent;
 
-            Attempt(Sidecar sidecar, ClientCall<StreamPredictRequest, byte[]> call, SidecarAnswer answer) {
+            Attempt(Sidecar sidecar, SidecarCall<StreamPredictRequest> call) {
                 this.sidecar = sidecar;
                 this.call = call;
-                this.answer = answer;
             }
 
             @Override
@@ -550,7 +541,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         if (attempt != this) {
                             return;
                         }
-                        if (Statuses.isUnreachable(status, answer)) {
+                        if (Statuses.isUnreachable(status, call.answeredBySidecar())) {
                             sidecar.markUnreachable();
                             if (messages == 0 && forwarded == 1 && !ended) {
                                 // Nothing reached the client yet and the request is still held:
@@ -593,7 +584,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     return Status.INTERNAL.withDescription("sidecar " + sidecar
                             + " ended the stream without an end_of_stream message after " + messages + " messages");
                 }
-                return Statuses.fromSidecar(sidecar, status, answer);
+                return Statuses.fromSidecar(sidecar, status, call.answeredBySidecar());
             }
         }
     }

@@ -66,6 +66,10 @@ public final class HealthProber implements AutoCloseable {
     }
 
     private void probe(Sidecar sidecar) {
+        if (!sidecar.isHealthy() && sidecar.hasStreams()) {
+            // Off the event loops, where a DNS lookup may block: a sidecar that moved is found again.
+            sidecar.streams().refreshAddress();
+        }
         for (ManagedChannel channel : sidecar.channels()) {
             if (channel.getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
                 // A sidecar that restarted is found again within one interval, not after grpc's

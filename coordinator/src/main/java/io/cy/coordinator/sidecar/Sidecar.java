@@ -24,6 +24,8 @@ public final class Sidecar {
     private final ManagedChannel[] channels;
     // loops[i] runs channels[i]; empty when one channel serves every thread.
     private final EventExecutor[] loops;
+    // The StreamPredict path; null for a sidecar made for routing alone (tests).
+    private final SidecarStreams streams;
     private final int unhealthyThreshold;
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
@@ -37,7 +39,7 @@ public final class Sidecar {
 
     /** A sidecar reached through one channel, from any thread. */
     public Sidecar(Endpoint endpoint, ManagedChannel channel, int unhealthyThreshold, int healthyThreshold) {
-        this(endpoint, List.of(channel), List.of(), unhealthyThreshold, healthyThreshold);
+        this(endpoint, List.of(channel), List.of(), null, unhealthyThreshold, healthyThreshold);
     }
 
     /**
@@ -45,9 +47,10 @@ public final class Sidecar {
      *
      * @param channels the channels, {@code channels.get(i)} running on {@code loops.get(i)}
      * @param loops the event loops, or empty for a single channel that serves every thread
+     * @param streams the connections StreamPredict calls go through; null when none are made
      */
     public Sidecar(Endpoint endpoint, List<ManagedChannel> channels, List<? extends EventExecutor> loops,
-                   int unhealthyThreshold, int healthyThreshold) {
+                   SidecarStreams streams, int unhealthyThreshold, int healthyThreshold) {
         this.endpoint = requireNonNull(endpoint, "endpoint");
         this.channels = requireNonNull(channels, "channels").toArray(new ManagedChannel[0]);
         this.loops = requireNonNull(loops, "loops").toArray(new EventExecutor[0]);
@@ -58,6 +61,7 @@ public final class Sidecar {
             throw new IllegalArgumentException("loops: " + this.loops.length + " (expected: 0 or "
                     + this.channels.length + ", one per channel)");
         }
+        this.streams = streams;
         this.unhealthyThreshold = unhealthyThreshold;
         this.healthyThreshold = healthyThreshold;
     }
@@ -74,6 +78,18 @@ public final class Sidecar {
             }
         }
         return channels[0];
+    }
+
+    /** The connections StreamPredict calls go through. */
+    public SidecarStreams streams() {
+        if (streams == null) {
+            throw new IllegalStateException("sidecar " + endpoint + " has no stream connections");
+        }
+        return streams;
+    }
+
+    boolean hasStreams() {
+        return streams != null;
     }
 
     /** Every channel to this sidecar, to reset or close them all. */

@@ -16,6 +16,12 @@ import java.util.concurrent.TimeUnit;
 /** The configured sidecars, each with one long-lived channel shared by all calls. */
 public final class SidecarPool implements AutoCloseable {
 
+    /** Each StreamPredict stream's window: what a sidecar may send ahead of a client that stops reading. */
+    private static final int STREAM_WINDOW_BYTES = 64 * 1024;
+    /** The largest response message taken from a sidecar: grpc-java's default limit. */
+    private static final int MAX_RESPONSE_MESSAGE_BYTES = 4 * 1024 * 1024;
+    private static final int MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
+
     private final List<Sidecar> sidecars;
     private final SidecarRouter router;
 
@@ -34,13 +40,17 @@ public final class SidecarPool implements AutoCloseable {
     public static SidecarPool connect(CoordinatorConfig.Sidecars config, NettyTransport transport,
                                       SidecarRouter router) {
         final List<EventLoop> loops = transport.eventLoops();
+        final SidecarStreams.Settings streamSettings = new SidecarStreams.Settings(STREAM_WINDOW_BYTES,
+                MAX_RESPONSE_MESSAGE_BYTES, MAX_RESPONSE_HEADER_BYTES, config.keepaliveTime(), config.keepaliveTimeout());
         final List<Sidecar> sidecars = new ArrayList<>();
         for (Endpoint endpoint : config.addresses()) {
             final List<ManagedChannel> channels = new ArrayList<>();
             for (EventLoop loop : loops) {
                 channels.add(channel(config, transport, endpoint, loop));
             }
-            sidecars.add(new Sidecar(endpoint, channels, loops,
+            final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
+                    streamSettings);
+            sidecars.add(new Sidecar(endpoint, channels, loops, streams,
                     config.health().unhealthyThreshold(), config.health().healthyThreshold()));
         }
         return new SidecarPool(sidecars, router);
@@ -122,6 +132,12 @@ public final class SidecarPool implements AutoCloseable {
         final List<ManagedChannel> channels = new ArrayList<>();
         for (Sidecar sidecar : sidecars) {
             channels.addAll(sidecar.channels());
+        }
+        // Calls are over or cancelled by now (the servers stopped first): nothing to wait for.
+        for (Sidecar sidecar : sidecars) {
+            if (sidecar.hasStreams()) {
+                sidecar.streams().close(timeout);
+            }
         }
         for (ManagedChannel channel : channels) {
             channel.shutdown();

@@ -58,9 +58,9 @@ class SidecarChannelsTest {
         final ManagedChannel b = InProcessChannelBuilder.forName("sidecar-channels-b").build();
         final Endpoint endpoint = Endpoint.unix(Path.of("/tmp/sidecar-channels.sock"));
         try {
-            assertThatThrownBy(() -> new Sidecar(endpoint, List.of(), List.of(), 2, 2))
+            assertThatThrownBy(() -> new Sidecar(endpoint, List.of(), List.of(), null, 2, 2))
                     .hasMessage("channels: empty (expected: at least one)");
-            assertThatThrownBy(() -> new Sidecar(endpoint, List.of(a, b), transport.eventLoops(), 2, 2))
+            assertThatThrownBy(() -> new Sidecar(endpoint, List.of(a, b), transport.eventLoops(), null, 2, 2))
                     .hasMessage("loops: 3 (expected: 0 or 2, one per channel)");
         } finally {
             a.shutdownNow();

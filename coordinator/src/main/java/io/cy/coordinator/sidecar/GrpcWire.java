@@ -1,0 +1,198 @@
+package io.cy.coordinator.sidecar;
+
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the gRPC-over-HTTP/2 protocol says about headers and trailers, for the sidecar streams:
+ * timeouts, statuses, status messages and metadata, as grpc-java's own transport encodes them.
+ */
+final class GrpcWire {
+
+    static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
+    static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
+    static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
+    static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
+
+    /** Headers of the transport, never relayed as a call's metadata. */
+    private static final Set<AsciiString> TRANSPORT_HEADERS = Set.of(GRPC_STATUS, GRPC_MESSAGE, GRPC_TIMEOUT,
+            CONTENT_TYPE, AsciiString.cached("grpc-encoding"), AsciiString.cached("grpc-accept-encoding"),
+            AsciiString.cached("te"), AsciiString.cached("user-agent"), AsciiString.cached("content-length"));
+
+    /** The largest value of a grpc-timeout, in any unit: eight digits. */
+    private static final long TIMEOUT_MAX_VALUE = 99_999_999L;
+
+    private GrpcWire() {}
+
+    /**
+     * The {@code grpc-timeout} value for {@code nanos} (at least 1 ns): at most eight digits in the
+     * finest unit that holds them, rounded up so that the sidecar never gets more time than is left.
+     */
+    static String timeout(long nanos) {
+        final long n = Math.max(1, nanos);
+        final long[] unitNanos = {1L, 1_000L, 1_000_000L, 1_000_000_000L, 60_000_000_000L, 3_600_000_000_000L};
+        final char[] units = {'n', 'u', 'm', 'S', 'M', 'H'};
+        for (int i = 0; i < units.length; i++) {
+            final long value = ceilDiv(n, unitNanos[i]);
+            if (value <= TIMEOUT_MAX_VALUE) {
+                return value + String.valueOf(units[i]);
+            }
+        }
+        return TIMEOUT_MAX_VALUE + "H";
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return a / b + (a % b == 0 ? 0 : 1);
+    }
+
+    /**
+     * The status in a response's trailers (or a trailers-only response): {@code grpc-status} and
+     * the percent-decoded {@code grpc-message}; without {@code grpc-status}, what the HTTP status
+     * says, as grpc-java's client does.
+     */
+    static Status statusFromTrailers(Http2Headers trailers) {
+        final CharSequence code = trailers.get(GRPC_STATUS);
+        if (code == null) {
+            final Status http = statusFromHttp(trailers.status());
+            return http.isOk()
+                    ? Status.UNKNOWN.withDescription("missing grpc-status in the response's trailers")
+                    : http;
+        }
+        Status status;
+        try {
+            status = Status.fromCodeValue(Integer.parseInt(code.toString()));
+        } catch (NumberFormatException e) {
+            return Status.UNKNOWN.withDescription("grpc-status: '" + code + "' (expected: a status code)");
+        }
+        final CharSequence message = trailers.get(GRPC_MESSAGE);
+        if (message != null) {
+            status = status.withDescription(decodeMessage(message));
+        }
+        return status;
+    }
+
+    /**
+     * What an HTTP status on a response means for the call: OK for 200 (or none), else the code
+     * grpc's HTTP mapping gives (gRPC's {@code http-grpc-status-mapping.md}).
+     */
+    static Status statusFromHttp(CharSequence httpStatus) {
+        if (httpStatus == null || AsciiString.contentEquals(httpStatus, "200")) {
+            return Status.OK;
+        }
+        final int code;
+        try {
+            code = Integer.parseInt(httpStatus.toString());
+        } catch (NumberFormatException e) {
+            return Status.INTERNAL.withDescription(":status: '" + httpStatus + "' (expected: an HTTP status)");
+        }
+        final Status status;
+        switch (code) {
+            case 400:
+                status = Status.INTERNAL;
+                break;
+            case 401:
+                status = Status.UNAUTHENTICATED;
+                break;
+            case 403:
+                status = Status.PERMISSION_DENIED;
+                break;
+            case 404:
+                status = Status.UNIMPLEMENTED;
+                break;
+            case 429:
+            case 502:
+            case 503:
+            case 504:
+                status = Status.UNAVAILABLE;
+                break;
+            default:
+                status = Status.UNKNOWN;
+        }
+        return status.withDescription("HTTP status code " + code);
+    }
+
+    /** Whether a response's {@code content-type} is gRPC's. */
+    static boolean isGrpcContentType(CharSequence contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        final String type = contentType.toString().toLowerCase(java.util.Locale.ROOT);
+        return type.equals("application/grpc") || type.startsWith("application/grpc+")
+                || type.startsWith("application/grpc;");
+    }
+
+    /**
+     * Decodes a {@code grpc-message}: UTF-8, with the bytes outside printable ASCII (and '%')
+     * percent-encoded. A malformed escape is kept as it is, as gRPC asks.
+     */
+    static String decodeMessage(CharSequence value) {
+        final String s = value.toString();
+        if (s.indexOf('%') < 0) {
+            return s;
+        }
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            final char c = s.charAt(i);
+            if (c == '%' && i + 2 < s.length()) {
+                final int hi = Character.digit(s.charAt(i + 1), 16);
+                final int lo = Character.digit(s.charAt(i + 2), 16);
+                if (hi >= 0 && lo >= 0) {
+                    bytes.write((hi << 4) | lo);
+                    i += 2;
+                    continue;
+                }
+            }
+            bytes.write((byte) c);
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A response's headers or trailers as a call's metadata: every header but the pseudo-headers
+     * and the transport's own; {@code -bin} values base64-decoded. An entry that is not valid
+     * metadata (a bad name, bad base64) is left out rather than failing the call.
+     */
+    static Metadata metadata(Http2Headers headers) {
+        final Metadata metadata = new Metadata();
+        for (Map.Entry<CharSequence, CharSequence> entry : headers) {
+            final AsciiString name = AsciiString.of(entry.getKey());
+            if (name.length() == 0 || name.byteAt(0) == ':' || TRANSPORT_HEADERS.contains(name)) {
+                continue;
+            }
+            final String key = name.toString();
+            try {
+                if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+                    metadata.put(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER),
+                            Base64.getDecoder().decode(entry.getValue().toString()));
+                } else {
+                    metadata.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), entry.getValue().toString());
+                }
+            } catch (IllegalArgumentException e) {
+                // Not valid metadata: dropped, as grpc-java drops what it cannot represent.
+            }
+        }
+        return metadata;
+    }
+
+    /** Adds a call's metadata to request headers; {@code -bin} values base64-encoded. */
+    static void addMetadata(Http2Headers headers, Metadata metadata) {
+        for (String key : metadata.keys()) {
+            if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+                for (byte[] value : metadata.getAll(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER))) {
+                    headers.add(AsciiString.of(key), Base64.getEncoder().withoutPadding().encodeToString(value));
+                }
+            } else {
+                for (String value : metadata.getAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER))) {
+                    headers.add(AsciiString.of(key), value);
+                }
+            }
+        }
+    }
+}
