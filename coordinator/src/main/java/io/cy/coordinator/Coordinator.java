@@ -24,6 +24,7 @@ import io.cy.coordinator.grpc.RequestValidator;
 import io.cy.coordinator.grpc.StreamPredictForwarder;
 import io.cy.coordinator.quota.LocalQuotaStore;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.server.GrpcFrontServer;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
@@ -34,6 +35,7 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -197,14 +199,15 @@ public final class Coordinator implements AutoCloseable {
         HttpBridge http = null;
         String where = grpcEndpoint.toString();
         try {
-            final Server tcp = build(transport.serverBuilder(grpcEndpoint), config, services, health, auth).start();
+            final List<ServerServiceDefinition> served = served(services, health, auth);
+            final Server tcp = front(grpcEndpoint, transport, config, served).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
             final Endpoint uds = config.server().udsPath();
             if (uds != null) {
                 where = uds.toString();
                 UnixSocketFiles.prepareForBind(uds.socketPath());
-                servers.add(build(transport.serverBuilder(uds), config, services, health, auth).start());
+                servers.add(front(uds, transport, config, served).start());
             }
             if (config.http().addr() != null) {
                 where = config.http().addr().toString();
@@ -249,15 +252,41 @@ public final class Coordinator implements AutoCloseable {
         return "quota limits reloaded; other settings take effect on restart";
     }
 
-    private static Server build(NettyServerBuilder builder, CoordinatorConfig config,
-                                List<ServerServiceDefinition> services, HealthStatusManager health,
-                                AuthInterceptor auth) {
+    /** A listener on {@code listen}: the coordinator's own HTTP/2 server, serving what grpc-java's would. */
+    private static GrpcFrontServer front(Endpoint listen, NettyTransport transport, CoordinatorConfig config,
+                                         List<ServerServiceDefinition> served) {
         final CoordinatorConfig.Server server = config.server();
-        builder.maxConcurrentCallsPerConnection(server.maxConcurrentStreamsPerConnection())
-                .keepAliveTime(server.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
-                .permitKeepAliveTime(server.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
-                .permitKeepAliveWithoutCalls(true);
-        return build((ServerBuilder<?>) builder, config, services, health, auth);
+        return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
+                server.maxConcurrentStreamsPerConnection(), maxMetadataBytes(config), config.limits().maxRequestBytes(),
+                server.keepaliveTime(), server.permitKeepaliveTime()));
+    }
+
+    /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */
+    private static List<ServerServiceDefinition> served(List<ServerServiceDefinition> services,
+                                                        HealthStatusManager health, AuthInterceptor auth) {
+        final List<ServerServiceDefinition> all = new ArrayList<>();
+        all.add(health.getHealthService().bindService());
+        all.add(ProtoReflectionServiceV1.newInstance().bindService());
+        all.add(legacyReflection());
+        all.addAll(services);
+        if (auth == null) {
+            return all;
+        }
+        final List<ServerServiceDefinition> intercepted = new ArrayList<>();
+        for (ServerServiceDefinition service : all) {
+            intercepted.add(ServerInterceptors.intercept(service, auth));
+        }
+        return intercepted;
+    }
+
+    @SuppressWarnings("deprecation")
+    private static ServerServiceDefinition legacyReflection() {
+        return io.grpc.protobuf.services.ProtoReflectionService.newInstance().bindService();
+    }
+
+    /** Room for a bearer token of auth.max_token_bytes besides the other headers, so that the interceptor, not the HTTP/2 layer, decides about its size. */
+    private static int maxMetadataBytes(CoordinatorConfig config) {
+        return Math.max(DEFAULT_MAX_METADATA_BYTES, config.auth().maxTokenBytes() + DEFAULT_MAX_METADATA_BYTES);
     }
 
     private static Server build(ServerBuilder<?> builder, CoordinatorConfig config,
@@ -267,10 +296,7 @@ public final class Coordinator implements AutoCloseable {
         // them on the event loop avoids a thread hop per message and an executor to size.
         builder.directExecutor()
                 .maxInboundMessageSize(config.limits().maxRequestBytes())
-                // Room for a bearer token of auth.max_token_bytes besides the other headers, so
-                // that the interceptor, not the HTTP/2 layer, decides about its size.
-                .maxInboundMetadataSize(Math.max(DEFAULT_MAX_METADATA_BYTES,
-                        config.auth().maxTokenBytes() + DEFAULT_MAX_METADATA_BYTES))
+                .maxInboundMetadataSize(maxMetadataBytes(config))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance());
         addLegacyReflection(builder);

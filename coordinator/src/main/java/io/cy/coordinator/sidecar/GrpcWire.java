@@ -14,12 +14,12 @@ import java.util.Set;
  * What the gRPC-over-HTTP/2 protocol says about headers and trailers, for the sidecar streams:
  * timeouts, statuses, status messages and metadata, as grpc-java's own transport encodes them.
  */
-final class GrpcWire {
+public final class GrpcWire {
 
-    static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
-    static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
-    static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
-    static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
+    public static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
+    public static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
+    public static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
+    public static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
 
     /** Headers of the transport, never relayed as a call's metadata. */
     private static final Set<AsciiString> TRANSPORT_HEADERS = Set.of(GRPC_STATUS, GRPC_MESSAGE, GRPC_TIMEOUT,
@@ -35,7 +35,7 @@ final class GrpcWire {
      * The {@code grpc-timeout} value for {@code nanos} (at least 1 ns): at most eight digits in the
      * finest unit that holds them, rounded up so that the sidecar never gets more time than is left.
      */
-    static String timeout(long nanos) {
+    public static String timeout(long nanos) {
         final long n = Math.max(1, nanos);
         final long[] unitNanos = {1L, 1_000L, 1_000_000L, 1_000_000_000L, 60_000_000_000L, 3_600_000_000_000L};
         final char[] units = {'n', 'u', 'm', 'S', 'M', 'H'};
@@ -48,6 +48,72 @@ final class GrpcWire {
         return TIMEOUT_MAX_VALUE + "H";
     }
 
+    /**
+     * The nanoseconds a {@code grpc-timeout} value allows (1 to 8 digits and a unit of
+     * {@code H M S m u n}), or -1 when it is not one.
+     */
+    public static long parseTimeoutNanos(CharSequence value) {
+        final int n = value.length();
+        if (n < 2 || n > 9) {
+            return -1;
+        }
+        long amount = 0;
+        for (int i = 0; i < n - 1; i++) {
+            final char c = value.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            amount = amount * 10 + (c - '0');
+        }
+        final long unitNanos;
+        switch (value.charAt(n - 1)) {
+            case 'n':
+                unitNanos = 1L;
+                break;
+            case 'u':
+                unitNanos = 1_000L;
+                break;
+            case 'm':
+                unitNanos = 1_000_000L;
+                break;
+            case 'S':
+                unitNanos = 1_000_000_000L;
+                break;
+            case 'M':
+                unitNanos = 60_000_000_000L;
+                break;
+            case 'H':
+                unitNanos = 3_600_000_000_000L;
+                break;
+            default:
+                return -1;
+        }
+        // 99,999,999 hours overflows a long of nanoseconds; such a deadline is as good as none.
+        return amount > Long.MAX_VALUE / unitNanos ? Long.MAX_VALUE : amount * unitNanos;
+    }
+
+    /** Encodes a {@code grpc-message}: UTF-8, with bytes outside printable ASCII and '%' percent-encoded. */
+    public static String encodeMessage(String message) {
+        boolean plain = true;
+        for (int i = 0; i < message.length() && plain; i++) {
+            final char c = message.charAt(i);
+            plain = c >= ' ' && c <= '~' && c != '%';
+        }
+        if (plain) {
+            return message;
+        }
+        final StringBuilder out = new StringBuilder(message.length() + 16);
+        for (byte b : message.getBytes(StandardCharsets.UTF_8)) {
+            if (b >= ' ' && b <= '~' && b != '%') {
+                out.append((char) b);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
+            }
+        }
+        return out.toString();
+    }
+
     private static long ceilDiv(long a, long b) {
         return a / b + (a % b == 0 ? 0 : 1);
     }
@@ -57,7 +123,7 @@ final class GrpcWire {
      * the percent-decoded {@code grpc-message}; without {@code grpc-status}, what the HTTP status
      * says, as grpc-java's client does.
      */
-    static Status statusFromTrailers(Http2Headers trailers) {
+    public static Status statusFromTrailers(Http2Headers trailers) {
         final CharSequence code = trailers.get(GRPC_STATUS);
         if (code == null) {
             final Status http = statusFromHttp(trailers.status());
@@ -82,7 +148,7 @@ final class GrpcWire {
      * What an HTTP status on a response means for the call: OK for 200 (or none), else the code
      * grpc's HTTP mapping gives (gRPC's {@code http-grpc-status-mapping.md}).
      */
-    static Status statusFromHttp(CharSequence httpStatus) {
+    public static Status statusFromHttp(CharSequence httpStatus) {
         if (httpStatus == null || AsciiString.contentEquals(httpStatus, "200")) {
             return Status.OK;
         }
@@ -119,7 +185,7 @@ final class GrpcWire {
     }
 
     /** Whether a response's {@code content-type} is gRPC's. */
-    static boolean isGrpcContentType(CharSequence contentType) {
+    public static boolean isGrpcContentType(CharSequence contentType) {
         if (contentType == null) {
             return false;
         }
@@ -132,7 +198,7 @@ final class GrpcWire {
      * Decodes a {@code grpc-message}: UTF-8, with the bytes outside printable ASCII (and '%')
      * percent-encoded. A malformed escape is kept as it is, as gRPC asks.
      */
-    static String decodeMessage(CharSequence value) {
+    public static String decodeMessage(CharSequence value) {
         final String s = value.toString();
         if (s.indexOf('%') < 0) {
             return s;
@@ -149,7 +215,14 @@ final class GrpcWire {
                     continue;
                 }
             }
-            bytes.write((byte) c);
+            if (c < 0x80) {
+                bytes.write(c);
+            } else {
+                // Not percent-encoded as it should be: kept as the character it is.
+                final int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+                bytes.writeBytes(s.substring(i, end).getBytes(StandardCharsets.UTF_8));
+                i = end - 1;
+            }
         }
         return bytes.toString(StandardCharsets.UTF_8);
     }
@@ -159,7 +232,7 @@ final class GrpcWire {
      * and the transport's own; {@code -bin} values base64-decoded. An entry that is not valid
      * metadata (a bad name, bad base64) is left out rather than failing the call.
      */
-    static Metadata metadata(Http2Headers headers) {
+    public static Metadata metadata(Http2Headers headers) {
         final Metadata metadata = new Metadata();
         for (Map.Entry<CharSequence, CharSequence> entry : headers) {
             final AsciiString name = AsciiString.of(entry.getKey());
@@ -169,8 +242,11 @@ final class GrpcWire {
             final String key = name.toString();
             try {
                 if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
-                    metadata.put(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER),
-                            Base64.getDecoder().decode(entry.getValue().toString()));
+                    // Repeated values may arrive joined with commas, which base64 never contains.
+                    final Metadata.Key<byte[]> binaryKey = Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER);
+                    for (String part : entry.getValue().toString().split(",", -1)) {
+                        metadata.put(binaryKey, Base64.getDecoder().decode(part.trim()));
+                    }
                 } else {
                     metadata.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), entry.getValue().toString());
                 }
@@ -181,9 +257,15 @@ final class GrpcWire {
         return metadata;
     }
 
-    /** Adds a call's metadata to request headers; {@code -bin} values base64-encoded. */
-    static void addMetadata(Http2Headers headers, Metadata metadata) {
+    /**
+     * Adds a call's metadata to headers; {@code -bin} values base64-encoded. The transport's own
+     * headers are left out: the transport sets them.
+     */
+    public static void addMetadata(Http2Headers headers, Metadata metadata) {
         for (String key : metadata.keys()) {
+            if (TRANSPORT_HEADERS.contains(AsciiString.of(key))) {
+                continue;
+            }
             if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
                 for (byte[] value : metadata.getAll(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER))) {
                     headers.add(AsciiString.of(key), Base64.getEncoder().withoutPadding().encodeToString(value));

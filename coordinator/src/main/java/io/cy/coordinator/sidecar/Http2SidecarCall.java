@@ -36,7 +36,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
     private final EventLoop loop;
     private final MethodDescriptor<ReqT, ?> method;
     private final Deadline deadline;
-    private final int maxMessageBytes;
 
     // Event loop only, from here on.
     private Listener listener;
@@ -46,11 +45,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
     private ArrayDeque<Object> beforeStream;
     private boolean halfClosed;
 
-    private final ArrayDeque<byte[]> messages = new ArrayDeque<>();
-    // Bytes of the queued messages not yet given back to the sidecar's window.
-    private final ArrayDeque<Integer> owed = new ArrayDeque<>();
-    // A message that arrived in part: its prefix and the body bytes so far.
-    private ByteBuf partial;
+    private final InboundMessages messages;
     private int requested;
     private boolean delivering;
     private boolean responseHeadersSeen;
@@ -74,7 +69,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         this.loop = loop;
         this.method = method;
         this.deadline = deadline;
-        this.maxMessageBytes = maxMessageBytes;
+        this.messages = new InboundMessages(maxMessageBytes, false, "the sidecar");
     }
 
     @Override
@@ -286,84 +281,21 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         }
     }
 
-    /**
-     * Cuts a DATA frame into messages. Returns the bytes to give back to the window at once: those
-     * of a message still incomplete (bounded by {@code maxMessageBytes}), so that a message larger
-     * than the window cannot stall the stream; a complete message's bytes wait for its delivery.
-     */
+    /** Takes a DATA frame; returns the bytes to give back to the window at once (see {@link InboundMessages}). */
     int onData(ByteBuf data, boolean endOfStream) {
-        int returnNow = 0;
         if (finalStatus != null) {
             return data.readableBytes();
         }
-        while (data.isReadable()) {
-            if (partial == null) {
-                if (data.readableBytes() >= PREFIX_BYTES) {
-                    final int length = messageLength(data, data.readerIndex());
-                    if (length < 0) {
-                        return returnNow + data.readableBytes();
-                    }
-                    if (data.readableBytes() >= PREFIX_BYTES + length) {
-                        data.skipBytes(PREFIX_BYTES);
-                        final byte[] message = new byte[length];
-                        data.readBytes(message);
-                        enqueue(message, PREFIX_BYTES + length);
-                        continue;
-                    }
-                }
-                partial = data.alloc().buffer(Math.min(data.readableBytes() + 64, 1 << 16));
-            }
-            // Fill the prefix first, then the body it announces.
-            final int need = partial.readableBytes() < PREFIX_BYTES
-                    ? PREFIX_BYTES - partial.readableBytes()
-                    : PREFIX_BYTES + partial.getInt(partial.readerIndex() + 1) - partial.readableBytes();
-            final int take = Math.min(need, data.readableBytes());
-            partial.writeBytes(data, take);
-            returnNow += take;
-            if (partial.readableBytes() == PREFIX_BYTES) {
-                final int length = messageLength(partial, partial.readerIndex());
-                if (length < 0) {
-                    return returnNow + data.readableBytes();
-                }
-            }
-            if (partial.readableBytes() >= PREFIX_BYTES
-                    && partial.readableBytes() == PREFIX_BYTES + partial.getInt(partial.readerIndex() + 1)) {
-                partial.skipBytes(PREFIX_BYTES);
-                final byte[] message = new byte[partial.readableBytes()];
-                partial.readBytes(message);
-                partial.release();
-                partial = null;
-                enqueue(message, 0);
-            }
+        final int returnNow = messages.add(data);
+        if (messages.error() != null) {
+            cancelStream(messages.error());
+            return returnNow;
         }
-        if (endOfStream && finalStatus == null) {
+        if (endOfStream) {
             cancelStream(Status.INTERNAL.withDescription("the sidecar ended the stream without trailers"));
         }
         deliver();
         return returnNow;
-    }
-
-    /** The announced length of the message at {@code index}, or -1 after failing the call over it. */
-    private int messageLength(ByteBuf buf, int index) {
-        final int flags = buf.getUnsignedByte(index);
-        final long length = buf.getUnsignedInt(index + 1);
-        if (flags != 0) {
-            cancelStream(Status.INTERNAL.withDescription((flags & 1) != 0
-                    ? "the sidecar sent a compressed message, but no compression was negotiated"
-                    : "invalid gRPC message flags: " + flags));
-            return -1;
-        }
-        if (length > maxMessageBytes) {
-            cancelStream(Status.RESOURCE_EXHAUSTED.withDescription("sidecar response message: " + length
-                    + " bytes (expected: <= " + maxMessageBytes + ")"));
-            return -1;
-        }
-        return (int) length;
-    }
-
-    private void enqueue(byte[] message, int unreturnedBytes) {
-        messages.add(message);
-        owed.add(unreturnedBytes);
     }
 
     void onReset(long errorCode) {
@@ -390,7 +322,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         if (finalStatus == null) {
             complete(ifNoStatus, new Metadata(), true);
         }
-        releasePartial();
     }
 
     /** The call could not get a stream: no connection, or the stream could not be opened. */
@@ -448,17 +379,16 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
             while (!closed) {
                 if (!stopDelivery && requested > 0 && !messages.isEmpty()) {
                     requested--;
-                    final byte[] message = messages.poll();
-                    final int unreturned = owed.poll();
-                    if (unreturned > 0 && connection != null && streamId >= 0) {
-                        connection.returnBytes(streamId, unreturned);
+                    final InboundMessages.Message message = messages.poll();
+                    if (message.owedBytes() > 0 && connection != null && streamId >= 0) {
+                        connection.returnBytes(streamId, message.owedBytes());
                     }
-                    listener.onMessage(message);
+                    listener.onMessage(message.bytes());
                     continue;
                 }
                 if (finalStatus != null && (stopDelivery || messages.isEmpty())) {
                     closed = true;
-                    releasePartial();
+                    messages.clear();
                     listener.onClose(finalStatus, finalTrailers);
                 }
                 break;
@@ -482,7 +412,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
 
     private void releaseQueued() {
         messages.clear();
-        owed.clear();
         if (beforeStream != null) {
             for (Object write : beforeStream) {
                 if (write instanceof ByteBuf) {
@@ -490,13 +419,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
                 }
             }
             beforeStream = null;
-        }
-    }
-
-    private void releasePartial() {
-        if (partial != null) {
-            partial.release();
-            partial = null;
         }
     }
 

@@ -1,0 +1,453 @@
+package io.cy.coordinator.server;
+
+import com.google.common.util.concurrent.MoreExecutors;
+import io.cy.coordinator.sidecar.GrpcWire;
+import io.grpc.Attributes;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Grpc;
+import io.grpc.InternalServer;
+import io.grpc.Metadata;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
+import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AsciiString;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection to a {@link GrpcFrontServer}: HTTP/2 (prior knowledge, no TLS) whose
+ * streams are {@link FrontCall}s. It checks each new stream as grpc-java's server does (POST, a
+ * gRPC content type, a known method, a grpc-timeout and grpc-encoding it can honour) and answers
+ * what it cannot serve with a status at once. It pings an idle client (keepalive) and refuses a
+ * client that pings more often than permitted. Every method runs on the connection's event loop.
+ */
+final class FrontConnection {
+
+    private static final Logger logger = LoggerFactory.getLogger(FrontConnection.class);
+    private static final AsciiString POST = AsciiString.cached("POST");
+    private static final AsciiString GRPC_ENCODING = AsciiString.cached("grpc-encoding");
+    private static final AsciiString STATUS_OK = AsciiString.cached("200");
+    private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
+    private static final int STREAM_WINDOW_BYTES = 1 << 20;
+    private static final int CONNECTION_WINDOW_BYTES = 1 << 20;
+    /** Pings sooner than permitted that are forgiven, as grpc-java's keepalive enforcer forgives them. */
+    private static final int MAX_PING_STRIKES = 2;
+    private static final long KEEPALIVE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
+
+    private final GrpcFrontServer server;
+    private final EventLoop loop;
+    private final Http2Connection connection = new DefaultHttp2Connection(true);
+    private final Handler handler;
+    private final IntObjectMap<FrontCall<?, ?>> calls = new IntObjectHashMap<>();
+    private final Runnable flushTask = this::flushNow;
+    private ChannelHandlerContext ctx;
+    private Attributes attributes = Attributes.EMPTY;
+    private boolean flushScheduled;
+    private boolean goingAway;
+
+    private long lastReadNanos = System.nanoTime();
+    private long pingSentNanos;
+    private long lastPingReceivedNanos;
+    private int pingStrikes;
+    private ScheduledFuture<?> keepalive;
+
+    FrontConnection(GrpcFrontServer server, EventLoop loop) {
+        this.server = server;
+        this.loop = loop;
+        connection.local().flowController(new DefaultHttp2LocalFlowController(connection,
+                DefaultHttp2LocalFlowController.DEFAULT_WINDOW_UPDATE_RATIO, true));
+        final Http2ConnectionEncoder encoder =
+                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
+        final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
+                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, server.maxHeaderListBytes())));
+        final Http2Settings settings = new Http2Settings()
+                .maxConcurrentStreams(server.maxConcurrentStreams())
+                .initialWindowSize(STREAM_WINDOW_BYTES)
+                .maxHeaderListSize(server.maxHeaderListBytes());
+        handler = new Handler(decoder, encoder, settings);
+        decoder.frameListener(new FrameListener());
+        connection.addListener(new StreamListener());
+        encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
+            @Override
+            public void writabilityChanged(Http2Stream stream) {
+                final FrontCall<?, ?> call = calls.get(stream.id());
+                if (call != null) {
+                    call.writabilityChanged(handler.encoder().flowController().isWritable(stream));
+                }
+            }
+        });
+    }
+
+    Http2ConnectionHandler handler() {
+        return handler;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    Attributes attributes() {
+        return attributes;
+    }
+
+    ByteBufAllocator alloc() {
+        return ctx.alloc();
+    }
+
+    // ---- for the calls ----
+
+    /** Writes headers (trailers, with {@code endOfStream}); {@code written} hears whether they went out. */
+    void writeHeaders(int streamId, Http2Headers headers, boolean endOfStream, Consumer<Boolean> written) {
+        pingStrikes = 0;
+        final ChannelFuture f = handler.encoder().writeHeaders(ctx, streamId, headers, 0, endOfStream, ctx.newPromise());
+        if (written != null || endOfStream) {
+            f.addListener(done -> {
+                if (endOfStream && done.isSuccess()) {
+                    final Http2Stream stream = connection.stream(streamId);
+                    if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
+                        // The response is complete while the client still sends: it need not.
+                        handler.resetStream(ctx, streamId, Http2Error.NO_ERROR.code(), ctx.newPromise());
+                        scheduleFlush();
+                    }
+                }
+                if (written != null) {
+                    written.accept(done.isSuccess());
+                }
+            });
+        }
+        scheduleFlush();
+    }
+
+    /** Writes a DATA frame; returns whether the stream can take more without waiting. */
+    boolean writeData(int streamId, ByteBuf data) {
+        pingStrikes = 0;
+        handler.encoder().writeData(ctx, streamId, data, 0, false, ctx.newPromise());
+        scheduleFlush();
+        final Http2Stream stream = connection.stream(streamId);
+        return stream != null && handler.encoder().flowController().isWritable(stream);
+    }
+
+    void reset(int streamId, Http2Error error) {
+        handler.resetStream(ctx, streamId, error.code(), ctx.newPromise());
+        scheduleFlush();
+    }
+
+    void returnBytes(int streamId, int bytes) {
+        final Http2Stream stream = connection.stream(streamId);
+        if (stream == null) {
+            return;
+        }
+        try {
+            if (connection.local().flowController().consumeBytes(stream, bytes)) {
+                scheduleFlush();
+            }
+        } catch (Http2Exception e) {
+            handler.onError(ctx, false, e);
+        }
+    }
+
+    // ---- for the server ----
+
+    /** Stops taking streams (GOAWAY); the connection closes once its calls are over. */
+    void goAway() {
+        if (goingAway || ctx == null) {
+            return;
+        }
+        goingAway = true;
+        handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.NO_ERROR.code(),
+                ByteBufUtil.writeAscii(ctx.alloc(), "server shutting down"), ctx.newPromise());
+        scheduleFlush();
+        closeIfIdle();
+    }
+
+    /** Cancels every call and closes. */
+    void closeNow() {
+        if (ctx != null) {
+            ctx.close();
+        }
+    }
+
+    // ---- inside ----
+
+    private void onHeaders(int streamId, Http2Headers headers, boolean endOfStream) {
+        final FrontCall<?, ?> existing = calls.get(streamId);
+        if (existing != null) {
+            // Trailers from a client: allowed by HTTP/2, meaningless to gRPC, but they end its side.
+            if (endOfStream) {
+                existing.onData(io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+            }
+            return;
+        }
+        if (!AsciiString.contentEquals(POST, headers.method())) {
+            refuse(streamId, Status.INTERNAL.withDescription(":method: '" + headers.method() + "' (expected: POST)"));
+            return;
+        }
+        if (!GrpcWire.isGrpcContentType(headers.get(GrpcWire.CONTENT_TYPE))) {
+            refuse(streamId, Status.INTERNAL.withDescription("content-type: '" + headers.get(GrpcWire.CONTENT_TYPE)
+                    + "' (expected: application/grpc)"));
+            return;
+        }
+        final CharSequence path = headers.path();
+        final ServerMethodDefinition<?, ?> method = path == null || path.length() < 2 || path.charAt(0) != '/'
+                ? null : server.method(path.subSequence(1, path.length()).toString());
+        if (method == null) {
+            refuse(streamId, Status.UNIMPLEMENTED.withDescription("Method not found: " + path));
+            return;
+        }
+        final CharSequence encoding = headers.get(GRPC_ENCODING);
+        final boolean gzip = encoding != null && AsciiString.contentEquals("gzip", encoding);
+        if (encoding != null && !gzip && !AsciiString.contentEquals("identity", encoding)) {
+            refuse(streamId, Status.UNIMPLEMENTED.withDescription("grpc-encoding: '" + encoding
+                    + "' (expected: identity or gzip)"));
+            return;
+        }
+        Context.CancellableContext context = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, server)
+                .withCancellation();
+        final CharSequence timeout = headers.get(GrpcWire.GRPC_TIMEOUT);
+        if (timeout != null) {
+            final long nanos = GrpcWire.parseTimeoutNanos(timeout);
+            if (nanos < 0) {
+                refuse(streamId, Status.INTERNAL.withDescription("grpc-timeout: '" + timeout
+                        + "' (expected: 1 to 8 digits and a unit, e.g. 10S)"));
+                return;
+            }
+            context = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, server)
+                    .withDeadline(Deadline.after(nanos, TimeUnit.NANOSECONDS), loop);
+        }
+        final CharSequence authority = headers.authority();
+        final Metadata metadata = GrpcWire.metadata(headers);
+        start(streamId, method, context, authority == null ? null : authority.toString(), gzip, metadata);
+        if (endOfStream) {
+            final FrontCall<?, ?> call = calls.get(streamId);
+            if (call != null) {
+                call.onData(io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+            }
+        }
+    }
+
+    private <ReqT, RespT> void start(int streamId, ServerMethodDefinition<ReqT, RespT> method,
+                                     Context.CancellableContext context, String authority, boolean gzip,
+                                     Metadata metadata) {
+        final FrontCall<ReqT, RespT> call = new FrontCall<>(this, streamId, method.getMethodDescriptor(), context,
+                authority, server.maxMessageBytes(), gzip);
+        calls.put(streamId, call);
+        if (context.getDeadline() != null) {
+            context.addListener(c -> call.cancelled(true), MoreExecutors.directExecutor());
+        }
+        call.start(method.getServerCallHandler(), metadata);
+    }
+
+    /** Answers a stream that cannot be served with a trailers-only response. */
+    private void refuse(int streamId, Status status) {
+        final Http2Headers out = new DefaultHttp2Headers(false, 4).status(STATUS_OK)
+                .set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC)
+                .set(GrpcWire.GRPC_STATUS, AsciiString.of(Integer.toString(status.getCode().value())));
+        if (status.getDescription() != null) {
+            out.set(GrpcWire.GRPC_MESSAGE, GrpcWire.encodeMessage(status.getDescription()));
+        }
+        writeHeaders(streamId, out, true, null);
+    }
+
+    private void scheduleFlush() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            loop.execute(flushTask);
+        }
+    }
+
+    private void flushNow() {
+        flushScheduled = false;
+        if (ctx != null) {
+            handler.flush(ctx);
+        }
+    }
+
+    private void closeIfIdle() {
+        if (goingAway && calls.isEmpty() && connection.numActiveStreams() == 0 && ctx != null) {
+            ctx.close();
+        }
+    }
+
+    private void keepaliveTick() {
+        final long now = System.nanoTime();
+        if (pingSentNanos != 0 || now - lastReadNanos < server.keepaliveTime().toNanos() || ctx == null) {
+            return;
+        }
+        pingSentNanos = now;
+        handler.encoder().writePing(ctx, false, now, ctx.newPromise());
+        scheduleFlush();
+        loop.schedule(() -> {
+            if (pingSentNanos == now && lastReadNanos - now < 0) {
+                logger.debug("client {} did not answer a keepalive ping: closing", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+                closeNow();
+            }
+        }, KEEPALIVE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+    }
+
+    /** A client that pings more often than permitted is told so and disconnected, as grpc-java does. */
+    private void onPing() {
+        final long now = System.nanoTime();
+        final long permitted = server.permitKeepaliveTime().toNanos();
+        if (lastPingReceivedNanos != 0 && now - lastPingReceivedNanos < permitted) {
+            if (++pingStrikes > MAX_PING_STRIKES && ctx != null) {
+                handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.ENHANCE_YOUR_CALM.code(),
+                        ByteBufUtil.writeAscii(ctx.alloc(), "too_many_pings"), ctx.newPromise());
+                scheduleFlush();
+                ctx.close();
+            }
+        }
+        lastPingReceivedNanos = now;
+    }
+
+    private final class Handler extends Http2ConnectionHandler {
+
+        Handler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
+            super(decoder, encoder, settings);
+            gracefulShutdownTimeoutMillis(0);
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+            FrontConnection.this.ctx = ctx;
+            attributes = Attributes.newBuilder()
+                    .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
+                    .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress())
+                    .build();
+            super.handlerAdded(ctx);
+            server.connectionOpened(FrontConnection.this);
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            super.channelActive(ctx);
+            connection.local().flowController().incrementWindowSize(connection.connectionStream(),
+                    CONNECTION_WINDOW_BYTES - connection.local().flowController().windowSize(connection.connectionStream()));
+            final long keepaliveNanos = server.keepaliveTime().toNanos();
+            if (keepaliveNanos > 0) {
+                keepalive = loop.scheduleWithFixedDelay(FrontConnection.this::keepaliveTick, keepaliveNanos,
+                        keepaliveNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            lastReadNanos = System.nanoTime();
+            pingSentNanos = 0;
+            super.channelRead(ctx, msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            if (keepalive != null) {
+                keepalive.cancel(false);
+            }
+            final List<FrontCall<?, ?>> open = new ArrayList<>(calls.values());
+            calls.clear();
+            for (FrontCall<?, ?> call : open) {
+                call.cancelled(false);
+            }
+            super.channelInactive(ctx);
+            server.connectionClosed(FrontConnection.this);
+        }
+
+        @Override
+        protected void onStreamError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+                                     Http2Exception.StreamException http2Ex) {
+            logger.debug("HTTP/2 stream error from {}: {}", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
+                    http2Ex.getMessage());
+            super.onStreamError(ctx, outbound, cause, http2Ex);
+        }
+
+        @Override
+        protected void onConnectionError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+                                         Http2Exception http2Ex) {
+            logger.debug("HTTP/2 connection error from {}: {}", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
+                    cause.toString());
+            super.onConnectionError(ctx, outbound, cause, http2Ex);
+        }
+    }
+
+    private final class FrameListener extends Http2FrameAdapter {
+
+        @Override
+        public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                              boolean endOfStream) {
+            final FrontCall<?, ?> call = calls.get(streamId);
+            if (call == null) {
+                return data.readableBytes() + padding;
+            }
+            return call.onData(data, endOfStream) + padding;
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                                  boolean endOfStream) {
+            onHeaders(streamId, headers, endOfStream);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+                                  short weight, boolean exclusive, int padding, boolean endOfStream) {
+            onHeaders(streamId, headers, endOfStream);
+        }
+
+        @Override
+        public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
+            final FrontCall<?, ?> call = calls.remove(streamId);
+            if (call != null) {
+                call.cancelled(false);
+            }
+        }
+
+        @Override
+        public void onPingRead(ChannelHandlerContext ctx, long data) {
+            onPing();
+        }
+    }
+
+    private final class StreamListener extends Http2ConnectionAdapter {
+
+        @Override
+        public void onStreamClosed(Http2Stream stream) {
+            final FrontCall<?, ?> call = calls.remove(stream.id());
+            if (call != null) {
+                // Closed without our trailers (a reset, or the stream given up): the call is cancelled.
+                call.cancelled(false);
+            }
+            closeIfIdle();
+        }
+    }
+}

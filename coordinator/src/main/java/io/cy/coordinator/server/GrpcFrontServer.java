@@ -1,0 +1,208 @@
+package io.cy.coordinator.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import io.grpc.Server;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The coordinator's gRPC listener: an HTTP/2 server of its own on the shared event loops, serving
+ * grpc-java service definitions (interceptors and all) through {@link FrontCall}s. It replaces
+ * grpc-java's Netty server on the listening sockets so that a relayed token costs one DATA frame
+ * write rather than grpc's per-message framing, write queue and stream bookkeeping. Handlers run
+ * on the event loop of their connection, as with grpc-java's direct executor.
+ *
+ * <p>Lifecycle as {@link Server}'s: {@link #shutdown} stops accepting and sends GOAWAY, calls in
+ * progress go on; {@link #shutdownNow} cancels them; terminated once every connection closed.
+ */
+public final class GrpcFrontServer extends Server {
+
+    /** Limits and timings, as grpc-java's server builder takes them. */
+    public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
+                           Duration keepaliveTime, Duration permitKeepaliveTime) {
+
+        public Settings {
+            requireNonNull(keepaliveTime, "keepaliveTime");
+            requireNonNull(permitKeepaliveTime, "permitKeepaliveTime");
+        }
+    }
+
+    private final Endpoint listen;
+    private final NettyTransport transport;
+    private final List<ServerServiceDefinition> services;
+    private final Map<String, ServerMethodDefinition<?, ?>> methods = new HashMap<>();
+    private final Settings settings;
+    private final Set<FrontConnection> connections = ConcurrentHashMap.newKeySet();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private Channel listener;
+    private volatile boolean shutdown;
+
+    /** @param services what to serve, with their interceptors applied */
+    public GrpcFrontServer(Endpoint listen, NettyTransport transport, List<ServerServiceDefinition> services,
+                           Settings settings) {
+        this.listen = requireNonNull(listen, "listen");
+        this.transport = requireNonNull(transport, "transport");
+        this.services = List.copyOf(requireNonNull(services, "services"));
+        this.settings = requireNonNull(settings, "settings");
+        for (ServerServiceDefinition service : this.services) {
+            for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
+                methods.put(method.getMethodDescriptor().getFullMethodName(), method);
+            }
+        }
+    }
+
+    @Override
+    public synchronized GrpcFrontServer start() throws IOException {
+        if (listener != null) {
+            throw new IllegalStateException("already started");
+        }
+        final ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(transport.bossGroup(), transport.workerGroup())
+                .channel(transport.serverChannelType(listen))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        channel.pipeline().addLast(new FrontConnection(GrpcFrontServer.this, channel.eventLoop())
+                                .handler());
+                    }
+                });
+        try {
+            listener = bootstrap.bind(listen.socketAddress()).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding " + listen, e);
+        } catch (RuntimeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        listener.closeFuture().addListener(f -> maybeTerminated());
+        return this;
+    }
+
+    @Override
+    public List<? extends SocketAddress> getListenSockets() {
+        return listener == null ? List.of() : List.of(listener.localAddress());
+    }
+
+    @Override
+    public List<ServerServiceDefinition> getServices() {
+        return services;
+    }
+
+    @Override
+    public List<ServerServiceDefinition> getImmutableServices() {
+        return services;
+    }
+
+    @Override
+    public List<ServerServiceDefinition> getMutableServices() {
+        return List.of();
+    }
+
+    @Override
+    public synchronized GrpcFrontServer shutdown() {
+        if (shutdown) {
+            return this;
+        }
+        shutdown = true;
+        if (listener == null) {
+            terminated.countDown();
+            return this;
+        }
+        listener.close();
+        for (FrontConnection connection : connections) {
+            connection.loop().execute(connection::goAway);
+        }
+        maybeTerminated();
+        return this;
+    }
+
+    @Override
+    public GrpcFrontServer shutdownNow() {
+        shutdown();
+        for (FrontConnection connection : connections) {
+            connection.loop().execute(connection::closeNow);
+        }
+        return this;
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return terminated.getCount() == 0;
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        return terminated.await(timeout, unit);
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    // ---- for the connections ----
+
+    ServerMethodDefinition<?, ?> method(String fullMethodName) {
+        return methods.get(fullMethodName);
+    }
+
+    int maxConcurrentStreams() {
+        return settings.maxConcurrentStreams();
+    }
+
+    int maxHeaderListBytes() {
+        return settings.maxHeaderListBytes();
+    }
+
+    int maxMessageBytes() {
+        return settings.maxMessageBytes();
+    }
+
+    Duration keepaliveTime() {
+        return settings.keepaliveTime();
+    }
+
+    Duration permitKeepaliveTime() {
+        return settings.permitKeepaliveTime();
+    }
+
+    void connectionOpened(FrontConnection connection) {
+        connections.add(connection);
+        if (shutdown) {
+            // Accepted just before the listener closed.
+            connection.goAway();
+        }
+    }
+
+    void connectionClosed(FrontConnection connection) {
+        connections.remove(connection);
+        maybeTerminated();
+    }
+
+    private void maybeTerminated() {
+        if (shutdown && connections.isEmpty() && (listener == null || !listener.isOpen())) {
+            terminated.countDown();
+        }
+    }
+}
