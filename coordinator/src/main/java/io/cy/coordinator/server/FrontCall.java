@@ -239,6 +239,18 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
     }
 
+    /**
+     * The stream is closed: after our trailers that is the call's end (Netty may say so before
+     * the trailers' write is reported done); before them, the call was cancelled.
+     */
+    void streamClosed() {
+        if (closeCalled) {
+            complete();
+        } else {
+            cancelled(false);
+        }
+    }
+
     /** The client reset the stream, the connection closed, or the server is shutting down now. */
     void cancelled(boolean resetStream) {
         if (over) {

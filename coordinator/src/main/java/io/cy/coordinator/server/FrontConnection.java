@@ -234,19 +234,17 @@ final class FrontConnection {
                     + "' (expected: identity or gzip)"));
             return;
         }
-        Context.CancellableContext context = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, server)
-                .withCancellation();
         final CharSequence timeout = headers.get(GrpcWire.GRPC_TIMEOUT);
-        if (timeout != null) {
-            final long nanos = GrpcWire.parseTimeoutNanos(timeout);
-            if (nanos < 0) {
-                refuse(streamId, Status.INTERNAL.withDescription("grpc-timeout: '" + timeout
-                        + "' (expected: 1 to 8 digits and a unit, e.g. 10S)"));
-                return;
-            }
-            context = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, server)
-                    .withDeadline(Deadline.after(nanos, TimeUnit.NANOSECONDS), loop);
+        final long timeoutNanos = timeout == null ? -1 : GrpcWire.parseTimeoutNanos(timeout);
+        if (timeout != null && timeoutNanos < 0) {
+            refuse(streamId, Status.INTERNAL.withDescription("grpc-timeout: '" + timeout
+                    + "' (expected: 1 to 8 digits and a unit, e.g. 10S)"));
+            return;
         }
+        // The server in the context is how grpc's reflection service finds what is served.
+        final Context base = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, server);
+        final Context.CancellableContext context = timeoutNanos < 0 ? base.withCancellation()
+                : base.withDeadline(Deadline.after(timeoutNanos, TimeUnit.NANOSECONDS), loop);
         final CharSequence authority = headers.authority();
         final Metadata metadata = GrpcWire.metadata(headers);
         start(streamId, method, context, authority == null ? null : authority.toString(), gzip, metadata);
@@ -444,8 +442,7 @@ final class FrontConnection {
         public void onStreamClosed(Http2Stream stream) {
             final FrontCall<?, ?> call = calls.remove(stream.id());
             if (call != null) {
-                // Closed without our trailers (a reset, or the stream given up): the call is cancelled.
-                call.cancelled(false);
+                call.streamClosed();
             }
             closeIfIdle();
         }

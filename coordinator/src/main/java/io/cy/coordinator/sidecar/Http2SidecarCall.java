@@ -112,7 +112,14 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
             return;
         }
         requested = (int) Math.min(Integer.MAX_VALUE, (long) requested + n);
-        deliver();
+        // Messages already here go out at once, as grpc-java's direct executor delivers them;
+        // the close never does (see deliver()).
+        inCall++;
+        try {
+            deliver();
+        } finally {
+            leave();
+        }
     }
 
     @Override
@@ -291,10 +298,10 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
             cancelStream(messages.error());
             return returnNow;
         }
+        deliver();
         if (endOfStream) {
             cancelStream(Status.INTERNAL.withDescription("the sidecar ended the stream without trailers"));
         }
-        deliver();
         return returnNow;
     }
 
@@ -387,6 +394,11 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
                     continue;
                 }
                 if (finalStatus != null && (stopDelivery || messages.isEmpty())) {
+                    if (inCall > 0) {
+                        // Never inside the caller's own method: its onClose follows on the event loop.
+                        loop.execute(this::deliver);
+                        break;
+                    }
                     closed = true;
                     messages.clear();
                     listener.onClose(finalStatus, finalTrailers);

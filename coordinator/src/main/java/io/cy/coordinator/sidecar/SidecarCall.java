@@ -7,7 +7,8 @@ import io.grpc.Status;
  * One gRPC call to a sidecar on a stream of its HTTP/2 connection, with responses kept as the
  * bytes of each message. It follows {@link io.grpc.ClientCall}'s contract where it has the same
  * methods: messages are delivered only as {@link #request requested}, {@link Listener#onClose}
- * comes exactly once and last, and no listener method runs inside a method of this call.
+ * comes exactly once and last, and no listener method runs inside a method of this call, except
+ * that {@link #request} may hand over messages that are already here before it returns.
  *
  * <p>Any thread may call it; the work runs on the event loop of the connection, where the
  * listener is called. Calls made on that loop run at once, without a task hand-off.
