@@ -196,7 +196,7 @@ final class FrontConnection {
     /** Cancels every call and closes. */
     void closeNow() {
         if (ctx != null) {
-            ctx.close();
+            ctx.channel().close();
         }
     }
 
@@ -295,7 +295,8 @@ final class FrontConnection {
 
     private void closeIfIdle() {
         if (goingAway && calls.isEmpty() && connection.numActiveStreams() == 0 && ctx != null) {
-            ctx.close();
+            // Through the pipeline, so that the HTTP/2 handler flushes the GOAWAY before closing.
+            ctx.channel().close();
         }
     }
 
@@ -323,8 +324,8 @@ final class FrontConnection {
             if (++pingStrikes > MAX_PING_STRIKES && ctx != null) {
                 handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.ENHANCE_YOUR_CALM.code(),
                         ByteBufUtil.writeAscii(ctx.alloc(), "too_many_pings"), ctx.newPromise());
-                scheduleFlush();
-                ctx.close();
+                // Through the pipeline, so that the HTTP/2 handler flushes the GOAWAY before closing.
+                ctx.channel().close();
             }
         }
         lastPingReceivedNanos = now;
