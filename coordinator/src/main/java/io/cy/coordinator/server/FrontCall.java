@@ -95,6 +95,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
         // As grpc-java does once the stream can take messages.
         listener(l -> l.onReady());
+        deliver();
     }
 
     // ---- ServerCall ----

@@ -354,6 +354,14 @@ final class FrontConnection {
             super.channelActive(ctx);
             connection.local().flowController().incrementWindowSize(connection.connectionStream(),
                     CONNECTION_WINDOW_BYTES - connection.local().flowController().windowSize(connection.connectionStream()));
+            // A connection that never starts HTTP/2 would otherwise be held for as long as it stays open.
+            loop.schedule(() -> {
+                if (!handler.decoder().prefaceReceived()) {
+                    logger.debug("client {} sent no HTTP/2 preface within {} ms: closing",
+                            attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), server.handshakeTimeout().toMillis());
+                    ctx.channel().close();
+                }
+            }, server.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
             final long keepaliveNanos = server.keepaliveTime().toNanos();
             if (keepaliveNanos > 0) {
                 keepalive = loop.scheduleWithFixedDelay(FrontConnection.this::keepaliveTick, keepaliveNanos,

@@ -33,13 +33,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GrpcFrontServer extends Server {
 
-    /** Limits and timings, as grpc-java's server builder takes them. */
+    /**
+     * Limits and timings, as grpc-java's server builder takes them.
+     *
+     * @param handshakeTimeout how long a new connection may take to start HTTP/2 (send its preface)
+     */
     public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
-                           Duration keepaliveTime, Duration permitKeepaliveTime) {
+                           Duration keepaliveTime, Duration permitKeepaliveTime, Duration handshakeTimeout) {
 
         public Settings {
             requireNonNull(keepaliveTime, "keepaliveTime");
             requireNonNull(permitKeepaliveTime, "permitKeepaliveTime");
+            requireNonNull(handshakeTimeout, "handshakeTimeout");
         }
     }
 
@@ -185,6 +190,10 @@ public final class GrpcFrontServer extends Server {
 
     Duration permitKeepaliveTime() {
         return settings.permitKeepaliveTime();
+    }
+
+    Duration handshakeTimeout() {
+        return settings.handshakeTimeout();
     }
 
     void connectionOpened(FrontConnection connection) {

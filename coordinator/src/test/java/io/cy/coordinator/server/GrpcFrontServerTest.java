@@ -1,0 +1,58 @@
+package io.cy.coordinator.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cy.llm.transport.Endpoint;
+import io.cy.llm.transport.NettyTransport;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The listener's own limits, apart from any service: connections that never speak HTTP/2. */
+class GrpcFrontServerTest {
+
+    private final NettyTransport transport = NettyTransport.create(1, "front-server-test");
+    private GrpcFrontServer server;
+
+    @AfterEach
+    void close() throws InterruptedException {
+        if (server != null) {
+            server.shutdownNow();
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        transport.close();
+    }
+
+    @Test
+    void aConnectionThatNeverSendsThePrefaceIsClosedAfterTheHandshakeTimeout() throws Exception {
+        server = new GrpcFrontServer(Endpoint.tcp("127.0.0.1", 0), transport, List.of(),
+                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ZERO,
+                        Duration.ofMillis(200))).start();
+        final int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            final InputStream in = socket.getInputStream();
+            // The server's own SETTINGS may come first; then the close.
+            int read;
+            do {
+                read = in.read();
+            } while (read >= 0);
+            assertThat(read).as("end of stream: the server closed the connection").isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void shutdownOfAServerWithNoConnectionsTerminatesAtOnce() throws Exception {
+        server = new GrpcFrontServer(Endpoint.tcp("127.0.0.1", 0), transport, List.of(),
+                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ZERO,
+                        Duration.ofSeconds(20))).start();
+        server.shutdown();
+        assertThat(server.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.isShutdown()).isTrue();
+    }
+}
