@@ -136,7 +136,8 @@ public final class Coordinator implements AutoCloseable {
                                      Supplier<CoordinatorConfig> reloadSource, AuditLog audit) throws IOException {
         final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
-        final CallEndListener callEnds = summary -> {
+        // With the audit log off, no event is built for every call only to be dropped.
+        final CallEndListener callEnds = audit instanceof NoopAuditLog ? callEndListener : summary -> {
             callEndListener.onCallEnd(summary);
             auditRecorder.onCallEnd(summary);
         };
