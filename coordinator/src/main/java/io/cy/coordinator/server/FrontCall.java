@@ -1,10 +1,9 @@
 package io.cy.coordinator.server;
 
-import io.cy.coordinator.sidecar.GrpcWire;
-import io.cy.coordinator.sidecar.InboundMessages;
+import io.cy.coordinator.http2.GrpcWire;
+import io.cy.coordinator.http2.InboundMessages;
 import io.grpc.Attributes;
 import io.grpc.Context;
-import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -12,7 +11,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufOutputStream;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
@@ -40,7 +38,6 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private static final Logger logger = LoggerFactory.getLogger(FrontCall.class);
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
-    private static final int PREFIX_BYTES = 5;
 
     private final FrontConnection connection;
     private final EventLoop loop;
@@ -354,33 +351,10 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
     }
 
-    /** The message with its gRPC prefix: uncompressed, then the length. */
     private ByteBuf frame(RespT message) throws IOException {
-        if (message instanceof byte[]) {
-            final byte[] bytes = (byte[]) message;
-            final ByteBuf buf = connection.alloc().buffer(PREFIX_BYTES + bytes.length);
-            buf.writeByte(0).writeInt(bytes.length).writeBytes(bytes);
-            return buf;
-        }
-        final ByteBuf buf = connection.alloc().buffer(256);
-        boolean done = false;
-        try {
-            buf.writeByte(0).writeInt(0);
-            try (InputStream in = method.streamResponse(message); ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
-                if (in instanceof Drainable) {
-                    ((Drainable) in).drainTo(out);
-                } else {
-                    in.transferTo(out);
-                }
-            }
-            buf.setInt(1, buf.readableBytes() - PREFIX_BYTES);
-            done = true;
-            return buf;
-        } finally {
-            if (!done) {
-                buf.release();
-            }
-        }
+        return message instanceof byte[]
+                ? GrpcWire.frame(connection.alloc(), (byte[]) message)
+                : GrpcWire.frame(connection.alloc(), method.streamResponse(message));
     }
 
     /** Lets protobuf's parser size its buffer from the message length. */

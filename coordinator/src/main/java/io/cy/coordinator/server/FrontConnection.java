@@ -1,7 +1,8 @@
 package io.cy.coordinator.server;
 
 import com.google.common.util.concurrent.MoreExecutors;
-import io.cy.coordinator.sidecar.GrpcWire;
+import io.cy.coordinator.http2.ConnectionChores;
+import io.cy.coordinator.http2.GrpcWire;
 import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -39,7 +40,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
-import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -65,24 +66,20 @@ final class FrontConnection {
     private static final int CONNECTION_WINDOW_BYTES = 1 << 20;
     /** Pings sooner than permitted that are forgiven, as grpc-java's keepalive enforcer forgives them. */
     private static final int MAX_PING_STRIKES = 2;
-    private static final long KEEPALIVE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
+    /** How long a pinged client may take to answer, as grpc-java's server waits. */
+    private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
 
     private final GrpcFrontServer server;
     private final EventLoop loop;
     private final Http2Connection connection = new DefaultHttp2Connection(true);
     private final Handler handler;
     private final IntObjectMap<FrontCall<?, ?>> calls = new IntObjectHashMap<>();
-    private final Runnable flushTask = this::flushNow;
+    private final ConnectionChores chores;
     private ChannelHandlerContext ctx;
     private Attributes attributes = Attributes.EMPTY;
-    private boolean flushScheduled;
     private boolean goingAway;
-
-    private long lastReadNanos = System.nanoTime();
-    private long pingSentNanos;
     private long lastPingReceivedNanos;
     private int pingStrikes;
-    private ScheduledFuture<?> keepalive;
 
     FrontConnection(GrpcFrontServer server, EventLoop loop) {
         this.server = server;
@@ -98,6 +95,7 @@ final class FrontConnection {
                 .initialWindowSize(STREAM_WINDOW_BYTES)
                 .maxHeaderListSize(server.maxHeaderListBytes());
         handler = new Handler(decoder, encoder, settings);
+        chores = new ConnectionChores(loop, handler);
         decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
         encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
@@ -166,17 +164,7 @@ final class FrontConnection {
     }
 
     void returnBytes(int streamId, int bytes) {
-        final Http2Stream stream = connection.stream(streamId);
-        if (stream == null) {
-            return;
-        }
-        try {
-            if (connection.local().flowController().consumeBytes(stream, bytes)) {
-                scheduleFlush();
-            }
-        } catch (Http2Exception e) {
-            handler.onError(ctx, false, e);
-        }
+        chores.returnBytes(streamId, bytes);
     }
 
     // ---- for the server ----
@@ -280,17 +268,7 @@ final class FrontConnection {
     }
 
     private void scheduleFlush() {
-        if (!flushScheduled) {
-            flushScheduled = true;
-            loop.execute(flushTask);
-        }
-    }
-
-    private void flushNow() {
-        flushScheduled = false;
-        if (ctx != null) {
-            handler.flush(ctx);
-        }
+        chores.scheduleFlush();
     }
 
     private void closeIfIdle() {
@@ -298,22 +276,6 @@ final class FrontConnection {
             // Through the pipeline, so that the HTTP/2 handler flushes the GOAWAY before closing.
             ctx.channel().close();
         }
-    }
-
-    private void keepaliveTick() {
-        final long now = System.nanoTime();
-        if (pingSentNanos != 0 || now - lastReadNanos < server.keepaliveTime().toNanos() || ctx == null) {
-            return;
-        }
-        pingSentNanos = now;
-        handler.encoder().writePing(ctx, false, now, ctx.newPromise());
-        scheduleFlush();
-        loop.schedule(() -> {
-            if (pingSentNanos == now && lastReadNanos - now < 0) {
-                logger.debug("client {} did not answer a keepalive ping: closing", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
-                closeNow();
-            }
-        }, KEEPALIVE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
     }
 
     /** A client that pings more often than permitted is told so and disconnected, as grpc-java does. */
@@ -341,6 +303,7 @@ final class FrontConnection {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
             FrontConnection.this.ctx = ctx;
+            chores.attach(ctx);
             attributes = Attributes.newBuilder()
                     .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
                     .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress())
@@ -362,25 +325,22 @@ final class FrontConnection {
                     ctx.channel().close();
                 }
             }, server.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-            final long keepaliveNanos = server.keepaliveTime().toNanos();
-            if (keepaliveNanos > 0) {
-                keepalive = loop.scheduleWithFixedDelay(FrontConnection.this::keepaliveTick, keepaliveNanos,
-                        keepaliveNanos, TimeUnit.NANOSECONDS);
-            }
+            chores.startKeepalive(server.keepaliveTime(), KEEPALIVE_TIMEOUT, () -> {
+                logger.debug("client {} did not answer a keepalive ping: closing",
+                        attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+                closeNow();
+            });
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            lastReadNanos = System.nanoTime();
-            pingSentNanos = 0;
+            chores.onRead();
             super.channelRead(ctx, msg);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-            if (keepalive != null) {
-                keepalive.cancel(false);
-            }
+            chores.stop();
             final List<FrontCall<?, ?>> open = new ArrayList<>(calls.values());
             calls.clear();
             for (FrontCall<?, ?> call : open) {

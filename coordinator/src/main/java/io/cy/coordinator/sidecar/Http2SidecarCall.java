@@ -1,17 +1,16 @@
 package io.cy.coordinator.sidecar;
 
+import io.cy.coordinator.http2.GrpcWire;
+import io.cy.coordinator.http2.InboundMessages;
 import io.grpc.Deadline;
-import io.grpc.Drainable;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufOutputStream;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,7 +29,6 @@ import org.slf4j.LoggerFactory;
 final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
 
     private static final Logger logger = LoggerFactory.getLogger(Http2SidecarCall.class);
-    private static final int PREFIX_BYTES = 5;
 
     private final SidecarStreams streams;
     private final EventLoop loop;
@@ -434,28 +432,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         }
     }
 
-    /** The message with its gRPC prefix: uncompressed, then the length. */
     private ByteBuf frame(ReqT message) throws IOException {
-        final ByteBuf buf = streams.allocator().buffer(256);
-        boolean done = false;
-        try {
-            buf.writeByte(0);
-            buf.writeInt(0);
-            try (InputStream in = method.streamRequest(message);
-                 ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
-                if (in instanceof Drainable) {
-                    ((Drainable) in).drainTo(out);
-                } else {
-                    in.transferTo(out);
-                }
-            }
-            buf.setInt(1, buf.readableBytes() - PREFIX_BYTES);
-            done = true;
-            return buf;
-        } finally {
-            if (!done) {
-                buf.release();
-            }
-        }
+        return GrpcWire.frame(streams.allocator(), method.streamRequest(message));
     }
 }

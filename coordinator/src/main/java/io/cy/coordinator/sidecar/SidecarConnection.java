@@ -1,5 +1,6 @@
 package io.cy.coordinator.sidecar;
 
+import io.cy.coordinator.http2.ConnectionChores;
 import io.grpc.Status;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -30,13 +31,11 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.StreamBufferingEncoder;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/2 connection (prior knowledge, no TLS) to a sidecar, on one event loop, whose streams
@@ -61,19 +60,14 @@ final class SidecarConnection {
     private final IntObjectMap<Http2SidecarCall<?>> calls = new IntObjectHashMap<>();
     private final ArrayDeque<Http2SidecarCall<?>> waiting = new ArrayDeque<>();
     private final ArrayDeque<Http2Headers> waitingHeaders = new ArrayDeque<>();
-    private final Runnable flushTask = this::flushNow;
+    private final ConnectionChores chores;
     private Channel channel;
     private ChannelHandlerContext ctx;
     private boolean active;
-    private boolean flushScheduled;
     // Why the connection ended or stopped taking streams; null while it is usable.
     private String endReason;
     private boolean goingAway;
 
-    // Keepalive: a PING when nothing was read for keepaliveTime, closed when it goes unanswered.
-    private long lastReadNanos = System.nanoTime();
-    private long pingSentNanos;
-    private ScheduledFuture<?> keepalive;
 
     SidecarConnection(SidecarStreams streams, EventLoop loop, int loopIndex) {
         this.streams = streams;
@@ -95,6 +89,7 @@ final class SidecarConnection {
                 .initialWindowSize(streams.streamWindowBytes())
                 .maxHeaderListSize(streams.maxHeaderListBytes());
         handler = new Handler(decoder, encoder, settings);
+        chores = new ConnectionChores(loop, handler);
         decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
         encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
@@ -173,33 +168,23 @@ final class SidecarConnection {
             }
         });
         call.flushBeforeStream();
-        scheduleFlush();
+        chores.scheduleFlush();
     }
 
     void writeData(int streamId, ByteBuf data, boolean endOfStream) {
         handler.encoder().writeData(ctx, streamId, data == null ? Unpooled.EMPTY_BUFFER : data, 0, endOfStream,
                 ctx.newPromise());
-        scheduleFlush();
+        chores.scheduleFlush();
     }
 
     void reset(int streamId, Http2Error error) {
         handler.resetStream(ctx, streamId, error.code(), ctx.newPromise());
-        scheduleFlush();
+        chores.scheduleFlush();
     }
 
     /** Gives {@code bytes} of a stream back to the sidecar's window. */
     void returnBytes(int streamId, int bytes) {
-        final Http2Stream stream = connection.stream(streamId);
-        if (stream == null) {
-            return;
-        }
-        try {
-            if (connection.local().flowController().consumeBytes(stream, bytes)) {
-                scheduleFlush();
-            }
-        } catch (Http2Exception e) {
-            handler.onError(ctx, false, e);
-        }
+        chores.returnBytes(streamId, bytes);
     }
 
     /** Closes the connection; its calls end UNAVAILABLE unless they had their status. */
@@ -209,21 +194,6 @@ final class SidecarConnection {
         }
         if (channel != null) {
             channel.close();
-        }
-    }
-
-    // One flush for all the writes of an event-loop turn, as grpc's own write queue does.
-    private void scheduleFlush() {
-        if (!flushScheduled) {
-            flushScheduled = true;
-            loop.execute(flushTask);
-        }
-    }
-
-    private void flushNow() {
-        flushScheduled = false;
-        if (ctx != null) {
-            handler.flush(ctx);
         }
     }
 
@@ -241,11 +211,9 @@ final class SidecarConnection {
             handler.onError(ctx, false, e);
             return;
         }
-        final long keepaliveNanos = streams.keepaliveTime().toNanos();
-        if (keepaliveNanos > 0) {
-            keepalive = loop.scheduleWithFixedDelay(this::keepaliveTick, keepaliveNanos, keepaliveNanos,
-                    TimeUnit.NANOSECONDS);
-        }
+        chores.startKeepalive(streams.keepaliveTime(), streams.keepaliveTimeout(),
+                () -> close("sidecar " + streams.target() + " did not answer a keepalive ping within "
+                        + streams.keepaliveTimeout().toMillis() + " ms"));
         while (!waiting.isEmpty()) {
             final Http2SidecarCall<?> call = waiting.poll();
             final Http2Headers headers = waitingHeaders.poll();
@@ -260,9 +228,7 @@ final class SidecarConnection {
         if (endReason == null) {
             endReason = reason;
         }
-        if (keepalive != null) {
-            keepalive.cancel(false);
-        }
+        chores.stop();
         final Status status = Status.UNAVAILABLE.withDescription(endReason);
         while (!waiting.isEmpty()) {
             waitingHeaders.poll();
@@ -276,22 +242,6 @@ final class SidecarConnection {
             }
         }
         streams.ended(this);
-    }
-
-    private void keepaliveTick() {
-        final long now = System.nanoTime();
-        if (pingSentNanos != 0 || now - lastReadNanos < streams.keepaliveTime().toNanos() || ctx == null) {
-            return;
-        }
-        pingSentNanos = now;
-        handler.encoder().writePing(ctx, false, now, ctx.newPromise());
-        scheduleFlush();
-        loop.schedule(() -> {
-            if (pingSentNanos == now && lastReadNanos - now < 0) {
-                close("sidecar " + streams.target() + " did not answer a keepalive ping within "
-                        + streams.keepaliveTimeout().toMillis() + " ms");
-            }
-        }, streams.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void closeWhenIdle() {
@@ -315,6 +265,7 @@ final class SidecarConnection {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
             SidecarConnection.this.ctx = ctx;
+            chores.attach(ctx);
             super.handlerAdded(ctx);
         }
 
@@ -326,8 +277,7 @@ final class SidecarConnection {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            lastReadNanos = System.nanoTime();
-            pingSentNanos = 0;
+            chores.onRead();
             super.channelRead(ctx, msg);
         }
 

@@ -2,6 +2,7 @@ package io.cy.coordinator.sidecar;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.http2.GrpcWire;
 import io.cy.llm.transport.Endpoint;
 import io.grpc.Deadline;
 import io.grpc.MethodDescriptor;

@@ -1,2 +1,2 @@
-/** The sidecars behind the coordinator: their channels, health and the choice of one per call. */
+/** The sidecars behind the coordinator: their connections and channels, health, and the choice of one per call. */
 package io.cy.coordinator.sidecar;

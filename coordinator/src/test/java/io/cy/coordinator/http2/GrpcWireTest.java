@@ -1,4 +1,4 @@
-package io.cy.coordinator.sidecar;
+package io.cy.coordinator.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,8 +1,14 @@
-package io.cy.coordinator.sidecar;
+package io.cy.coordinator.http2;
 
+import io.grpc.Drainable;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufOutputStream;
 import io.netty.handler.codec.http2.Http2Headers;
+import java.io.IOException;
+import java.io.InputStream;
 import io.netty.util.AsciiString;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +36,32 @@ public final class GrpcWire {
     private static final long TIMEOUT_MAX_VALUE = 99_999_999L;
 
     private GrpcWire() {}
+
+    /** A message with its 5-byte gRPC prefix (uncompressed, then the length), ready for a DATA frame. */
+    public static ByteBuf frame(ByteBufAllocator alloc, byte[] message) {
+        return alloc.buffer(5 + message.length).writeByte(0).writeInt(message.length).writeBytes(message);
+    }
+
+    /** The same for a message a marshaller streams; the stream is read to its end and closed. */
+    public static ByteBuf frame(ByteBufAllocator alloc, InputStream message) throws IOException {
+        final ByteBuf buf = alloc.buffer(256);
+        boolean done = false;
+        try (InputStream in = message; ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+            buf.writeByte(0).writeInt(0);
+            if (in instanceof Drainable) {
+                ((Drainable) in).drainTo(out);
+            } else {
+                in.transferTo(out);
+            }
+            buf.setInt(1, buf.readableBytes() - 5);
+            done = true;
+            return buf;
+        } finally {
+            if (!done) {
+                buf.release();
+            }
+        }
+    }
 
     /**
      * The {@code grpc-timeout} value for {@code nanos} (at least 1 ns): at most eight digits in the
