@@ -442,6 +442,27 @@ class SidecarStreamsTest {
         assertThat(call.call.answeredBySidecar()).isFalse();
     }
 
+    /** A sidecar that hangs (accepts, then answers nothing) fails its calls when keepalive goes unanswered. */
+    @Test
+    void aSidecarThatStopsAnsweringFailsItsCallsWhenKeepaliveGoesUnanswered() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            final SidecarStreams s = new SidecarStreams(Endpoint.tcp("127.0.0.1", silent.getLocalPort()),
+                    transport.eventLoops(), transport.channelType(Endpoint.tcp("127.0.0.1", silent.getLocalPort())),
+                    new SidecarStreams.Settings(STREAM_WINDOW_BYTES, MAX_MESSAGE_BYTES, 16 * 1024,
+                            Duration.ofMillis(100), Duration.ofMillis(100)));
+            opened.add(s);
+            final TestCall call = new TestCall(s.newCall(METHOD, null)).start(new Metadata()).request(1);
+            call.sendMessage(REQUEST);
+            call.halfClose();
+            try (java.net.Socket accepted = silent.accept()) {
+                final Closed closed = call.awaitClose();
+                assertThat(closed.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                assertThat(closed.status().getDescription()).contains("keepalive");
+                assertThat(call.call.answeredBySidecar()).isFalse();
+            }
+        }
+    }
+
     // ---- helpers ----
 
     private SidecarStreams streamsTo(int port) {
