@@ -55,7 +55,7 @@ public class InboundMessagesBenchmark {
 
     private int drain(ByteBuf frame) {
         frame.readerIndex(0);
-        int n = messages.add(frame);
+        int n = messages.add(frame, true);
         InboundMessages.Message message;
         while ((message = messages.poll()) != null) {
             n += message.bytes().length + message.owedBytes();

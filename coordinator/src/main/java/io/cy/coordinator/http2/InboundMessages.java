@@ -8,11 +8,12 @@ import java.util.ArrayDeque;
  * The gRPC messages arriving on one HTTP/2 stream, cut at their 5-byte prefixes (a flag byte and
  * a big-endian length) out of the DATA frames, and kept until they are delivered.
  *
- * <p>Flow control: {@link #add} answers how many bytes of a frame may go back to the peer's
- * window at once, those of a message still incomplete (at most {@code maxMessageBytes}), so a
- * message larger than the window cannot stall its stream; the bytes of a complete message go
- * back only when it is {@link #poll polled}. A reader that stops polling therefore stops the peer
- * once a stream window is queued here. Not thread-safe: one event loop uses it.
+ * <p>Flow control, as grpc-java's deframer does it: the bytes of a complete message go back to
+ * the peer's window only when it is {@link #poll polled}, and those of a message still incomplete
+ * go back at once while the reader wants a message (so a message larger than the window cannot
+ * stall its stream), else when it asks for one ({@link #takeHeldBytes}). A reader that asks for
+ * nothing therefore stops the peer once a stream window is held here, partial message included.
+ * Not thread-safe: one event loop uses it.
  */
 public final class InboundMessages {
 
@@ -27,6 +28,8 @@ public final class InboundMessages {
     private final String peer;
     // A message that arrived in part: its prefix and the body so far.
     private ByteBuf partial;
+    // Bytes of the partial message taken while no message was wanted, not yet given back.
+    private int heldBytes;
     private Status error;
 
     /**
@@ -43,8 +46,10 @@ public final class InboundMessages {
     /**
      * Takes a DATA frame's bytes; returns how many may be given back to the window now. After a
      * malformed or oversized message, {@link #error()} says what is wrong and nothing more is kept.
+     *
+     * @param wanted whether the reader has asked for a message it has not had yet
      */
-    public int add(ByteBuf data) {
+    public int add(ByteBuf data, boolean wanted) {
         if (error != null) {
             return data.readableBytes();
         }
@@ -71,7 +76,11 @@ public final class InboundMessages {
             final int need = have < PREFIX_BYTES ? PREFIX_BYTES - have : PREFIX_BYTES + announced() - have;
             final int take = Math.min(need, data.readableBytes());
             partial.writeBytes(data, take);
-            returnNow += take;
+            if (wanted) {
+                returnNow += take;
+            } else {
+                heldBytes += take;
+            }
             if (partial.readableBytes() < PREFIX_BYTES) {
                 break;
             }
@@ -88,6 +97,13 @@ public final class InboundMessages {
             }
         }
         return returnNow;
+    }
+
+    /** The reader asks for a message: the bytes held back for the partial one may go back to the window. */
+    public int takeHeldBytes() {
+        final int held = heldBytes;
+        heldBytes = 0;
+        return held;
     }
 
     /** What made the stream unreadable, or null. */

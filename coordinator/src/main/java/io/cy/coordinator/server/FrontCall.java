@@ -104,6 +104,10 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
             return;
         }
         requested = (int) Math.min(Integer.MAX_VALUE, (long) requested + n);
+        final int held = messages.takeHeldBytes();
+        if (held > 0) {
+            connection.returnBytes(streamId, held);
+        }
         deliver();
     }
 
@@ -216,7 +220,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         if (over || closeCalled) {
             return data.readableBytes();
         }
-        final int returnNow = messages.add(data);
+        final int returnNow = messages.add(data, requested > 0);
         if (messages.error() != null) {
             fail(messages.error());
             return returnNow;

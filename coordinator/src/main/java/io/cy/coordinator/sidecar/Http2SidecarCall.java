@@ -110,6 +110,10 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
             return;
         }
         requested = (int) Math.min(Integer.MAX_VALUE, (long) requested + n);
+        final int held = messages.takeHeldBytes();
+        if (held > 0 && connection != null && streamId >= 0) {
+            connection.returnBytes(streamId, held);
+        }
         // Messages already here go out at once, as grpc-java's direct executor delivers them;
         // the close never does (see deliver()).
         inCall++;
@@ -291,7 +295,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         if (finalStatus != null) {
             return data.readableBytes();
         }
-        final int returnNow = messages.add(data);
+        final int returnNow = messages.add(data, requested > 0);
         if (messages.error() != null) {
             cancelStream(messages.error());
             return returnNow;

@@ -382,6 +382,34 @@ class SidecarStreamsTest {
         assertThat(exchange.dataBytesSent()).isEqualTo(total);
     }
 
+    /** A message larger than the window, with nothing requested: held at the window, not taken in whole. */
+    @Test
+    void aMessageLargerThanTheWindowWaitsUntilOneIsRequested() throws Exception {
+        final Endpoint endpoint = Endpoint.tcp("127.0.0.1", server.port());
+        final SidecarStreams roomy = new SidecarStreams(endpoint, transport.eventLoops(), transport.channelType(endpoint),
+                new SidecarStreams.Settings(STREAM_WINDOW_BYTES, 1 << 20, 16 * 1024,
+                        Duration.ofSeconds(30), Duration.ofSeconds(10)));
+        opened.add(roomy);
+        final TestCall call = new TestCall(roomy.newCall(METHOD, null)).start(new Metadata());
+        call.sendMessage(REQUEST);
+        call.halfClose();
+        final Exchange exchange = server.nextExchange();
+        final byte[] large = bytes(4 * STREAM_WINDOW_BYTES, 7);
+        exchange.headers().messages(large).trailers(0);
+
+        long sent;
+        do {
+            sent = exchange.dataBytesSent();
+            exchange.roundTrip();
+        } while (exchange.dataBytesSent() != sent);
+        assertThat(exchange.isWritable()).as("the server's stream is writable").isFalse();
+        assertThat(sent).as("bytes the sidecar got to send").isLessThanOrEqualTo(STREAM_WINDOW_BYTES);
+
+        call.request(1);
+        assertThat(call.awaitClose().status().getCode()).isEqualTo(Status.Code.OK);
+        assertThat(call.received()).containsExactly(large);
+    }
+
     // ---- contract points beyond the list above ----
 
     /** SidecarCall: request() may hand over the messages already here, but its onClose follows later, on the loop. */
