@@ -365,13 +365,7 @@ class SidecarStreamsTest {
         final long total = (long) count * (5 + 8 * 1024);
         exchange.headers().messages(messages).trailers(0);
 
-        // Quiet once a round trip passes with nothing more sent: the window updates for whatever
-        // the client had read came back before the PING's ACK.
-        long sent;
-        do {
-            sent = exchange.dataBytesSent();
-            exchange.roundTrip();
-        } while (exchange.dataBytesSent() != sent);
+        final long sent = awaitQuiet(exchange);
         assertThat(exchange.isWritable()).as("the server's stream is writable").isFalse();
         assertThat(sent).isLessThanOrEqualTo(STREAM_WINDOW_BYTES + STREAM_WINDOW_BYTES / 2).isLessThan(total);
         assertThat(call.received()).isEmpty();
@@ -397,11 +391,7 @@ class SidecarStreamsTest {
         final byte[] large = bytes(4 * STREAM_WINDOW_BYTES, 7);
         exchange.headers().messages(large).trailers(0);
 
-        long sent;
-        do {
-            sent = exchange.dataBytesSent();
-            exchange.roundTrip();
-        } while (exchange.dataBytesSent() != sent);
+        final long sent = awaitQuiet(exchange);
         assertThat(exchange.isWritable()).as("the server's stream is writable").isFalse();
         assertThat(sent).as("bytes the sidecar got to send").isLessThanOrEqualTo(STREAM_WINDOW_BYTES);
 
@@ -492,6 +482,20 @@ class SidecarStreamsTest {
     }
 
     // ---- helpers ----
+
+    /**
+     * Waits until a round trip passes with nothing more sent by the server, and returns what it
+     * sent by then: the window updates for whatever the client had read come back before the
+     * PING's ACK.
+     */
+    private static long awaitQuiet(Exchange exchange) throws Exception {
+        long sent;
+        do {
+            sent = exchange.dataBytesSent();
+            exchange.roundTrip();
+        } while (exchange.dataBytesSent() != sent);
+        return sent;
+    }
 
     private SidecarStreams streamsTo(int port) {
         final SidecarStreams s = new SidecarStreams(Endpoint.tcp("127.0.0.1", port), transport.eventLoops(),
