@@ -61,6 +61,8 @@ public final class Coordinator implements AutoCloseable {
     private static final Logger logger = LoggerFactory.getLogger(Coordinator.class);
     /** grpc-java's default limit on a call's header list. */
     private static final int DEFAULT_MAX_METADATA_BYTES = 8192;
+    /** How long a pinged client may take to answer, as grpc-java's server waits. */
+    private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
     /** How long a client connection may take to start HTTP/2, as grpc-java's server allows. */
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(120);
     private static final Metadata.Key<String> AUTHORIZATION =
@@ -260,7 +262,7 @@ public final class Coordinator implements AutoCloseable {
         final CoordinatorConfig.Server server = config.server();
         return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
                 server.maxConcurrentStreamsPerConnection(), maxMetadataBytes(config), config.limits().maxRequestBytes(),
-                server.keepaliveTime(), server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT));
+                server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT));
     }
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */

@@ -66,8 +66,6 @@ final class FrontConnection {
     private static final int CONNECTION_WINDOW_BYTES = 1 << 20;
     /** Pings sooner than permitted that are forgiven, as grpc-java's keepalive enforcer forgives them. */
     private static final int MAX_PING_STRIKES = 2;
-    /** How long a pinged client may take to answer, as grpc-java's server waits. */
-    private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
 
     private final GrpcFrontServer server;
     private final EventLoop loop;
@@ -325,7 +323,7 @@ final class FrontConnection {
                     ctx.channel().close();
                 }
             }, server.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-            chores.startKeepalive(server.keepaliveTime(), KEEPALIVE_TIMEOUT, () -> {
+            chores.startKeepalive(server.keepaliveTime(), server.keepaliveTimeout(), () -> {
                 logger.debug("client {} did not answer a keepalive ping: closing",
                         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
                 closeNow();

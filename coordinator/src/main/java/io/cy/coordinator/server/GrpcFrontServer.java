@@ -36,13 +36,16 @@ public final class GrpcFrontServer extends Server {
     /**
      * Limits and timings, as grpc-java's server builder takes them.
      *
+     * @param keepaliveTimeout how long a pinged client may take to answer before it is disconnected
      * @param handshakeTimeout how long a new connection may take to start HTTP/2 (send its preface)
      */
     public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
-                           Duration keepaliveTime, Duration permitKeepaliveTime, Duration handshakeTimeout) {
+                           Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
+                           Duration handshakeTimeout) {
 
         public Settings {
             requireNonNull(keepaliveTime, "keepaliveTime");
+            requireNonNull(keepaliveTimeout, "keepaliveTimeout");
             requireNonNull(permitKeepaliveTime, "permitKeepaliveTime");
             requireNonNull(handshakeTimeout, "handshakeTimeout");
         }
@@ -186,6 +189,10 @@ public final class GrpcFrontServer extends Server {
 
     Duration keepaliveTime() {
         return settings.keepaliveTime();
+    }
+
+    Duration keepaliveTimeout() {
+        return settings.keepaliveTimeout();
     }
 
     Duration permitKeepaliveTime() {

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +33,8 @@ class GrpcFrontServerTest {
     @Test
     void aConnectionThatNeverSendsThePrefaceIsClosedAfterTheHandshakeTimeout() throws Exception {
         server = new GrpcFrontServer(Endpoint.tcp("127.0.0.1", 0), transport, List.of(),
-                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ZERO,
-                        Duration.ofMillis(200))).start();
+                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ofSeconds(20),
+                        Duration.ZERO, Duration.ofMillis(200))).start();
         final int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
@@ -47,10 +49,33 @@ class GrpcFrontServerTest {
     }
 
     @Test
+    void aClientThatStopsAnsweringPingsIsDisconnected() throws Exception {
+        server = new GrpcFrontServer(Endpoint.tcp("127.0.0.1", 0), transport, List.of(),
+                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofMillis(100), Duration.ofMillis(100),
+                        Duration.ZERO, Duration.ofSeconds(20))).start();
+        final int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            // The client preface and an empty SETTINGS frame: HTTP/2 started, then silence.
+            final OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+            out.flush();
+            final InputStream in = socket.getInputStream();
+            // The server's SETTINGS, its PING, then the close.
+            int read;
+            do {
+                read = in.read();
+            } while (read >= 0);
+            assertThat(read).as("end of stream: the server closed the connection").isEqualTo(-1);
+        }
+    }
+
+    @Test
     void shutdownOfAServerWithNoConnectionsTerminatesAtOnce() throws Exception {
         server = new GrpcFrontServer(Endpoint.tcp("127.0.0.1", 0), transport, List.of(),
-                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ZERO,
-                        Duration.ofSeconds(20))).start();
+                new GrpcFrontServer.Settings(100, 8192, 4096, Duration.ofSeconds(60), Duration.ofSeconds(20),
+                        Duration.ZERO, Duration.ofSeconds(20))).start();
         server.shutdown();
         assertThat(server.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
         assertThat(server.isShutdown()).isTrue();
