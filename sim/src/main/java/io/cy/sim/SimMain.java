@@ -72,6 +72,14 @@ public final class SimMain {
             System.exit(1);
             return;
         }
+        // Before the line that says it listens: a SIGTERM right after that line must still close
+        // the server and remove its socket file.
+        final CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sidecar.close();
+            log.info("simulated sidecar on {} stopped", sidecar.target());
+            stopped.countDown();
+        }, "cy-sim-shutdown"));
         log.info("simulated sidecar listening on {} (models: {}, ttft {} ms, gap {} ms, auth {}{}{}{})",
                 sidecar.target(),
                 config.models().isEmpty() ? "any" : String.join(",", config.models()),
@@ -82,12 +90,6 @@ public final class SimMain {
                 config.stallAfter() < 0 ? "" : ", stall after " + config.stallAfter(),
                 config.refuseConnections() ? ", refusing connections" : "");
 
-        final CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            sidecar.close();
-            log.info("simulated sidecar on {} stopped", sidecar.target());
-            stopped.countDown();
-        }, "cy-sim-shutdown"));
         // The Netty and timer threads are daemons: this thread keeps the JVM up until a signal.
         stopped.await();
     }
