@@ -223,10 +223,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         }
     }
 
-    int streamId() {
-        return streamId;
-    }
-
     /** Whether the call has its outcome already, so that a stream need not be opened for it. */
     boolean isFinished() {
         return finalStatus != null;
