@@ -116,6 +116,7 @@ public final class PostgresAuditLog implements AuditLog {
             return false;
         }
         if (queue.offer(event)) {
+            writer.eventQueued();
             return true;
         }
         drops.add(1, queueFullReason);

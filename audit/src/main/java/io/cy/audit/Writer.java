@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
@@ -44,13 +45,6 @@ final class Writer implements Runnable {
 
     private static final Logger logger = LoggerFactory.getLogger(Writer.class);
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /**
-     * How often a batch being filled looks at the queue again. Waiting on the queue for each next
-     * event instead would have every call's enqueue wake this thread (a futex wake-up and a context
-     * switch per event, more than the event's own cost); looking every few milliseconds keeps the
-     * wake-ups per second bounded and still fills a batch of 1,000 at 200,000 events/s.
-     */
-    private static final long FILL_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
     private final AuditConfig config;
     private final BlockingQueue<AuditEvent> queue;
@@ -72,6 +66,15 @@ final class Writer implements Runnable {
     private volatile boolean abandonDatabase;
     private volatile Connection inUse;
     private volatile Thread thread;
+    /**
+     * While a batch fills, the number of events the queue must hold to complete it; 0 otherwise.
+     * The writer sleeps through {@code audit.batch_interval} and the producer whose event completes
+     * the batch wakes it ({@link #eventQueued}): one wake-up per batch. Waiting on the queue for each
+     * next event would have every call's enqueue wake this thread (a futex wake-up and a context
+     * switch per event, more than the event's own cost), and looking at the queue on a short tick
+     * costs a wake-up per tick even when few events come.
+     */
+    private final AtomicInteger wantedForBatch = new AtomicInteger();
 
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong spooled = new AtomicLong();
@@ -101,6 +104,18 @@ final class Writer implements Runnable {
                     reachable = true;
                     wake();
                 });
+    }
+
+    /**
+     * Called by a producer after it queued an event: wakes the writer if the queue now completes
+     * the batch it is filling. A volatile read when no batch is filling; then a look at the queue's
+     * size, and one wake-up per batch.
+     */
+    void eventQueued() {
+        final int wanted = wantedForBatch.get();
+        if (wanted > 0 && queue.size() >= wanted && wantedForBatch.compareAndSet(wanted, 0)) {
+            wake();
+        }
     }
 
     boolean isDbUp() {
@@ -222,8 +237,16 @@ final class Writer implements Runnable {
                 if (pending.size() >= config.batchSize() || left <= 0) {
                     break;
                 }
-                // Not synchronisation: the queue is drained again after the tick; stop() unparks.
-                LockSupport.parkNanos(this, Math.min(left, FILL_TICK_NANOS));
+                final int wanted = config.batchSize() - pending.size();
+                wantedForBatch.set(wanted);
+                // Looked at after publishing what is wanted: an event queued before that was not
+                // seen by its producer's eventQueued(), but is counted here.
+                if (queue.size() < wanted) {
+                    // Woken by the producer that completes the batch, by stop(), or at the deadline;
+                    // a spurious return just drains again.
+                    LockSupport.parkNanos(this, left);
+                }
+                wantedForBatch.set(0);
             }
         } catch (InterruptedException e) {
             // Nothing here interrupts this thread; stop() is seen through its flag. The driver and

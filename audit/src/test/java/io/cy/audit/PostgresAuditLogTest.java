@@ -264,6 +264,33 @@ class PostgresAuditLogTest {
     }
 
     @Test
+    void aFullBatchIsWrittenWithoutWaitingForTheBatchInterval() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        // Only the event that completes a batch can get it written before the hour is up.
+        final PostgresAuditLog log = start(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)));
+        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        for (int i = 0; i < 49; i++) {
+            assertThat(log.record(Events.call("acme", next(), i))).isTrue();
+        }
+        assertThat(log.metrics()).containsEntry("audit_queue", "49");
+        assertThat(Rows.countIfPresent(db)).isZero();
+
+        assertThat(log.record(Events.call("acme", next(), 49))).isTrue();
+        await("the batch of 50 in the table", () -> Rows.countIfPresent(db) == 50);
+    }
+
+    @Test
+    void batchesCompletedByManyThreadsAreWrittenWithoutWaitingForTheBatchInterval() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = start(config(db.url()).batchSize(100).batchInterval(Duration.ofHours(1)));
+        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        // 4 threads x 250: exactly 10 batches, each completed by whichever thread's event comes 100th.
+        final List<UUID> ids = recordConcurrently(log, 250);
+        await("1000 rows", () -> Rows.countIfPresent(db) == ids.size());
+        assertThat(Rows.ids(db)).isEqualTo(new HashSet<>(ids));
+    }
+
+    @Test
     void theWriterRollsPartitionsByItsClock() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         final SettableClock clock = new SettableClock(Instant.parse("2026-01-15T12:00:00Z"));
