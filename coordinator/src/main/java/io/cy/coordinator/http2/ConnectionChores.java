@@ -2,9 +2,13 @@ package io.cy.coordinator.http2;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +32,16 @@ public final class ConnectionChores {
     private long lastReadNanos = System.nanoTime();
     private long pingSentNanos;
     private ScheduledFuture<?> keepalive;
+
+    /**
+     * The flow controller for what {@code connection} sends: Netty's, with a distributor that
+     * shares the connection window among streams in turn. gRPC sends no priorities, and the default
+     * distributor's priority tree (a heap over the open streams, and the state it keeps of closed
+     * ones) costs every write and every new stream a walk through memory shared by all of them.
+     */
+    public static Http2RemoteFlowController remoteFlowController(Http2Connection connection) {
+        return new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection));
+    }
 
     public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler) {
         this.loop = loop;

@@ -84,6 +84,7 @@ final class FrontConnection {
         this.loop = loop;
         connection.local().flowController(new DefaultHttp2LocalFlowController(connection,
                 DefaultHttp2LocalFlowController.DEFAULT_WINDOW_UPDATE_RATIO, true));
+        connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
         final Http2ConnectionEncoder encoder =
                 new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
         final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,

@@ -79,6 +79,7 @@ final class SidecarConnection {
                         // window is what holds a sidecar back from a slow reader.
                         true);
         connection.local().flowController(inbound);
+        connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
         final Http2ConnectionEncoder encoder = new StreamBufferingEncoder(
                 new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()));
         final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
