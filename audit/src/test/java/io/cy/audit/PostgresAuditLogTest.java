@@ -88,8 +88,7 @@ class PostgresAuditLogTest {
         final TestDatabase.Db db = TestDatabase.create();
         final TcpRelay relay = new TcpRelay(db.host(), db.port());
         cleanup.add(relay);
-        final PostgresAuditLog log = start(config(db.urlVia(relay.port())));
-        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        final PostgresAuditLog log = startWithDatabaseUp(config(db.urlVia(relay.port())));
 
         final List<UUID> ids = new ArrayList<>(recordConcurrently(log, 500));
         await("first events written", () -> Rows.countIfPresent(db) == ids.size());
@@ -254,8 +253,8 @@ class PostgresAuditLogTest {
     @Test
     void closeFlushesTheQueueToTheDatabase() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
-        final PostgresAuditLog log = start(config(db.url()).batchSize(100).batchInterval(Duration.ofSeconds(1)));
-        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        final PostgresAuditLog log =
+                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofSeconds(1)));
         final List<UUID> ids = recordConcurrently(log, 2_000);
         log.close(Duration.ofSeconds(10));
         assertThat(Rows.count(db)).isEqualTo(ids.size());
@@ -267,8 +266,8 @@ class PostgresAuditLogTest {
     void aFullBatchIsWrittenWithoutWaitingForTheBatchInterval() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         // Only the event that completes a batch can get it written before the hour is up.
-        final PostgresAuditLog log = start(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)));
-        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        final PostgresAuditLog log =
+                startWithDatabaseUp(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)));
         for (int i = 0; i < 49; i++) {
             assertThat(log.record(Events.call("acme", next(), i))).isTrue();
         }
@@ -282,8 +281,8 @@ class PostgresAuditLogTest {
     @Test
     void batchesCompletedByManyThreadsAreWrittenWithoutWaitingForTheBatchInterval() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
-        final PostgresAuditLog log = start(config(db.url()).batchSize(100).batchInterval(Duration.ofHours(1)));
-        await("database up", () -> log.metrics().get("audit_db").equals("up"));
+        final PostgresAuditLog log =
+                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofHours(1)));
         // 4 threads x 250: exactly 10 batches, each completed by whichever thread's event comes 100th.
         final List<UUID> ids = recordConcurrently(log, 250);
         await("1000 rows", () -> Rows.countIfPresent(db) == ids.size());
@@ -310,6 +309,12 @@ class PostgresAuditLogTest {
     private PostgresAuditLog start(AuditConfig.Builder config) {
         final PostgresAuditLog log = PostgresAuditLog.start(config.build());
         cleanup.add(() -> log.close(Duration.ofSeconds(5)));
+        return log;
+    }
+
+    private PostgresAuditLog startWithDatabaseUp(AuditConfig.Builder config) throws Exception {
+        final PostgresAuditLog log = start(config);
+        await("database up", () -> log.metrics().get("audit_db").equals("up"));
         return log;
     }
 
