@@ -87,12 +87,13 @@ final class FrontConnection {
         connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
         final Http2ConnectionEncoder encoder =
                 new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
+        final GrpcFrontServer.Settings limits = server.settings();
         final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
-                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, server.maxHeaderListBytes())));
+                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, limits.maxHeaderListBytes())));
         final Http2Settings settings = new Http2Settings()
-                .maxConcurrentStreams(server.maxConcurrentStreams())
+                .maxConcurrentStreams(limits.maxConcurrentStreams())
                 .initialWindowSize(STREAM_WINDOW_BYTES)
-                .maxHeaderListSize(server.maxHeaderListBytes());
+                .maxHeaderListSize(limits.maxHeaderListBytes());
         handler = new Handler(decoder, encoder, settings);
         chores = new ConnectionChores(loop, handler);
         decoder.frameListener(new FrameListener());
@@ -247,7 +248,7 @@ final class FrontConnection {
                                      Context.CancellableContext context, String authority, boolean gzip,
                                      Metadata metadata) {
         final FrontCall<ReqT, RespT> call = new FrontCall<>(this, streamId, method.getMethodDescriptor(), context,
-                authority, server.maxMessageBytes(), gzip);
+                authority, server.settings().maxMessageBytes(), gzip);
         calls.put(streamId, call);
         if (context.getDeadline() != null) {
             context.addListener(c -> call.cancelled(true), MoreExecutors.directExecutor());
@@ -280,7 +281,7 @@ final class FrontConnection {
     /** A client that pings more often than permitted is told so and disconnected, as grpc-java does. */
     private void onPing() {
         final long now = System.nanoTime();
-        final long permitted = server.permitKeepaliveTime().toNanos();
+        final long permitted = server.settings().permitKeepaliveTime().toNanos();
         if (lastPingReceivedNanos != 0 && now - lastPingReceivedNanos < permitted) {
             if (++pingStrikes > MAX_PING_STRIKES && ctx != null) {
                 handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.ENHANCE_YOUR_CALM.code(),
@@ -317,14 +318,15 @@ final class FrontConnection {
             connection.local().flowController().incrementWindowSize(connection.connectionStream(),
                     CONNECTION_WINDOW_BYTES - connection.local().flowController().windowSize(connection.connectionStream()));
             // A connection that never starts HTTP/2 would otherwise be held for as long as it stays open.
+            final Duration handshakeTimeout = server.settings().handshakeTimeout();
             loop.schedule(() -> {
                 if (!handler.decoder().prefaceReceived()) {
                     logger.debug("client {} sent no HTTP/2 preface within {} ms: closing",
-                            attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), server.handshakeTimeout().toMillis());
+                            attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), handshakeTimeout.toMillis());
                     ctx.channel().close();
                 }
-            }, server.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-            chores.startKeepalive(server.keepaliveTime(), server.keepaliveTimeout(), () -> {
+            }, handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            chores.startKeepalive(server.settings().keepaliveTime(), server.settings().keepaliveTimeout(), () -> {
                 logger.debug("client {} did not answer a keepalive ping: closing",
                         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
                 closeNow();

@@ -175,32 +175,8 @@ public final class GrpcFrontServer extends Server {
         return methods.get(fullMethodName);
     }
 
-    int maxConcurrentStreams() {
-        return settings.maxConcurrentStreams();
-    }
-
-    int maxHeaderListBytes() {
-        return settings.maxHeaderListBytes();
-    }
-
-    int maxMessageBytes() {
-        return settings.maxMessageBytes();
-    }
-
-    Duration keepaliveTime() {
-        return settings.keepaliveTime();
-    }
-
-    Duration keepaliveTimeout() {
-        return settings.keepaliveTimeout();
-    }
-
-    Duration permitKeepaliveTime() {
-        return settings.permitKeepaliveTime();
-    }
-
-    Duration handshakeTimeout() {
-        return settings.handshakeTimeout();
+    Settings settings() {
+        return settings;
     }
 
     void connectionOpened(FrontConnection connection) {

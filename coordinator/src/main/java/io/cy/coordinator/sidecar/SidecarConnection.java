@@ -82,13 +82,14 @@ final class SidecarConnection {
         connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
         final Http2ConnectionEncoder encoder = new StreamBufferingEncoder(
                 new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()));
+        final SidecarStreams.Settings limits = streams.settings();
         final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
-                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, streams.maxHeaderListBytes())));
+                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, limits.maxHeaderListBytes())));
         final Http2Settings settings = new Http2Settings()
                 .pushEnabled(false)
                 .maxConcurrentStreams(0)
-                .initialWindowSize(streams.streamWindowBytes())
-                .maxHeaderListSize(streams.maxHeaderListBytes());
+                .initialWindowSize(limits.streamWindowBytes())
+                .maxHeaderListSize(limits.maxHeaderListBytes());
         handler = new Handler(decoder, encoder, settings);
         chores = new ConnectionChores(loop, handler);
         decoder.frameListener(new FrameListener());
@@ -113,9 +114,7 @@ final class SidecarConnection {
         channel = connect.channel();
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                final Throwable cause = f.cause();
-                end("cannot connect to sidecar " + streams.target() + ": "
-                        + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
+                end("cannot connect to sidecar " + streams.target() + ": " + describe(f.cause()));
             }
         });
     }
@@ -212,9 +211,9 @@ final class SidecarConnection {
             handler.onError(ctx, false, e);
             return;
         }
-        chores.startKeepalive(streams.keepaliveTime(), streams.keepaliveTimeout(),
+        chores.startKeepalive(streams.settings().keepaliveTime(), streams.settings().keepaliveTimeout(),
                 () -> close("sidecar " + streams.target() + " did not answer a keepalive ping within "
-                        + streams.keepaliveTimeout().toMillis() + " ms"));
+                        + streams.settings().keepaliveTimeout().toMillis() + " ms"));
         while (!waiting.isEmpty()) {
             final Http2SidecarCall<?> call = waiting.poll();
             final Http2Headers headers = waitingHeaders.poll();

@@ -135,20 +135,8 @@ public final class SidecarStreams implements AutoCloseable {
         return target;
     }
 
-    int streamWindowBytes() {
-        return settings.streamWindowBytes();
-    }
-
-    int maxHeaderListBytes() {
-        return settings.maxHeaderListBytes();
-    }
-
-    Duration keepaliveTime() {
-        return settings.keepaliveTime();
-    }
-
-    Duration keepaliveTimeout() {
-        return settings.keepaliveTimeout();
+    Settings settings() {
+        return settings;
     }
 
     ByteBufAllocator allocator() {
