@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
  * server side alike: one flush for all the writes of an event-loop turn (as grpc-java's write
  * queue does), giving delivered bytes back to the peer's window, and keepalive: a PING when
  * nothing was read for a while, and the connection closed when no answer comes in time.
+ * Just before its flush, a connection may hand over what it held back during the turn.
  *
  * <p>Confined to the connection's event loop.
  */
@@ -25,6 +26,7 @@ public final class ConnectionChores {
 
     private final EventLoop loop;
     private final Http2ConnectionHandler handler;
+    private final Runnable beforeFlush;
     private final Runnable flushTask = this::flushNow;
     private ChannelHandlerContext ctx;
     private boolean flushScheduled;
@@ -44,8 +46,14 @@ public final class ConnectionChores {
     }
 
     public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler) {
+        this(loop, handler, () -> { });
+    }
+
+    /** @param beforeFlush runs at the end of a turn in which a flush was asked for, before the flush */
+    public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler, Runnable beforeFlush) {
         this.loop = loop;
         this.handler = handler;
+        this.beforeFlush = beforeFlush;
     }
 
     /** The handler's context, once it is in the pipeline. */
@@ -116,6 +124,7 @@ public final class ConnectionChores {
 
     private void flushNow() {
         flushScheduled = false;
+        beforeFlush.run();
         if (ctx != null) {
             handler.flush(ctx);
         }

@@ -37,23 +37,41 @@ public final class GrpcWire {
 
     private GrpcWire() {}
 
-    /** A message with its 5-byte gRPC prefix (uncompressed, then the length), ready for a DATA frame. */
-    public static ByteBuf frame(ByteBufAllocator alloc, byte[] message) {
-        return alloc.buffer(5 + message.length).writeByte(0).writeInt(message.length).writeBytes(message);
+    /** Appends a message with its 5-byte gRPC prefix (uncompressed, then the length) to {@code out}. */
+    public static void appendFrame(ByteBuf out, byte[] message) {
+        out.ensureWritable(5 + message.length);
+        out.writeByte(0).writeInt(message.length).writeBytes(message);
     }
 
-    /** The same for a message a marshaller streams; the stream is read to its end and closed. */
+    /**
+     * The same for a message a marshaller streams; the stream is read to its end and closed. On
+     * failure {@code out} is left as it was.
+     */
+    public static void appendFrame(ByteBuf out, InputStream message) throws IOException {
+        final int start = out.writerIndex();
+        boolean done = false;
+        try (InputStream in = message; ByteBufOutputStream stream = new ByteBufOutputStream(out)) {
+            out.writeByte(0).writeInt(0);
+            if (in instanceof Drainable) {
+                ((Drainable) in).drainTo(stream);
+            } else {
+                in.transferTo(stream);
+            }
+            out.setInt(start + 1, out.writerIndex() - start - 5);
+            done = true;
+        } finally {
+            if (!done) {
+                out.writerIndex(start);
+            }
+        }
+    }
+
+    /** A streamed message in a buffer of its own, ready for a DATA frame. */
     public static ByteBuf frame(ByteBufAllocator alloc, InputStream message) throws IOException {
         final ByteBuf buf = alloc.buffer(256);
         boolean done = false;
-        try (InputStream in = message; ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
-            buf.writeByte(0).writeInt(0);
-            if (in instanceof Drainable) {
-                ((Drainable) in).drainTo(out);
-            } else {
-                in.transferTo(out);
-            }
-            buf.setInt(1, buf.readableBytes() - 5);
+        try {
+            appendFrame(buf, message);
             done = true;
             return buf;
         } finally {

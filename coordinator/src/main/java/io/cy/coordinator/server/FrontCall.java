@@ -32,12 +32,20 @@ import org.slf4j.LoggerFactory;
  * them; the listener runs with the call's {@link Context} attached (its deadline, the server for
  * reflection), on the connection's event loop; a listener that throws ends the call with INTERNAL.
  * Any thread may call the call's methods; they run on the event loop.
+ *
+ * <p>The messages sent during one turn of the event loop go out as one DATA frame write at its
+ * end, as grpc-java's framer gathers them until a flush: a sidecar's burst of tokens costs the
+ * HTTP/2 encoder and its flow controller one write instead of one per token. At most
+ * {@link #UNSENT_LIMIT} bytes wait so; they count as sent for {@link #isReady()}.
  */
 final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
 
     private static final Logger logger = LoggerFactory.getLogger(FrontCall.class);
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
+    /** The most bytes of messages held back until the end of the turn: one default-size DATA frame. */
+    static final int UNSENT_LIMIT = 16 * 1024;
+    private static final int UNSENT_INITIAL_BYTES = 512;
 
     private final FrontConnection connection;
     private final EventLoop loop;
@@ -57,6 +65,8 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private boolean headersSent;
     private boolean closeCalled;
     private boolean over;
+    // Messages framed during this turn, not yet given to the encoder; null when none.
+    private ByteBuf unsent;
 
     private volatile boolean ready = true;
     private volatile boolean cancelled;
@@ -139,16 +149,35 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         if (!headersSent) {
             sendHeaders(new Metadata());
         }
-        final ByteBuf frame;
+        if (unsent == null) {
+            unsent = connection.alloc().buffer(UNSENT_INITIAL_BYTES);
+            connection.holdBack(this);
+        }
         try {
-            frame = frame(message);
+            if (message instanceof byte[]) {
+                GrpcWire.appendFrame(unsent, (byte[]) message);
+            } else {
+                GrpcWire.appendFrame(unsent, method.streamResponse(message));
+            }
         } catch (IOException | RuntimeException e) {
             logger.error("{}: cannot serialise a response", method.getFullMethodName(), e);
             close(Status.INTERNAL.withDescription("cannot serialise the response (" + e.getClass().getSimpleName()
                     + ")"), new Metadata());
             return;
         }
-        ready = connection.writeData(streamId, frame);
+        if (unsent.readableBytes() >= UNSENT_LIMIT) {
+            sendUnsent();
+        }
+    }
+
+    /** Gives the messages held back to the encoder, as one DATA frame write; on the event loop. */
+    void sendUnsent() {
+        final ByteBuf data = unsent;
+        if (data == null) {
+            return;
+        }
+        unsent = null;
+        ready = connection.writeData(streamId, data);
     }
 
     @Override
@@ -167,6 +196,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
         closeCalled = true;
         messages.clear();
+        sendUnsent();
         final Http2Headers out = headersSent
                 ? new DefaultHttp2Headers(false, 4)
                 : new DefaultHttp2Headers(false, 6).status(STATUS_OK).set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC);
@@ -262,6 +292,10 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         cancelled = true;
         ready = false;
         messages.clear();
+        if (unsent != null) {
+            unsent.release();
+            unsent = null;
+        }
         if (resetStream) {
             connection.reset(streamId, Http2Error.CANCEL);
         }
@@ -353,12 +387,6 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         } finally {
             context.detach(previous);
         }
-    }
-
-    private ByteBuf frame(RespT message) throws IOException {
-        return message instanceof byte[]
-                ? GrpcWire.frame(connection.alloc(), (byte[]) message)
-                : GrpcWire.frame(connection.alloc(), method.streamResponse(message));
     }
 
     /** Lets protobuf's parser size its buffer from the message length. */

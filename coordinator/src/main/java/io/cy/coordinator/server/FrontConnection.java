@@ -41,6 +41,7 @@ import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -72,6 +73,8 @@ final class FrontConnection {
     private final Http2Connection connection = new DefaultHttp2Connection(true);
     private final Handler handler;
     private final IntObjectMap<FrontCall<?, ?>> calls = new IntObjectHashMap<>();
+    // Calls holding messages back until the end of the turn; each at most once, so bounded by the streams.
+    private final ArrayDeque<FrontCall<?, ?>> holdingBack = new ArrayDeque<>();
     private final ConnectionChores chores;
     private ChannelHandlerContext ctx;
     private Attributes attributes = Attributes.EMPTY;
@@ -95,7 +98,7 @@ final class FrontConnection {
                 .initialWindowSize(STREAM_WINDOW_BYTES)
                 .maxHeaderListSize(limits.maxHeaderListBytes());
         handler = new Handler(decoder, encoder, settings);
-        chores = new ConnectionChores(loop, handler);
+        chores = new ConnectionChores(loop, handler, this::sendHeldBack);
         decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
         encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
@@ -156,6 +159,12 @@ final class FrontConnection {
         scheduleFlush();
         final Http2Stream stream = connection.stream(streamId);
         return stream != null && handler.encoder().flowController().isWritable(stream);
+    }
+
+    /** {@code call} holds messages back: they are written just before the flush at the end of this turn. */
+    void holdBack(FrontCall<?, ?> call) {
+        holdingBack.add(call);
+        scheduleFlush();
     }
 
     void reset(int streamId, Http2Error error) {
@@ -271,6 +280,13 @@ final class FrontConnection {
         chores.scheduleFlush();
     }
 
+    private void sendHeldBack() {
+        FrontCall<?, ?> call;
+        while ((call = holdingBack.poll()) != null) {
+            call.sendUnsent();
+        }
+    }
+
     private void closeIfIdle() {
         if (goingAway && calls.isEmpty() && connection.numActiveStreams() == 0 && ctx != null) {
             // Through the pipeline, so that the HTTP/2 handler flushes the GOAWAY before closing.
@@ -347,6 +363,7 @@ final class FrontConnection {
             for (FrontCall<?, ?> call : open) {
                 call.cancelled(false);
             }
+            holdingBack.clear();
             super.channelInactive(ctx);
             server.connectionClosed(FrontConnection.this);
         }
