@@ -67,6 +67,8 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private boolean over;
     // Messages framed during this turn, not yet given to the encoder; null when none.
     private ByteBuf unsent;
+    // In the connection's queue for the end of this turn: at most once.
+    private boolean queuedForTurnEnd;
 
     private volatile boolean ready = true;
     private volatile boolean cancelled;
@@ -151,6 +153,9 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
         if (unsent == null) {
             unsent = connection.alloc().buffer(UNSENT_INITIAL_BYTES);
+        }
+        if (!queuedForTurnEnd) {
+            queuedForTurnEnd = true;
             connection.holdBack(this);
         }
         try {
@@ -170,8 +175,14 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         }
     }
 
-    /** Gives the messages held back to the encoder, as one DATA frame write; on the event loop. */
-    void sendUnsent() {
+    /** The turn is over: what is held back goes to the encoder, before the connection's flush. */
+    void turnEnded() {
+        queuedForTurnEnd = false;
+        sendUnsent();
+    }
+
+    /** Gives the messages held back to the encoder, as one DATA frame write. */
+    private void sendUnsent() {
         final ByteBuf data = unsent;
         if (data == null) {
             return;

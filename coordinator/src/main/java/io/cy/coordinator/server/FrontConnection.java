@@ -283,7 +283,7 @@ final class FrontConnection {
     private void sendHeldBack() {
         FrontCall<?, ?> call;
         while ((call = holdingBack.poll()) != null) {
-            call.sendUnsent();
+            call.turnEnded();
         }
     }
 
