@@ -17,8 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What the gRPC-over-HTTP/2 protocol says about headers and trailers, for the sidecar streams:
- * timeouts, statuses, status messages and metadata, as grpc-java's own transport encodes them.
+ * What the gRPC-over-HTTP/2 protocol says, for the client's streams and the sidecar's alike: the
+ * 5-byte prefix of a message, and in headers and trailers timeouts, statuses, status messages and
+ * metadata, as grpc-java's own transport encodes them.
  */
 public final class GrpcWire {
 

@@ -1,12 +1,19 @@
 package io.cy.coordinator.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The gRPC-over-HTTP/2 wire format of the sidecar streams: headers and trailers in, headers out. */
+/** The gRPC-over-HTTP/2 wire format: message prefixes, headers and trailers in, headers out. */
 class GrpcWireTest {
 
     private static final Metadata.Key<String> X_A = Metadata.Key.of("x-a", Metadata.ASCII_STRING_MARSHALLER);
@@ -57,6 +64,51 @@ class GrpcWireTest {
                 return TimeUnit.HOURS.toNanos(value);
             default:
                 throw new IllegalArgumentException(timeout);
+        }
+    }
+
+    @Nested
+    class Frames {
+
+        @Test
+        void messagesAreAppendedEachWithItsPrefix() throws Exception {
+            final ByteBuf out = Unpooled.buffer(4);
+            try {
+                GrpcWire.appendFrame(out, new byte[] {1, 2, 3});
+                GrpcWire.appendFrame(out, new ByteArrayInputStream(new byte[] {4, 5}));
+                GrpcWire.appendFrame(out, new byte[0]);
+
+                assertThat(ByteBufUtil.getBytes(out)).containsExactly(
+                        0, 0, 0, 0, 3, 1, 2, 3,
+                        0, 0, 0, 0, 2, 4, 5,
+                        0, 0, 0, 0, 0);
+            } finally {
+                out.release();
+            }
+        }
+
+        @Test
+        void aStreamThatFailsHalfwayLeavesWhatWasAppendedBeforeIntact() {
+            final ByteBuf out = Unpooled.buffer();
+            try {
+                GrpcWire.appendFrame(out, new byte[] {7});
+                final InputStream failing = new InputStream() {
+                    private int read;
+
+                    @Override
+                    public int read() throws IOException {
+                        if (read++ < 3) {
+                            return 9;
+                        }
+                        throw new IOException("broken marshaller");
+                    }
+                };
+
+                assertThatThrownBy(() -> GrpcWire.appendFrame(out, failing)).hasMessage("broken marshaller");
+                assertThat(ByteBufUtil.getBytes(out)).containsExactly(0, 0, 0, 0, 1, 7);
+            } finally {
+                out.release();
+            }
         }
     }
 
