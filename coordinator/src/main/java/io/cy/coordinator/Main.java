@@ -82,6 +82,9 @@ public final class Main {
             return;
         }
         logger.info("configuration{}: {}", configFile == null ? " (no file)" : " from " + configFile, loader.describe());
+        for (String warning : loader.warnings()) {
+            logger.warn("configuration: {}", warning);
+        }
 
         final Path file = configFile;
         // Before startup: a signal while an embedded database starts must not leave it running.

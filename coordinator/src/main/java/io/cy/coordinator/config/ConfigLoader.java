@@ -45,6 +45,12 @@ public final class ConfigLoader {
             Map.entry("GATEWAY_API_TOKEN", "auth.gateway_api_token"),
             Map.entry("DB_URL", "audit.db_url"));
 
+    /**
+     * {@code CY_} variables of the contract that are not {@code CY_<PATH>} settings: read by the
+     * mapping above, or by the logging configuration.
+     */
+    private static final List<String> CONTRACT_CY_VARIABLES = List.of("CY_LLM_INTERNAL_TOKEN", "CY_LOG_LEVEL");
+
     /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
     private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates");
 
@@ -55,9 +61,11 @@ public final class ConfigLoader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ObjectNode effective;
+    private final List<String> warnings;
 
-    private ConfigLoader(ObjectNode effective) {
+    private ConfigLoader(ObjectNode effective, List<String> warnings) {
         this.effective = effective;
+        this.warnings = List.copyOf(warnings);
     }
 
     /** Loads defaults, then {@code file} (if not null), then the environment. */
@@ -75,8 +83,7 @@ public final class ConfigLoader {
             }
             merge(tree, parse(yaml, file.toString()), "");
         }
-        applyEnvironment(tree, env);
-        return new ConfigLoader(tree);
+        return withEnvironment(tree, env);
     }
 
     /** Loads defaults, then the given YAML text, then the environment. */
@@ -85,8 +92,31 @@ public final class ConfigLoader {
         requireNonNull(env, "env");
         final ObjectNode tree = defaults();
         merge(tree, parse(yaml, "config"), "");
+        return withEnvironment(tree, env);
+    }
+
+    /**
+     * What was found wrong but did not stop startup: {@code CY_} variables that name no setting.
+     * With {@code config.strict} each of them stops it instead.
+     */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    private static ConfigLoader withEnvironment(ObjectNode tree, Map<String, String> env) {
         applyEnvironment(tree, env);
-        return new ConfigLoader(tree);
+        final List<UnknownVariables.Unknown> unknown =
+                UnknownVariables.find(env.keySet(), leafPaths(tree, ""), CONTRACT_CY_VARIABLES);
+        if (!unknown.isEmpty() && new ConfigTree(tree, "").section("config").bool("strict")) {
+            // A typo such as CY_SERVER_TLS_CERTFILE would otherwise leave a setting at its default.
+            final UnknownVariables.Unknown first = unknown.get(0);
+            throw new ConfigException(first.name(), first.problem() + "; config.strict is true");
+        }
+        final List<String> warnings = new ArrayList<>();
+        for (UnknownVariables.Unknown u : unknown) {
+            warnings.add(u.name() + ": " + u.problem() + "; it is ignored (config.strict: true stops startup instead)");
+        }
+        return new ConfigLoader(tree, warnings);
     }
 
     /** The validated settings. */
@@ -520,7 +550,7 @@ public final class ConfigLoader {
             }
         }
         for (String path : leafPaths(tree, "")) {
-            final String name = "CY_" + path.toUpperCase(Locale.ROOT).replace('.', '_');
+            final String name = UnknownVariables.variableOf(path);
             final String value = env.get(name);
             if (value != null) {
                 set(tree, path, value);
