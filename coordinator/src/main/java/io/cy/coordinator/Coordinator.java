@@ -47,6 +47,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -181,6 +182,8 @@ public final class Coordinator implements AutoCloseable {
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
                 new RequestValidator(config.limits()), quotas, audit::isAccepting,
                 AiInferenceServices.SIDECAR_STREAM_PREDICT, internalToken, callEnds);
+        // Read by the Health answers (any thread) while the listeners start.
+        final List<Server> servers = new CopyOnWriteArrayList<>();
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
                 new ControlHandler(sidecars, quotas, reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
@@ -191,13 +194,15 @@ public final class Coordinator implements AutoCloseable {
                     if (accessLogAppender != null) {
                         metrics.put("access_log_dropped", String.valueOf(accessLogAppender.dropped()));
                     }
+                    metrics.put("connection_io_errors", String.valueOf(servers.stream()
+                            .filter(GrpcFrontServer.class::isInstance)
+                            .mapToLong(server -> ((GrpcFrontServer) server).connectionErrors()).sum()));
                     return metrics;
                 }, version));
 
         final AuthInterceptor auth = authenticator == null ? null
                 : new AuthInterceptor(authenticator, config.auth(), auditRecorder::authenticationRejected);
 
-        final List<Server> servers = new ArrayList<>();
         Endpoint grpcEndpoint = config.server().grpcAddr();
         ManagedChannel inProcess = null;
         HttpBridge http = null;

@@ -26,6 +26,7 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
@@ -40,6 +41,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -366,6 +368,29 @@ final class FrontConnection {
             holdingBack.clear();
             super.channelInactive(ctx);
             server.connectionClosed(FrontConnection.this);
+        }
+
+        /**
+         * A client that resets or drops its connection is ordinary (a crashed process, a load
+         * balancer's health check, a client's timeout): logged at DEBUG and counted, never left to
+         * reach the pipeline's tail, where Netty logs every one as a WARN with a stack trace.
+         * HTTP/2 protocol errors go to the handler's own error handling as before.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+            if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+                super.exceptionCaught(ctx, cause);
+                return;
+            }
+            server.connectionFailed();
+            if (cause instanceof IOException) {
+                logger.debug("connection from {} failed: {}", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
+                        cause.toString());
+            } else {
+                logger.warn("connection from {} failed; closing it", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
+                        cause);
+            }
+            ctx.close();
         }
 
         @Override

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The coordinator's gRPC listener: an HTTP/2 server of its own on the shared event loops, serving
@@ -58,6 +59,7 @@ public final class GrpcFrontServer extends Server {
     private final Settings settings;
     private final Set<FrontConnection> connections = ConcurrentHashMap.newKeySet();
     private final CountDownLatch terminated = new CountDownLatch(1);
+    private final LongAdder connectionErrors = new LongAdder();
     private Channel listener;
     private volatile boolean shutdown;
 
@@ -169,7 +171,16 @@ public final class GrpcFrontServer extends Server {
         terminated.await();
     }
 
+    /** Client connections that ended in an I/O error (reset, broken pipe) or another failure. */
+    public long connectionErrors() {
+        return connectionErrors.sum();
+    }
+
     // ---- for the connections ----
+
+    void connectionFailed() {
+        connectionErrors.increment();
+    }
 
     ServerMethodDefinition<?, ?> method(String fullMethodName) {
         return methods.get(fullMethodName);
