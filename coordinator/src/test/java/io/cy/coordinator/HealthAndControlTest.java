@@ -446,6 +446,42 @@ class HealthAndControlTest {
         }
 
         @Test
+        void aSidecarThatRefusesTheInternalTokenGetsNoCallsAndListSidecarsSaysWhy() throws Exception {
+            try (TestStack stack = TestStack.start(dir, 1, sim -> sim.internalToken(TOKEN), ONE_PROBE,
+                    Map.of("CY_LLM_INTERNAL_TOKEN", "not-the-sidecars-token"))) {
+                final ManagedChannel channel = stack.coordinatorChannel();
+
+                // One refused probe is enough: every call would be refused the same way.
+                Eventually.await("the sidecar out of rotation", STATE_CHANGE,
+                        () -> control(channel, "list_sidecars", Map.of()).getPayloadMap()
+                                .get("sidecar.0.healthy").equals("false"));
+                final Map<String, String> listed = control(channel, "list_sidecars", Map.of()).getPayloadMap();
+                assertThat(listed.get("sidecar.0.reason"))
+                        .startsWith("refused the internal token (sidecars.internal_token, CY_LLM_INTERNAL_TOKEN): "
+                                + "UNAUTHENTICATED");
+
+                final TestStack.Result result = call(channel, request(2));
+
+                assertThat(result.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                assertThat(result.status().getDescription()).startsWith("no sidecar available")
+                        .contains(stack.sim().target() + ": refused the internal token");
+                assertThat(stack.sim().stats().lastHeaders("StreamPredict")).as("no call reached the sidecar").isNull();
+            }
+        }
+
+        @Test
+        void aSidecarListedHealthyHasNoReason() throws Exception {
+            try (TestStack stack = TestStack.start(dir, 1, sim -> sim.internalToken(TOKEN), ONE_PROBE,
+                    Map.of("CY_LLM_INTERNAL_TOKEN", TOKEN))) {
+                awaitStartupProbe(stack);
+
+                assertThat(control(stack.coordinatorChannel(), "list_sidecars", Map.of()).getPayloadMap())
+                        .containsEntry("sidecar.0.healthy", "true")
+                        .containsEntry("sidecar.0.reason", "");
+            }
+        }
+
+        @Test
         void probesWithoutTheTokenTheSidecarWantsTakeItOut() throws Exception {
             // The counter-check: the sidecar rejects probes that lack its token.
             try (TestStack stack = TestStack.start(dir, 1, sim -> sim.internalToken(TOKEN), FAST_PROBES, Map.of())) {

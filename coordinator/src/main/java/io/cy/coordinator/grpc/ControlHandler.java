@@ -127,7 +127,8 @@ public final class ControlHandler {
             answer.putPayload(prefix + "addr", s.endpoint().toString())
                     .putPayload(prefix + "healthy", String.valueOf(s.isHealthy()))
                     .putPayload(prefix + "draining", String.valueOf(s.isDraining()))
-                    .putPayload(prefix + "inflight", String.valueOf(s.inflight()));
+                    .putPayload(prefix + "inflight", String.valueOf(s.inflight()))
+                    .putPayload(prefix + "reason", s.reason());
         }
         return answer;
     }

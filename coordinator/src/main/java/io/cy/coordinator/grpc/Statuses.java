@@ -39,6 +39,17 @@ final class Statuses {
                 (failures.size() == 1 ? "sidecar " : "sidecars unavailable: ") + String.join("; ", failures));
     }
 
+    /** " (addr: why; …)" for the sidecars out of rotation with a known reason; "" when none has one. */
+    static String reasons(List<Sidecar> sidecars) {
+        final List<String> reasons = new java.util.ArrayList<>();
+        for (Sidecar sidecar : sidecars) {
+            if (!sidecar.reason().isEmpty()) {
+                reasons.add(sidecar + ": " + sidecar.reason());
+            }
+        }
+        return reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")";
+    }
+
     static String failure(Sidecar sidecar, Status status) {
         return sidecar + ": " + describe(status);
     }
@@ -48,7 +59,7 @@ final class Statuses {
         return Status.INTERNAL.withDescription("coordinator error (" + t.getClass().getSimpleName() + ")");
     }
 
-    private static String describe(Status status) {
+    static String describe(Status status) {
         final String description = status.getDescription();
         final Throwable cause = status.getCause();
         final String causeMessage = cause == null ? null

@@ -317,7 +317,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 ended = true;
                 final Status status = failures.isEmpty()
                         ? Status.UNAVAILABLE.withDescription("no sidecar available: "
-                                + sidecars.all().size() + " configured, none healthy and not draining")
+                                + sidecars.all().size() + " configured, none healthy and not draining"
+                                + Statuses.reasons(sidecars.all()))
                         : Statuses.unreachable(failures);
                 settleQuota(0, false);
                 serverCall.close(status, trailersWithTraceId(null));
@@ -542,7 +543,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                             return;
                         }
                         if (Statuses.isUnreachable(status, call.answeredBySidecar())) {
-                            sidecar.markUnreachable();
+                            sidecar.markUnreachable("a call failed: " + Statuses.describe(status));
                             if (messages == 0 && forwarded == 1 && !ended) {
                                 // Nothing reached the client yet and the request is still held:
                                 // one transparent retry on another sidecar.

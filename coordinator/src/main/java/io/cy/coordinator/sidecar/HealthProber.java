@@ -12,6 +12,7 @@ import io.cy.llm.proto.WorkerHealthResponse;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.stub.MetadataUtils;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,7 +61,7 @@ public final class HealthProber implements AutoCloseable {
                 probe(sidecar);
             } catch (RuntimeException e) {
                 logger.warn("health probe of sidecar {} could not start", sidecar, e);
-                record(sidecar, false, e.toString());
+                record(sidecar, false, "probe could not start: " + e);
             }
         }
     }
@@ -89,14 +90,33 @@ public final class HealthProber implements AutoCloseable {
 
                     @Override
                     public void onFailure(Throwable t) {
-                        record(sidecar, false, io.grpc.Status.fromThrowable(t).toString());
+                        final Status status = Status.fromThrowable(t);
+                        if (status.getCode() == Status.Code.UNAUTHENTICATED
+                                || status.getCode() == Status.Code.PERMISSION_DENIED) {
+                            tokenRefused(sidecar, "refused the internal token (sidecars.internal_token, "
+                                    + "CY_LLM_INTERNAL_TOKEN): " + describe(status));
+                        } else {
+                            record(sidecar, false, describe(status));
+                        }
                     }
                 },
                 MoreExecutors.directExecutor());
     }
 
+    private void tokenRefused(Sidecar sidecar, String reason) {
+        if (sidecar.recordTokenRefused(reason)) {
+            logger.warn("sidecar {} is out of rotation: {}", sidecar, reason);
+        }
+        onChange.run();
+    }
+
+    private static String describe(Status status) {
+        return status.getDescription() == null ? status.getCode().toString()
+                : status.getCode() + ": " + status.getDescription();
+    }
+
     private void record(Sidecar sidecar, boolean ok, String reason) {
-        if (sidecar.recordProbe(ok)) {
+        if (sidecar.recordProbe(ok, reason)) {
             if (ok) {
                 logger.info("sidecar {} is healthy again", sidecar);
             } else {

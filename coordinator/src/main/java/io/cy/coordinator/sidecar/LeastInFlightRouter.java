@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Picks the available sidecar with the fewest calls in flight, rotating among equals so that
  * an idle pool still spreads calls. When no sidecar is marked available, a non-draining one is
  * tried anyway: the probes may lag behind a sidecar that just came back, and a failed attempt
- * costs no more than refusing the call.
+ * costs no more than refusing the call. A sidecar that refused the internal token is never
+ * tried so: it would refuse the call too.
  */
 public final class LeastInFlightRouter implements SidecarRouter {
 
@@ -24,7 +25,9 @@ public final class LeastInFlightRouter implements SidecarRouter {
                 continue;
             }
             if (!candidate.isAvailable()) {
-                unavailable.add(candidate);
+                if (!candidate.refusesToken()) {
+                    unavailable.add(candidate);
+                }
                 continue;
             }
             final int inflight = candidate.inflight();

@@ -33,6 +33,10 @@ public final class Sidecar {
     // Written by the prober and by calls that saw a refused connection; read on every pick.
     private volatile boolean healthy = true;
     private volatile boolean draining;
+    // Set when the sidecar refused the internal token: every call would fail the same way.
+    private volatile boolean refusesToken;
+    // Why it is out of rotation; kept until it is healthy again.
+    private volatile String reason = "";
     // Probe streaks; touched only under this object's lock.
     private int failures;
     private int successes;
@@ -122,6 +126,20 @@ public final class Sidecar {
         return healthy && !draining && channels[0].getState(false) != ConnectivityState.TRANSIENT_FAILURE;
     }
 
+    /**
+     * Whether its last probe was refused for the internal token (UNAUTHENTICATED or
+     * PERMISSION_DENIED). Such a sidecar is not even tried when no other is available: unlike a
+     * sidecar whose probes may lag behind its recovery, it would refuse every call.
+     */
+    public boolean refusesToken() {
+        return refusesToken;
+    }
+
+    /** Why the sidecar is out of rotation (the last failed probe or call); empty while it is healthy. */
+    public String reason() {
+        return healthy ? "" : reason;
+    }
+
     public void setDraining(boolean draining) {
         this.draining = draining;
     }
@@ -136,15 +154,36 @@ public final class Sidecar {
     }
 
     /** A call could not reach this sidecar: out of rotation until probes succeed again. */
-    public synchronized void markUnreachable() {
+    public synchronized void markUnreachable(String why) {
         healthy = false;
         successes = 0;
         failures = unhealthyThreshold;
+        reason = why;
+    }
+
+    /**
+     * The sidecar refused the internal token: out of rotation at once, without the hysteresis of
+     * {@link #recordProbe}, until probes succeed again. Returns true when the health state changed.
+     */
+    public synchronized boolean recordTokenRefused(String why) {
+        refusesToken = true;
+        reason = why;
+        successes = 0;
+        failures = Math.max(failures, unhealthyThreshold);
+        final boolean changed = healthy;
+        healthy = false;
+        return changed;
     }
 
     /** Records one probe result; returns true when the health state changed. */
     public synchronized boolean recordProbe(boolean ok) {
+        return recordProbe(ok, ok ? "" : "health probe failed");
+    }
+
+    /** Records one probe result, and why it failed; returns true when the health state changed. */
+    public synchronized boolean recordProbe(boolean ok, String why) {
         if (ok) {
+            refusesToken = false;
             failures = 0;
             successes++;
             if (!healthy && successes >= healthyThreshold) {
@@ -152,6 +191,7 @@ public final class Sidecar {
                 return true;
             }
         } else {
+            reason = why;
             successes = 0;
             failures++;
             if (healthy && failures >= unhealthyThreshold) {

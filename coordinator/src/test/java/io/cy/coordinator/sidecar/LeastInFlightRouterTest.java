@@ -143,7 +143,7 @@ class LeastInFlightRouterTest {
             final Sidecar b = sidecar("b");
             busy(b, 5);
 
-            a.markUnreachable();
+            a.markUnreachable("connection refused");
 
             assertThat(a.isHealthy()).isFalse();
             assertThat(pickMany(List.of(a, b), List.of())).containsOnlyKeys(b.toString());
@@ -154,8 +154,8 @@ class LeastInFlightRouterTest {
             final Sidecar a = sidecar("a");
             final Sidecar b = sidecar("b");
             final Sidecar c = sidecar("c");
-            a.markUnreachable();
-            b.markUnreachable();
+            a.markUnreachable("connection refused");
+            b.markUnreachable("connection refused");
             c.setDraining(true);
 
             final Map<String, Integer> counts = pickMany(List.of(a, b, c), List.of());
@@ -166,12 +166,38 @@ class LeastInFlightRouterTest {
         }
 
         @Test
+        void aSidecarThatRefusedTheInternalTokenIsNotTriedEvenWhenNothingElseIsLeft() {
+            final Sidecar a = sidecar("a");
+            final Sidecar b = sidecar("b");
+            b.markUnreachable("connection refused");
+
+            assertThat(a.recordTokenRefused("refused the internal token")).as("out at once").isTrue();
+
+            assertThat(a.isHealthy()).isFalse();
+            assertThat(a.reason()).isEqualTo("refused the internal token");
+            assertThat(pickMany(List.of(a, b), List.of())).containsOnlyKeys(b.toString());
+            assertThat(router.pick(List.of(a), List.of())).isNull();
+        }
+
+        @Test
+        void aSidecarThatAcceptsTheTokenAgainRejoinsAfterTheUsualGoodProbes() {
+            final Sidecar a = sidecar("a");
+            a.recordTokenRefused("refused the internal token");
+
+            assertThat(a.recordProbe(true, "")).isFalse();
+            assertThat(a.refusesToken()).as("accepted by the last probe").isFalse();
+            assertThat(a.recordProbe(true, "")).as("healthy again after healthy_threshold probes").isTrue();
+            assertThat(a.reason()).isEmpty();
+            assertThat(router.pick(List.of(a), List.of())).isSameAs(a);
+        }
+
+        @Test
         void allDrainingMeansNoSidecar() {
             final Sidecar a = sidecar("a");
             final Sidecar b = sidecar("b");
             a.setDraining(true);
             b.setDraining(true);
-            b.markUnreachable();
+            b.markUnreachable("connection refused");
 
             assertThat(pickMany(List.of(a, b), List.of())).containsOnlyKeys("null");
 
@@ -241,7 +267,7 @@ class LeastInFlightRouterTest {
         void anUnreachableSidecarIsOutAtOnceAndNeedsHealthyThresholdProbesToReturn() {
             final Sidecar s = sidecar("s", 5, 2);
 
-            s.markUnreachable();
+            s.markUnreachable("connection refused");
 
             assertThat(s.isHealthy()).isFalse();
             assertThat(s.recordProbe(true)).isFalse();
@@ -252,7 +278,7 @@ class LeastInFlightRouterTest {
         @Test
         void aFailedProbeAfterMarkUnreachableResetsTheRecovery() {
             final Sidecar s = sidecar("s", 2, 2);
-            s.markUnreachable();
+            s.markUnreachable("connection refused");
             s.recordProbe(true);
 
             assertThat(s.recordProbe(false)).isFalse();
