@@ -18,6 +18,7 @@ import io.cy.coordinator.grpc.AccessLog;
 import io.cy.coordinator.grpc.AccessLogAppender;
 import io.cy.coordinator.grpc.AiInferenceServices;
 import io.cy.coordinator.grpc.CallEndListener;
+import io.cy.coordinator.grpc.CallSummary;
 import io.cy.coordinator.grpc.ControlHandler;
 import io.cy.coordinator.grpc.HealthHandler;
 import io.cy.coordinator.grpc.RequestValidator;
@@ -201,7 +202,9 @@ public final class Coordinator implements AutoCloseable {
                 }, version));
 
         final AuthInterceptor auth = authenticator == null ? null
-                : new AuthInterceptor(authenticator, config.auth(), auditRecorder::authenticationRejected);
+                : new AuthInterceptor(authenticator, config.auth(),
+                (method, status, peer, traceId, api) ->
+                        callEnds.onCallEnd(CallSummary.refusedAtStart(method, api, traceId, peer, status)));
 
         Endpoint grpcEndpoint = config.server().grpcAddr();
         ManagedChannel inProcess = null;

@@ -13,8 +13,8 @@ import java.time.Instant;
 
 /**
  * Turns what the coordinator saw into audit events: every call as it ends, every call refused
- * before it ran (authentication, validation, quota) and every Control command. Only enqueues:
- * the audit log writes in the background.
+ * before it ran (authentication, validation, quota; each a {@link CallSummary} too) and every
+ * Control command. Only enqueues: the audit log writes in the background.
  */
 public final class AuditRecorder implements CallEndListener {
 
@@ -26,7 +26,7 @@ public final class AuditRecorder implements CallEndListener {
 
     @Override
     public void onCallEnd(CallSummary s) {
-        // Refused before a sidecar could be asked: bad request, tenant mismatch, quota, audit.
+        // Refused before a sidecar could be asked: credential, bad request, tenant mismatch, quota, audit.
         final boolean rejected = !s.status().isOk() && !"admitted".equals(s.quotaDecision());
         final AuditEvent.Builder event = AuditEvent.builder(rejected ? AuditEvent.Kind.REJECTED : AuditEvent.Kind.CALL)
                 .traceId(s.traceId())
@@ -54,20 +54,6 @@ public final class AuditRecorder implements CallEndListener {
         }
         identify(event, s.identity());
         log.record(event.build());
-    }
-
-    /** A call the authentication refused; the reason never holds the credential. */
-    public void authenticationRejected(String fullMethodName, Status status, String peer, String traceId,
-                                       String api) {
-        log.record(AuditEvent.builder(AuditEvent.Kind.REJECTED)
-                .traceId(traceId)
-                .api(api)
-                .endTime(Instant.now())
-                .method(shortName(fullMethodName))
-                .clientAddress(peer)
-                .status(status.getCode().name(), nullToEmpty(status.getDescription()))
-                .reason(nullToEmpty(status.getDescription()))
-                .build());
     }
 
     /** A Control command and how it was answered; payload values of secret-looking keys are masked. */

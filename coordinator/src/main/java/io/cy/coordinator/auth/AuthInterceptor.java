@@ -3,6 +3,7 @@ package io.cy.coordinator.auth;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.grpc.TraceIds;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -39,10 +40,6 @@ public final class AuthInterceptor implements ServerInterceptor {
         /** @param api {@code grpc}, or {@code http} for calls of the HTTP bridge */
         void rejected(String fullMethodName, Status status, String peer, String traceId, String api);
     }
-
-    private static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Metadata.Key<String> REQUEST_ID =
-            Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
 
     private final Authenticator authenticator;
     private final AuthPolicy policy;
@@ -120,15 +117,15 @@ public final class AuthInterceptor implements ServerInterceptor {
                                                             Status status) {
         logger.debug("refused {}: {} {}", call.getMethodDescriptor().getFullMethodName(), status.getCode(),
                 status.getDescription());
-        call.close(status, new Metadata());
+        // The client's trace id (or a new one) names the refusal in its answer, the audit log and
+        // the access log alike.
+        final String traceId = TraceIds.fromHeaders(headers);
+        final Metadata trailers = new Metadata();
+        trailers.put(TraceIds.TRACE_ID, traceId);
+        call.close(status, trailers);
         try {
-            String traceId = headers.get(TRACE_ID);
-            if (traceId == null) {
-                traceId = headers.get(REQUEST_ID);
-            }
             rejections.rejected(call.getMethodDescriptor().getFullMethodName(), status,
-                    CallOrigin.clientAddress(call, headers), traceId == null || traceId.length() > 128 ? "" : traceId,
-                    CallOrigin.api(call, headers));
+                    CallOrigin.clientAddress(call, headers), traceId, CallOrigin.api(call, headers));
         } catch (RuntimeException e) {
             logger.error("rejection listener failed", e);
         }

@@ -40,4 +40,13 @@ public record CallSummary(
         long timeToFirstChunkNanos,
         long durationNanos,
         String quotaDecision,
-        boolean cancelledByClient) {}
+        boolean cancelledByClient) {
+
+    /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */
+    public static CallSummary refusedAtStart(String fullMethodName, String api, String traceId, String peer,
+                                             Status status) {
+        final int slash = fullMethodName.lastIndexOf('/');
+        return new CallSummary(slash < 0 ? fullMethodName : fullMethodName.substring(slash + 1), api, traceId, peer,
+                Instant.now(), null, "", "", "", 0, "", 0, "", status, 0, 0, -1, 0, "none", false);
+    }
+}

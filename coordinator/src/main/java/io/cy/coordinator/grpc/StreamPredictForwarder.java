@@ -148,6 +148,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 received++;
                 if (received == 1) {
                     this.request = request;
+                    // Settled first, so that every refusal below is recorded under the call's trace id.
+                    traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                 }
                 Status invalid = validator.validate(request);
                 if (invalid == null) {
@@ -158,8 +160,6 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         closeBeforeSidecar(invalid, null);
                         return;
                     }
-                    // Settled here, so that refusals below are recorded under the call's trace id.
-                    traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                     if (!auditAccepting.getAsBoolean()) {
                         closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null);
                         return;
@@ -381,10 +381,16 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             if (trailers != null) {
                 out.merge(trailers);
             }
-            if (!traceId.isEmpty()) {
-                out.put(TraceIds.TRACE_ID, traceId);
-            }
+            out.put(TraceIds.TRACE_ID, traceId());
             return out;
+        }
+
+        /** The call's trace id; from the headers alone when no message came to settle it. */
+        private String traceId() {
+            if (traceId.isEmpty()) {
+                traceId = TraceIds.fromHeaders(clientHeaders);
+            }
+            return traceId;
         }
 
         /** Something in our own code threw: end both sides with INTERNAL and keep serving. */
@@ -402,7 +408,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 ended = true;
             }
             try {
-                serverCall.close(status, new Metadata());
+                serverCall.close(status, trailersWithTraceId(null));
             } catch (RuntimeException closeFailure) {
                 logger.debug("closing after a failure failed too", closeFailure);
             }
@@ -430,7 +436,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                 callEndListener.onCallEnd(new CallSummary(
                         "StreamPredict",
                         api(),
-                        traceId,
+                        traceId(),
                         CallOrigin.clientAddress(serverCall, clientHeaders),
                         startTime,
                         identity,

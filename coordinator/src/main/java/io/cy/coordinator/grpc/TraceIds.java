@@ -4,20 +4,30 @@ import io.grpc.Metadata;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Where a call's trace id comes from, and the headers that carry it. */
-final class TraceIds {
+/**
+ * Where a call's trace id comes from, and the headers that carry it. Every call has one, refused
+ * calls included, so that a client's id finds the call's audit row and access-log line.
+ */
+public final class TraceIds {
 
-    static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
+    public static final Metadata.Key<String> TRACE_ID =
+            Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> REQUEST_ID = Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
 
     private TraceIds() {}
 
+    /** The trace id for a call refused before any message was read: from the headers, else a new one. */
+    public static String fromHeaders(Metadata headers) {
+        return resolve("", headers);
+    }
+
     /**
-     * The trace id for a call: the one in the message if set, else the {@code trace-id} or
-     * {@code x-request-id} header if usable, else a new random UUID.
+     * The trace id for a call: the one in the message if set and valid, else the {@code trace-id}
+     * or {@code x-request-id} header if usable, else a new random UUID. A message whose trace id
+     * is invalid is refused, and the refusal is recorded under the id found next.
      */
     static String resolve(String fromMessage, Metadata headers) {
-        if (!fromMessage.isEmpty()) {
+        if (!fromMessage.isEmpty() && RequestValidator.checkText(fromMessage, RequestValidator.MAX_TRACE_ID_CHARS) == null) {
             return fromMessage;
         }
         String fromHeader = headers.get(TRACE_ID);
