@@ -16,6 +16,7 @@ import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -31,11 +32,14 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.StreamBufferingEncoder;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One HTTP/2 connection (prior knowledge, no TLS) to a sidecar, on one event loop, whose streams
@@ -47,6 +51,8 @@ import java.util.List;
  * opens another for new calls. Every method runs on the connection's event loop.
  */
 final class SidecarConnection {
+
+    private static final Logger logger = LoggerFactory.getLogger(SidecarConnection.class);
 
     /** Calls waiting for the connection to come up; beyond it, calls fail at once. */
     static final int MAX_WAITING = 10_000;
@@ -292,7 +298,18 @@ final class SidecarConnection {
             if (endReason == null) {
                 endReason = "connection to sidecar " + streams.target() + " failed: " + describe(cause);
             }
-            super.exceptionCaught(ctx, cause);
+            if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+                super.exceptionCaught(ctx, cause);
+                return;
+            }
+            // A sidecar that restarts resets its connections: its calls fail naming it, and the
+            // prober says when it is out of rotation. Not a stack trace at the pipeline's tail.
+            if (cause instanceof IOException) {
+                logger.debug("{}", endReason);
+            } else {
+                logger.warn("connection to sidecar {} failed; closing it", streams.target(), cause);
+            }
+            ctx.close();
         }
 
         @Override

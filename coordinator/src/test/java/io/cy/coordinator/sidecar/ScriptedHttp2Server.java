@@ -291,6 +291,12 @@ final class ScriptedHttp2Server implements AutoCloseable {
             ctx.channel().close().syncUninterruptibly();
         }
 
+        /** Closes the connection with a TCP reset (SO_LINGER 0), as a crashed sidecar's kernel does. */
+        void resetConnection() {
+            ctx.channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            ctx.channel().close().syncUninterruptibly();
+        }
+
         /** Whether the stream's flow-control window lets the server send what it has queued. */
         boolean isWritable() {
             return CompletableFuture.supplyAsync(() -> {

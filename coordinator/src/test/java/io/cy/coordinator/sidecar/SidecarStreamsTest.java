@@ -277,6 +277,34 @@ class SidecarStreamsTest {
     }
 
     @Test
+    void aResetConnectionIsUnavailableWithoutAWarningAtThePipelinesTail() throws Exception {
+        final ch.qos.logback.classic.Logger pipeline = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger(io.netty.channel.DefaultChannelPipeline.class);
+        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> warnings =
+                new ch.qos.logback.core.read.ListAppender<>();
+        warnings.start();
+        pipeline.addAppender(warnings);
+        try {
+            final TestCall lost = openCall();
+            final Exchange first = server.nextExchange().headers().messages(response(0, "a"));
+            lost.nextMessage();
+            first.resetConnection();
+
+            final Closed closed = lost.awaitClose();
+            assertThat(closed.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(closed.status().getDescription()).contains("127.0.0.1:" + server.port());
+            // The next call connects again, so the reset was seen and handled before this point.
+            final TestCall next = openCall();
+            server.nextExchange().headers().messages(response(0, "b")).trailers(0);
+            assertThat(next.awaitClose().status().getCode()).isEqualTo(Status.Code.OK);
+            assertThat(warnings.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .isEmpty();
+        } finally {
+            pipeline.detachAppender(warnings);
+        }
+    }
+
+    @Test
     void nothingListeningIsUnavailableNamingTheTargetAndNeverInsideStart() throws Exception {
         final int port;
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
