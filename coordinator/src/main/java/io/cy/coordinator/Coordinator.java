@@ -242,7 +242,7 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
-            throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
+            throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
         updateServingStatus(health, sidecars);
@@ -254,6 +254,13 @@ public final class Coordinator implements AutoCloseable {
                 config.sidecars().addresses(), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
                 List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+    }
+
+    /** "cannot listen on {@code where}: why", once: the HTTP bridge's own failure already says it. */
+    private static String listenFailure(String where, Throwable failure) {
+        final String prefix = "cannot listen on " + where + ": ";
+        final String message = String.valueOf(failure.getMessage());
+        return message.startsWith(prefix) ? message : prefix + message;
     }
 
     /** Applies what may change at runtime from a fresh read of the configuration. */

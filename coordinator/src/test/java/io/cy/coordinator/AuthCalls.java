@@ -191,7 +191,7 @@ final class AuthCalls {
     /** The strings that must never be shown: the credential, and a JWT's payload and signature. */
     static List<String> secretParts(String credential) {
         final List<String> parts = new ArrayList<>();
-        if (credential == null || credential.isBlank()) {
+        if (credential == null || credential.isBlank() || credential.trim().equals("Bearer")) {
             return parts;
         }
         final String token = credential.startsWith("Bearer ") ? credential.substring(7).trim() : credential;

@@ -358,7 +358,10 @@ class AuthOidcTest {
                             Code.UNAUTHENTICATED, "token too large"),
                     refusal("unknown API key", () -> "Bearer ck_live_1f2e3d4c5b6a79881f2e3d4c5b6a7988",
                             Code.UNAUTHENTICATED, "unknown API key"),
-                    refusal("empty bearer", () -> "Bearer ", Code.UNAUTHENTICATED, ""));
+                    refusal("empty bearer", () -> "Bearer ", Code.UNAUTHENTICATED,
+                            "the token after 'Bearer ' is empty"),
+                    refusal("empty bearer, trimmed", () -> "Bearer", Code.UNAUTHENTICATED,
+                            "the token after 'Bearer ' is empty"));
         }
 
         private static Arguments refusal(String name, Supplier<String> authorization, Code code, String reason) {

@@ -108,6 +108,16 @@ class HttpBridgeIntegrationTest {
     }
 
     @Test
+    void anEmptyTokenAfterBearerIsNamedAsSuch() throws Exception {
+        // What curl sends for -H "Authorization: Bearer $TOKEN" with TOKEN unset.
+        final HttpResponse<String> response = post("/v1/chat/completions", "", chat(3, false));
+
+        assertThat(response.statusCode()).isEqualTo(401);
+        assertThat(response.body()).contains("the token after 'Bearer ' is empty")
+                .doesNotContain("unsupported authorization scheme");
+    }
+
+    @Test
     void aQuotaRejectionIs429WithRetryAfter() throws Exception {
         final String limited = token("limited");
         assertThat(post("/v1/chat/completions", limited, chat(1, false)).statusCode()).isEqualTo(200);

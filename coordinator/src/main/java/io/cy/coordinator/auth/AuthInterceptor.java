@@ -67,14 +67,17 @@ public final class AuthInterceptor implements ServerInterceptor {
                 return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
                         "missing authorization header (expected: Bearer <token>)"));
             }
+            // "Bearer " with nothing after it (a shell variable left unset) arrives from HTTP trimmed to
+            // "Bearer": the same mistake as over gRPC, so the same answer, not an unknown scheme.
+            if (header.trim().equalsIgnoreCase(BEARER.trim())) {
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
+                        "the token after 'Bearer ' is empty (expected: Bearer <token>)"));
+            }
             if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
                 return refuse(call, headers, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme"
                         + scheme(header) + " (expected: Bearer)"));
             }
             final String token = header.substring(BEARER.length()).trim();
-            if (token.isEmpty()) {
-                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription("empty bearer token"));
-            }
             authentication = authenticator.authenticate(token);
         } catch (RuntimeException e) {
             logger.error("authentication of {} failed", call.getMethodDescriptor().getFullMethodName(), e);

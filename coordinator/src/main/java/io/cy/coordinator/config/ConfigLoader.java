@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Builds the {@link CoordinatorConfig} from the embedded defaults, one optional YAML file and the
@@ -50,6 +51,9 @@ public final class ConfigLoader {
      * mapping above, or by the logging configuration.
      */
     private static final List<String> CONTRACT_CY_VARIABLES = List.of("CY_LLM_INTERNAL_TOKEN", "CY_LOG_LEVEL");
+
+    /** Contract variables for which set-but-empty means "none", as documented; others ignore an empty value. */
+    private static final Set<String> EMPTY_MEANS_NONE = Set.of("COORDINATOR_HTTP_ADDR");
 
     /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
     private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates");
@@ -137,11 +141,8 @@ public final class ConfigLoader {
         final Duration keepaliveTime = sidecars.duration("keepalive_time", Duration.ofSeconds(1));
 
         final var udsPath = server.unixSocket("uds_path");
-        final var grpcAddr = server.endpoint("grpc_addr", false);
-        if (grpcAddr.isUnix()) {
-            throw new ConfigException("server.grpc_addr", grpcAddr
-                    + " (expected: host:port; use server.uds_path for a Unix socket)");
-        }
+        final var grpcAddr = server.tcpEndpoint("grpc_addr", false,
+                "host:port; use server.uds_path for a Unix socket");
 
         return new CoordinatorConfig(
                 new CoordinatorConfig.Server(
@@ -259,10 +260,7 @@ public final class ConfigLoader {
     }
 
     private static CoordinatorConfig.Http http(ConfigTree http) {
-        final var addr = http.endpoint("addr", true);
-        if (addr != null && addr.isUnix()) {
-            throw new ConfigException("http.addr", addr + " (expected: host:port, or empty for no HTTP listener)");
-        }
+        final var addr = http.tcpEndpoint("addr", true, "host:port, or empty for no HTTP listener");
         final List<String> known = List.of("plain", "chatml", "llama3");
         final Map<String, String> templates = new LinkedHashMap<>();
         final ConfigTree listed = http.section("templates");
@@ -545,7 +543,7 @@ public final class ConfigLoader {
     private static void applyEnvironment(ObjectNode tree, Map<String, String> env) {
         for (Map.Entry<String, String> variable : CONTRACT_VARIABLES) {
             final String value = env.get(variable.getKey());
-            if (value != null && !value.isBlank()) {
+            if (value != null && (!value.isBlank() || EMPTY_MEANS_NONE.contains(variable.getKey()))) {
                 set(tree, variable.getValue(), value);
             }
         }

@@ -105,20 +105,28 @@ final class ConfigTree {
         return d;
     }
 
-    /** An address, or null when the setting is empty and {@code optional}. */
-    Endpoint endpoint(String key, boolean optional) {
+    /**
+     * A TCP address, or null when the setting is empty and {@code optional}; {@code expected} says
+     * what the setting takes, in the message for an empty value and for a Unix socket alike.
+     */
+    Endpoint tcpEndpoint(String key, boolean optional, String expected) {
         final String text = string(key);
         if (text.isEmpty()) {
             if (optional) {
                 return null;
             }
-            throw new ConfigException(pathOf(key), "empty (expected: unix:///path or host:port)");
+            throw new ConfigException(pathOf(key), "empty (expected: " + expected + ")");
         }
+        final Endpoint endpoint;
         try {
-            return Endpoint.parse(text);
+            endpoint = Endpoint.parse(text);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(pathOf(key), e.getMessage());
         }
+        if (endpoint.isUnix()) {
+            throw new ConfigException(pathOf(key), endpoint + " (expected: " + expected + ")");
+        }
+        return endpoint;
     }
 
     /**

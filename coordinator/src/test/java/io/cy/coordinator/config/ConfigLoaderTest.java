@@ -171,6 +171,14 @@ class ConfigLoaderTest {
         }
 
         @Test
+        void anEmptyCoordinatorHttpAddrTurnsTheHttpListenerOff() {
+            assertThat(fromEnv(Map.of()).http().addr()).isEqualTo(Endpoint.tcp("0.0.0.0", 8080));
+            assertThat(fromEnv(Map.of("COORDINATOR_HTTP_ADDR", "")).http().addr()).isNull();
+            assertThat(yaml("http: {addr: \"127.0.0.1:8081\"}", Map.of("COORDINATOR_HTTP_ADDR", " ")).config()
+                    .http().addr()).isNull();
+        }
+
+        @Test
         void listenAddressesAndTokenComeFromTheirVariables() {
             final CoordinatorConfig config = fromEnv(Map.of(
                     "COORDINATOR_GRPC_ADDR", "127.0.0.1:7000",
@@ -334,6 +342,13 @@ class ConfigLoaderTest {
                     .isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith("server.uds_path: ")
                     .hasMessageContaining("absolute");
+        }
+
+        @Test
+        void anEmptyGrpcAddrAsksForWhatItAccepts() {
+            assertThatThrownBy(() -> fromYaml("server: {grpc_addr: \"\"}"))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("server.grpc_addr: empty (expected: host:port; use server.uds_path for a Unix socket)");
         }
 
         @Test
