@@ -23,7 +23,7 @@ import java.util.UUID;
  * @param eventId unique per event; a replay of the same event is recognised by it
  * @param api {@code grpc} or {@code http}
  * @param method the method's short name, e.g. {@code StreamPredict}
- * @param credentialKind e.g. {@code jwt} or {@code api_key}; empty without a credential
+ * @param credentialKind {@code jwt}, {@code api_key} or {@code unix_peer}; empty without a credential
  * @param keyId the signing key's id of a JWT, the name of an API key
  * @param statusCode the gRPC status code's name, e.g. {@code OK}, {@code UNAVAILABLE}
  * @param chunks chunks (tokens) delivered to the client

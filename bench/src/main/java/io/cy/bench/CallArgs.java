@@ -33,7 +33,7 @@ record CallArgs(
             "chunks go to stdout as they arrive, the summary and errors to stderr.",
             "Exit status: 0 on success, 1 on a gRPC error, 2 on bad arguments.",
             "",
-            "  --target ADDR          host:port or unix:///abs/path (default " + DEFAULT_TARGET + ")",
+            "  --target ADDR          host:port, unix:///abs/path or /abs/path (default " + DEFAULT_TARGET + ")",
             "  --method M             stream, health or control (default stream)",
             "  --model ID             stream: model_id (default sim)",
             "  --prompt TEXT          stream: prompt (default Hello)",

@@ -31,6 +31,12 @@ class CallArgsTest {
     }
 
     @Test
+    void aPlainAbsolutePathIsAUnixSocketTarget() throws UsageException {
+        assertThat(CallArgs.parse(List.of("--target", "/tmp/cy_coordinator.sock")).target())
+                .isEqualTo(Endpoint.unix(Path.of("/tmp/cy_coordinator.sock")));
+    }
+
+    @Test
     void readsEveryFlag() throws UsageException {
         final CallArgs args = CallArgs.parse(List.of(
                 "--target", "unix:///tmp/x.sock", "--method", "control", "--model", "m1", "--prompt", "Hi there",
@@ -85,6 +91,7 @@ class CallArgsTest {
         "--temperature NaN           | --temperature: NaN (expected: a finite number >= 0)",
         "--method stream2            | --method: stream2 (expected: stream, health or control)",
         "--target nowhere            | --target: nowhere (expected: host:port)",
+        "--target tmp/c.sock         | --target: tmp/c.sock (expected: an absolute socket path such as /tmp/cy_sidecar.sock, or host:port)",
         "--target unix://relative    | --target: unix:relative (expected: an absolute path, e.g. unix:///tmp/cy_sidecar.sock)",
         "--payload novalue           | --payload: novalue (expected: key=value)",
         "--payload =x                | --payload: =x (expected: key=value)",

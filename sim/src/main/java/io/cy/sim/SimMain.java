@@ -25,7 +25,7 @@ public final class SimMain {
             "",
             "A simulated inference sidecar serving cy.llm.AiInference like the real worker.",
             "",
-            "  --listen ADDR                 unix:///abs/path or host:port (default " + DEFAULT_LISTEN + ")",
+            "  --listen ADDR                 unix:///abs/path, /abs/path or host:port (default " + DEFAULT_LISTEN + ")",
             "  --ttft-ms N                   delay before the first chunk (default 0)",
             "  --gap-ms N                    delay between chunks (default 0)",
             "  --models A,B                  served model ids; unknown ids get NOT_FOUND (default: any)",
@@ -209,7 +209,7 @@ public final class SimMain {
     private static String expected(String flag) {
         switch (flag) {
             case "--listen":
-                return "unix:///abs/path or host:port";
+                return "unix:///abs/path, /abs/path or host:port";
             case "--models":
                 return "comma-separated model ids";
             case "--internal-token":

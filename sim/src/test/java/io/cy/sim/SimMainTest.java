@@ -74,7 +74,8 @@ class SimMainTest {
         assertUsage("--threads: 0 (expected: an integer > 0)", "--threads", "0");
         assertUsage("--fail: NOPE (expected: a gRPC status code name other than OK, e.g. NOT_FOUND)", "--fail", "NOPE");
         assertUsage("--fail-after: 2 (expected: together with --fail)", "--fail-after", "2");
-        assertUsage("--listen: tmp/sock (expected: host:port)", "--listen", "tmp/sock");
+        assertUsage("--listen: tmp/sock (expected: an absolute socket path such as /tmp/cy_sidecar.sock, or host:port)",
+                "--listen", "tmp/sock");
         assertUsage("--models: 'a,,b' (expected: comma-separated model ids, none empty)", "--models", "a,,b");
         assertUsage("--refuse: takes no value", "--refuse=yes");
     }

@@ -59,7 +59,7 @@ public record LoadArgs(
             "chunk with finish_reason, then data: [DONE]); errors are counted by HTTP status (http_401, ...).",
             "Exit status: 0 when every call succeeded, 1 when any failed, 2 on bad arguments.",
             "",
-            "  --target ADDR          host:port or unix:///abs/path (default " + DEFAULT_TARGET + ")",
+            "  --target ADDR          host:port, unix:///abs/path or /abs/path (default " + DEFAULT_TARGET + ")",
             "  --http URL             load an HTTP API instead, e.g. http://127.0.0.1:8080 (the coordinator's",
             "                         COORDINATOR_HTTP_ADDR); model, tokens, token and --sim-*/--extra go into",
             "                         the request (--extra as OpenAI's metadata)",

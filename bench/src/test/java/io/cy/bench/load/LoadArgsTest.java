@@ -23,6 +23,14 @@ class LoadArgsTest {
     }
 
     @Test
+    void aPlainAbsolutePathIsAUnixSocketTarget() throws UsageException {
+        assertThat(LoadArgs.parse(List.of("--target", "/tmp/cy_coordinator.sock")).target().toString())
+                .isEqualTo("unix:///tmp/cy_coordinator.sock");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--target", "run/cy.sock")))
+                .hasMessageStartingWith("--target: run/cy.sock (expected: an absolute socket path");
+    }
+
+    @Test
     void openLoopWithPacing() throws UsageException {
         final LoadArgs args = LoadArgs.parse(List.of("--target", "unix:///tmp/x.sock", "--rate", "500",
                 "--sim-ttft-ms", "50", "--sim-gap-ms=20", "--extra", "k=v", "--token", "T", "--max-new-tokens", "64"));

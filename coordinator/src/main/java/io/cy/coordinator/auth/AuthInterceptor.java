@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.grpc.TraceIds;
+import io.cy.coordinator.server.UnixPeer;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -21,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Authenticates every call before any handler runs and puts the caller's {@link Identity} in
  * the gRPC {@link Context}. It never throws: a missing or bad credential closes the call with
  * UNAUTHENTICATED, a caller without the needed role with PERMISSION_DENIED, each with the reason
- * and never the credential. When the issuer's keys must be fetched first, the call waits without
+ * and never the credential. A call on the Unix socket without an authorization header is
+ * authenticated by its peer's uid or gid ({@code auth.unix_peers}); a header, when sent, wins. When the issuer's keys must be fetched first, the call waits without
  * holding a thread: nothing is requested from the client until the caller is known.
  */
 public final class AuthInterceptor implements ServerInterceptor {
@@ -64,6 +66,11 @@ public final class AuthInterceptor implements ServerInterceptor {
             }
             final String header = headers.get(AUTHORIZATION);
             if (header == null || header.isBlank()) {
+                // Only Unix-socket connections carry a peer: never TCP, never the HTTP bridge.
+                final UnixPeer peer = call.getAttributes().get(UnixPeer.TRANSPORT_ATTR);
+                if (peer != null) {
+                    return admit(call, headers, next, requirement, authenticator.authenticate(peer), Context.current());
+                }
                 return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
                         "missing authorization header (expected: Bearer <token>)"));
             }

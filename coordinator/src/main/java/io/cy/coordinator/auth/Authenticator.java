@@ -3,6 +3,7 @@ package io.cy.coordinator.auth;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.server.UnixPeer;
 import java.net.http.HttpClient;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -11,12 +12,14 @@ import java.util.function.LongSupplier;
 
 /**
  * Turns a bearer token into an {@link Authentication}: a JWT (two dots) through
- * {@link JwtVerifier}, remembered once verified; anything else as an API key.
+ * {@link JwtVerifier}, remembered once verified; anything else as an API key. A caller on the
+ * Unix socket without a token is known by its peer credentials instead.
  */
 public final class Authenticator implements AutoCloseable {
 
     private final CoordinatorConfig.Auth config;
     private final ApiKeys apiKeys;
+    private final UnixPeers unixPeers;
     private final JwtVerifier jwt;
     private final VerifiedTokens verified;
     private final JwksSource jwks;
@@ -27,6 +30,7 @@ public final class Authenticator implements AutoCloseable {
                           VerifiedTokens verified, LongSupplier clock) {
         this.config = config;
         this.apiKeys = new ApiKeys(config);
+        this.unixPeers = new UnixPeers(config);
         this.jwks = jwks;
         this.scheduler = scheduler;
         this.verified = verified;
@@ -81,6 +85,11 @@ public final class Authenticator implements AutoCloseable {
             }
             return result.authentication();
         });
+    }
+
+    /** Authenticates a Unix-socket caller that sent no bearer token by its peer credentials (auth.unix_peers). */
+    public Authentication authenticate(UnixPeer peer) {
+        return unixPeers.authenticate(peer);
     }
 
     private static boolean looksLikeJwt(String token) {

@@ -8,15 +8,18 @@ import java.util.Set;
 /**
  * Who is calling, as established from the credential: never from what the request claims.
  *
- * @param subject the token's {@code sub}, or the API key's name
- * @param keyId the signing key's id for a JWT, the key's name for an API key; empty if none
+ * @param subject the token's {@code sub}, the API key's name, or {@code uds:uid=<uid>} for a Unix-socket peer
+ * @param keyId the signing key's id for a JWT, the key's name for an API key, the matching
+ *     {@code auth.unix_peers} entry ({@code uid=1000} or {@code gid=2000}) for a Unix-socket peer;
+ *     empty if none
  */
 public record Identity(String subject, String tenant, Set<String> roles, CredentialKind kind, String keyId) {
 
     /** The caller of the current call, set by {@link AuthInterceptor}; absent when auth is off or the method open. */
     public static final Context.Key<Identity> CURRENT = Context.key("cy-identity");
 
-    public enum CredentialKind { JWT, API_KEY }
+    /** Recorded in lower case in the audit log: {@code jwt}, {@code api_key}, {@code unix_peer}. */
+    public enum CredentialKind { JWT, API_KEY, UNIX_PEER }
 
     public Identity {
         requireNonNull(subject, "subject");

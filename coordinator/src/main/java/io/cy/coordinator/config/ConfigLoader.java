@@ -401,6 +401,7 @@ public final class ConfigLoader {
                 hmacSecret,
                 auth.string("gateway_api_token"),
                 List.copyOf(apiKeys),
+                UnixPeerEntries.read(auth),
                 new CoordinatorConfig.Oidc(
                         issuer,
                         oidc.string("audience"),
@@ -409,7 +410,8 @@ public final class ConfigLoader {
                         oidc.duration("timeout", Duration.ofMillis(10))));
         if (config.required() && !config.hasCredentialSource()) {
             throw new ConfigException("auth", "mode is required but no credential source is configured (expected:"
-                    + " OAUTH2_ISSUER, auth.hmac_secret, auth.api_keys or GATEWAY_API_TOKEN;"
+                    + " OAUTH2_ISSUER, auth.hmac_secret, auth.api_keys, GATEWAY_API_TOKEN"
+                    + " or auth.unix_peers (CY_AUTH_UNIX_PEERS) for callers on server.uds_path;"
                     + " or auth.mode: none for local development)");
         }
         if (config.tenantClaim().isEmpty()) {
@@ -544,14 +546,17 @@ public final class ConfigLoader {
         for (Map.Entry<String, String> variable : CONTRACT_VARIABLES) {
             final String value = env.get(variable.getKey());
             if (value != null && (!value.isBlank() || EMPTY_MEANS_NONE.contains(variable.getKey()))) {
-                set(tree, variable.getValue(), value);
+                set(tree, variable.getValue(), TextNode.valueOf(value));
             }
         }
         for (String path : leafPaths(tree, "")) {
             final String name = UnknownVariables.variableOf(path);
             final String value = env.get(name);
             if (value != null) {
-                set(tree, path, value);
+                // Text, which ConfigTree parses as numbers, durations or comma-separated lists; but
+                // auth.unix_peers is a list of mappings, which has a form of its own.
+                set(tree, path, path.equals(UnixPeerEntries.PATH) ? UnixPeerEntries.fromVariable(value)
+                        : TextNode.valueOf(value));
             }
         }
     }
@@ -569,13 +574,12 @@ public final class ConfigLoader {
         return paths;
     }
 
-    private static void set(ObjectNode tree, String path, String value) {
+    private static void set(ObjectNode tree, String path, JsonNode value) {
         final String[] keys = path.split("\\.");
         ObjectNode node = tree;
         for (int i = 0; i < keys.length - 1; i++) {
             node = (ObjectNode) node.get(keys[i]);
         }
-        // Text either way: ConfigTree parses numbers, durations and comma-separated lists.
-        node.set(keys[keys.length - 1], TextNode.valueOf(value));
+        node.set(keys[keys.length - 1], value);
     }
 }

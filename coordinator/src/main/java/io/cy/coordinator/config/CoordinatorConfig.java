@@ -64,17 +64,22 @@ public record CoordinatorConfig(
             String hmacSecret,
             String gatewayApiToken,
             List<ApiKey> apiKeys,
+            List<UnixPeerEntry> unixPeers,
             Oidc oidc) {
 
-        /** Whether any credential source is configured. */
+        /**
+         * Whether any credential source is configured. Unix peers alone count: a deployment where
+         * only local processes call, over the Unix socket, needs nothing else.
+         */
         public boolean hasCredentialSource() {
             return !oidc.issuer().isEmpty() || !hmacSecret.isEmpty() || !gatewayApiToken.isEmpty()
-                    || !apiKeys.isEmpty();
+                    || !apiKeys.isEmpty() || !unixPeers.isEmpty();
         }
 
         @Override
         public String toString() {
             return "Auth[required=" + required + ", issuer=" + oidc.issuer() + ", apiKeys=" + apiKeys.size()
+                    + ", unixPeers=" + unixPeers
                     + ", hmacSecret=" + (hmacSecret.isEmpty() ? "<unset>" : "<redacted>")
                     + ", gatewayApiToken=" + (gatewayApiToken.isEmpty() ? "<unset>" : "<redacted>") + "]";
         }
@@ -82,6 +87,31 @@ public record CoordinatorConfig(
 
     /** An API key, known only by the SHA-256 of its value. */
     public record ApiKey(String name, byte[] sha256, String tenant, List<String> roles) {}
+
+    /**
+     * A caller on the Unix socket known by the uid or the gid the kernel reports for it; see
+     * {@code auth.unix_peers}.
+     *
+     * @param id the uid or gid, as {@code match} says
+     */
+    public record UnixPeerEntry(Match match, long id, String tenant, List<String> roles) {
+
+        public enum Match { UID, GID }
+
+        public UnixPeerEntry {
+            roles = List.copyOf(roles);
+        }
+
+        public boolean matches(long uid, long gid) {
+            return id == (match == Match.UID ? uid : gid);
+        }
+
+        /** {@code uid=1000} or {@code gid=2000}, as the entry is written. */
+        @Override
+        public String toString() {
+            return match.name().toLowerCase(java.util.Locale.ROOT) + "=" + id;
+        }
+    }
 
     public record Oidc(String issuer, String audience, Duration refreshInterval, Duration minRefreshInterval,
                        Duration timeout) {}

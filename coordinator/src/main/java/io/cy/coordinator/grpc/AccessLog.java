@@ -26,7 +26,9 @@ public final class AccessLog implements CallEndListener {
         line.append(" chunks=").append(s.chunks())
                 .append(" ttfc_ms=").append(s.timeToFirstChunkNanos() < 0 ? "-" : millis(s.timeToFirstChunkNanos()))
                 .append(" duration_ms=").append(millis(s.durationNanos()))
-                .append(" peer=").append(s.peer());
+                .append(" peer=").append(s.peer())
+                .append(" tenant=").append(quoted(s.tenant()))
+                .append(" subject=").append(s.identity() == null ? "-" : quoted(s.identity().subject()));
         if (s.cancelledByClient()) {
             line.append(" client_cancelled=true");
         }

@@ -322,10 +322,15 @@ final class FrontConnection {
         public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
             FrontConnection.this.ctx = ctx;
             chores.attach(ctx);
-            attributes = Attributes.newBuilder()
+            final Attributes.Builder builder = Attributes.newBuilder()
                     .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
-                    .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress())
-                    .build();
+                    .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress());
+            // Once per connection: the kernel's answer cannot change while it is open.
+            final UnixPeer peer = UnixPeer.of(ctx.channel());
+            if (peer != null) {
+                builder.set(UnixPeer.TRANSPORT_ATTR, peer);
+            }
+            attributes = builder.build();
             super.handlerAdded(ctx);
             server.connectionOpened(FrontConnection.this);
         }

@@ -10,10 +10,12 @@ import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.AppenderBase;
 import ch.qos.logback.core.read.ListAppender;
+import io.cy.coordinator.auth.Identity;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +47,21 @@ class AccessLogTest {
         assertThat(lines.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).isEqualTo(
                 "method=StreamPredict api=grpc trace_id=t-1 model=\"big \\\"one\\\"\" sidecar=- status=NOT_FOUND"
                         + " error=\"model_id: 'big \\\"one\\\"' unknown\" chunks=0 ttfc_ms=- duration_ms=1.234"
-                        + " peer=/127.0.0.1:5000 client_cancelled=true");
+                        + " peer=/127.0.0.1:5000 tenant=acme subject=- client_cancelled=true");
+    }
+
+    @Test
+    void theCallerIsNamedByItsSubject() {
+        final CallSummary summary = summary(Status.OK, "sim", 2, 1_000, 2_000, false);
+        new AccessLog().onCallEnd(new CallSummary(summary.method(), summary.api(), summary.traceId(), "local:/tmp/c.sock",
+                summary.startTime(), new Identity("uds:uid=1000", "ops", Set.of("user"),
+                Identity.CredentialKind.UNIX_PEER, "gid=2000"), "ops", summary.model(), summary.adapter(),
+                summary.priority(), summary.prompt(), summary.promptTokens(), summary.sidecar(), summary.status(),
+                summary.chunks(), summary.bytesOut(), summary.timeToFirstChunkNanos(), summary.durationNanos(),
+                summary.quotaDecision(), summary.cancelledByClient()));
+
+        assertThat(lines.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
+                .endsWith(" peer=local:/tmp/c.sock tenant=ops subject=\"uds:uid=1000\"");
     }
 
     @Test

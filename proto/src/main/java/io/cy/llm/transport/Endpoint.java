@@ -13,6 +13,7 @@ import java.util.List;
  * Where a gRPC peer listens: a Unix domain socket or a TCP host and port.
  *
  * <p>Accepts the forms operators already use: {@code unix:///abs/path}, {@code unix:/abs/path},
+ * a plain {@code /abs/path} (as the open-source coordinator's WORKER_UDS_PATH is written),
  * {@code host:port}, {@code [::1]:port} and {@code dns:///host:port}. Unix socket paths must be
  * absolute, since a relative path silently depends on the working directory of each process.
  */
@@ -60,6 +61,14 @@ public final class Endpoint {
         }
         if (s.startsWith("unix:")) {
             return unix(Path.of(s.substring("unix:".length())));
+        }
+        if (s.startsWith("/")) {
+            return unix(Path.of(s));
+        }
+        if (s.indexOf(':') < 0 && s.indexOf('/') >= 0) {
+            // Neither a host nor an absolute path: a socket path relative to somewhere.
+            throw new IllegalArgumentException(s + " (expected: an absolute socket path such as /tmp/cy_sidecar.sock,"
+                    + " or host:port)");
         }
         String hostPort = s;
         if (s.startsWith("dns:///")) {
