@@ -76,9 +76,9 @@ final class DatabaseProbe implements AutoCloseable {
             if (now - lastLogNanos > LOG_EVERY_NANOS) {
                 lastLogNanos = now;
                 logger.warn("audit: database still unavailable after {} s: {}",
-                        (now - downSinceNanos) / 1_000_000_000L, Writer.describe(e));
+                        (now - downSinceNanos) / 1_000_000_000L, DatabaseSink.describe(e));
             } else {
-                logger.debug("audit: database probe failed: {}", Writer.describe(e));
+                logger.debug("audit: database probe failed: {}", DatabaseSink.describe(e));
             }
         }
         if (executor.isShutdown()) {
