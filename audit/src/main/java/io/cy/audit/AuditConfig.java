@@ -15,16 +15,17 @@ import java.time.Duration;
  * @param storePrompts what is kept of a call's prompt
  * @param retentionDays monthly partitions whose whole range is older than this are dropped
  * @param partitionsAhead how many months after the current one get a partition in advance
- * @param queueCapacity events held in memory between {@link AuditLog#record} and the writer
+ * @param queueCapacity events held in memory between {@link AuditLog#record} and the batcher
  * @param batchSize the most events in one write to the database
  * @param batchInterval the longest an event waits in the batcher for its batch to fill up
  * @param maxUnwritten the longest an event may be in memory only, from its recording until it is
  *     on disk in the spool: {@code batchInterval} may take at most half of it, the rest is left
  *     for the write to disk
- * @param spoolDir where events go while the database cannot take them
+ * @param spoolDir where every batch is appended before it goes to the database, and where
+ *     events wait while the database cannot take them
  * @param spoolMaxBytes the most the spool may hold on disk
- * @param spoolFsync whether every batch written to the spool is forced to disk before the
- *     writer goes on
+ * @param spoolFsync whether every batch appended to the spool is forced to disk before the
+ *     batcher goes on
  * @param onUnavailable what happens when events can neither be written nor spooled
  * @param poolSize connections in the pool
  * @param connectTimeout how long to wait for a connection to the database
@@ -86,7 +87,7 @@ public record AuditConfig(
                     + ", the other half left for the write to disk)");
         }
         atLeast("audit.spool_max_bytes", spoolMaxBytes, 64 * 1024);
-        // The writer's connection, and one to find out whether the database is back.
+        // The sink's connection, and one to find out whether the database is back.
         atLeast("audit.pool_size", poolSize, 2);
         if (connectTimeout.compareTo(Duration.ofMillis(250)) < 0) {
             // The pool's own lower bound.

@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds out when an unreachable database is back, on its own thread, so that the writer never
+ * Finds out when an unreachable database is back, on its own thread, so that the sink never
  * waits for a connection attempt (up to {@code audit.connect_timeout} each, when packets to the
  * database are dropped rather than refused) and keeps draining the queue into the spool meanwhile.
  * Attempts back off from 100 ms to 5 s; a line is logged every minute the database stays away.

@@ -252,7 +252,7 @@ public final class PostgresAuditLog implements AuditLog {
         hc.setMaximumPoolSize(config.poolSize());
         hc.setMinimumIdle(1);
         hc.setAutoCommit(true);
-        // Start without the database; the writer spools and retries.
+        // Start without the database; the sink retries while the batcher spools.
         hc.setInitializationFailTimeout(-1);
         hc.setConnectionTimeout(config.connectTimeout().toMillis());
         hc.setValidationTimeout(Math.max(250, config.connectTimeout().toMillis() / 2));
