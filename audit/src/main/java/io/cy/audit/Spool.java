@@ -288,7 +288,9 @@ final class Spool implements AutoCloseable {
             reader = null;
             final long size = Files.size(delete);
             Files.delete(delete);
-            onDisk -= size;
+            synchronized (this) {
+                onDisk -= size;
+            }
         }
     }
 
