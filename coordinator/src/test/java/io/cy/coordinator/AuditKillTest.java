@@ -447,8 +447,9 @@ class AuditKillTest {
             if (pids.isEmpty()) {
                 return;
             }
-            final List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
-            command.addAll(pids.stream().map(String::valueOf).collect(Collectors.toList()));
+            // bash's own kill: a minimal system may have no kill(1).
+            final List<String> command = List.of("bash", "-c", "kill -" + signal + " "
+                    + pids.stream().map(String::valueOf).collect(Collectors.joining(" ")));
             final Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
             final String output = new String(kill.getInputStream().readAllBytes());
             if (kill.waitFor() != 0) {
