@@ -15,19 +15,22 @@ import java.time.Duration;
  * @param storePrompts what is kept of a call's prompt
  * @param retentionDays monthly partitions whose whole range is older than this are dropped
  * @param partitionsAhead how many months after the current one get a partition in advance
- * @param queueCapacity events held in memory between {@link AuditLog#record} and the writer
+ * @param queueCapacity events held in memory between {@link AuditLog#record} and the batcher
  * @param batchSize the most events in one write to the database
- * @param batchInterval the longest an event waits in the writer for its batch to fill up
- * @param spoolDir where events go while the database cannot take them
+ * @param batchInterval the longest an event waits in the batcher for its batch to fill up
+ * @param maxUnwritten the longest an event may be in memory only, from its recording until it is
+ *     on disk in the spool: {@code batchInterval} may take at most half of it, the rest is left
+ *     for the write to disk
+ * @param spoolDir where every batch is appended before it goes to the database, and where
+ *     events wait while the database cannot take them
  * @param spoolMaxBytes the most the spool may hold on disk
- * @param spoolFsync whether every batch written to the spool is forced to disk before the
- *     writer goes on
+ * @param spoolFsync whether every batch appended to the spool is forced to disk before the
+ *     batcher goes on
  * @param onUnavailable what happens when events can neither be written nor spooled
  * @param poolSize connections in the pool
  * @param connectTimeout how long to wait for a connection to the database
  * @param writeTimeout how long one write may wait on the database before the connection is
- *     taken as lost (the driver's socket timeout); while the writer waits, the queue takes the
- *     events, so {@code queueCapacity} should hold at least the peak rate times this
+ *     taken as lost (the driver's socket timeout); events keep reaching the spool meanwhile
  */
 public record AuditConfig(
         DbUrl dbUrl,
@@ -37,6 +40,7 @@ public record AuditConfig(
         int queueCapacity,
         int batchSize,
         Duration batchInterval,
+        Duration maxUnwritten,
         Path spoolDir,
         long spoolMaxBytes,
         boolean spoolFsync,
@@ -62,6 +66,7 @@ public record AuditConfig(
     public AuditConfig {
         requireNonNull(storePrompts, "storePrompts");
         requireNonNull(batchInterval, "batchInterval");
+        requireNonNull(maxUnwritten, "maxUnwritten");
         requireNonNull(spoolDir, "spoolDir");
         requireNonNull(onUnavailable, "onUnavailable");
         requireNonNull(connectTimeout, "connectTimeout");
@@ -75,8 +80,14 @@ public record AuditConfig(
                     + " (expected: <= audit.queue_capacity " + queueCapacity + ")");
         }
         positive("audit.batch_interval", batchInterval);
+        positive("audit.max_unwritten", maxUnwritten);
+        if (batchInterval.multipliedBy(2).compareTo(maxUnwritten) > 0) {
+            throw new IllegalArgumentException("audit.batch_interval: " + batchInterval
+                    + " (expected: <= half of audit.max_unwritten " + maxUnwritten
+                    + ", the other half left for the write to disk)");
+        }
         atLeast("audit.spool_max_bytes", spoolMaxBytes, 64 * 1024);
-        // The writer's connection, and one to find out whether the database is back.
+        // The sink's connection, and one to find out whether the database is back.
         atLeast("audit.pool_size", poolSize, 2);
         if (connectTimeout.compareTo(Duration.ofMillis(250)) < 0) {
             // The pool's own lower bound.
@@ -103,6 +114,7 @@ public record AuditConfig(
                 .queueCapacity(queueCapacity)
                 .batchSize(batchSize)
                 .batchInterval(batchInterval)
+                .maxUnwritten(maxUnwritten)
                 .spoolMaxBytes(spoolMaxBytes)
                 .spoolFsync(spoolFsync)
                 .onUnavailable(onUnavailable)
@@ -117,7 +129,8 @@ public record AuditConfig(
         return "AuditConfig[db=" + (dbUrl == null ? "<unset>" : dbUrl.redacted())
                 + ", storePrompts=" + storePrompts + ", retentionDays=" + retentionDays
                 + ", partitionsAhead=" + partitionsAhead + ", queueCapacity=" + queueCapacity
-                + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval + ", spoolDir=" + spoolDir
+                + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval + ", maxUnwritten=" + maxUnwritten
+                + ", spoolDir=" + spoolDir
                 + ", spoolMaxBytes=" + spoolMaxBytes + ", spoolFsync=" + spoolFsync
                 + ", onUnavailable=" + onUnavailable + ", poolSize=" + poolSize
                 + ", connectTimeout=" + connectTimeout + ", writeTimeout=" + writeTimeout + "]";
@@ -144,6 +157,7 @@ public record AuditConfig(
         private int queueCapacity = 65_536;
         private int batchSize = 1000;
         private Duration batchInterval = Duration.ofMillis(200);
+        private Duration maxUnwritten = Duration.ofSeconds(1);
         private final Path spoolDir;
         private long spoolMaxBytes = 1L << 30;
         private boolean spoolFsync = true;
@@ -192,6 +206,11 @@ public record AuditConfig(
             return this;
         }
 
+        public Builder maxUnwritten(Duration maxUnwritten) {
+            this.maxUnwritten = maxUnwritten;
+            return this;
+        }
+
         public Builder spoolMaxBytes(long spoolMaxBytes) {
             this.spoolMaxBytes = spoolMaxBytes;
             return this;
@@ -224,7 +243,7 @@ public record AuditConfig(
 
         public AuditConfig build() {
             return new AuditConfig(dbUrl, storePrompts, retentionDays, partitionsAhead, queueCapacity, batchSize,
-                    batchInterval, spoolDir, spoolMaxBytes, spoolFsync, onUnavailable, poolSize, connectTimeout,
+                    batchInterval, maxUnwritten, spoolDir, spoolMaxBytes, spoolFsync, onUnavailable, poolSize, connectTimeout,
                     writeTimeout);
         }
     }

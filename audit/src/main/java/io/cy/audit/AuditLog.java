@@ -26,7 +26,8 @@ public interface AuditLog {
     AuditConfig.StorePrompts storePrompts();
 
     /**
-     * {@code audit_queue} (events waiting in memory), {@code audit_spool_bytes},
+     * {@code audit_queue} (events waiting in memory), {@code audit_spool_bytes} (bytes of events
+     * in the spool not yet in the database),
      * {@code audit_db} ({@code up}, {@code down}, or {@code disabled}) and {@code audit_dropped}
      * (events lost since start).
      */

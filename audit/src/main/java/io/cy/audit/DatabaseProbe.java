@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds out when an unreachable database is back, on its own thread, so that the writer never
+ * Finds out when an unreachable database is back, on its own thread, so that the sink never
  * waits for a connection attempt (up to {@code audit.connect_timeout} each, when packets to the
  * database are dropped rather than refused) and keeps draining the queue into the spool meanwhile.
  * Attempts back off from 100 ms to 5 s; a line is logged every minute the database stays away.
@@ -76,9 +76,9 @@ final class DatabaseProbe implements AutoCloseable {
             if (now - lastLogNanos > LOG_EVERY_NANOS) {
                 lastLogNanos = now;
                 logger.warn("audit: database still unavailable after {} s: {}",
-                        (now - downSinceNanos) / 1_000_000_000L, Writer.describe(e));
+                        (now - downSinceNanos) / 1_000_000_000L, DatabaseSink.describe(e));
             } else {
-                logger.debug("audit: database probe failed: {}", Writer.describe(e));
+                logger.debug("audit: database probe failed: {}", DatabaseSink.describe(e));
             }
         }
         if (executor.isShutdown()) {

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Counts dropped events, and says so loudly. Counting is cheap and safe on any thread (a
- * {@link LongAdder} and one volatile write, no I/O); the writer thread calls {@link #logIfDue}
+ * {@link LongAdder} and one volatile write, no I/O); the batcher thread calls {@link #logIfDue}
  * on every step, which logs an error line at the first drop and then at most one every ten
  * seconds, with the number dropped since the last line and the latest reason.
  */

@@ -19,20 +19,21 @@ import org.slf4j.LoggerFactory;
  * The audit log in PostgreSQL.
  *
  * <p>{@link #record} puts the event into a bounded in-memory queue ({@code audit.queue_capacity})
- * and returns: constant time, no I/O, no lock held beyond the queue's own. One background thread
- * ({@link Writer}) batches the queue into the database, or into the local spool
- * ({@code audit.spool_dir}) while the database cannot take them, and replays the spool in order
- * once it can, also after a restart.
+ * and returns: constant time, no I/O, no lock held beyond the queue's own. From there an event
+ * takes two steps, each on a thread of its own: the {@link Batcher} appends it, in a batch, to the
+ * local spool ({@code audit.spool_dir}), forced to disk, within {@code audit.max_unwritten} of
+ * its recording; the {@link DatabaseSink} reads the spool in order, inserts each chunk into
+ * PostgreSQL, and then lets the spool delete it. So a database that refuses connections, hangs
+ * or drops a connection in the middle of a batch delays only the second step, and a crash of the
+ * process at any point loses none of the events already on disk: they are written at the next
+ * start, once each (the insert ignores event ids already in the table).
  *
  * <p>When the queue is full, the calling thread does not fall back to the spool itself, which
  * would be file I/O on the call path: the event is dropped, counted in {@code audit_dropped}, and
- * the writer logs it (an error line at once, then at most one every ten seconds). The queue only
- * fills when the writer stalls: the writer never waits for a reconnection (a probe thread does),
- * and moves to the spool as soon as a write fails; what it can wait on is one write to a database
- * that stopped answering, at most {@code audit.write_timeout}, or a stalled disk. The queue
- * ({@code audit.queue_capacity}, 65,536 by default: three seconds at 20,000 calls a second) should
- * hold the peak rate for that long. With {@code fail_closed}, {@link #isAccepting()} turns false
- * already when the queue is seven eighths full, so that calls in flight find room for their events.
+ * the batcher logs it (an error line at once, then at most one every ten seconds). The queue only
+ * fills when the disk stalls, or when the spool is full and the batcher holds a batch. With
+ * {@code fail_closed}, {@link #isAccepting()} turns false already when the queue is seven eighths
+ * full, so that calls in flight find room for their events.
  */
 public final class PostgresAuditLog implements AuditLog {
 
@@ -45,8 +46,11 @@ public final class PostgresAuditLog implements AuditLog {
     private final int queueHighWater;
     private final Spool spool;
     private final HikariDataSource dataSource;
-    private final Writer writer;
-    private final Thread thread;
+    private final Batcher batcher;
+    private final Thread batcherThread;
+    /** Null without a database. */
+    private final DatabaseSink sink;
+    private final Thread sinkThread;
     private final DropCounter drops;
     private final boolean failClosed;
     private final String spoolFullReason;
@@ -69,16 +73,25 @@ public final class PostgresAuditLog implements AuditLog {
             spool.close();
             throw e;
         }
-        this.writer = new Writer(config, queue, spool, dataSource, clock, drops);
-        this.thread = new Thread(writer, "cy-audit-writer");
-        // close() flushes; a daemon thread does not hold up a JVM that forgot to call it.
-        thread.setDaemon(true);
+        // The two threads wake each other: the batcher after an append, the sink after freeing space.
+        this.sink = dataSource == null ? null
+                : new DatabaseSink(config, spool, dataSource, clock, drops, this::spaceFreed);
+        this.batcher = new Batcher(config, queue, spool, drops, sink == null ? () -> false : sink::isUp,
+                sink == null ? () -> { } : sink::wake);
+        this.batcherThread = new Thread(batcher, "cy-audit-writer");
+        // close() flushes; daemon threads do not hold up a JVM that forgot to call it.
+        batcherThread.setDaemon(true);
+        this.sinkThread = sink == null ? null : new Thread(sink, "cy-audit-db");
+        if (sinkThread != null) {
+            sinkThread.setDaemon(true);
+        }
     }
 
     /**
      * Starts the log: opens the spool (taking segments left by an earlier run for replay), then
-     * starts the writer, which migrates the schema with Flyway, runs partition maintenance,
-     * replays the spool and writes. Returns at once. An unreachable database does not fail the
+     * starts the batcher, which appends new events to the spool, and the database sink, which
+     * migrates the schema with Flyway, runs partition maintenance, and writes the spool to the
+     * database in order. Returns at once. An unreachable database does not fail the
      * start: events are spooled and the database is tried again with backoff.
      *
      * @throws UncheckedIOException when the spool directory cannot be created or is in use by
@@ -98,7 +111,14 @@ public final class PostgresAuditLog implements AuditLog {
             throw new UncheckedIOException(e.getMessage(), e);
         }
         logger.info("audit: starting; {}", config);
-        log.thread.start();
+        if (log.sink == null) {
+            logger.warn("audit: no database configured (DB_URL unset): audit events go to the spool in {} "
+                    + "only; set DB_URL to have them written to PostgreSQL (the spool is written then)",
+                    config.spoolDir());
+        } else {
+            log.sinkThread.start();
+        }
+        log.batcherThread.start();
         return log;
     }
 
@@ -111,12 +131,12 @@ public final class PostgresAuditLog implements AuditLog {
             drops.add(1, AFTER_CLOSE);
             return false;
         }
-        if (!failClosed && writer.isSpoolFull() && !writer.isDbUp()) {
+        if (!failClosed && batcher.isSpoolFull() && !isDbUp()) {
             drops.add(1, spoolFullReason);
             return false;
         }
         if (queue.offer(event)) {
-            writer.eventQueued();
+            batcher.eventQueued();
             return true;
         }
         drops.add(1, queueFullReason);
@@ -131,7 +151,7 @@ public final class PostgresAuditLog implements AuditLog {
         if (closed) {
             return false;
         }
-        if (!writer.isDbUp() && writer.isSpoolFull()) {
+        if (!isDbUp() && batcher.isSpoolFull()) {
             return false;
         }
         return queue.size() < queueHighWater;
@@ -145,9 +165,9 @@ public final class PostgresAuditLog implements AuditLog {
     @Override
     public Map<String, String> metrics() {
         final Map<String, String> m = new LinkedHashMap<>();
-        m.put("audit_queue", Long.toString(queue.size() + (long) writer.pendingCount()));
+        m.put("audit_queue", Long.toString(queue.size() + (long) batcher.pendingCount()));
         m.put("audit_spool_bytes", Long.toString(spool.bytes()));
-        m.put("audit_db", writer.isDbUp() ? "up" : "down");
+        m.put("audit_db", isDbUp() ? "up" : "down");
         m.put("audit_dropped", Long.toString(drops.total()));
         return m;
     }
@@ -159,39 +179,64 @@ public final class PostgresAuditLog implements AuditLog {
             return;
         }
         closed = true;
-        writer.stop(System.nanoTime() + flushTimeout.toNanos());
+        final long deadline = System.nanoTime() + flushTimeout.toNanos();
         try {
-            thread.join(Math.max(1, flushTimeout.toMillis()));
-            if (thread.isAlive()) {
-                // Stuck on the database: abort its connection so the rest is spooled.
-                logger.warn("audit: flushing took longer than {}; spooling the rest", flushTimeout);
-                writer.abandonDatabase();
-                thread.join(ABANDON_WAIT.toMillis());
+            // First everything queued to disk, then as much of the spool as the database takes in time.
+            batcher.stop();
+            batcherThread.join(Math.max(1, flushTimeout.toMillis()));
+            if (sink != null) {
+                sink.stop(deadline);
+                sinkThread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
+                if (sinkThread.isAlive()) {
+                    // Stuck on the database: abort its connection; the rest stays in the spool.
+                    logger.warn("audit: flushing took longer than {}; leaving the rest in the spool", flushTimeout);
+                    sink.abandonDatabase();
+                    sinkThread.join(ABANDON_WAIT.toMillis());
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (thread.isAlive()) {
-            logger.error("audit: the writer did not stop within {} after the flush timeout", ABANDON_WAIT);
+        final boolean stopped = !batcherThread.isAlive() && (sinkThread == null || !sinkThread.isAlive());
+        if (stopped) {
+            try {
+                spool.close();
+            } catch (IOException e) {
+                logger.error("audit: closing the spool in {} failed", spool.dir(), e);
+            }
+            drops.logIfDue();
+        } else {
+            logger.error("audit: the {} did not stop within {} after the flush timeout",
+                    batcherThread.isAlive() ? "batcher" : "database sink", ABANDON_WAIT);
         }
         if (dataSource != null) {
             dataSource.close();
         }
-        if (!thread.isAlive()) {
-            drops.logIfDue();
-        }
         logger.info("audit: closed; {} written, {} spooled, {} dropped since start",
-                writer.written(), writer.spooled(), drops.total());
+                written(), batcher.spooled(), drops.total());
     }
 
-    /** Events in the queue, not counting the writer's batch in hand. */
+    /** Events in the queue, not counting the batcher's batch in hand. */
     int queued() {
         return queue.size();
     }
 
-    /** For tests: the writer's counters. */
-    Writer writer() {
-        return writer;
+    /** For tests: the batcher, and its counters. */
+    Batcher batcher() {
+        return batcher;
+    }
+
+    /** Events written to the database since start. */
+    long written() {
+        return sink == null ? 0 : sink.written();
+    }
+
+    private void spaceFreed() {
+        batcher.spaceFreed();
+    }
+
+    private boolean isDbUp() {
+        return sink != null && sink.isUp();
     }
 
     private static HikariDataSource dataSource(AuditConfig config) {
@@ -207,7 +252,7 @@ public final class PostgresAuditLog implements AuditLog {
         hc.setMaximumPoolSize(config.poolSize());
         hc.setMinimumIdle(1);
         hc.setAutoCommit(true);
-        // Start without the database; the writer spools and retries.
+        // Start without the database; the sink retries while the batcher spools.
         hc.setInitializationFailTimeout(-1);
         hc.setConnectionTimeout(config.connectTimeout().toMillis());
         hc.setValidationTimeout(Math.max(250, config.connectTimeout().toMillis() / 2));

@@ -18,22 +18,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Events the database could not take yet, in local append-only segment files, oldest first.
+ * The journal: every batch of events is appended here, forced to disk, before anything tries to
+ * write it to the database; the database sink reads it back in order and commits what the
+ * database has taken. While the database is away the journal grows (up to
+ * {@code audit.spool_max_bytes}), and it is what a restart replays.
  *
  * <p>A segment is a sequence of records, each framed as a 4-byte length, the 4-byte CRC32C of the
  * payload, and the payload ({@link EventCodec}), all big-endian. New records go to the active
- * segment, which is rotated when it passes the segment size; {@link #read} takes records from the
- * oldest sealed segment (sealing the active one when it is the only one left), and a segment is
- * deleted only once every record read from it has been {@link #commit committed} to the database.
- * A crash between the commit and the delete replays records the table already holds, which the
- * insert ignores by event id.
+ * segment, which is sealed when it passes the segment size, or once everything in it is committed
+ * and it has grown past {@value #RECYCLE_BYTES} bytes, so that a crash leaves little already
+ * written to replay. {@link #read} takes records from the oldest segment, up to what has been
+ * appended to it in full; a segment is deleted once it is sealed and every record in it has been
+ * {@link #commit committed}. A crash between the insert and the commit, or before a committed
+ * segment is deleted, replays records the table already holds, which the insert ignores by event id.
  *
  * <p>Segments left by an earlier process are found at start and replayed first; new records never
  * go into them. A record cut short by a crash, or failing its checksum, ends its segment: what
  * follows it is skipped with a warning naming the segment and how many bytes.
  *
- * <p>The directory is locked for one process at a time. Used by the writer thread only; {@link #bytes()}
- * may be read from any thread.
+ * <p>One thread appends and one other thread reads, commits and rewinds; they share only the
+ * list of segments and their sizes, under this object's lock, which no file I/O holds. The most
+ * recent batches are also kept in memory, a few at a time, so that while the database keeps up
+ * the reader hands them on without decoding them from the file. The directory is locked for one
+ * process at a time. {@link #bytes()} may be read from any thread.
  */
 final class Spool implements AutoCloseable {
 
@@ -43,7 +50,11 @@ final class Spool implements AutoCloseable {
     static final int FRAME_HEADER = 8;
     /** A record longer than this is taken as corruption of its length field. */
     static final int MAX_RECORD_BYTES = 64 << 20;
+    /** A fully committed active segment this large is sealed (and deleted) before the next append. */
+    static final long RECYCLE_BYTES = 4L << 20;
     private static final int MAX_KEPT_BUFFER = 8 << 20;
+    /** Recent batches kept in memory for the reader. */
+    private static final int RECENT_BATCHES = 8;
 
     private final Path dir;
     private final long maxBytes;
@@ -51,16 +62,23 @@ final class Spool implements AutoCloseable {
     private final boolean fsync;
     private final FileChannel lockChannel;
     private final FileLock lock;
-    private final Deque<Path> sealed = new ArrayDeque<>();
+
+    // Under this object's lock: the segments, oldest first, the last one active unless sealed.
+    private final Deque<Segment> segments = new ArrayDeque<>();
+    private final Deque<Batch> recent = new ArrayDeque<>();
+    private long nextSegment;
+    /** Bytes in segment files, committed or not: what the cap applies to. */
+    private volatile long onDisk;
+    /** Bytes of records not yet committed. */
+    private volatile long backlog;
+
+    // Appending thread only.
     private EventCodec.Sink sink = new EventCodec.Sink(64 * 1024);
     private final CRC32C crc = new CRC32C();
-
-    private volatile long bytes;
-    private long nextSegment;
     private FileChannel active;
-    private Path activePath;
-    private long activeSize;
+    private Segment activeSegment;
 
+    // Reading thread only.
     private Reader reader;
 
     Spool(Path dir, long maxBytes, boolean fsync) throws IOException {
@@ -97,11 +115,16 @@ final class Spool implements AutoCloseable {
         long total = 0;
         long last = 0;
         for (Path p : found) {
-            total += Files.size(p);
+            final long size = Files.size(p);
+            total += size;
             last = Math.max(last, sequenceOf(p));
-            sealed.add(p);
+            final Segment s = new Segment(p);
+            s.size = size;
+            s.sealed = true;
+            segments.add(s);
         }
-        this.bytes = total;
+        this.onDisk = total;
+        this.backlog = total;
         this.nextSegment = last + 1;
         if (!found.isEmpty()) {
             logger.info("audit: spool {} holds {} segment(s), {} bytes, from an earlier run; replaying them "
@@ -114,9 +137,9 @@ final class Spool implements AutoCloseable {
         return Math.max(4096, Math.min(64L << 20, maxBytes / 8));
     }
 
-    /** Bytes on disk, including records already read but not yet committed. */
+    /** Bytes of records not yet committed to the database, including those read but not committed. */
     long bytes() {
-        return bytes;
+        return backlog;
     }
 
     long maxBytes() {
@@ -127,19 +150,20 @@ final class Spool implements AutoCloseable {
         return dir;
     }
 
+    /** Nothing left to commit. */
     boolean isEmpty() {
-        return sealed.isEmpty() && activeSize == 0;
+        return backlog == 0;
     }
 
     /**
      * Appends as many of {@code events}, from the first on, as fit under the cap, in one write
-     * forced to disk when configured.
+     * forced to disk when configured. Appending thread only.
      *
      * @return how many were appended: fewer than all only when the spool is at its cap
      * @throws IOException when the write fails; nothing of the batch is left behind then
      */
     int append(List<AuditEvent> events) throws IOException {
-        final long room = maxBytes - bytes;
+        final long room = maxBytes - onDisk;
         sink.reset();
         int fitting = 0;
         int fittingBytes = 0;
@@ -160,7 +184,7 @@ final class Spool implements AutoCloseable {
         }
         try {
             if (fitting > 0) {
-                write(fittingBytes);
+                write(fittingBytes, List.copyOf(events.subList(0, fitting)));
             }
             return fitting;
         } finally {
@@ -171,13 +195,16 @@ final class Spool implements AutoCloseable {
         }
     }
 
-    private void write(int length) throws IOException {
-        if (active != null && activeSize > 0 && activeSize + length > segmentBytes) {
-            sealActive();
+    private void write(int length, List<AuditEvent> events) throws IOException {
+        if (active != null && shouldSeal(length)) {
+            active.close();
+            active = null;
         }
         if (active == null) {
             openActive();
         }
+        final Segment segment = activeSegment;
+        final long start = segment.size;
         final ByteBuffer buffer = ByteBuffer.wrap(sink.array(), 0, length);
         try {
             while (buffer.hasRemaining()) {
@@ -190,41 +217,80 @@ final class Spool implements AutoCloseable {
             undoPartialWrite();
             throw e;
         }
-        activeSize += length;
-        bytes += length;
+        synchronized (this) {
+            segment.size += length;
+            onDisk += length;
+            backlog += length;
+            recent.addLast(new Batch(segment, start, start + length, events));
+            if (recent.size() > RECENT_BATCHES) {
+                recent.removeFirst();
+            }
+        }
     }
 
     /**
      * Up to {@code max} of the oldest events not yet committed, or an empty chunk when there are none.
      * Call {@link #commit} once they are in the database, or {@link #rewind} if they could not be written.
+     * Reading thread only.
      */
     Chunk read(int max) throws IOException {
-        if (reader == null) {
-            if (sealed.isEmpty()) {
-                if (activeSize == 0) {
-                    return Chunk.EMPTY;
-                }
-                sealActive();
+        final long limit;
+        final boolean sealed;
+        Batch kept = null;
+        synchronized (this) {
+            final Segment head = segments.peekFirst();
+            if (head == null) {
+                return Chunk.EMPTY;
             }
-            reader = new Reader(sealed.peekFirst());
+            if (reader == null || reader.segment != head) {
+                if (reader != null) {
+                    reader.close();
+                }
+                reader = new Reader(head);
+            }
+            limit = head.size;
+            sealed = head.sealed;
+            for (Batch b : recent) {
+                if (b.segment == head && b.start == reader.position && b.events.size() <= max) {
+                    kept = b;
+                    break;
+                }
+            }
         }
-        return reader.read(max);
+        if (kept != null) {
+            reader.position = kept.end;
+            return new Chunk(kept.events, kept.end, sealed && kept.end == limit);
+        }
+        return reader.read(max, limit, sealed);
     }
 
-    /** The events of {@code chunk} are in the database: its segment goes once all of it is. */
+    /** The events of {@code chunk} are in the database: its segment goes once all of it is. Reading thread only. */
     void commit(Chunk chunk) throws IOException {
         if (reader == null || chunk == Chunk.EMPTY) {
             return;
         }
-        reader.committed = chunk.end;
-        if (chunk.endOfSegment) {
-            final Path done = reader.path;
+        final Segment segment = reader.segment;
+        Path delete = null;
+        synchronized (this) {
+            backlog -= chunk.end - segment.committed;
+            segment.committed = chunk.end;
+            while (!recent.isEmpty() && recent.peekFirst().segment == segment
+                    && recent.peekFirst().end <= chunk.end) {
+                recent.removeFirst();
+            }
+            if (chunk.endOfSegment) {
+                segments.removeFirst();
+                delete = segment.path;
+            }
+        }
+        if (delete != null) {
             reader.close();
             reader = null;
-            sealed.removeFirst();
-            final long size = Files.size(done);
-            Files.delete(done);
-            bytes -= size;
+            final long size = Files.size(delete);
+            Files.delete(delete);
+            synchronized (this) {
+                onDisk -= size;
+            }
         }
     }
 
@@ -232,10 +298,11 @@ final class Spool implements AutoCloseable {
     void rewind() {
         if (reader != null) {
             reader.close();
-            reader.position = reader.committed;
+            reader.position = reader.segment.committed;
         }
     }
 
+    /** Closes the files, deleting the segments all of whose records are committed. Neither thread may use it any more. */
     @Override
     public void close() throws IOException {
         try {
@@ -247,8 +314,11 @@ final class Spool implements AutoCloseable {
                     active.force(false);
                 }
                 active.close();
-                if (activeSize == 0) {
-                    Files.deleteIfExists(activePath);
+                active = null;
+            }
+            for (Segment s : segments) {
+                if (s.committed == s.size && s.size == Files.size(s.path)) {
+                    Files.deleteIfExists(s.path);
                 }
             }
         } finally {
@@ -258,9 +328,9 @@ final class Spool implements AutoCloseable {
     }
 
     private void openActive() throws IOException {
-        activePath = dir.resolve(String.format("audit-%020d%s", nextSegment++, SUFFIX));
-        active = FileChannel.open(activePath, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        activeSize = 0;
+        final Path path = dir.resolve(String.format("audit-%020d%s", nextSegment++, SUFFIX));
+        active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        activeSegment = new Segment(path);
         if (fsync) {
             // The new file's directory entry must survive a crash too.
             try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -269,38 +339,45 @@ final class Spool implements AutoCloseable {
                 logger.debug("audit: cannot sync directory {}: {}", dir, e.toString());
             }
         }
+        synchronized (this) {
+            segments.addLast(activeSegment);
+        }
     }
 
-    private void sealActive() throws IOException {
-        if (active == null) {
-            return;
+    /**
+     * Seals the active segment if {@code length} more bytes would pass the segment size, or if all
+     * of it is committed and it is large enough to be worth deleting. The reader finds a sealed
+     * segment's end and deletes it once committed.
+     */
+    private synchronized boolean shouldSeal(int length) {
+        final Segment s = activeSegment;
+        if (s.size > 0 && (s.size + length > segmentBytes || (s.committed == s.size && s.size >= RECYCLE_BYTES))) {
+            s.sealed = true;
+            activeSegment = null;
+            return true;
         }
-        active.close();
-        active = null;
-        if (activeSize == 0) {
-            Files.deleteIfExists(activePath);
-        } else {
-            sealed.addLast(activePath);
-        }
-        activeSize = 0;
+        return false;
     }
 
     private void undoPartialWrite() {
         try {
-            active.truncate(activeSize);
+            active.truncate(activeSegment.size);
         } catch (IOException e) {
-            // Could not cut the torn record off: seal the segment, reading stops at the torn record.
-            logger.warn("audit: cannot truncate spool segment {} after a failed write: {}", activePath, e.toString());
+            // Could not cut the torn record off: seal the segment; the reader never goes past its
+            // last whole record, and the segment's file size is what is freed when it is deleted.
+            logger.warn("audit: cannot truncate spool segment {} after a failed write: {}", activeSegment.path,
+                    e.toString());
             try {
                 active.close();
             } catch (IOException ignored) {
                 // Already failing.
             }
-            final long onDisk = activePath.toFile().length();
-            bytes += Math.max(0, onDisk - activeSize);
-            sealed.addLast(activePath);
-            active = null;
-            activeSize = 0;
+            synchronized (this) {
+                onDisk += Math.max(0, activeSegment.path.toFile().length() - activeSegment.size);
+                activeSegment.sealed = true;
+                active = null;
+                activeSegment = null;
+            }
         }
     }
 
@@ -332,37 +409,54 @@ final class Spool implements AutoCloseable {
         }
     }
 
-    /** Reads records from one sealed segment, from the last committed position on. */
-    private final class Reader {
+    /** One segment file; its fields are under the spool's lock. */
+    private static final class Segment {
         final Path path;
+        /** Bytes of whole records appended. */
+        long size;
+        /** Bytes of records committed, from the start. */
         long committed;
+        /** No more appends: read to its end, it is deleted. */
+        boolean sealed;
+
+        Segment(Path path) {
+            this.path = path;
+        }
+    }
+
+    /** A batch as appended, and where its records lie. */
+    private record Batch(Segment segment, long start, long end, List<AuditEvent> events) {}
+
+    /** Reads records from the oldest segment, from the last committed position on. */
+    private final class Reader {
+        final Segment segment;
+        final Path path;
         long position;
         private FileChannel channel;
         private final ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER);
         private final CRC32C check = new CRC32C();
 
-        Reader(Path path) {
-            this.path = path;
+        Reader(Segment segment) {
+            this.segment = segment;
+            this.path = segment.path;
+            this.position = segment.committed;
         }
 
-        Chunk read(int max) throws IOException {
+        /** Records up to {@code size}, the bytes of whole records appended so far. */
+        Chunk read(int max, long size, boolean sealed) throws IOException {
             if (channel == null) {
                 channel = FileChannel.open(path, StandardOpenOption.READ);
-                channel.position(position);
             }
-            final long size = channel.size();
+            channel.position(position);
             final List<AuditEvent> events = new ArrayList<>(Math.min(max, 1024));
-            while (events.size() < max) {
-                if (position == size) {
-                    return new Chunk(events, position, true);
-                }
+            while (events.size() < max && position < size) {
                 final AuditEvent e = readRecord(size);
                 if (e == null) {
-                    return new Chunk(events, position, true);
+                    break;
                 }
                 events.add(e);
             }
-            return new Chunk(events, position, position == size);
+            return new Chunk(events, position, sealed && position >= size);
         }
 
         /** The next record, or null when the rest of the segment is unreadable (logged). */

@@ -1,7 +1,8 @@
 /**
  * The audit log: one {@link io.cy.audit.AuditEvent} per call, rejected call and Control command,
- * recorded without blocking the caller and written to PostgreSQL by one background thread, with a
- * local spool for whatever the database cannot take at the moment.
+ * recorded without blocking the caller, put on disk in a local spool by one background thread
+ * and written from there to PostgreSQL by another, so that what is on disk survives a crash and
+ * waits out a database that cannot take it at the moment.
  *
  * <p>The public API is {@link io.cy.audit.AuditLog} (implemented by
  * {@link io.cy.audit.PostgresAuditLog} and {@link io.cy.audit.NoopAuditLog}),

@@ -21,6 +21,7 @@ class AuditConfigTest {
         assertThat(c.queueCapacity()).isEqualTo(65_536);
         assertThat(c.batchSize()).isEqualTo(1000);
         assertThat(c.batchInterval()).isEqualTo(Duration.ofMillis(200));
+        assertThat(c.maxUnwritten()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.spoolDir()).isEqualTo(SPOOL);
         assertThat(c.spoolMaxBytes()).isEqualTo(1L << 30);
         assertThat(c.spoolFsync()).isTrue();
@@ -41,6 +42,11 @@ class AuditConfigTest {
                 .hasMessage("audit.retention_days: 0 (expected: >= 1)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).batchInterval(Duration.ZERO).build())
                 .hasMessage("audit.batch_interval: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).batchInterval(Duration.ofMillis(600)).build())
+                .hasMessage("audit.batch_interval: PT0.6S (expected: <= half of audit.max_unwritten PT1S, "
+                        + "the other half left for the write to disk)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).maxUnwritten(Duration.ZERO).build())
+                .hasMessage("audit.max_unwritten: PT0S (expected: > 0)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).spoolMaxBytes(1000).build())
                 .hasMessage("audit.spool_max_bytes: 1000 (expected: >= 65536)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).poolSize(1).build())

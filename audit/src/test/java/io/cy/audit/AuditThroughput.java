@@ -74,7 +74,7 @@ public final class AuditThroughput {
             for (Thread t : threads) {
                 t.join();
             }
-            Await.until("all written", Duration.ofMinutes(5), () -> log.writer().written() >= total);
+            Await.until("all written", Duration.ofMinutes(5), () -> log.written() >= total);
             final double seconds = (System.nanoTime() - start) / 1e9;
             if (Rows.count(db) != total) {
                 throw new AssertionError("expected " + total + " rows, found " + Rows.count(db));

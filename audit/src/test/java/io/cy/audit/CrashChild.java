@@ -42,7 +42,7 @@ public final class CrashChild {
             log.record(AuditEvent.builder(AuditEvent.Kind.CALL).eventId(id(i)).endTime(base.plusMillis(i))
                     .tenant(TENANTS[i % TENANTS.length]).method("StreamPredict").status("OK", "").build());
         }
-        while (log.writer().spooled() < count) {
+        while (log.batcher().spooled() < count) {
             Thread.sleep(5);
         }
         System.out.println(SPOOLED);

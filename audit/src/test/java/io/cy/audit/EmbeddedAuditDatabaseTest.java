@@ -67,7 +67,7 @@ class EmbeddedAuditDatabaseTest {
         final EmbeddedAuditDatabase database = start(pg);
         // Batches wait long enough that only the flush at close can write this event.
         final AuditLog log = database.startLog(AuditConfig.builder(dir.resolve("spool"))
-                .batchInterval(Duration.ofHours(1)).build());
+                .batchInterval(Duration.ofHours(1)).maxUnwritten(Duration.ofHours(2)).build());
         assertThat(log.record(Events.call("acme", Instant.now(), 1))).isTrue();
 
         log.close(Duration.ofSeconds(10));

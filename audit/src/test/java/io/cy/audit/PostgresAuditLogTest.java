@@ -104,10 +104,10 @@ class PostgresAuditLogTest {
         }
         // The outage lasts until the writer has noticed it and spooled all of those.
         await("database down", () -> log.metrics().get("audit_db").equals("down"));
-        await("outage events spooled", () -> log.writer().spooled() >= duringOutage.length);
+        await("outage events spooled", () -> log.batcher().spooled() >= duringOutage.length);
         assertThat(Long.parseLong(log.metrics().get("audit_spool_bytes"))).isPositive();
         ids.addAll(recordConcurrently(log, 250));
-        await("more outage events spooled", () -> log.writer().spooled() >= duringOutage.length + 1000);
+        await("more outage events spooled", () -> log.batcher().spooled() >= duringOutage.length + 1000);
 
         relay.restore();
         ids.addAll(recordConcurrently(log, 500));
@@ -138,7 +138,7 @@ class PostgresAuditLogTest {
             events.add(Events.call(TENANTS[i % TENANTS.length], next(), i));
             first.record(events.get(i));
         }
-        await("all spooled", () -> first.writer().spooled() == events.size());
+        await("all spooled", () -> first.batcher().spooled() == events.size());
         first.close(Duration.ofSeconds(5));
 
         // As if the first run had written part of the spool and died before deleting its segment.
@@ -184,7 +184,7 @@ class PostgresAuditLogTest {
         final PostgresAuditLog log = start(config(unreachable())
                 .spoolMaxBytes(64 * 1024).onUnavailable(AuditConfig.OnUnavailable.FAIL_OPEN));
         int attempts = 0;
-        while (!log.writer().isSpoolFull()) {
+        while (!log.batcher().isSpoolFull()) {
             log.record(Events.call("acme", next(), attempts));
             attempts++;
             if (attempts % 100 == 0) {
@@ -199,7 +199,7 @@ class PostgresAuditLogTest {
         assertThat(Long.parseLong(log.metrics().get("audit_spool_bytes"))).isLessThanOrEqualTo(64 * 1024);
         // Every event is in the spool or counted as dropped, whether refused at once or by the writer.
         final long expected = attempts;
-        await("every event spooled or counted", () -> log.writer().spooled()
+        await("every event spooled or counted", () -> log.batcher().spooled()
                 + Long.parseLong(log.metrics().get("audit_dropped")) == expected);
         log.close(Duration.ofSeconds(1));
     }
@@ -220,7 +220,7 @@ class PostgresAuditLogTest {
             assertThat(log.record(e)).isTrue();
             ids.add(e.eventId());
             if (i % 50 == 0) {
-                await("the writer to catch up, or the spool to fill", () -> log.writer().isSpoolFull()
+                await("the writer to catch up, or the spool to fill", () -> log.batcher().isSpoolFull()
                         || log.metrics().get("audit_queue").equals("0"));
             }
         }
@@ -239,7 +239,7 @@ class PostgresAuditLogTest {
     void withoutADatabaseEventsAreSpooledAndWrittenOnceOneIsConfigured() throws Exception {
         final PostgresAuditLog spoolOnly = start(AuditConfig.builder(spoolDir).batchInterval(Duration.ofMillis(20)));
         final List<UUID> ids = recordConcurrently(spoolOnly, 100);
-        await("all spooled", () -> spoolOnly.writer().spooled() == ids.size());
+        await("all spooled", () -> spoolOnly.batcher().spooled() == ids.size());
         assertThat(spoolOnly.metrics()).containsEntry("audit_db", "down");
         spoolOnly.close(Duration.ofSeconds(1));
 
@@ -254,7 +254,7 @@ class PostgresAuditLogTest {
     void closeFlushesTheQueueToTheDatabase() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         final PostgresAuditLog log =
-                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofSeconds(1)));
+                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofSeconds(1)).maxUnwritten(Duration.ofSeconds(2)));
         final List<UUID> ids = recordConcurrently(log, 2_000);
         log.close(Duration.ofSeconds(10));
         assertThat(Rows.count(db)).isEqualTo(ids.size());
@@ -267,7 +267,7 @@ class PostgresAuditLogTest {
         final TestDatabase.Db db = TestDatabase.create();
         // Only the event that completes a batch can get it written before the hour is up.
         final PostgresAuditLog log =
-                startWithDatabaseUp(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)));
+                startWithDatabaseUp(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)).maxUnwritten(Duration.ofHours(2)));
         for (int i = 0; i < 49; i++) {
             assertThat(log.record(Events.call("acme", next(), i))).isTrue();
         }
@@ -282,7 +282,7 @@ class PostgresAuditLogTest {
     void batchesCompletedByManyThreadsAreWrittenWithoutWaitingForTheBatchInterval() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         final PostgresAuditLog log =
-                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofHours(1)));
+                startWithDatabaseUp(config(db.url()).batchSize(100).batchInterval(Duration.ofHours(1)).maxUnwritten(Duration.ofHours(2)));
         // 4 threads x 250: exactly 10 batches, each completed by whichever thread's event comes 100th.
         final List<UUID> ids = recordConcurrently(log, 250);
         await("1000 rows", () -> Rows.countIfPresent(db) == ids.size());

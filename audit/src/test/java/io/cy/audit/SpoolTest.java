@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,6 +123,54 @@ class SpoolTest {
             assertThat(spool.bytes()).isLessThanOrEqualTo(cap).isEqualTo(totalSize());
             assertThat(spool.append(events(1))).isZero();
             assertThat(readAll(spool, 1000)).hasSize(appended);
+        }
+    }
+
+    @Test
+    void oneThreadAppendsWhileAnotherReadsAndCommitsAndEveryEventComesBackOnceInOrder() throws Exception {
+        final List<AuditEvent> events = events(5_000);
+        try (Spool spool = new Spool(dir, 1 << 20, 16 * 1024, false)) {
+            final Thread appender = new Thread(() -> {
+                try {
+                    for (int i = 0; i < events.size(); i += 50) {
+                        assertThat(spool.append(events.subList(i, i + 50))).isEqualTo(50);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, "spool-appender");
+            appender.start();
+            final List<AuditEvent> read = new ArrayList<>();
+            // Chunks of 64 and batches of 50: some chunks come from memory, some from the file.
+            final long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (read.size() < events.size() && System.nanoTime() < deadline) {
+                final Spool.Chunk chunk = spool.read(64);
+                read.addAll(chunk.events);
+                spool.commit(chunk);
+            }
+            appender.join();
+            assertThat(read).isEqualTo(events);
+            assertThat(readAll(spool, 64)).isEmpty();
+            assertThat(spool.bytes()).isZero();
+            assertThat(segments()).as("sealed segments deleted once read").hasSizeLessThanOrEqualTo(1);
+        }
+        assertThat(segments()).as("what is all committed is deleted at close").isEmpty();
+    }
+
+    @Test
+    void aFullyCommittedActiveSegmentIsSealedAndDeletedOnceLargeEnough() throws IOException {
+        final List<AuditEvent> events = events(100);
+        try (Spool spool = new Spool(dir, 1L << 30, false)) {
+            // Past the threshold, a batch at a time, each read and committed at once.
+            do {
+                spool.append(events);
+                readAll(spool, 1000);
+            } while (Files.size(segments().get(0)) < Spool.RECYCLE_BYTES);
+            final Path first = segments().get(0);
+            spool.append(events.subList(0, 1));
+            assertThat(segments()).as("a new segment for the next append").hasSize(2).contains(first);
+            readAll(spool, 1000);
+            assertThat(segments()).as("the committed one deleted once read to its end").doesNotContain(first);
         }
     }
 

@@ -204,6 +204,7 @@ public final class ConfigLoader {
                     .queueCapacity(audit.intIn("queue_capacity", 16, 16_777_216))
                     .batchSize(audit.intIn("batch_size", 1, 100_000))
                     .batchInterval(audit.duration("batch_interval", Duration.ofMillis(1)))
+                    .maxUnwritten(audit.duration("max_unwritten", Duration.ofMillis(10)))
                     .spoolMaxBytes(audit.intIn("spool_max_bytes", 65536, Integer.MAX_VALUE))
                     .spoolFsync(audit.bool("spool_fsync"))
                     .onUnavailable(choice(audit, "on_unavailable", io.cy.audit.AuditConfig.OnUnavailable.class))
