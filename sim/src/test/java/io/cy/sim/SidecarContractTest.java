@@ -428,6 +428,7 @@ abstract class SidecarContractTest {
         // A fixed 64 KiB window (auto-tuning off) makes the bound independent of timing.
         final ManagedChannel channel = channel(sim, 64 * 1024);
         final AtomicInteger received = new AtomicInteger();
+        final CountDownLatch receivedFirst = new CountDownLatch(1);
         final CountDownLatch receivedMore = new CountDownLatch(501);
         final AtomicReference<Status> closed = new AtomicReference<>();
         final CountDownLatch closedLatch = new CountDownLatch(1);
@@ -437,6 +438,7 @@ abstract class SidecarContractTest {
             @Override
             public void onMessage(StreamPredictResponse message) {
                 received.incrementAndGet();
+                receivedFirst.countDown();
                 receivedMore.countDown();
             }
 
@@ -455,7 +457,9 @@ abstract class SidecarContractTest {
         assertThat(health(channel).getHealthy()).isTrue();
         final long sentWhileBlocked = sim.stats().chunksSent();
         assertThat(sentWhileBlocked).isLessThan(n / 100);
-        assertThat(received.get()).isEqualTo(1);
+        // Delivered on the channel's executor, which may run after the health answer came back.
+        assertThat(receivedFirst.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(received.get()).as("only the one message requested").isEqualTo(1);
 
         call.request(500);
         assertThat(receivedMore.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
