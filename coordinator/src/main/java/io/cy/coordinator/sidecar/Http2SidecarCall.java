@@ -246,6 +246,10 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         if (finalStatus != null) {
             return;
         }
+        if (!endOfStream && isInformational(headers.status())) {
+            // 100 Continue and the like come before the response (RFC 9113 §8.1); grpc-java skips them too.
+            return;
+        }
         if (!responseHeadersSeen) {
             responseHeadersSeen = true;
             if (endOfStream) {
@@ -289,6 +293,12 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
     /** Takes a DATA frame; returns the bytes to give back to the window at once (see {@link InboundMessages}). */
     int onData(ByteBuf data, boolean endOfStream) {
         if (finalStatus != null) {
+            return data.readableBytes();
+        }
+        if (!responseHeadersSeen) {
+            // A malformed response (RFC 9113 §8.1): grpc-java fails the call with INTERNAL.
+            cancelStream(Status.INTERNAL.withDescription("the sidecar sent DATA before its response HEADERS"),
+                    Http2Error.PROTOCOL_ERROR);
             return data.readableBytes();
         }
         final int returnNow = messages.add(data, requested > 0);
@@ -345,14 +355,22 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
 
     /** Ends the call on our side: resets the stream (if open) and closes the listener's call with {@code status}. */
     private void cancelStream(Status status) {
+        cancelStream(status, Http2Error.CANCEL);
+    }
+
+    private void cancelStream(Status status, Http2Error reset) {
         if (closed || finalStatus != null) {
             return;
         }
         complete(status, new Metadata(), true);
         // A call still waiting for its connection is skipped when the connection opens.
         if (streamId >= 0 && connection != null) {
-            connection.reset(streamId, Http2Error.CANCEL);
+            connection.reset(streamId, reset);
         }
+    }
+
+    private static boolean isInformational(CharSequence status) {
+        return status != null && status.length() == 3 && status.charAt(0) == '1';
     }
 
     private void complete(Status status, Metadata trailers, boolean stop) {

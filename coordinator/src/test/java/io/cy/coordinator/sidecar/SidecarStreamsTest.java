@@ -17,6 +17,7 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.io.ByteArrayOutputStream;
@@ -254,6 +255,32 @@ class SidecarStreamsTest {
         assertThat(closed.status().getCode()).isEqualTo(Status.Code.INTERNAL);
         assertThat(closed.status().getDescription()).contains("without trailers");
         assertThat(call.call.answeredBySidecar()).isFalse();
+    }
+
+    @Test
+    void dataBeforeTheResponseHeadersIsAProtocolError() throws Exception {
+        final TestCall call = openCall();
+        final Exchange exchange = server.nextExchange().messages(response(0, "a"));
+
+        final Closed closed = call.awaitClose();
+        assertThat(closed.status().getCode()).isEqualTo(Status.Code.INTERNAL);
+        assertThat(closed.status().getDescription()).contains("DATA before its response HEADERS");
+        assertThat(call.received()).isEmpty();
+        assertThat(call.call.answeredBySidecar()).isFalse();
+        assertThat(exchange.reset).succeedsWithin(Duration.ofSeconds(TIMEOUT_SECONDS))
+                .isEqualTo(Http2Error.PROTOCOL_ERROR);
+    }
+
+    @Test
+    void informationalHeadersBeforeTheResponseAreSkipped() throws Exception {
+        final TestCall call = openCall();
+        final byte[] first = response(0, "a");
+        server.nextExchange().headers(new DefaultHttp2Headers().status("100"), false)
+                .headers().messages(first).trailers(0);
+
+        final Closed closed = call.awaitClose();
+        assertThat(closed.status().getCode()).as("%s", closed.status()).isEqualTo(Status.Code.OK);
+        assertThat(call.received()).containsExactly(first);
     }
 
     @Test
