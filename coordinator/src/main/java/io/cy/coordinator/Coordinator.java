@@ -277,7 +277,8 @@ public final class Coordinator implements AutoCloseable {
         final CoordinatorConfig.Server server = config.server();
         return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
                 server.maxConcurrentStreamsPerConnection(), maxMetadataBytes(config), config.limits().maxRequestBytes(),
-                server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT));
+                server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT,
+                server.maxConnectionAge(), server.maxConnectionAgeGrace(), server.maxConnectionIdle()));
     }
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */

@@ -23,6 +23,7 @@ import io.grpc.stub.StreamObserver;
 import io.netty.handler.codec.http2.Http2Error;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,20 +126,41 @@ class FrontServerTest {
     }
 
     @Test
-    void wrongMethodOrContentTypeIsInternalNamingTheHeader() throws Exception {
+    void wrongMethodIs405AndWrongContentTypeIs415AsGrpcJavaAnswersThem() throws Exception {
         final RawHttp2Client client = connect();
 
         final Response get = client.response(client.open(RawHttp2Client.grpcRequest(STREAM_PREDICT).method("GET"), true));
         final Response textPlain = client.response(
                 client.open(RawHttp2Client.grpcRequest(STREAM_PREDICT).set("content-type", "text/plain"), true));
 
-        assertThat(get.trailersOnly()).as("%s", get).isTrue();
+        assertThat(get.last().headers().status()).hasToString("405");
+        assertThat(get.last().headers().get("content-type")).hasToString("text/plain; charset=utf-8");
         assertThat(get.grpcStatus()).isEqualTo(Status.Code.INTERNAL.value());
         assertThat(get.grpcMessage()).contains(":method").contains("GET");
-        assertThat(textPlain.trailersOnly()).as("%s", textPlain).isTrue();
+        assertThat(new String(get.data(), StandardCharsets.UTF_8)).isEqualTo(get.grpcMessage());
+        assertThat(textPlain.last().headers().status()).hasToString("415");
+        assertThat(textPlain.last().headers().get("content-type")).hasToString("text/plain; charset=utf-8");
         assertThat(textPlain.grpcStatus()).isEqualTo(Status.Code.INTERNAL.value());
         assertThat(textPlain.grpcMessage()).contains("content-type").contains("text/plain");
+        assertThat(new String(textPlain.data(), StandardCharsets.UTF_8)).isEqualTo(textPlain.grpcMessage());
         assertThat(stack.sim().stats().callsStarted()).isZero();
+        assertServesANormalCall();
+    }
+
+    @Test
+    void responsesAdvertiseGzipAndAreNotCompressedUnlessTheServiceAsks() throws Exception {
+        final RawHttp2Client client = connect();
+
+        final int stream = client.open(RawHttp2Client.grpcRequest("/grpc.health.v1.Health/Check")
+                .set("grpc-accept-encoding", "gzip"), false);
+        client.data(stream, RawHttp2Client.framed(new byte[0]), true);
+        final Response response = client.response(stream);
+
+        assertThat(response.grpcStatus()).as("%s", response).isEqualTo(Status.Code.OK.value());
+        final Headers headers = response.headerFrames().get(0);
+        assertThat(headers.headers().get("grpc-accept-encoding")).hasToString("gzip");
+        assertThat(headers.headers().get("grpc-encoding")).isNull();
+        assertThat(response.data()[0]).as("the compressed flag").isEqualTo((byte) 0);
     }
 
     @Test
@@ -152,6 +174,7 @@ class FrontServerTest {
 
         assertThat(snappy.grpcStatus()).isEqualTo(Status.Code.UNIMPLEMENTED.value());
         assertThat(snappy.grpcMessage()).contains("grpc-encoding").contains("snappy");
+        assertThat(snappy.last().headers().get("grpc-accept-encoding")).hasToString("gzip");
         assertThat(badTimeout.grpcStatus()).isEqualTo(Status.Code.INTERNAL.value());
         assertThat(badTimeout.grpcMessage()).contains("grpc-timeout").contains("abc");
         assertThat(stack.sim().stats().callsStarted()).isZero();
@@ -240,11 +263,14 @@ class FrontServerTest {
             final CompletableFuture<Void> shutdown =
                     CompletableFuture.runAsync(() -> own.coordinator.shutdown(Duration.ofSeconds(10)));
 
-            // The connection with a call in progress is told to go away, and its call goes on.
-            final GoAway busyGoAway = busy.awaitGoAwayOrClose();
-            assertThat(busyGoAway).as("a GOAWAY on the busy connection").isNotNull();
-            assertThat(busyGoAway.errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
-            assertThat(busyGoAway.lastStreamId()).isEqualTo(stream);
+            // The connection with a call in progress is told to go away in grpc-java's two steps
+            // (every stream still allowed; after the PING's answer, the last one taken), and its call goes on.
+            final GoAway first = busy.nextGoAway();
+            assertThat(first.errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+            assertThat(first.lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+            final GoAway second = busy.nextGoAway();
+            assertThat(second.errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+            assertThat(second.lastStreamId()).isEqualTo(stream);
             final Response rest = busy.response(stream);
             assertThat(rest.grpcStatus()).isEqualTo(Status.Code.OK.value());
             assertThat(messages(rest.data())).hasSize(10);

@@ -91,6 +91,7 @@ final class RawHttp2Client implements AutoCloseable {
     private final Map<Integer, BlockingQueue<StreamFrame>> frames = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> settingsRead = new CompletableFuture<>();
     private final CompletableFuture<GoAway> goAway = new CompletableFuture<>();
+    private final BlockingQueue<GoAway> goAways = new LinkedBlockingQueue<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final Http2ConnectionHandler handler;
     private final Channel channel;
@@ -203,6 +204,25 @@ final class RawHttp2Client implements AutoCloseable {
         return goAway.getNow(null);
     }
 
+    /** The next GOAWAY from the server (the first, then the second, ...); fails if none comes within the timeout. */
+    GoAway nextGoAway() throws InterruptedException {
+        final GoAway next = goAways.poll(TIMEOUT_SECONDS, SECONDS);
+        if (next == null) {
+            throw new AssertionError("no GOAWAY from the server within " + TIMEOUT_SECONDS + " s");
+        }
+        return next;
+    }
+
+    /** Whether the server has sent a GOAWAY so far. */
+    boolean goAwayReceived() {
+        return goAway.isDone();
+    }
+
+    /** Whether the server has closed the connection so far. */
+    boolean isClosed() {
+        return closed.isDone();
+    }
+
     /** Whether the server closed the connection within the timeout. */
     boolean awaitClosed() throws InterruptedException {
         return channel.closeFuture().await(TIMEOUT_SECONDS, SECONDS);
@@ -264,7 +284,9 @@ final class RawHttp2Client implements AutoCloseable {
 
         @Override
         public void onGoAwayRead(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
-            goAway.complete(new GoAway(lastStreamId, errorCode, debugData.toString(StandardCharsets.UTF_8)));
+            final GoAway received = new GoAway(lastStreamId, errorCode, debugData.toString(StandardCharsets.UTF_8));
+            goAways.add(received);
+            goAway.complete(received);
         }
     }
 }

@@ -151,7 +151,10 @@ public final class ConfigLoader {
                         server.intIn("event_loop_threads", 0, 256),
                         server.intIn("max_concurrent_streams_per_connection", 1, Integer.MAX_VALUE),
                         server.duration("keepalive_time", Duration.ofSeconds(1)),
-                        server.duration("permit_keepalive_time", Duration.ZERO)),
+                        server.duration("permit_keepalive_time", Duration.ZERO),
+                        optionalDuration(server, "max_connection_age"),
+                        optionalDuration(server, "max_connection_age_grace"),
+                        optionalDuration(server, "max_connection_idle")),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecars.endpoints("addresses"),
@@ -285,6 +288,11 @@ public final class ConfigLoader {
                 List.copyOf(http.strings("models")),
                 http.string("upstream_deadline").isEmpty() ? null : http.duration("upstream_deadline", Duration.ofMillis(1)),
                 http.duration("idle_timeout", Duration.ofSeconds(1)));
+    }
+
+    /** A duration of at least 1ms, or null when the setting is empty (none). */
+    private static Duration optionalDuration(ConfigTree tree, String key) {
+        return tree.string(key).isEmpty() ? null : tree.duration(key, Duration.ofMillis(1));
     }
 
     private static CoordinatorConfig.Quota quota(ConfigTree quota) {

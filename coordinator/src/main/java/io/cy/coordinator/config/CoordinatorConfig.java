@@ -13,14 +13,21 @@ public record CoordinatorConfig(
         Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
         Shutdown shutdown, Log log) {
 
-    /** Where and how the coordinator listens. {@code udsPath} is null when there is no Unix listener. */
+    /**
+     * Where and how the coordinator listens. {@code udsPath} is null when there is no Unix
+     * listener; {@code maxConnectionAge}, {@code maxConnectionAgeGrace} and
+     * {@code maxConnectionIdle} are null for none.
+     */
     public record Server(
             Endpoint grpcAddr,
             Endpoint udsPath,
             int eventLoopThreads,
             int maxConcurrentStreamsPerConnection,
             Duration keepaliveTime,
-            Duration permitKeepaliveTime) {}
+            Duration permitKeepaliveTime,
+            Duration maxConnectionAge,
+            Duration maxConnectionAgeGrace,
+            Duration maxConnectionIdle) {}
 
     /**
      * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none.

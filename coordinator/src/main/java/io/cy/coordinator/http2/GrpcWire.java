@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * What the gRPC-over-HTTP/2 protocol says, for the client's streams and the sidecar's alike: the
@@ -27,10 +28,12 @@ public final class GrpcWire {
     public static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
     public static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
     public static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
+    public static final AsciiString GRPC_ENCODING = AsciiString.cached("grpc-encoding");
+    public static final AsciiString GRPC_ACCEPT_ENCODING = AsciiString.cached("grpc-accept-encoding");
 
     /** Headers of the transport, never relayed as a call's metadata. */
     private static final Set<AsciiString> TRANSPORT_HEADERS = Set.of(GRPC_STATUS, GRPC_MESSAGE, GRPC_TIMEOUT,
-            CONTENT_TYPE, AsciiString.cached("grpc-encoding"), AsciiString.cached("grpc-accept-encoding"),
+            CONTENT_TYPE, GRPC_ENCODING, GRPC_ACCEPT_ENCODING,
             AsciiString.cached("te"), AsciiString.cached("user-agent"), AsciiString.cached("content-length"));
 
     /** The largest value of a grpc-timeout, in any unit: eight digits. */
@@ -65,6 +68,41 @@ public final class GrpcWire {
                 out.writerIndex(start);
             }
         }
+    }
+
+    /**
+     * Appends a message gzip-compressed, with the prefix's compressed flag set, as grpc-java's
+     * framer writes every message of a call whose compressor is gzip. On failure {@code out} is
+     * left as it was.
+     */
+    public static void appendGzipFrame(ByteBuf out, InputStream message) throws IOException {
+        final int start = out.writerIndex();
+        boolean done = false;
+        try (InputStream in = message) {
+            out.writeByte(1).writeInt(0);
+            try (GZIPOutputStream gzip = new GZIPOutputStream(new ByteBufOutputStream(out))) {
+                in.transferTo(gzip);
+            }
+            out.setInt(start + 1, out.writerIndex() - start - 5);
+            done = true;
+        } finally {
+            if (!done) {
+                out.writerIndex(start);
+            }
+        }
+    }
+
+    /** Whether a {@code grpc-accept-encoding} value (a comma list, or null) lists {@code gzip}. */
+    public static boolean acceptsGzip(CharSequence acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        for (String encoding : acceptEncoding.toString().split(",")) {
+            if (encoding.trim().equals("gzip")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A streamed message in a buffer of its own, ready for a DATA frame. */

@@ -30,8 +30,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>As in grpc-java: messages are delivered as requested, and the half-close after the last of
  * them; the listener runs with the call's {@link Context} attached (its deadline, the server for
- * reflection), on the connection's event loop; a listener that throws ends the call with INTERNAL.
- * Any thread may call the call's methods; they run on the event loop.
+ * reflection), on the connection's event loop; a handler or listener that throws ends the call
+ * with UNKNOWN ("Application error processing RPC"). Every response advertises
+ * {@code grpc-accept-encoding: gzip}; responses are gzip-compressed when the service asks
+ * ({@link #setCompression}) and the client's {@code grpc-accept-encoding} lists gzip. Any thread
+ * may call the call's methods; they run on the event loop.
  *
  * <p>The messages sent during one turn of the event loop go out as one DATA frame write at its
  * end, as grpc-java's framer gathers them until a flush: a sidecar's burst of tokens costs the
@@ -43,6 +46,9 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private static final Logger logger = LoggerFactory.getLogger(FrontCall.class);
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
+    private static final AsciiString GZIP = AsciiString.cached("gzip");
+    /** What grpc-java's server answers when a handler or listener throws: no detail of it leaves the process. */
+    static final String APPLICATION_ERROR = "Application error processing RPC";
     /** The most bytes of messages held back until the end of the turn: one default-size DATA frame. */
     static final int UNSENT_LIMIT = 16 * 1024;
     private static final int UNSENT_INITIAL_BYTES = 512;
@@ -55,6 +61,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private final String authority;
     private final InboundMessages messages;
     private final int maxMessageBytes;
+    private final boolean clientAcceptsGzip;
 
     // Event loop only.
     private Listener<ReqT> listener;
@@ -65,6 +72,10 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private boolean headersSent;
     private boolean closeCalled;
     private boolean over;
+    // Asked for by the service; in effect from the response headers on, if the client accepts gzip.
+    private boolean compressionAsked;
+    private boolean compressing;
+    private boolean messageCompression = true;
     // Messages framed during this turn, not yet given to the encoder; null when none.
     private ByteBuf unsent;
     // In the connection's queue for the end of this turn: at most once.
@@ -74,7 +85,8 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private volatile boolean cancelled;
 
     FrontCall(FrontConnection connection, int streamId, MethodDescriptor<ReqT, RespT> method,
-              Context.CancellableContext context, String authority, int maxMessageBytes, boolean gzip) {
+              Context.CancellableContext context, String authority, int maxMessageBytes, boolean gzip,
+              boolean clientAcceptsGzip) {
         this.connection = connection;
         this.loop = connection.loop();
         this.streamId = streamId;
@@ -82,6 +94,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         this.context = context;
         this.authority = authority;
         this.maxMessageBytes = maxMessageBytes;
+        this.clientAcceptsGzip = clientAcceptsGzip;
         this.messages = new InboundMessages(maxMessageBytes, gzip, "the client");
     }
 
@@ -92,14 +105,13 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
             listener = handler.startCall(this, headers);
         } catch (RuntimeException | Error e) {
             logger.error("{}: the handler failed to start the call", method.getFullMethodName(), e);
-            close(Status.INTERNAL.withDescription("coordinator error (" + e.getClass().getSimpleName() + ")"),
-                    new Metadata());
+            close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
             return;
         } finally {
             context.detach(previous);
         }
         if (listener == null) {
-            close(Status.INTERNAL.withDescription("coordinator error (no listener)"), new Metadata());
+            close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
             return;
         }
         // As grpc-java does once the stream can take messages.
@@ -133,8 +145,13 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
             return;
         }
         headersSent = true;
-        final Http2Headers out = new DefaultHttp2Headers(false, 4).status(STATUS_OK)
-                .set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC);
+        compressing = compressionAsked && clientAcceptsGzip;
+        final Http2Headers out = new DefaultHttp2Headers(false, 6).status(STATUS_OK)
+                .set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC)
+                .set(GrpcWire.GRPC_ACCEPT_ENCODING, GZIP);
+        if (compressing) {
+            out.set(GrpcWire.GRPC_ENCODING, GZIP);
+        }
         GrpcWire.addMetadata(out, headers);
         connection.writeHeaders(streamId, out, false, null);
     }
@@ -159,7 +176,10 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
             connection.holdBack(this);
         }
         try {
-            if (message instanceof byte[]) {
+            if (compressing && messageCompression) {
+                GrpcWire.appendGzipFrame(unsent, message instanceof byte[]
+                        ? new ByteArrayInputStream((byte[]) message) : method.streamResponse(message));
+            } else if (message instanceof byte[]) {
                 GrpcWire.appendFrame(unsent, (byte[]) message);
             } else {
                 GrpcWire.appendFrame(unsent, method.streamResponse(message));
@@ -245,13 +265,29 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         return method;
     }
 
+    /**
+     * Asks for {@code gzip} or {@code identity}; as in grpc-java, it takes effect with the response
+     * headers (so call it before the first message), and only if the client accepts the encoding.
+     */
     @Override
     public void setCompression(String compressor) {
-        // Responses are never compressed: tokens are small and compression would cost more than it saves.
-        if (!"identity".equals(compressor)) {
-            logger.debug("{}: response compression '{}' not offered; sending uncompressed",
-                    method.getFullMethodName(), compressor);
+        if (!"gzip".equals(compressor) && !"identity".equals(compressor)) {
+            throw new IllegalArgumentException("compressor: '" + compressor + "' (expected: gzip or identity)");
         }
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> compressionAsked = "gzip".equals(compressor));
+            return;
+        }
+        compressionAsked = "gzip".equals(compressor);
+    }
+
+    @Override
+    public void setMessageCompression(boolean enabled) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> messageCompression = enabled);
+            return;
+        }
+        messageCompression = enabled;
     }
 
     // ---- from the connection, on the event loop ----
@@ -392,8 +428,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         } catch (RuntimeException | Error e) {
             logger.error("{}: a call listener failed", method.getFullMethodName(), e);
             if (!over && !closeCalled) {
-                close(Status.INTERNAL.withDescription("coordinator error (" + e.getClass().getSimpleName() + ")"),
-                        new Metadata());
+                close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
             }
         } finally {
             context.detach(previous);

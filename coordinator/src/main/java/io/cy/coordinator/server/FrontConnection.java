@@ -41,11 +41,13 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -55,20 +57,36 @@ import org.slf4j.LoggerFactory;
  * One client connection to a {@link GrpcFrontServer}: HTTP/2 (prior knowledge, no TLS) whose
  * streams are {@link FrontCall}s. It checks each new stream as grpc-java's server does (POST, a
  * gRPC content type, a known method, a grpc-timeout and grpc-encoding it can honour) and answers
- * what it cannot serve with a status at once. It pings an idle client (keepalive) and refuses a
- * client that pings more often than permitted. Every method runs on the connection's event loop.
+ * what it cannot serve with a status at once: a method other than POST with HTTP 405, a content
+ * type that is not gRPC's with 415 (both with {@code grpc-status} INTERNAL and a plain-text body,
+ * as grpc-java answers). It pings an idle client (keepalive) and refuses a client that pings more
+ * often than permitted.
+ *
+ * <p>It ends as grpc-java's server connection ends, in two steps: a GOAWAY with the last stream id
+ * 2^31-1 and a PING, so that streams the client opened before it read the GOAWAY are still served;
+ * when the PING's answer comes (or after {@link #SHUTDOWN_PING_TIMEOUT}), a GOAWAY with the last
+ * stream really taken; then the connection closes once its calls are over, or when the grace runs
+ * out. That is how the server shuts down, and how a connection ends past
+ * {@code max_connection_age} (with ±10% jitter, so that clients connected together do not all
+ * reconnect together) or {@code max_connection_idle} without a stream. Every method runs on the
+ * connection's event loop.
  */
 final class FrontConnection {
 
     private static final Logger logger = LoggerFactory.getLogger(FrontConnection.class);
     private static final AsciiString POST = AsciiString.cached("POST");
-    private static final AsciiString GRPC_ENCODING = AsciiString.cached("grpc-encoding");
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
+    private static final AsciiString GZIP = AsciiString.cached("gzip");
+    private static final AsciiString TEXT_PLAIN = AsciiString.cached("text/plain; charset=utf-8");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
     private static final int STREAM_WINDOW_BYTES = 1 << 20;
     private static final int CONNECTION_WINDOW_BYTES = 1 << 20;
     /** Pings sooner than permitted that are forgiven, as grpc-java's keepalive enforcer forgives them. */
     private static final int MAX_PING_STRIKES = 2;
+    /** The PING of the two-step GOAWAY; its answer is told from a keepalive's by this payload (grpc-java's). */
+    static final long SHUTDOWN_PING = 0x97ACEF001L;
+    /** How long the two-step GOAWAY waits for the PING's answer before sending the second GOAWAY (as grpc-java). */
+    static final Duration SHUTDOWN_PING_TIMEOUT = Duration.ofSeconds(10);
 
     private final GrpcFrontServer server;
     private final EventLoop loop;
@@ -80,7 +98,13 @@ final class FrontConnection {
     private final ConnectionChores chores;
     private ChannelHandlerContext ctx;
     private Attributes attributes = Attributes.EMPTY;
+    // The first GOAWAY went out (shutdownReason is set); goingAway once the second did.
+    private String shutdownReason;
+    private Duration shutdownGrace;
+    private ScheduledFuture<?> shutdownPingTimeout;
     private boolean goingAway;
+    private ScheduledFuture<?> maxAge;
+    private final IdleConnectionTimer idleTimer;
     private long lastPingReceivedNanos;
     private int pingStrikes;
 
@@ -103,6 +127,9 @@ final class FrontConnection {
         chores = new ConnectionChores(loop, handler, this::sendHeldBack);
         decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
+        final Duration maxIdle = limits.maxConnectionIdle();
+        idleTimer = maxIdle == null ? null : new IdleConnectionTimer(loop, maxIdle.toNanos(),
+                () -> startGracefulShutdown("max_idle", null));
         encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
             @Override
             public void writabilityChanged(Http2Stream stream) {
@@ -139,12 +166,7 @@ final class FrontConnection {
         if (written != null || endOfStream) {
             f.addListener(done -> {
                 if (endOfStream && done.isSuccess()) {
-                    final Http2Stream stream = connection.stream(streamId);
-                    if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
-                        // The response is complete while the client still sends: it need not.
-                        handler.resetStream(ctx, streamId, Http2Error.NO_ERROR.code(), ctx.newPromise());
-                        scheduleFlush();
-                    }
+                    responseEnded(streamId);
                 }
                 if (written != null) {
                     written.accept(done.isSuccess());
@@ -152,6 +174,15 @@ final class FrontConnection {
             });
         }
         scheduleFlush();
+    }
+
+    /** The response on {@code streamId} went out whole: a client still sending is told it need not. */
+    private void responseEnded(int streamId) {
+        final Http2Stream stream = connection.stream(streamId);
+        if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
+            handler.resetStream(ctx, streamId, Http2Error.NO_ERROR.code(), ctx.newPromise());
+            scheduleFlush();
+        }
     }
 
     /** Writes a DATA frame; returns whether the stream can take more without waiting. */
@@ -180,16 +211,9 @@ final class FrontConnection {
 
     // ---- for the server ----
 
-    /** Stops taking streams (GOAWAY); the connection closes once its calls are over. */
+    /** Stops taking streams (the two-step GOAWAY); the connection closes once its calls are over. */
     void goAway() {
-        if (goingAway || ctx == null) {
-            return;
-        }
-        goingAway = true;
-        handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.NO_ERROR.code(),
-                ByteBufUtil.writeAscii(ctx.alloc(), "server shutting down"), ctx.newPromise());
-        scheduleFlush();
-        closeIfIdle();
+        startGracefulShutdown("server shutting down", null);
     }
 
     /** Cancels every call and closes. */
@@ -211,12 +235,12 @@ final class FrontConnection {
             return;
         }
         if (!AsciiString.contentEquals(POST, headers.method())) {
-            refuse(streamId, Status.INTERNAL.withDescription(":method: '" + headers.method() + "' (expected: POST)"));
+            refuseHttp(streamId, 405, ":method: '" + headers.method() + "' (expected: POST)");
             return;
         }
         if (!GrpcWire.isGrpcContentType(headers.get(GrpcWire.CONTENT_TYPE))) {
-            refuse(streamId, Status.INTERNAL.withDescription("content-type: '" + headers.get(GrpcWire.CONTENT_TYPE)
-                    + "' (expected: application/grpc)"));
+            refuseHttp(streamId, 415, "content-type: '" + headers.get(GrpcWire.CONTENT_TYPE)
+                    + "' (expected: application/grpc)");
             return;
         }
         final CharSequence path = headers.path();
@@ -226,7 +250,7 @@ final class FrontConnection {
             refuse(streamId, Status.UNIMPLEMENTED.withDescription("Method not found: " + path));
             return;
         }
-        final CharSequence encoding = headers.get(GRPC_ENCODING);
+        final CharSequence encoding = headers.get(GrpcWire.GRPC_ENCODING);
         final boolean gzip = encoding != null && AsciiString.contentEquals("gzip", encoding);
         if (encoding != null && !gzip && !AsciiString.contentEquals("identity", encoding)) {
             refuse(streamId, Status.UNIMPLEMENTED.withDescription("grpc-encoding: '" + encoding
@@ -246,7 +270,8 @@ final class FrontConnection {
                 : base.withDeadline(Deadline.after(timeoutNanos, TimeUnit.NANOSECONDS), loop);
         final CharSequence authority = headers.authority();
         final Metadata metadata = GrpcWire.metadata(headers);
-        start(streamId, method, context, authority == null ? null : authority.toString(), gzip, metadata);
+        start(streamId, method, context, authority == null ? null : authority.toString(), gzip,
+                GrpcWire.acceptsGzip(headers.get(GrpcWire.GRPC_ACCEPT_ENCODING)), metadata);
         if (endOfStream) {
             final FrontCall<?, ?> call = calls.get(streamId);
             if (call != null) {
@@ -257,9 +282,9 @@ final class FrontConnection {
 
     private <ReqT, RespT> void start(int streamId, ServerMethodDefinition<ReqT, RespT> method,
                                      Context.CancellableContext context, String authority, boolean gzip,
-                                     Metadata metadata) {
+                                     boolean clientAcceptsGzip, Metadata metadata) {
         final FrontCall<ReqT, RespT> call = new FrontCall<>(this, streamId, method.getMethodDescriptor(), context,
-                authority, server.settings().maxMessageBytes(), gzip);
+                authority, server.settings().maxMessageBytes(), gzip, clientAcceptsGzip);
         calls.put(streamId, call);
         if (context.getDeadline() != null) {
             context.addListener(c -> call.cancelled(true), MoreExecutors.directExecutor());
@@ -267,15 +292,94 @@ final class FrontConnection {
         call.start(method.getServerCallHandler(), metadata);
     }
 
-    /** Answers a stream that cannot be served with a trailers-only response. */
+    /**
+     * Answers a stream that cannot be served with a trailers-only response; it names the encodings
+     * taken, which is what a client sending an unknown {@code grpc-encoding} needs to hear.
+     */
     private void refuse(int streamId, Status status) {
-        final Http2Headers out = new DefaultHttp2Headers(false, 4).status(STATUS_OK)
+        final Http2Headers out = new DefaultHttp2Headers(false, 5).status(STATUS_OK)
                 .set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC)
+                .set(GrpcWire.GRPC_ACCEPT_ENCODING, GZIP)
                 .set(GrpcWire.GRPC_STATUS, AsciiString.of(Integer.toString(status.getCode().value())));
         if (status.getDescription() != null) {
             out.set(GrpcWire.GRPC_MESSAGE, GrpcWire.encodeMessage(status.getDescription()));
         }
         writeHeaders(streamId, out, true, null);
+    }
+
+    /**
+     * Answers a request that is not gRPC at all as grpc-java does: an HTTP error status, the gRPC
+     * status INTERNAL with {@code message} for gRPC clients, and {@code message} as a plain-text
+     * body for anything else.
+     */
+    private void refuseHttp(int streamId, int httpStatus, String message) {
+        final Http2Headers out = new DefaultHttp2Headers(false, 4).status(AsciiString.of(Integer.toString(httpStatus)))
+                .set(GrpcWire.CONTENT_TYPE, TEXT_PLAIN)
+                .set(GrpcWire.GRPC_STATUS, AsciiString.of(Integer.toString(Status.Code.INTERNAL.value())))
+                .set(GrpcWire.GRPC_MESSAGE, GrpcWire.encodeMessage(message));
+        handler.encoder().writeHeaders(ctx, streamId, out, 0, false, ctx.newPromise());
+        handler.encoder().writeData(ctx, streamId, ByteBufUtil.writeUtf8(ctx.alloc(), message), 0, true,
+                ctx.newPromise()).addListener(done -> {
+                    if (done.isSuccess()) {
+                        responseEnded(streamId);
+                    }
+                });
+        scheduleFlush();
+    }
+
+    /**
+     * The first step of grpc-java's two-step GOAWAY: every stream id still allowed, and a PING;
+     * the second step follows its answer, or {@link #SHUTDOWN_PING_TIMEOUT}. A later reason (the
+     * server shutting down after max age began it) changes nothing.
+     *
+     * @param grace how long calls may go on after the second GOAWAY before the connection is
+     *              closed under them; null: as long as they last
+     */
+    private void startGracefulShutdown(String reason, Duration grace) {
+        if (shutdownReason != null || ctx == null) {
+            return;
+        }
+        shutdownReason = reason;
+        shutdownGrace = grace;
+        stopTimers();
+        handler.goAway(ctx, Integer.MAX_VALUE, Http2Error.NO_ERROR.code(),
+                ByteBufUtil.writeAscii(ctx.alloc(), reason), ctx.newPromise());
+        handler.encoder().writePing(ctx, false, SHUTDOWN_PING, ctx.newPromise());
+        shutdownPingTimeout = loop.schedule(this::secondGoAway, SHUTDOWN_PING_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+        scheduleFlush();
+    }
+
+    /** The second step: the GOAWAY naming the last stream taken; the connection closes once its calls are over. */
+    private void secondGoAway() {
+        if (shutdownPingTimeout == null || ctx == null) {
+            return;
+        }
+        shutdownPingTimeout.cancel(false);
+        shutdownPingTimeout = null;
+        goingAway = true;
+        handler.goAway(ctx, connection.remote().lastStreamCreated(), Http2Error.NO_ERROR.code(),
+                ByteBufUtil.writeAscii(ctx.alloc(), shutdownReason), ctx.newPromise());
+        scheduleFlush();
+        if (shutdownGrace != null) {
+            loop.schedule(() -> {
+                if (ctx.channel().isOpen()) {
+                    logger.debug("client {}: calls still open {} ms after GOAWAY ({}): closing",
+                            attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), shutdownGrace.toMillis(), shutdownReason);
+                    closeNow();
+                }
+            }, shutdownGrace.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        closeIfIdle();
+    }
+
+    private void stopTimers() {
+        if (maxAge != null) {
+            maxAge.cancel(false);
+            maxAge = null;
+        }
+        if (idleTimer != null) {
+            idleTimer.stop();
+        }
     }
 
     private void scheduleFlush() {
@@ -349,6 +453,15 @@ final class FrontConnection {
                     ctx.channel().close();
                 }
             }, handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            final Duration maxConnectionAge = server.settings().maxConnectionAge();
+            if (maxConnectionAge != null) {
+                final long jittered = (long) (maxConnectionAge.toNanos() * (0.9 + ThreadLocalRandom.current().nextDouble(0.2)));
+                maxAge = loop.schedule(() -> startGracefulShutdown("max_age", server.settings().maxConnectionAgeGrace()),
+                        jittered, TimeUnit.NANOSECONDS);
+            }
+            if (idleTimer != null) {
+                idleTimer.start();
+            }
             chores.startKeepalive(server.settings().keepaliveTime(), server.settings().keepaliveTimeout(), () -> {
                 logger.debug("client {} did not answer a keepalive ping: closing",
                         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
@@ -365,6 +478,11 @@ final class FrontConnection {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
             chores.stop();
+            stopTimers();
+            if (shutdownPingTimeout != null) {
+                shutdownPingTimeout.cancel(false);
+                shutdownPingTimeout = null;
+            }
             final List<FrontCall<?, ?>> open = new ArrayList<>(calls.values());
             calls.clear();
             for (FrontCall<?, ?> call : open) {
@@ -451,15 +569,32 @@ final class FrontConnection {
         public void onPingRead(ChannelHandlerContext ctx, long data) {
             onPing();
         }
+
+        @Override
+        public void onPingAckRead(ChannelHandlerContext ctx, long data) {
+            if (data == SHUTDOWN_PING) {
+                secondGoAway();
+            }
+        }
     }
 
     private final class StreamListener extends Http2ConnectionAdapter {
+
+        @Override
+        public void onStreamActive(Http2Stream stream) {
+            if (idleTimer != null && connection.numActiveStreams() == 1) {
+                idleTimer.onActive();
+            }
+        }
 
         @Override
         public void onStreamClosed(Http2Stream stream) {
             final FrontCall<?, ?> call = calls.remove(stream.id());
             if (call != null) {
                 call.streamClosed();
+            }
+            if (idleTimer != null && connection.numActiveStreams() == 0) {
+                idleTimer.onIdle();
             }
             closeIfIdle();
         }

@@ -39,16 +39,37 @@ public final class GrpcFrontServer extends Server {
      *
      * @param keepaliveTimeout how long a pinged client may take to answer before it is disconnected
      * @param handshakeTimeout how long a new connection may take to start HTTP/2 (send its preface)
+     * @param maxConnectionAge how long a connection may live (±10%) before the two-step GOAWAY; null: forever
+     * @param maxConnectionAgeGrace how long calls may go on after that GOAWAY; null: as long as they last
+     * @param maxConnectionIdle how long a connection may go without a stream before the GOAWAY; null: forever
      */
     public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
                            Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
-                           Duration handshakeTimeout) {
+                           Duration handshakeTimeout, Duration maxConnectionAge, Duration maxConnectionAgeGrace,
+                           Duration maxConnectionIdle) {
 
         public Settings {
             requireNonNull(keepaliveTime, "keepaliveTime");
             requireNonNull(keepaliveTimeout, "keepaliveTimeout");
             requireNonNull(permitKeepaliveTime, "permitKeepaliveTime");
             requireNonNull(handshakeTimeout, "handshakeTimeout");
+            requirePositive(maxConnectionAge, "maxConnectionAge");
+            requirePositive(maxConnectionAgeGrace, "maxConnectionAgeGrace");
+            requirePositive(maxConnectionIdle, "maxConnectionIdle");
+        }
+
+        /** Connections that live for as long as their clients keep them. */
+        public Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
+                        Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
+                        Duration handshakeTimeout) {
+            this(maxConcurrentStreams, maxHeaderListBytes, maxMessageBytes, keepaliveTime, keepaliveTimeout,
+                    permitKeepaliveTime, handshakeTimeout, null, null, null);
+        }
+
+        private static void requirePositive(Duration d, String name) {
+            if (d != null && (d.isNegative() || d.isZero())) {
+                throw new IllegalArgumentException(name + ": " + d + " (expected: > 0, or null for none)");
+            }
         }
     }
 
