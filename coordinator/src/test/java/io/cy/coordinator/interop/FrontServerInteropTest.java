@@ -22,6 +22,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.testing.integration.AbstractInteropTest;
 import io.grpc.testing.integration.EmptyProtos;
+import io.grpc.testing.integration.Messages.BoolValue;
+import io.grpc.testing.integration.Messages.SimpleRequest;
+import io.grpc.testing.integration.Messages.SimpleResponse;
 import io.grpc.testing.integration.TestServiceGrpc;
 import io.grpc.testing.integration.TestServiceImpl;
 import java.io.IOException;
@@ -36,9 +39,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -56,6 +61,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class FrontServerInteropTest {
 
     private static final String API_KEY = "interop-test-key";
+    private static final Metadata.Key<String> GRPC_ENCODING =
+            Metadata.Key.of("grpc-encoding", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> GRPC_ACCEPT_ENCODING =
+            Metadata.Key.of("grpc-accept-encoding", Metadata.ASCII_STRING_MARSHALLER);
 
     private final ConcurrentLinkedQueue<String> refusals = new ConcurrentLinkedQueue<>();
     private NettyTransport transport;
@@ -108,6 +117,33 @@ class FrontServerInteropTest {
         }
         assertThat(refusals).singleElement().asString().contains("grpc.testing.TestService/EmptyCall");
         refusals.clear();
+    }
+
+    /**
+     * The suite's server_compressed cases pass whether or not the response was compressed (without
+     * grpc-java's census module it cannot see); this is what they would see with it. grpc-java's
+     * own server passes it.
+     */
+    @Disabled("until the front server honours setCompression and advertises grpc-accept-encoding")
+    @Test
+    void aResponseTheServiceAsksToCompressComesGzippedWithTheEncodingsAdvertised() {
+        final Suite suite = new Suite();
+        suite.setUp();
+        try {
+            final AtomicReference<Metadata> headers = new AtomicReference<>();
+            final AtomicReference<Metadata> trailers = new AtomicReference<>();
+            final SimpleResponse response = TestServiceGrpc.newBlockingStub(suite.channel())
+                    .withInterceptors(suite.withKey(), MetadataUtils.newCaptureMetadataInterceptor(headers, trailers))
+                    .unaryCall(SimpleRequest.newBuilder()
+                            .setResponseCompressed(BoolValue.newBuilder().setValue(true))
+                            .setResponseSize(1024)
+                            .build());
+            assertThat(response.getPayload().getBody().size()).isEqualTo(1024);
+            assertThat(headers.get().get(GRPC_ENCODING)).isEqualTo("gzip");
+            assertThat(headers.get().get(GRPC_ACCEPT_ENCODING)).contains("gzip");
+        } finally {
+            suite.tearDown();
+        }
     }
 
     private void run(InteropCase interopCase) throws Exception {
@@ -177,9 +213,14 @@ class FrontServerInteropTest {
 
         @Override
         protected ClientInterceptor[] getAdditionalInterceptors() {
+            return new ClientInterceptor[] {withKey()};
+        }
+
+        /** Sends the API key as the bearer token. */
+        ClientInterceptor withKey() {
             final Metadata headers = new Metadata();
             headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + API_KEY);
-            return new ClientInterceptor[] {MetadataUtils.newAttachHeadersInterceptor(headers)};
+            return MetadataUtils.newAttachHeadersInterceptor(headers);
         }
 
         @Override
