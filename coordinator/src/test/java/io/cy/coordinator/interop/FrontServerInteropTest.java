@@ -43,7 +43,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -124,7 +123,6 @@ class FrontServerInteropTest {
      * grpc-java's census module it cannot see); this is what they would see with it. grpc-java's
      * own server passes it.
      */
-    @Disabled("until the front server honours setCompression and advertises grpc-accept-encoding")
     @Test
     void aResponseTheServiceAsksToCompressComesGzippedWithTheEncodingsAdvertised() {
         final Suite suite = new Suite();
