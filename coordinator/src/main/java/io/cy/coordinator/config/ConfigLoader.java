@@ -151,7 +151,8 @@ public final class ConfigLoader {
                         server.intIn("event_loop_threads", 0, 256),
                         server.intIn("max_concurrent_streams_per_connection", 1, Integer.MAX_VALUE),
                         server.duration("keepalive_time", Duration.ofSeconds(1)),
-                        server.duration("permit_keepalive_time", Duration.ZERO)),
+                        server.duration("permit_keepalive_time", Duration.ZERO),
+                        floodLimits(server)),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecars.endpoints("addresses"),
@@ -258,6 +259,18 @@ public final class ConfigLoader {
             }
         }
         throw new ConfigException(section.pathOf(key), "'" + text + "' (expected: " + String.join(", ", names) + ")");
+    }
+
+    private static CoordinatorConfig.HttpFloodLimits floodLimits(ConfigTree server) {
+        final Duration rstWindow = server.duration("rst_frames_window", Duration.ofSeconds(1));
+        if (rstWindow.toMillis() % 1000 != 0) {
+            throw new ConfigException("server.rst_frames_window", rstWindow.toMillis() + "ms (expected: whole seconds)");
+        }
+        return new CoordinatorConfig.HttpFloodLimits(
+                server.intIn("max_queued_control_frames", 1, Integer.MAX_VALUE),
+                server.intIn("max_rst_frames_per_window", 1, Integer.MAX_VALUE),
+                rstWindow,
+                server.intIn("max_consecutive_empty_data_frames", 1, Integer.MAX_VALUE));
     }
 
     private static CoordinatorConfig.Http http(ConfigTree http) {

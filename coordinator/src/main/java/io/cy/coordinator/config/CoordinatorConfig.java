@@ -20,7 +20,12 @@ public record CoordinatorConfig(
             int eventLoopThreads,
             int maxConcurrentStreamsPerConnection,
             Duration keepaliveTime,
-            Duration permitKeepaliveTime) {}
+            Duration permitKeepaliveTime,
+            HttpFloodLimits floodLimits) {}
+
+    /** What a client may make the gRPC listener do before it is disconnected (GOAWAY ENHANCE_YOUR_CALM). */
+    public record HttpFloodLimits(int maxQueuedControlFrames, int maxRstFramesPerWindow, Duration rstFramesWindow,
+                                  int maxConsecutiveEmptyDataFrames) {}
 
     /**
      * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none.

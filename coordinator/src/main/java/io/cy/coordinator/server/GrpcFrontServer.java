@@ -2,6 +2,7 @@ package io.cy.coordinator.server;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.http2.FloodLimits;
 import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
 import io.grpc.Server;
@@ -39,16 +40,26 @@ public final class GrpcFrontServer extends Server {
      *
      * @param keepaliveTimeout how long a pinged client may take to answer before it is disconnected
      * @param handshakeTimeout how long a new connection may take to start HTTP/2 (send its preface)
+     * @param floodLimits what a client may make the server do before it is disconnected
      */
     public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
                            Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
-                           Duration handshakeTimeout) {
+                           Duration handshakeTimeout, FloodLimits floodLimits) {
 
         public Settings {
             requireNonNull(keepaliveTime, "keepaliveTime");
             requireNonNull(keepaliveTimeout, "keepaliveTimeout");
             requireNonNull(permitKeepaliveTime, "permitKeepaliveTime");
             requireNonNull(handshakeTimeout, "handshakeTimeout");
+            requireNonNull(floodLimits, "floodLimits");
+        }
+
+        /** With {@link FloodLimits#DEFAULTS}. */
+        public Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
+                        Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
+                        Duration handshakeTimeout) {
+            this(maxConcurrentStreams, maxHeaderListBytes, maxMessageBytes, keepaliveTime, keepaliveTimeout,
+                    permitKeepaliveTime, handshakeTimeout, FloodLimits.DEFAULTS);
         }
     }
 
