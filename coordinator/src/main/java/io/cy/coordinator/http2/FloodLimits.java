@@ -26,8 +26,9 @@ public record FloodLimits(int maxQueuedControlFrames, int maxRstFramesPerWindow,
     public static final FloodLimits DEFAULTS = new FloodLimits(10_000, 200, Duration.ofSeconds(30), 2);
     /**
      * Netty's client defaults, for a connection to a sidecar: the streams are ours, so a reset from
-     * the sidecar ends a call we started (a server that answers before the request ended resets
-     * the stream with NO_ERROR, once per call), and counting them would cut busy connections.
+     * the sidecar ends a call we started (its deadline expired, it sheds load, it answered before
+     * the request ended); a busy sidecar resets hundreds a minute, and counting them would cut its
+     * connection with every call on it.
      */
     public static final FloodLimits SIDECAR = new FloodLimits(10_000, 0, Duration.ofSeconds(30), 2);
 
