@@ -23,6 +23,7 @@ import io.cy.coordinator.grpc.ControlHandler;
 import io.cy.coordinator.grpc.HealthHandler;
 import io.cy.coordinator.grpc.RequestValidator;
 import io.cy.coordinator.grpc.StreamPredictForwarder;
+import io.cy.coordinator.http2.FloodLimits;
 import io.cy.coordinator.quota.LocalQuotaStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.server.GrpcFrontServer;
@@ -275,10 +276,13 @@ public final class Coordinator implements AutoCloseable {
     private static GrpcFrontServer front(Endpoint listen, NettyTransport transport, CoordinatorConfig config,
                                          List<ServerServiceDefinition> served) {
         final CoordinatorConfig.Server server = config.server();
+        final CoordinatorConfig.HttpFloodLimits flood = server.floodLimits();
         return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
                 server.maxConcurrentStreamsPerConnection(), maxMetadataBytes(config), config.limits().maxRequestBytes(),
                 server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT,
-                server.maxConnectionAge(), server.maxConnectionAgeGrace(), server.maxConnectionIdle()));
+                server.maxConnectionAge(), server.maxConnectionAgeGrace(), server.maxConnectionIdle(),
+                new FloodLimits(flood.maxQueuedControlFrames(), flood.maxRstFramesPerWindow(), flood.rstFramesWindow(),
+                        flood.maxConsecutiveEmptyDataFrames())));
     }
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */

@@ -1,5 +1,6 @@
 package io.cy.coordinator;
 
+import io.cy.coordinator.http2.FloodLimits;
 import io.cy.coordinator.server.GrpcFrontServer;
 import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
@@ -48,7 +49,8 @@ final class ByteService {
     static GrpcFrontServer.Settings settings(Duration maxConnectionAge, Duration maxConnectionAgeGrace,
                                              Duration maxConnectionIdle) {
         return new GrpcFrontServer.Settings(100, 8192, 64 * 1024, Duration.ofMinutes(1), Duration.ofSeconds(20),
-                Duration.ZERO, Duration.ofSeconds(20), maxConnectionAge, maxConnectionAgeGrace, maxConnectionIdle);
+                Duration.ZERO, Duration.ofSeconds(20), maxConnectionAge, maxConnectionAgeGrace, maxConnectionIdle,
+                FloodLimits.DEFAULTS);
     }
 
     /** Starts a server on a free port serving {@code handler} as {@link #METHOD}. */

@@ -154,7 +154,8 @@ public final class ConfigLoader {
                         server.duration("permit_keepalive_time", Duration.ZERO),
                         optionalDuration(server, "max_connection_age"),
                         optionalDuration(server, "max_connection_age_grace"),
-                        optionalDuration(server, "max_connection_idle")),
+                        optionalDuration(server, "max_connection_idle"),
+                        floodLimits(server)),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecars.endpoints("addresses"),
@@ -261,6 +262,18 @@ public final class ConfigLoader {
             }
         }
         throw new ConfigException(section.pathOf(key), "'" + text + "' (expected: " + String.join(", ", names) + ")");
+    }
+
+    private static CoordinatorConfig.HttpFloodLimits floodLimits(ConfigTree server) {
+        final Duration rstWindow = server.duration("rst_frames_window", Duration.ofSeconds(1));
+        if (rstWindow.toMillis() % 1000 != 0) {
+            throw new ConfigException("server.rst_frames_window", rstWindow.toMillis() + "ms (expected: whole seconds)");
+        }
+        return new CoordinatorConfig.HttpFloodLimits(
+                server.intIn("max_queued_control_frames", 1, Integer.MAX_VALUE),
+                server.intIn("max_rst_frames_per_window", 1, Integer.MAX_VALUE),
+                rstWindow,
+                server.intIn("max_consecutive_empty_data_frames", 1, Integer.MAX_VALUE));
     }
 
     private static CoordinatorConfig.Http http(ConfigTree http) {

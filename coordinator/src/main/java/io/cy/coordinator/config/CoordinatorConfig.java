@@ -27,7 +27,12 @@ public record CoordinatorConfig(
             Duration permitKeepaliveTime,
             Duration maxConnectionAge,
             Duration maxConnectionAgeGrace,
-            Duration maxConnectionIdle) {}
+            Duration maxConnectionIdle,
+            HttpFloodLimits floodLimits) {}
+
+    /** What a client may make the gRPC listener do before it is disconnected (GOAWAY ENHANCE_YOUR_CALM). */
+    public record HttpFloodLimits(int maxQueuedControlFrames, int maxRstFramesPerWindow, Duration rstFramesWindow,
+                                  int maxConsecutiveEmptyDataFrames) {}
 
     /**
      * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none.

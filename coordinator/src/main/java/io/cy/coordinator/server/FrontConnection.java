@@ -3,6 +3,7 @@ package io.cy.coordinator.server;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.cy.coordinator.http2.ConnectionChores;
 import io.cy.coordinator.http2.GrpcWire;
+import io.cy.coordinator.http2.GuardedHandlerBuilder;
 import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -18,12 +19,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
-import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
-import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
-import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
-import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -114,23 +110,22 @@ final class FrontConnection {
         connection.local().flowController(new DefaultHttp2LocalFlowController(connection,
                 DefaultHttp2LocalFlowController.DEFAULT_WINDOW_UPDATE_RATIO, true));
         connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
-        final Http2ConnectionEncoder encoder =
-                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
         final GrpcFrontServer.Settings limits = server.settings();
-        final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
-                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, limits.maxHeaderListBytes())));
         final Http2Settings settings = new Http2Settings()
                 .maxConcurrentStreams(limits.maxConcurrentStreams())
                 .initialWindowSize(STREAM_WINDOW_BYTES)
                 .maxHeaderListSize(limits.maxHeaderListBytes());
-        handler = new Handler(decoder, encoder, settings);
+        handler = new GuardedHandlerBuilder<Handler>(connection, limits.floodLimits(), Handler::new)
+                .initialSettings(settings)
+                .frameListener(new FrameListener())
+                .gracefulShutdownTimeoutMillis(0)
+                .build();
         chores = new ConnectionChores(loop, handler, this::sendHeldBack);
-        decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
         final Duration maxIdle = limits.maxConnectionIdle();
         idleTimer = maxIdle == null ? null : new IdleConnectionTimer(loop, maxIdle.toNanos(),
                 () -> startGracefulShutdown("max_idle", null));
-        encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
+        handler.encoder().flowController().listener(new Http2RemoteFlowController.Listener() {
             @Override
             public void writabilityChanged(Http2Stream stream) {
                 final FrontCall<?, ?> call = calls.get(stream.id());
@@ -419,7 +414,6 @@ final class FrontConnection {
 
         Handler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
             super(decoder, encoder, settings);
-            gracefulShutdownTimeoutMillis(0);
         }
 
         @Override

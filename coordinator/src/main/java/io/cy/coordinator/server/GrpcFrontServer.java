@@ -2,6 +2,7 @@ package io.cy.coordinator.server;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cy.coordinator.http2.FloodLimits;
 import io.cy.llm.transport.Endpoint;
 import io.cy.llm.transport.NettyTransport;
 import io.grpc.Server;
@@ -42,11 +43,12 @@ public final class GrpcFrontServer extends Server {
      * @param maxConnectionAge how long a connection may live (±10%) before the two-step GOAWAY; null: forever
      * @param maxConnectionAgeGrace how long calls may go on after that GOAWAY; null: as long as they last
      * @param maxConnectionIdle how long a connection may go without a stream before the GOAWAY; null: forever
+     * @param floodLimits what a client may make the server do before it is disconnected
      */
     public record Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
                            Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
                            Duration handshakeTimeout, Duration maxConnectionAge, Duration maxConnectionAgeGrace,
-                           Duration maxConnectionIdle) {
+                           Duration maxConnectionIdle, FloodLimits floodLimits) {
 
         public Settings {
             requireNonNull(keepaliveTime, "keepaliveTime");
@@ -56,14 +58,15 @@ public final class GrpcFrontServer extends Server {
             requirePositive(maxConnectionAge, "maxConnectionAge");
             requirePositive(maxConnectionAgeGrace, "maxConnectionAgeGrace");
             requirePositive(maxConnectionIdle, "maxConnectionIdle");
+            requireNonNull(floodLimits, "floodLimits");
         }
 
-        /** Connections that live for as long as their clients keep them. */
+        /** Connections that live for as long as their clients keep them, with {@link FloodLimits#DEFAULTS}. */
         public Settings(int maxConcurrentStreams, int maxHeaderListBytes, int maxMessageBytes,
                         Duration keepaliveTime, Duration keepaliveTimeout, Duration permitKeepaliveTime,
                         Duration handshakeTimeout) {
             this(maxConcurrentStreams, maxHeaderListBytes, maxMessageBytes, keepaliveTime, keepaliveTimeout,
-                    permitKeepaliveTime, handshakeTimeout, null, null, null);
+                    permitKeepaliveTime, handshakeTimeout, null, null, null, FloodLimits.DEFAULTS);
         }
 
         private static void requirePositive(Duration d, String name) {

@@ -1,6 +1,8 @@
 package io.cy.coordinator.sidecar;
 
 import io.cy.coordinator.http2.ConnectionChores;
+import io.cy.coordinator.http2.FloodLimits;
+import io.cy.coordinator.http2.GuardedHandlerBuilder;
 import io.grpc.Status;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -10,11 +12,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
-import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
-import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
-import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
-import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -86,21 +83,23 @@ final class SidecarConnection {
                         true);
         connection.local().flowController(inbound);
         connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
-        final Http2ConnectionEncoder encoder = new StreamBufferingEncoder(
-                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()));
         final SidecarStreams.Settings limits = streams.settings();
-        final Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder,
-                new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(true, limits.maxHeaderListBytes())));
         final Http2Settings settings = new Http2Settings()
                 .pushEnabled(false)
                 .maxConcurrentStreams(0)
                 .initialWindowSize(limits.streamWindowBytes())
                 .maxHeaderListSize(limits.maxHeaderListBytes());
-        handler = new Handler(decoder, encoder, settings);
+        // A sidecar that floods us with frames to answer while it never reads is cut as a client would be.
+        handler = new GuardedHandlerBuilder<Handler>(connection, FloodLimits.SIDECAR, Handler::new)
+                .initialSettings(settings)
+                .encoderEnforceMaxConcurrentStreams(true)
+                .frameListener(new FrameListener())
+                // Our own close happens when no call is left, or at shutdown: no grace to wait out.
+                .gracefulShutdownTimeoutMillis(0)
+                .build();
         chores = new ConnectionChores(loop, handler);
-        decoder.frameListener(new FrameListener());
         connection.addListener(new StreamListener());
-        encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
+        handler.encoder().flowController().listener(new Http2RemoteFlowController.Listener() {
             @Override
             public void writabilityChanged(Http2Stream stream) {
                 final Http2SidecarCall<?> call = calls.get(stream.id());
@@ -264,8 +263,6 @@ final class SidecarConnection {
 
         Handler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
             super(decoder, encoder, settings);
-            // Our own close happens when no call is left, or at shutdown: no grace to wait out.
-            gracefulShutdownTimeoutMillis(0);
         }
 
         @Override

@@ -536,6 +536,66 @@ class SidecarStreamsTest {
         }
     }
 
+    /**
+     * A sidecar that floods PINGs and never reads is cut by the cap on queued control frames:
+     * its calls fail, and it could not send more than the kernel's buffers and 10,000 queued
+     * answers' worth (about 500,000 PINGs with a stock kernel's 4 MiB send buffer).
+     */
+    @Test
+    void aSidecarThatFloodsPingsWithoutReadingIsCut() throws Exception {
+        try (ServerSocket flooding = new ServerSocket()) {
+            flooding.setReceiveBufferSize(4096);
+            flooding.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
+            final SidecarStreams s = streamsTo(flooding.getLocalPort());
+            final TestCall call = new TestCall(s.newCall(METHOD, null)).start(new Metadata()).request(1);
+            call.sendMessage(REQUEST);
+            long sent = 0;
+            try (java.net.Socket accepted = flooding.accept()) {
+                accepted.setSendBufferSize(1 << 16);
+                final java.io.OutputStream out = new java.io.BufferedOutputStream(accepted.getOutputStream(), 1 << 16);
+                out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+                final byte[] ping = {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+                while (sent < 2_000_000) {
+                    for (int i = 0; i < 1000; i++) {
+                        out.write(ping);
+                    }
+                    out.flush();
+                    sent += 1000;
+                }
+            } catch (IOException cut) {
+                // What is asserted is how many went out before.
+            }
+
+            assertThat(sent).as("PINGs sent before the connection was cut").isLessThan(1_000_000);
+            final Closed closed = call.awaitClose();
+            assertThat(closed.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        }
+    }
+
+    /**
+     * A sidecar resets streams of ours (its deadlines expiring, its load shedding): hundreds of
+     * them keep the connection, unlike a client resetting that many streams of its own.
+     */
+    @Test
+    void resetsFromASidecarAreNotCountedAsAFlood() throws Exception {
+        int connection = -1;
+        for (int i = 0; i < 250; i++) {
+            final TestCall call = openCall();
+            final Exchange exchange = server.nextExchange();
+            if (connection < 0) {
+                connection = exchange.connectionId();
+            }
+            assertThat(exchange.connectionId()).as("connection of call " + i).isEqualTo(connection);
+            exchange.headers().rst(Http2Error.CANCEL);
+            assertThat(call.awaitClose().status().getCode()).isNotEqualTo(Status.Code.OK);
+        }
+        final TestCall last = openCall();
+        final Exchange exchange = server.nextExchange();
+        assertThat(exchange.connectionId()).isEqualTo(connection);
+        exchange.headers().trailers(0);
+        assertThat(last.awaitClose().status().getCode()).isEqualTo(Status.Code.OK);
+    }
+
     // ---- helpers ----
 
     /**
