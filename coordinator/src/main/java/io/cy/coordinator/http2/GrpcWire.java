@@ -92,15 +92,34 @@ public final class GrpcWire {
         }
     }
 
-    /** Whether a {@code grpc-accept-encoding} value (a comma list, or null) lists {@code gzip}. */
+    /**
+     * Whether a {@code grpc-accept-encoding} value (a comma list, or null) lists {@code gzip}.
+     * Read for every call (grpc-java's clients send the header on each), so it allocates nothing.
+     */
     public static boolean acceptsGzip(CharSequence acceptEncoding) {
         if (acceptEncoding == null) {
             return false;
         }
-        for (String encoding : acceptEncoding.toString().split(",")) {
-            if (encoding.trim().equals("gzip")) {
+        final int length = acceptEncoding.length();
+        int start = 0;
+        while (start < length) {
+            int end = start;
+            while (end < length && acceptEncoding.charAt(end) != ',') {
+                end++;
+            }
+            int from = start;
+            int to = end;
+            while (from < to && acceptEncoding.charAt(from) == ' ') {
+                from++;
+            }
+            while (to > from && acceptEncoding.charAt(to - 1) == ' ') {
+                to--;
+            }
+            if (to - from == 4 && acceptEncoding.charAt(from) == 'g' && acceptEncoding.charAt(from + 1) == 'z'
+                    && acceptEncoding.charAt(from + 2) == 'i' && acceptEncoding.charAt(from + 3) == 'p') {
                 return true;
             }
+            start = end + 1;
         }
         return false;
     }

@@ -542,4 +542,25 @@ class GrpcWireTest {
             assertThat(binaryValues(received)).containsExactly(everyByte, new byte[] {0}, new byte[] {(byte) 0x80, 0x7F});
         }
     }
+
+    @Nested
+    class AcceptEncoding {
+
+        @Test
+        void gzipIsFoundAnywhereInTheListWithOrWithoutSpaces() {
+            assertThat(GrpcWire.acceptsGzip("gzip")).isTrue();
+            assertThat(GrpcWire.acceptsGzip("identity,gzip")).isTrue();
+            assertThat(GrpcWire.acceptsGzip("deflate, gzip ,identity")).isTrue();
+            assertThat(GrpcWire.acceptsGzip(io.netty.util.AsciiString.of("identity, gzip"))).isTrue();
+        }
+
+        @Test
+        void aListWithoutGzipOrNoHeaderIsNotAcceptance() {
+            assertThat(GrpcWire.acceptsGzip(null)).isFalse();
+            assertThat(GrpcWire.acceptsGzip("")).isFalse();
+            assertThat(GrpcWire.acceptsGzip("identity,deflate")).isFalse();
+            assertThat(GrpcWire.acceptsGzip("gzipx, xgzip, gzi")).isFalse();
+            assertThat(GrpcWire.acceptsGzip(",,")).isFalse();
+        }
+    }
 }
