@@ -20,7 +20,7 @@ final class DropCounter {
     private final String setting;
     private volatile String lastReason = "";
 
-    // Writer thread only.
+    // The batcher thread only (logIfDue); add() may come from the database sink too.
     private long reported;
     private long lastLogNanos;
     private boolean loggedOnce;

@@ -175,11 +175,6 @@ public final class Sidecar {
         return changed;
     }
 
-    /** Records one probe result; returns true when the health state changed. */
-    public synchronized boolean recordProbe(boolean ok) {
-        return recordProbe(ok, ok ? "" : "health probe failed");
-    }
-
     /** Records one probe result, and why it failed; returns true when the health state changed. */
     public synchronized boolean recordProbe(boolean ok, String why) {
         if (ok) {

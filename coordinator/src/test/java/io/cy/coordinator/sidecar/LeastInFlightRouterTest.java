@@ -227,22 +227,22 @@ class LeastInFlightRouterTest {
         void itTakesUnhealthyThresholdFailedProbesInARowToTakeASidecarOut() {
             final Sidecar s = sidecar("s", 3, 2);
 
-            assertThat(s.recordProbe(false)).isFalse();
-            assertThat(s.recordProbe(false)).isFalse();
+            assertThat(s.recordProbe(false, "probe")).isFalse();
+            assertThat(s.recordProbe(false, "probe")).isFalse();
             assertThat(s.isHealthy()).isTrue();
-            assertThat(s.recordProbe(false)).as("third failure changes the state").isTrue();
+            assertThat(s.recordProbe(false, "probe")).as("third failure changes the state").isTrue();
             assertThat(s.isHealthy()).isFalse();
             assertThat(s.isAvailable()).isFalse();
-            assertThat(s.recordProbe(false)).as("already unhealthy: no change").isFalse();
+            assertThat(s.recordProbe(false, "probe")).as("already unhealthy: no change").isFalse();
         }
 
         @Test
         void aGoodProbeBreaksAFailureStreak() {
             final Sidecar s = sidecar("s", 2, 2);
 
-            s.recordProbe(false);
-            s.recordProbe(true);
-            assertThat(s.recordProbe(false)).isFalse();
+            s.recordProbe(false, "probe");
+            s.recordProbe(true, "probe");
+            assertThat(s.recordProbe(false, "probe")).isFalse();
 
             assertThat(s.isHealthy()).isTrue();
         }
@@ -250,17 +250,17 @@ class LeastInFlightRouterTest {
         @Test
         void itTakesHealthyThresholdGoodProbesInARowToPutItBack() {
             final Sidecar s = sidecar("s", 1, 3);
-            assertThat(s.recordProbe(false)).isTrue();
+            assertThat(s.recordProbe(false, "probe")).isTrue();
 
-            assertThat(s.recordProbe(true)).isFalse();
-            assertThat(s.recordProbe(true)).isFalse();
-            assertThat(s.recordProbe(false)).isFalse();
-            assertThat(s.recordProbe(true)).isFalse();
-            assertThat(s.recordProbe(true)).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
+            assertThat(s.recordProbe(false, "probe")).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
             assertThat(s.isHealthy()).as("the failure restarted the streak").isFalse();
-            assertThat(s.recordProbe(true)).isTrue();
+            assertThat(s.recordProbe(true, "probe")).isTrue();
             assertThat(s.isHealthy()).isTrue();
-            assertThat(s.recordProbe(true)).as("already healthy: no change").isFalse();
+            assertThat(s.recordProbe(true, "probe")).as("already healthy: no change").isFalse();
         }
 
         @Test
@@ -270,8 +270,8 @@ class LeastInFlightRouterTest {
             s.markUnreachable("connection refused");
 
             assertThat(s.isHealthy()).isFalse();
-            assertThat(s.recordProbe(true)).isFalse();
-            assertThat(s.recordProbe(true)).isTrue();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isTrue();
             assertThat(s.isHealthy()).isTrue();
         }
 
@@ -279,10 +279,10 @@ class LeastInFlightRouterTest {
         void aFailedProbeAfterMarkUnreachableResetsTheRecovery() {
             final Sidecar s = sidecar("s", 2, 2);
             s.markUnreachable("connection refused");
-            s.recordProbe(true);
+            s.recordProbe(true, "probe");
 
-            assertThat(s.recordProbe(false)).isFalse();
-            assertThat(s.recordProbe(true)).isFalse();
+            assertThat(s.recordProbe(false, "probe")).isFalse();
+            assertThat(s.recordProbe(true, "probe")).isFalse();
 
             assertThat(s.isHealthy()).isFalse();
         }
