@@ -4,7 +4,7 @@ import io.cy.bench.compare.CompareArgs;
 import io.cy.bench.compare.CompareCommand;
 import io.cy.bench.load.LoadArgs;
 import io.cy.bench.load.LoadCommand;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import java.io.PrintStream;
 import java.util.Arrays;

@@ -1,6 +1,6 @@
 package io.cy.bench;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.cy.bridge.BridgeConfig;
 import io.cy.bridge.HttpBridge;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.netty.channel.epoll.Epoll;

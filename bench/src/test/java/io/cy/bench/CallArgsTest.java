@@ -3,7 +3,7 @@ package io.cy.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

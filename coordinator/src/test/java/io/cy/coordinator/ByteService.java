@@ -1,9 +1,9 @@
 package io.cy.coordinator;
 
-import io.cy.coordinator.http2.FloodLimits;
-import io.cy.coordinator.server.GrpcFrontServer;
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.wire.FloodLimits;
+import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;

@@ -6,7 +6,7 @@ import static io.cy.coordinator.TestStack.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.coordinator.TestStack.Result;
-import io.cy.coordinator.grpc.CallSummary;
+import io.cy.coordinator.service.CallSummary;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;

@@ -2,7 +2,7 @@ package io.cy.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cy.coordinator.grpc.CallSummary;
+import io.cy.coordinator.service.CallSummary;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Keys;
 import java.net.URI;

@@ -3,7 +3,7 @@ package io.cy.coordinator;
 import static java.util.concurrent.TimeUnit.SECONDS;
 
 import com.google.protobuf.MessageLite;
-import io.cy.coordinator.http2.GrpcWire;
+import io.cy.coordinator.transport.wire.GrpcWire;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cy.audit.TestDatabase;
 import io.cy.coordinator.AuditTable.Row;
 import io.cy.coordinator.TestStack.Result;
-import io.cy.coordinator.grpc.CallSummary;
+import io.cy.coordinator.service.CallSummary;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;

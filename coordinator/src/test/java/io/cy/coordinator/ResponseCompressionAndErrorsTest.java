@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cy.coordinator.RawHttp2Client.Response;
-import io.cy.coordinator.server.GrpcFrontServer;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;

@@ -1,14 +1,14 @@
 package io.cy.coordinator;
 
 import io.cy.coordinator.config.ConfigLoader;
-import io.cy.coordinator.grpc.CallSummary;
+import io.cy.coordinator.service.CallSummary;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.GenerationParameters;
 import io.cy.llm.proto.StreamMetadata;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
 import io.grpc.ManagedChannel;

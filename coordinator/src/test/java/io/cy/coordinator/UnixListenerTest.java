@@ -10,7 +10,7 @@ import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.WorkerHealthRequest;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.Status;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;

@@ -8,8 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cy.coordinator.TestStack.Result;
 import io.cy.coordinator.auth.Identity;
-import io.cy.coordinator.grpc.CallSummary;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.service.CallSummary;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;

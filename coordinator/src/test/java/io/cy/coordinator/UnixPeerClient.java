@@ -1,8 +1,8 @@
 package io.cy.coordinator;
 
 import io.cy.llm.proto.StreamMetadata;
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package io.cy.bridge;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.bridge.internal.ChatTemplate;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.cy.bridge;
 
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.cy.bridge;
 
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

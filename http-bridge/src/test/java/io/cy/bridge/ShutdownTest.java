@@ -4,7 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
 import io.grpc.ManagedChannel;

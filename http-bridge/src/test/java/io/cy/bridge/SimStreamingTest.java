@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimStats;
 import io.cy.sim.SimulatedSidecar;

@@ -1,6 +1,6 @@
 package io.cy.sim;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;

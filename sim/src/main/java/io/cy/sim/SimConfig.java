@@ -2,7 +2,7 @@ package io.cy.sim;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.cy.sim;
 
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.StatusException;
 import java.io.IOException;
 import java.time.Duration;

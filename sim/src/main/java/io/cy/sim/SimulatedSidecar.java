@@ -2,8 +2,8 @@ package io.cy.sim;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.netty.util.concurrent.DefaultThreadFactory;

@@ -1,6 +1,6 @@
 package io.cy.bench.jmh;
 
-import io.cy.coordinator.http2.InboundMessages;
+import io.cy.coordinator.transport.wire.InboundMessages;
 import io.cy.llm.proto.StreamPredictResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -2,7 +2,7 @@ package io.cy.bench.jmh;
 
 import io.cy.bench.load.LoadPlan;
 import io.cy.coordinator.config.ConfigLoader;
-import io.cy.coordinator.grpc.RequestValidator;
+import io.cy.coordinator.service.RequestValidator;
 import io.cy.llm.proto.GenerationParameters;
 import io.cy.llm.proto.StreamMetadata;
 import io.cy.llm.proto.StreamPredictRequest;

@@ -2,8 +2,8 @@ package io.cy.bench.load;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.cy.bench.load;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

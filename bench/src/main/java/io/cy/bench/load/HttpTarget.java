@@ -2,7 +2,7 @@ package io.cy.bench.load;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.net.URI;
 import java.net.URISyntaxException;
 

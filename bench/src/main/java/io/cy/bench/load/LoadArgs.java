@@ -2,7 +2,7 @@ package io.cy.bench.load;
 
 import io.cy.bench.Flags;
 import io.cy.bench.UsageException;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.cy.bench.load;
 
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import java.io.PrintStream;
 import java.time.Duration;
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
 import io.grpc.ManagedChannel;

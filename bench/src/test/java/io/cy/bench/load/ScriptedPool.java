@@ -1,6 +1,6 @@
 package io.cy.bench.load;
 
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.netty.NettyTransport;
 
 /**
  * A connection pool on its own event loops in front of a {@link ScriptedHttpServer}: the fixture

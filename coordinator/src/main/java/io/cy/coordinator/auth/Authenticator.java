@@ -3,7 +3,7 @@ package io.cy.coordinator.auth;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.CoordinatorConfig;
-import io.cy.coordinator.server.UnixPeer;
+import io.cy.coordinator.transport.server.UnixPeer;
 import java.net.http.HttpClient;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;

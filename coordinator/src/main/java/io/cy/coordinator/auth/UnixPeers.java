@@ -1,7 +1,7 @@
 package io.cy.coordinator.auth;
 
 import io.cy.coordinator.config.CoordinatorConfig;
-import io.cy.coordinator.server.UnixPeer;
+import io.cy.coordinator.transport.server.UnixPeer;
 import java.util.List;
 import java.util.Set;
 

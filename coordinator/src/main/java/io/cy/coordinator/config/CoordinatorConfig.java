@@ -1,6 +1,6 @@
 package io.cy.coordinator.config;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -2,7 +2,8 @@ package io.cy.coordinator.sidecar;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.client.SidecarStreams;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.netty.util.concurrent.EventExecutor;

@@ -3,8 +3,9 @@ package io.cy.coordinator.sidecar;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.CoordinatorConfig;
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.client.SidecarStreams;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoop;

@@ -1,2 +1,5 @@
-/** The sidecars behind the coordinator: their connections and channels, health, and the choice of one per call. */
+/**
+ * The sidecars behind the coordinator: each one's connections and channels, its health, and the
+ * choice of one per call. The HTTP/2 streams themselves are in {@code transport.client}.
+ */
 package io.cy.coordinator.sidecar;

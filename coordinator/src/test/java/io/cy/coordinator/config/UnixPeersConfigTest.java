@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry;
 import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry.Match;
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -2,7 +2,7 @@ package io.cy.coordinator.interop;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.sidecar.SidecarStreams;
+import io.cy.coordinator.transport.client.SidecarStreams;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;

@@ -3,7 +3,7 @@ package io.cy.coordinator.interop;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.util.concurrent.MoreExecutors;
-import io.cy.coordinator.sidecar.SidecarCall;
+import io.cy.coordinator.transport.client.SidecarCall;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ClientStreamTracer;

@@ -1,8 +1,8 @@
 package io.cy.coordinator.interop;
 
-import io.cy.coordinator.sidecar.SidecarStreams;
-import io.cy.llm.transport.Endpoint;
-import io.cy.llm.transport.NettyTransport;
+import io.cy.coordinator.transport.client.SidecarStreams;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ForwardingServerBuilder;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;

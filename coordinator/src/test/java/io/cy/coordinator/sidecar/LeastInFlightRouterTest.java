@@ -2,7 +2,7 @@ package io.cy.coordinator.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cy.llm.transport.Endpoint;
+import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import java.nio.file.Path;

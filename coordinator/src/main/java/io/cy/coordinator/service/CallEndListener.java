@@ -1,0 +1,10 @@
+package io.cy.coordinator.service;
+
+/**
+ * Told about every call once it has ended, on the thread that ended it (often a Netty event
+ * loop): implementations must not block and must not throw.
+ */
+@FunctionalInterface
+public interface CallEndListener {
+    void onCallEnd(CallSummary summary);
+}

@@ -1,0 +1,323 @@
+package io.cy.coordinator.service;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.auth.Identity;
+import io.cy.coordinator.call.TraceIds;
+import io.cy.coordinator.config.ConfigException;
+import io.cy.coordinator.config.ConfigLoader;
+import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.sidecar.SidecarPool;
+import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.ControlMessage;
+import io.grpc.CallOptions;
+import io.grpc.ClientInterceptors;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Control method. The coordinator answers its own commands ({@code ping},
+ * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}) in the worker's
+ * convention, {@code <command>_response} with payload {@code status} = ok|error and
+ * {@code message}; any other command goes to a sidecar (payload {@code sidecar} may name one)
+ * and its answer is relayed.
+ */
+public final class ControlHandler {
+
+    private static final Logger logger = LoggerFactory.getLogger(ControlHandler.class);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    /** Told of every command and how it was answered, for the audit log. Must not block or throw. */
+    @FunctionalInterface
+    public interface CommandListener {
+        void onCommand(Identity caller, ControlMessage request, Status status, String answerStatus, String peer,
+                       String api, long durationNanos);
+    }
+
+    private final SidecarPool sidecars;
+    private final Quotas quotas;
+    private final CommandListener commands;
+    private final java.util.function.Supplier<String> reload;
+    private final String internalToken;
+    private final String adminRole;
+    private final Duration timeout;
+    private final String version;
+
+    /**
+     * @param reload re-reads the configuration and applies what can change at runtime; returns
+     *     what it did, throws {@link ConfigException} for an invalid configuration
+     */
+    public ControlHandler(SidecarPool sidecars, Quotas quotas, java.util.function.Supplier<String> reload,
+                          String internalToken, String adminRole, Duration timeout, String version,
+                          CommandListener commands) {
+        this.commands = requireNonNull(commands, "commands");
+        this.adminRole = requireNonNull(adminRole, "adminRole");
+        this.sidecars = requireNonNull(sidecars, "sidecars");
+        this.quotas = requireNonNull(quotas, "quotas");
+        this.reload = requireNonNull(reload, "reload");
+        this.internalToken = requireNonNull(internalToken, "internalToken");
+        this.timeout = requireNonNull(timeout, "timeout");
+        this.version = requireNonNull(version, "version");
+    }
+
+    /** @param api {@code grpc}, or {@code http} for commands of the HTTP bridge */
+    public void control(ControlMessage request, Metadata headers, String peer, String api,
+                        StreamObserver<ControlMessage> responses) {
+        handle(request, headers, new Recording(request, Identity.CURRENT.get(), peer, api, responses));
+    }
+
+    private void handle(ControlMessage request, Metadata headers, StreamObserver<ControlMessage> responses) {
+        final String command = request.getCommand().trim();
+        if (command.isEmpty()) {
+            responses.onError(Status.INVALID_ARGUMENT
+                    .withDescription("command: empty (expected: a command name such as ping)").asRuntimeException());
+            return;
+        }
+        final Identity caller = Identity.CURRENT.get();
+        if (caller != null && !adminRole.isEmpty() && !command.equals("list_models") && !caller.hasRole(adminRole)) {
+            responses.onError(Status.PERMISSION_DENIED.withDescription("role '" + adminRole + "' required for Control "
+                    + (command.length() > 64 ? command.substring(0, 64) + "…" : command) + " (tenant " + caller.tenant()
+                    + " has roles: " + String.join(", ", caller.roles()) + ")").asRuntimeException());
+            return;
+        }
+        final String traceId = TraceIds.resolve(request.getTraceId(), headers);
+        switch (command) {
+            case "ping":
+                reply(responses, traceId, command, ok("pong").putPayload("backend", "java").putPayload("version", version));
+                return;
+            case "list_sidecars":
+                reply(responses, traceId, command, listSidecars());
+                return;
+            case "drain_sidecar":
+            case "undrain_sidecar":
+                reply(responses, traceId, command, setDraining(request, command.equals("drain_sidecar")));
+                return;
+            case "quota_get":
+            case "quota_set":
+            case "quota_reset":
+                reply(responses, traceId, command, quota(command, request));
+                return;
+            case "reload_config":
+                reply(responses, traceId, command, reloadConfig());
+                return;
+            default:
+                forward(request.toBuilder().setTraceId(traceId).build(), traceId, caller, responses);
+        }
+    }
+
+    private ControlMessage.Builder listSidecars() {
+        final List<Sidecar> all = sidecars.all();
+        final ControlMessage.Builder answer = ok(all.size() + " sidecars, " + sidecars.availableCount() + " available")
+                .putPayload("count", String.valueOf(all.size()));
+        for (int i = 0; i < all.size(); i++) {
+            final Sidecar s = all.get(i);
+            final String prefix = "sidecar." + i + ".";
+            answer.putPayload(prefix + "addr", s.endpoint().toString())
+                    .putPayload(prefix + "healthy", String.valueOf(s.isHealthy()))
+                    .putPayload(prefix + "draining", String.valueOf(s.isDraining()))
+                    .putPayload(prefix + "inflight", String.valueOf(s.inflight()))
+                    .putPayload(prefix + "reason", s.reason());
+        }
+        return answer;
+    }
+
+    private ControlMessage.Builder setDraining(ControlMessage request, boolean draining) {
+        final String addr = request.getPayloadOrDefault("addr", "").trim();
+        if (addr.isEmpty()) {
+            return error("addr: missing (expected: one of " + addresses() + ")");
+        }
+        final Sidecar sidecar = sidecars.find(addr);
+        if (sidecar == null) {
+            return error("addr: " + addr + " is not a configured sidecar (expected: one of " + addresses() + ")");
+        }
+        sidecar.setDraining(draining);
+        logger.info("sidecar {} {}", sidecar, draining ? "draining: no new calls" : "back in rotation");
+        return ok((draining ? "draining " : "undrained ") + sidecar);
+    }
+
+    private ControlMessage.Builder quota(String command, ControlMessage request) {
+        final String tenant = request.getPayloadOrDefault("tenant", "").trim();
+        if (tenant.isEmpty()) {
+            return error("tenant: missing (expected: the tenant whose quota to " + command.substring(6) + ")");
+        }
+        switch (command) {
+            case "quota_get":
+                return ok("quota of tenant " + tenant).putAllPayload(quotas.describe(tenant));
+            case "quota_reset":
+                quotas.reset(tenant);
+                logger.info("quota usage of tenant {} reset", tenant);
+                return ok("usage of tenant " + tenant + " reset");
+            default:
+                final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(request.getPayloadMap());
+                settings.remove("tenant");
+                if (settings.isEmpty()) {
+                    return error("payload: no limits given (expected: keys such as requests_per_minute, concurrent)");
+                }
+                try {
+                    quotas.setTenantPolicy(tenant, ConfigLoader.policy(settings, quotas.policyFor(tenant), "payload"));
+                } catch (ConfigException e) {
+                    return error(e.getMessage());
+                }
+                logger.info("quota of tenant {} set: {}", tenant, settings);
+                return ok("quota of tenant " + tenant + " set for new calls").putAllPayload(quotas.describe(tenant));
+        }
+    }
+
+    private ControlMessage.Builder reloadConfig() {
+        try {
+            return ok(reload.get());
+        } catch (ConfigException e) {
+            return error("configuration not reloaded: " + e.getMessage());
+        }
+    }
+
+    private void forward(ControlMessage request, String traceId, Identity caller,
+                         StreamObserver<ControlMessage> responses) {
+        final String named = request.getPayloadOrDefault("sidecar", "").trim();
+        final Sidecar sidecar;
+        if (!named.isEmpty()) {
+            sidecar = sidecars.find(named);
+            if (sidecar == null) {
+                reply(responses, traceId, request.getCommand(),
+                        error("sidecar: " + named + " is not a configured sidecar (expected: one of " + addresses() + ")"));
+                return;
+            }
+        } else {
+            sidecar = sidecars.acquire(List.of());
+            if (sidecar == null) {
+                responses.onError(Status.UNAVAILABLE.withDescription("no sidecar available for Control "
+                        + request.getCommand()).asRuntimeException());
+                return;
+            }
+            sidecar.release();
+        }
+        final Metadata headers = new Metadata();
+        if (!internalToken.isEmpty()) {
+            headers.put(AUTHORIZATION, "Bearer " + internalToken);
+        }
+        headers.put(TraceIds.TRACE_ID, traceId);
+        Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        final Deadline callerDeadline = Context.current().getDeadline();
+        if (callerDeadline != null) {
+            deadline = deadline.minimum(callerDeadline);
+        }
+        final SidecarAnswer answer = new SidecarAnswer();
+        final CallOptions options = CallOptions.DEFAULT.withDeadline(deadline).withStreamTracerFactory(answer);
+        ClientCalls.asyncUnaryCall(
+                ClientInterceptors.intercept(sidecar.channel(), MetadataUtils.newAttachHeadersInterceptor(headers))
+                        .newCall(AiInferenceGrpc.getControlMethod(), options),
+                request.toBuilder().removePayload("sidecar").build(), new StreamObserver<ControlMessage>() {
+                    @Override
+                    public void onNext(ControlMessage reply) {
+                        responses.onNext(caller == null ? reply : onlyAllowedModels(reply, caller.tenant()));
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        responses.onError(Statuses.fromSidecar(sidecar, Status.fromThrowable(t), answer.fromSidecar()).asRuntimeException());
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        responses.onCompleted();
+                    }
+                });
+    }
+
+    /** A {@code list_models} answer limited to the models the caller's tenant may use. */
+    private ControlMessage onlyAllowedModels(ControlMessage reply, String tenant) {
+        final List<String> allowed = quotas.policyFor(tenant).models();
+        if (allowed.isEmpty() || !reply.containsPayload("models")) {
+            return reply;
+        }
+        final List<String> models = new ArrayList<>();
+        for (String model : reply.getPayloadOrThrow("models").split(",")) {
+            if (allowed.contains(model.trim())) {
+                models.add(model.trim());
+            }
+        }
+        return reply.toBuilder().putPayload("models", String.join(",", models)).build();
+    }
+
+    private String addresses() {
+        final List<String> list = new ArrayList<>();
+        for (Sidecar s : sidecars.all()) {
+            list.add(s.endpoint().toString());
+        }
+        return String.join(", ", list);
+    }
+
+    /** Passes the answer on and reports the command once it is answered. */
+    private final class Recording implements StreamObserver<ControlMessage> {
+
+        private final ControlMessage request;
+        private final Identity caller;
+        private final String peer;
+        private final String api;
+        private final StreamObserver<ControlMessage> responses;
+        private final long startNanos = System.nanoTime();
+        private volatile String answerStatus = "";
+
+        Recording(ControlMessage request, Identity caller, String peer, String api,
+                  StreamObserver<ControlMessage> responses) {
+            this.request = request;
+            this.caller = caller;
+            this.peer = peer;
+            this.api = api;
+            this.responses = responses;
+        }
+
+        @Override
+        public void onNext(ControlMessage answer) {
+            answerStatus = answer.getPayloadOrDefault("status", "");
+            responses.onNext(answer);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            responses.onError(t);
+            report(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            responses.onCompleted();
+            report(Status.OK);
+        }
+
+        private void report(Status status) {
+            try {
+                commands.onCommand(caller, request, status, answerStatus, peer, api, System.nanoTime() - startNanos);
+            } catch (RuntimeException e) {
+                logger.error("command listener failed", e);
+            }
+        }
+    }
+
+    private static void reply(StreamObserver<ControlMessage> responses, String traceId, String command,
+                              ControlMessage.Builder answer) {
+        responses.onNext(answer.setTraceId(traceId).setCommand(command + "_response").build());
+        responses.onCompleted();
+    }
+
+    private static ControlMessage.Builder ok(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "ok").putPayload("message", message);
+    }
+
+    private static ControlMessage.Builder error(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "error").putPayload("message", message);
+    }
+}

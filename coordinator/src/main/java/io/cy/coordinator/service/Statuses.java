@@ -1,0 +1,75 @@
+package io.cy.coordinator.service;
+
+import io.cy.coordinator.sidecar.Sidecar;
+import io.grpc.Status;
+import java.util.List;
+
+/**
+ * The one place where failures become the statuses clients see. A status the sidecar sent is
+ * relayed unchanged; a failure that arose on our side of the sidecar connection says which
+ * sidecar it was; anything unexpected becomes INTERNAL without internals.
+ */
+final class Statuses {
+
+    private Statuses() {}
+
+    /**
+     * Whether a sidecar call failed without the sidecar answering: the connection was refused,
+     * reset or closed. Such a call may be retried elsewhere if nothing reached the client yet.
+     */
+    static boolean isUnreachable(Status status, boolean answeredBySidecar) {
+        return status.getCode() == Status.Code.UNAVAILABLE && !answeredBySidecar;
+    }
+
+    /**
+     * The status the client gets for a sidecar call's {@code status}: the sidecar's own status
+     * unchanged; a failure of the connection to it named after the sidecar.
+     */
+    static Status fromSidecar(Sidecar sidecar, Status status, boolean answeredBySidecar) {
+        if (answeredBySidecar || status.getCode() == Status.Code.CANCELLED
+                || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            return status;
+        }
+        return status.withDescription("sidecar " + sidecar + ": " + describe(status)).withCause(null);
+    }
+
+    /** UNAVAILABLE naming each sidecar that was tried and why it failed. */
+    static Status unreachable(List<String> failures) {
+        return Status.UNAVAILABLE.withDescription(
+                (failures.size() == 1 ? "sidecar " : "sidecars unavailable: ") + String.join("; ", failures));
+    }
+
+    /** " (addr: why; …)" for the sidecars out of rotation with a known reason; "" when none has one. */
+    static String reasons(List<Sidecar> sidecars) {
+        final List<String> reasons = new java.util.ArrayList<>();
+        for (Sidecar sidecar : sidecars) {
+            if (!sidecar.reason().isEmpty()) {
+                reasons.add(sidecar + ": " + sidecar.reason());
+            }
+        }
+        return reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")";
+    }
+
+    static String failure(Sidecar sidecar, Status status) {
+        return sidecar + ": " + describe(status);
+    }
+
+    /** A status for an exception thrown by our own code; the details stay in our log. */
+    static Status internal(Throwable t) {
+        return Status.INTERNAL.withDescription("coordinator error (" + t.getClass().getSimpleName() + ")");
+    }
+
+    static String describe(Status status) {
+        final String description = status.getDescription();
+        final Throwable cause = status.getCause();
+        final String causeMessage = cause == null ? null
+                : cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+        if (description == null) {
+            return causeMessage == null ? status.getCode().toString() : causeMessage;
+        }
+        if (causeMessage == null || description.contains(causeMessage)) {
+            return description;
+        }
+        return description + " (" + causeMessage + ")";
+    }
+}

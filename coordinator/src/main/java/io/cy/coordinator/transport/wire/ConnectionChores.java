@@ -1,0 +1,132 @@
+package io.cy.coordinator.transport.wire;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What every HTTP/2 connection of the coordinator does besides its streams, client side and
+ * server side alike: one flush for all the writes of an event-loop turn (as grpc-java's write
+ * queue does), giving delivered bytes back to the peer's window, and keepalive: a PING when
+ * nothing was read for a while, and the connection closed when no answer comes in time.
+ * Just before its flush, a connection may hand over what it held back during the turn.
+ *
+ * <p>Confined to the connection's event loop.
+ */
+public final class ConnectionChores {
+
+    private final EventLoop loop;
+    private final Http2ConnectionHandler handler;
+    private final Runnable beforeFlush;
+    private final Runnable flushTask = this::flushNow;
+    private ChannelHandlerContext ctx;
+    private boolean flushScheduled;
+
+    private long lastReadNanos = System.nanoTime();
+    private long pingSentNanos;
+    private ScheduledFuture<?> keepalive;
+
+    /**
+     * The flow controller for what {@code connection} sends: Netty's, with a distributor that
+     * shares the connection window among streams in turn. gRPC sends no priorities, and the default
+     * distributor's priority tree (a heap over the open streams, and the state it keeps of closed
+     * ones) costs every write and every new stream a walk through memory shared by all of them.
+     */
+    public static Http2RemoteFlowController remoteFlowController(Http2Connection connection) {
+        return new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection));
+    }
+
+    public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler) {
+        this(loop, handler, () -> { });
+    }
+
+    /** @param beforeFlush runs at the end of a turn in which a flush was asked for, before the flush */
+    public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler, Runnable beforeFlush) {
+        this.loop = loop;
+        this.handler = handler;
+        this.beforeFlush = beforeFlush;
+    }
+
+    /** The handler's context, once it is in the pipeline. */
+    public void attach(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Flushes once the event loop's current turn is over, with whatever else was written in it. */
+    public void scheduleFlush() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            loop.execute(flushTask);
+        }
+    }
+
+    /** Gives {@code bytes} of a stream back to the peer's window (a WINDOW_UPDATE when due). */
+    public void returnBytes(int streamId, int bytes) {
+        final Http2Stream stream = handler.connection().stream(streamId);
+        if (stream == null) {
+            return;
+        }
+        try {
+            if (handler.connection().local().flowController().consumeBytes(stream, bytes)) {
+                scheduleFlush();
+            }
+        } catch (Http2Exception e) {
+            handler.onError(ctx, false, e);
+        }
+    }
+
+    /** Something was read: the peer is alive. */
+    public void onRead() {
+        lastReadNanos = System.nanoTime();
+        pingSentNanos = 0;
+    }
+
+    /**
+     * Pings when nothing was read for {@code time}; runs {@code onTimeout} when nothing is read
+     * within {@code timeout} of a ping. A zero {@code time} means no pings.
+     */
+    public void startKeepalive(Duration time, Duration timeout, Runnable onTimeout) {
+        final long timeNanos = time.toNanos();
+        if (timeNanos <= 0 || keepalive != null) {
+            return;
+        }
+        keepalive = loop.scheduleWithFixedDelay(() -> {
+            final long now = System.nanoTime();
+            if (pingSentNanos != 0 || now - lastReadNanos < timeNanos || ctx == null) {
+                return;
+            }
+            pingSentNanos = now;
+            handler.encoder().writePing(ctx, false, now, ctx.newPromise());
+            scheduleFlush();
+            loop.schedule(() -> {
+                if (pingSentNanos == now && lastReadNanos - now < 0) {
+                    onTimeout.run();
+                }
+            }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }, timeNanos, timeNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The connection is over: no more pings. */
+    public void stop() {
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+    }
+
+    private void flushNow() {
+        flushScheduled = false;
+        beforeFlush.run();
+        if (ctx != null) {
+            handler.flush(ctx);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.cy.coordinator.transport.wire;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/**
+ * Builds a connection's HTTP/2 handler through Netty's builder, so that the builder's decorators
+ * come with it: the cap on queued control frames, the RST_STREAM rate limit both ways, the limit
+ * on empty DATA frames and on small CONTINUATION frames. Encoder and decoder built by hand would
+ * have none of them. The limits are set from {@link FloodLimits}; the rest are Netty's defaults.
+ *
+ * @param <T> the connection's own handler
+ */
+public final class GuardedHandlerBuilder<T extends Http2ConnectionHandler>
+        extends AbstractHttp2ConnectionHandlerBuilder<T, GuardedHandlerBuilder<T>> {
+
+    /** Makes the handler from what the builder assembled. */
+    @FunctionalInterface
+    public interface HandlerFactory<T extends Http2ConnectionHandler> {
+        T create(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings);
+    }
+
+    private final HandlerFactory<T> factory;
+
+    /** @param connection with its flow controllers already set */
+    public GuardedHandlerBuilder(Http2Connection connection, FloodLimits limits, HandlerFactory<T> factory) {
+        this.factory = requireNonNull(factory, "factory");
+        requireNonNull(limits, "limits");
+        connection(requireNonNull(connection, "connection"));
+        final int windowSeconds = Math.toIntExact(limits.rstFramesWindow().getSeconds());
+        encoderEnforceMaxQueuedControlFrames(limits.maxQueuedControlFrames());
+        decoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), windowSeconds);
+        encoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), windowSeconds);
+        decoderEnforceMaxConsecutiveEmptyDataFrames(limits.maxConsecutiveEmptyDataFrames());
+    }
+
+    @Override
+    public GuardedHandlerBuilder<T> initialSettings(Http2Settings settings) {
+        return super.initialSettings(settings);
+    }
+
+    /** Set on the outermost decoder, so that every limiting decorator sees the frames first. */
+    @Override
+    public GuardedHandlerBuilder<T> frameListener(Http2FrameListener frameListener) {
+        return super.frameListener(frameListener);
+    }
+
+    @Override
+    public GuardedHandlerBuilder<T> gracefulShutdownTimeoutMillis(long gracefulShutdownTimeoutMillis) {
+        return super.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis);
+    }
+
+    /** Streams beyond the peer's concurrency limit wait in the encoder (a client's {@code StreamBufferingEncoder}). */
+    @Override
+    public GuardedHandlerBuilder<T> encoderEnforceMaxConcurrentStreams(boolean enforce) {
+        return super.encoderEnforceMaxConcurrentStreams(enforce);
+    }
+
+    @Override
+    public T build() {
+        return super.build();
+    }
+
+    @Override
+    protected T build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
+        return factory.create(decoder, encoder, initialSettings);
+    }
+}

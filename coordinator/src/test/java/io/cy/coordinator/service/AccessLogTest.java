@@ -1,0 +1,148 @@
+package io.cy.coordinator.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.AsyncAppender;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.AppenderBase;
+import ch.qos.logback.core.read.ListAppender;
+import io.cy.coordinator.auth.Identity;
+import io.grpc.Status;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+class AccessLogTest {
+
+    private final Logger access = (Logger) LoggerFactory.getLogger("cy.access");
+    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+
+    AccessLogTest() {
+        lines.setContext(access.getLoggerContext());
+        lines.start();
+        access.addAppender(lines);
+    }
+
+    @AfterEach
+    void detach() {
+        access.detachAppender(lines);
+    }
+
+    @Test
+    void oneLinePerCallWithValuesQuotedWhereNeeded() {
+        new AccessLog().onCallEnd(summary(Status.NOT_FOUND.withDescription("model_id: 'big \"one\"' unknown"),
+                "big \"one\"", 0, -1, 1_234_567, true));
+
+        assertThat(lines.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).isEqualTo(
+                "method=StreamPredict api=grpc trace_id=t-1 model=\"big \\\"one\\\"\" sidecar=- status=NOT_FOUND"
+                        + " error=\"model_id: 'big \\\"one\\\"' unknown\" chunks=0 ttfc_ms=- duration_ms=1.234"
+                        + " peer=/127.0.0.1:5000 tenant=acme subject=- client_cancelled=true");
+    }
+
+    @Test
+    void theCallerIsNamedByItsSubject() {
+        final CallSummary summary = summary(Status.OK, "sim", 2, 1_000, 2_000, false);
+        new AccessLog().onCallEnd(new CallSummary(summary.method(), summary.api(), summary.traceId(), "local:/tmp/c.sock",
+                summary.startTime(), new Identity("uds:uid=1000", "ops", Set.of("user"),
+                Identity.CredentialKind.UNIX_PEER, "gid=2000"), "ops", summary.model(), summary.adapter(),
+                summary.priority(), summary.prompt(), summary.promptTokens(), summary.sidecar(), summary.status(),
+                summary.chunks(), summary.bytesOut(), summary.timeToFirstChunkNanos(), summary.durationNanos(),
+                summary.quotaDecision(), summary.cancelledByClient()));
+
+        assertThat(lines.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
+                .endsWith(" peer=local:/tmp/c.sock tenant=ops subject=\"uds:uid=1000\"");
+    }
+
+    @Test
+    void millisecondsKeepThreeDecimals() {
+        assertThat(AccessLog.millis(5_000)).isEqualTo("0.005");
+        assertThat(AccessLog.millis(45_000)).isEqualTo("0.045");
+        assertThat(AccessLog.millis(12_345_678)).isEqualTo("12.345");
+    }
+
+    @Test
+    void linesLeaveThroughABoundedQueueThatNeverBlocksTheCaller() {
+        final List<AsyncAppender> async = new ArrayList<>();
+        for (var it = access.iteratorForAppenders(); it.hasNext(); ) {
+            final Appender<ILoggingEvent> appender = it.next();
+            if (appender instanceof AsyncAppender) {
+                async.add((AsyncAppender) appender);
+            }
+        }
+        assertThat(async).as("logback.xml: the access log's appender").singleElement().satisfies(appender -> {
+            assertThat(appender.isNeverBlock()).isTrue();
+            assertThat(appender.getQueueSize()).isBetween(1, 65_536);
+            assertThat(appender.getDiscardingThreshold()).as("INFO lines are not discarded early").isZero();
+            assertThat(appender).isSameAs(AccessLogAppender.configured());
+        });
+        assertThat(access.isAdditive()).as("not also written synchronously by the root logger").isFalse();
+    }
+
+    @Test
+    void linesThatFindTheQueueFullAreDroppedAndCounted() throws InterruptedException {
+        final CountDownLatch writing = new CountDownLatch(1);
+        final CountDownLatch stdoutBack = new CountDownLatch(1);
+        final List<String> written = new CopyOnWriteArrayList<>();
+        // Stands for a stdout that has stopped taking lines.
+        final AppenderBase<ILoggingEvent> stuck = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                writing.countDown();
+                try {
+                    stdoutBack.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                written.add(event.getFormattedMessage());
+            }
+        };
+        final AccessLogAppender appender = new AccessLogAppender();
+        appender.setContext(access.getLoggerContext());
+        appender.setQueueSize(4);
+        appender.setDiscardingThreshold(0);
+        appender.setNeverBlock(true);
+        stuck.setContext(access.getLoggerContext());
+        stuck.start();
+        appender.addAppender(stuck);
+        appender.start();
+        try {
+            appender.doAppend(event("line 0"));
+            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the worker took the first line").isTrue();
+            for (int i = 1; i <= 4; i++) {
+                appender.doAppend(event("line " + i));
+            }
+            assertThat(appender.dropped()).isZero();
+
+            for (int i = 5; i <= 7; i++) {
+                appender.doAppend(event("line " + i));
+            }
+
+            assertThat(appender.dropped()).isEqualTo(3);
+        } finally {
+            stdoutBack.countDown();
+            appender.stop();
+        }
+        assertThat(written).containsExactly("line 0", "line 1", "line 2", "line 3", "line 4");
+    }
+
+    private ILoggingEvent event(String message) {
+        return new LoggingEvent(AccessLogTest.class.getName(), access, Level.INFO, message, null, null);
+    }
+
+    private static CallSummary summary(Status status, String model, long chunks, long ttfcNanos, long durationNanos,
+                                       boolean cancelled) {
+        return new CallSummary("StreamPredict", "grpc", "t-1", "/127.0.0.1:5000", Instant.EPOCH, null, "acme",
+                model, "", 0, "", 0, "", status, chunks, 0, ttfcNanos, durationNanos, "", cancelled);
+    }
+}

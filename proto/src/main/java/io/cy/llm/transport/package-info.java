@@ -1,2 +1,0 @@
-/** Addresses (TCP or Unix socket) and the shared Netty event loops that serve and reach them. */
-package io.cy.llm.transport;
