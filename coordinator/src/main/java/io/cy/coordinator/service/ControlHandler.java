@@ -7,6 +7,7 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.AiInferenceGrpc;
@@ -196,7 +197,7 @@ public final class ControlHandler {
                 return;
             }
         } else {
-            sidecar = sidecars.acquire(List.of());
+            sidecar = sidecars.acquire(List.of(), RoutingKey.NONE);
             if (sidecar == null) {
                 responses.onError(Status.UNAVAILABLE.withDescription("no sidecar available for Control "
                         + request.getCommand()).asRuntimeException());

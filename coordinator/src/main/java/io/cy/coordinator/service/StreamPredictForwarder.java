@@ -8,6 +8,7 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.transport.client.SidecarCall;
 import io.cy.coordinator.sidecar.SidecarPool;
@@ -313,7 +314,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
         /** Starts a sidecar call for the first request; holds the lock. */
         private void startAttempt() {
-            final Sidecar sidecar = sidecars.acquire(tried);
+            final Sidecar sidecar = sidecars.acquire(tried, RoutingKey.NONE);
             if (sidecar == null) {
                 ended = true;
                 final Status status = failures.isEmpty()
@@ -473,7 +474,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             // Chunks sent on to the client (the final end-of-stream message not counted).
             private long delivered;
             private long bytesOut;
+            private final long attemptStartNanos = System.nanoTime();
             private long firstMessageNanos = -1;
+            private long lastMessageNanos = -1;
             private boolean endOfStream;
             private boolean headersSent;
 
@@ -485,9 +488,11 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             @Override
             public void onMessage(byte[] message) {
                 try {
+                    final long now = System.nanoTime();
                     if (messages == 0) {
-                        firstMessageNanos = System.nanoTime();
+                        firstMessageNanos = now;
                     }
+                    lastMessageNanos = now;
                     messages++;
                     final boolean last = ResponseFrames.isEndOfStream(message);
                     if (last) {
@@ -539,6 +544,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             public void onClose(Status status, Metadata trailers) {
                 try {
                     sidecar.release();
+                    if (messages > 0) {
+                        sidecar.latency().record(firstMessageNanos - attemptStartNanos, messages,
+                                lastMessageNanos - firstMessageNanos);
+                    }
                     Status outcome = null;
                     if (cancelled == null && serverCall.isCancelled()) {
                         // The client's cancellation reached the sidecar call through the gRPC

@@ -16,7 +16,7 @@ public final class LeastInFlightRouter implements SidecarRouter {
     private final AtomicInteger rotation = new AtomicInteger();
 
     @Override
-    public Sidecar pick(List<Sidecar> sidecars, List<Sidecar> tried) {
+    public Sidecar pick(List<Sidecar> sidecars, List<Sidecar> tried, RoutingKey key) {
         final List<Sidecar> leastLoaded = new ArrayList<>(sidecars.size());
         final List<Sidecar> unavailable = new ArrayList<>(sidecars.size());
         int least = Integer.MAX_VALUE;

@@ -30,6 +30,7 @@ public final class Sidecar {
     private final int unhealthyThreshold;
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
+    private final SidecarLatency latency = new SidecarLatency();
 
     // Written by the prober and by calls that saw a refused connection; read on every pick.
     private volatile boolean healthy = true;
@@ -150,6 +151,11 @@ public final class Sidecar {
     }
 
     /** Ends a call started through {@link SidecarRouter}; exactly once per call. */
+    /** Moving averages of the time to first token and per output token of its calls. */
+    public SidecarLatency latency() {
+        return latency;
+    }
+
     public void release() {
         inflight.decrementAndGet();
     }

@@ -100,8 +100,8 @@ public final class SidecarPool implements AutoCloseable {
      * Chooses a sidecar for a new call and counts the call against it, or returns null when none
      * may take it. The caller releases it exactly once.
      */
-    public Sidecar acquire(List<Sidecar> tried) {
-        final Sidecar sidecar = router.pick(sidecars, tried);
+    public Sidecar acquire(List<Sidecar> tried, RoutingKey key) {
+        final Sidecar sidecar = router.pick(sidecars, tried, key);
         if (sidecar != null) {
             sidecar.acquire();
         }

@@ -9,5 +9,5 @@ public interface SidecarRouter {
      * Returns the sidecar for a new call among {@code sidecars}, never one in {@code tried}, or
      * null when none may take it.
      */
-    Sidecar pick(List<Sidecar> sidecars, List<Sidecar> tried);
+    Sidecar pick(List<Sidecar> sidecars, List<Sidecar> tried, RoutingKey key);
 }

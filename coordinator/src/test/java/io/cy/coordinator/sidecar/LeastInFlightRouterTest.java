@@ -48,7 +48,7 @@ class LeastInFlightRouterTest {
     private Map<String, Integer> pickMany(List<Sidecar> sidecars, List<Sidecar> tried) {
         final Map<String, Integer> counts = new HashMap<>();
         for (int i = 0; i < PICKS; i++) {
-            final Sidecar picked = router.pick(sidecars, tried);
+            final Sidecar picked = router.pick(sidecars, tried, RoutingKey.NONE);
             counts.merge(picked == null ? "null" : picked.toString(), 1, Integer::sum);
         }
         return counts;
@@ -100,15 +100,15 @@ class LeastInFlightRouterTest {
             final Sidecar b = sidecar("b");
             final SidecarPool pool = new SidecarPool(List.of(a, b), router);
 
-            final Sidecar first = pool.acquire(List.of());
-            final Sidecar second = pool.acquire(List.of());
+            final Sidecar first = pool.acquire(List.of(), RoutingKey.NONE);
+            final Sidecar second = pool.acquire(List.of(), RoutingKey.NONE);
 
             assertThat(second).isNotSameAs(first);
             assertThat(a.inflight()).isEqualTo(1);
             assertThat(b.inflight()).isEqualTo(1);
 
             first.release();
-            assertThat(pool.acquire(List.of())).isSameAs(first);
+            assertThat(pool.acquire(List.of(), RoutingKey.NONE)).isSameAs(first);
             assertThat(first.inflight()).isEqualTo(1);
         }
     }
@@ -161,8 +161,8 @@ class LeastInFlightRouterTest {
             final Map<String, Integer> counts = pickMany(List.of(a, b, c), List.of());
 
             assertThat(counts).containsOnlyKeys(a.toString(), b.toString());
-            assertThat(router.pick(List.of(a, b, c), List.of(a))).isSameAs(b);
-            assertThat(router.pick(List.of(a, b, c), List.of(a, b))).isNull();
+            assertThat(router.pick(List.of(a, b, c), List.of(a), RoutingKey.NONE)).isSameAs(b);
+            assertThat(router.pick(List.of(a, b, c), List.of(a, b), RoutingKey.NONE)).isNull();
         }
 
         @Test
@@ -176,7 +176,7 @@ class LeastInFlightRouterTest {
             assertThat(a.isHealthy()).isFalse();
             assertThat(a.reason()).isEqualTo("refused the internal token");
             assertThat(pickMany(List.of(a, b), List.of())).containsOnlyKeys(b.toString());
-            assertThat(router.pick(List.of(a), List.of())).isNull();
+            assertThat(router.pick(List.of(a), List.of(), RoutingKey.NONE)).isNull();
         }
 
         @Test
@@ -188,7 +188,7 @@ class LeastInFlightRouterTest {
             assertThat(a.refusesToken()).as("accepted by the last probe").isFalse();
             assertThat(a.recordProbe(true, "")).as("healthy again after healthy_threshold probes").isTrue();
             assertThat(a.reason()).isEmpty();
-            assertThat(router.pick(List.of(a), List.of())).isSameAs(a);
+            assertThat(router.pick(List.of(a), List.of(), RoutingKey.NONE)).isSameAs(a);
         }
 
         @Test
@@ -202,7 +202,7 @@ class LeastInFlightRouterTest {
             assertThat(pickMany(List.of(a, b), List.of())).containsOnlyKeys("null");
 
             final SidecarPool pool = new SidecarPool(List.of(a, b), router);
-            assertThat(pool.acquire(List.of())).isNull();
+            assertThat(pool.acquire(List.of(), RoutingKey.NONE)).isNull();
             assertThat(a.inflight()).isZero();
             assertThat(pool.availableCount()).isZero();
         }
