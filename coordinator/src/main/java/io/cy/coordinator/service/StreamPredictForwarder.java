@@ -8,6 +8,11 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.routing.Resolution;
+import io.cy.coordinator.routing.Route;
+import io.cy.coordinator.routing.RouteTable;
+import io.cy.coordinator.routing.Routing;
+import io.cy.coordinator.routing.StickyKeys;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.transport.client.SidecarCall;
@@ -47,10 +52,12 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
+    private static final Metadata.Key<String> CY_BACKEND = Metadata.Key.of("cy-backend", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> CY_MODEL = Metadata.Key.of("cy-model", Metadata.ASCII_STRING_MARSHALLER);
+
     private final SidecarPool sidecars;
-    private final RequestValidator validator;
-    private final Quotas quotas;
-    private final java.util.function.BooleanSupplier auditAccepting;
+    private final Routing routing;
+    private final CallAdmission callAdmission;
     private final MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod;
     private final String sidecarAuthorization;
     private final CallEndListener callEndListener;
@@ -58,21 +65,16 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
     private volatile boolean shuttingDown;
 
     /**
+     * @param callAdmission validation, tenant, audit gate and quota: whether a call may go on
      * @param sidecarMethod StreamPredict towards the sidecar, with responses kept as bytes
      * @param internalToken sent to sidecars as a bearer token; empty for none
      */
-    /**
-     * @param auditAccepting false while the audit log refuses events (fail_closed): new calls are
-     *     refused rather than served unaudited
-     */
-    public StreamPredictForwarder(SidecarPool sidecars, RequestValidator validator, Quotas quotas,
-                                  java.util.function.BooleanSupplier auditAccepting,
+    public StreamPredictForwarder(SidecarPool sidecars, Routing routing, CallAdmission callAdmission,
                                   MethodDescriptor<StreamPredictRequest, byte[]> sidecarMethod,
                                   String internalToken, CallEndListener callEndListener) {
         this.sidecars = requireNonNull(sidecars, "sidecars");
-        this.validator = requireNonNull(validator, "validator");
-        this.quotas = requireNonNull(quotas, "quotas");
-        this.auditAccepting = requireNonNull(auditAccepting, "auditAccepting");
+        this.routing = requireNonNull(routing, "routing");
+        this.callAdmission = requireNonNull(callAdmission, "callAdmission");
         this.sidecarMethod = requireNonNull(sidecarMethod, "sidecarMethod");
         this.sidecarAuthorization = requireNonNull(internalToken, "internalToken").isEmpty()
                 ? null : "Bearer " + internalToken;
@@ -111,6 +113,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         // The first request as received, for the call's summary; and what quotas decided.
         private volatile StreamPredictRequest request;
         private volatile String quotaDecision = "none";
+        // Set once the first request is resolved; the call keeps it, whatever the table becomes.
+        private volatile Route route;
+        private RoutingKey routingKey = RoutingKey.NONE;
 
         // Client listener thread only.
         private int received;
@@ -153,20 +158,29 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     // Settled first, so that every refusal below is recorded under the call's trace id.
                     traceId = TraceIds.resolve(request.getMetadata().getTraceId(), clientHeaders);
                 }
-                Status invalid = validator.validate(request);
-                if (invalid == null) {
-                    invalid = checkTenant(request);
-                }
+                final Status invalid = callAdmission.check(request, identity);
                 if (received == 1) {
                     if (invalid != null) {
                         closeBeforeSidecar(invalid, null);
                         return;
                     }
-                    if (!auditAccepting.getAsBoolean()) {
-                        closeBeforeSidecar(Status.UNAVAILABLE.withDescription("audit log unavailable"), null);
+                    final Status auditRefusal = callAdmission.auditGate();
+                    if (auditRefusal != null) {
+                        closeBeforeSidecar(auditRefusal, null);
                         return;
                     }
-                    final QuotaDecision quota = quotas.admit(tenantOf(request), request);
+                    final String tenant = tenantOf(request);
+                    final RouteTable table = routing.active();
+                    final String stickyKey = StickyKeys.of(table.routes().stickyKey(), tenant, request, clientHeaders);
+                    final Resolution resolution = routing.resolver().resolve(table, request.getModelId(),
+                            request.getAdapter(), stickyKey, request.getWorkerHint());
+                    if (!resolution.isResolved()) {
+                        closeBeforeSidecar(resolution.error(), null);
+                        return;
+                    }
+                    route = resolution.route();
+                    routingKey = new RoutingKey(stickyKey, request.getPrompt(), request.getAdapter());
+                    final QuotaDecision quota = callAdmission.admit(tenant, request, route);
                     if (!quota.isAdmitted()) {
                         quotaDecision = "rejected:" + quota.reason().key();
                         closeBeforeSidecar(quota.status(), quota.trailers());
@@ -282,45 +296,35 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             }
         }
 
-        /** Whose budget the call uses: the credential's tenant; without authentication, the request's. */
         private String tenantOf(StreamPredictRequest request) {
-            if (identity != null) {
-                return identity.tenant();
-            }
-            final String claimed = request.getMetadata().getTenant();
-            return claimed.isEmpty() ? "default" : claimed;
+            return CallAdmission.tenantOf(request, identity);
         }
 
-        /** PERMISSION_DENIED when the request claims another tenant than the caller's credential. */
-        private Status checkTenant(StreamPredictRequest request) {
-            final String claimed = request.getMetadata().getTenant();
-            if (identity == null || claimed.isEmpty() || claimed.equals(identity.tenant())) {
-                return null;
-            }
-            return Status.PERMISSION_DENIED.withDescription("metadata.tenant: '" + claimed
-                    + "' does not match the authenticated tenant '" + identity.tenant() + "'");
-        }
-
-        /** The request as the sidecar gets it: with the call's trace id and the caller's tenant. */
+        /** The request as the sidecar gets it: with the call's trace id, the caller's tenant and the resolved model. */
         private StreamPredictRequest rewrite(StreamPredictRequest request) {
             final String tenant = identity == null ? request.getMetadata().getTenant() : identity.tenant();
-            if (request.getMetadata().getTraceId().equals(traceId) && request.getMetadata().getTenant().equals(tenant)) {
+            final String model = route.model();
+            if (request.getMetadata().getTraceId().equals(traceId) && request.getMetadata().getTenant().equals(tenant)
+                    && request.getModelId().equals(model)) {
                 return request;
             }
             return request.toBuilder()
+                    .setModelId(model)
                     .setMetadata(request.getMetadata().toBuilder().setTraceId(traceId).setTenant(tenant))
                     .build();
         }
 
         /** Starts a sidecar call for the first request; holds the lock. */
         private void startAttempt() {
-            final Sidecar sidecar = sidecars.acquire(tried, RoutingKey.NONE);
+            final Sidecar sidecar = routing.acquire(route, tried, routingKey);
             if (sidecar == null) {
                 ended = true;
+                final List<Sidecar> candidates = routing.sidecarsOf(route);
                 final Status status = failures.isEmpty()
-                        ? Status.UNAVAILABLE.withDescription("no sidecar available: "
-                                + sidecars.all().size() + " configured, none healthy and not draining"
-                                + Statuses.reasons(sidecars.all()))
+                        ? Status.UNAVAILABLE.withDescription("no sidecar available"
+                                + (sidecars.backendIds().size() > 1 ? " in backend " + String.join(", ", route.backends()) : "")
+                                + ": " + candidates.size() + " configured, none healthy and not draining"
+                                + Statuses.reasons(candidates))
                         : Statuses.unreachable(failures);
                 settleQuota(0, false);
                 serverCall.close(status, trailersWithTraceId(null));
@@ -434,6 +438,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             settleQuota(chunks, sidecar != null);
             final long now = System.nanoTime();
             final StreamPredictRequest r = request;
+            final Route routed = route;
             try {
                 callEndListener.onCallEnd(new CallSummary(
                         "StreamPredict",
@@ -443,7 +448,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         startTime,
                         identity,
                         r == null ? (identity == null ? "" : identity.tenant()) : tenantOf(r),
-                        r == null ? "" : r.getModelId(),
+                        routed != null ? routed.model() : r == null ? "" : r.getModelId(),
                         r == null ? "" : r.getAdapter(),
                         r == null ? 0 : r.getPriority(),
                         r == null ? "" : r.getPrompt(),
@@ -455,7 +460,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         firstChunkNanos < 0 ? -1 : firstChunkNanos - startNanos,
                         now - startNanos,
                         quotaDecision,
-                        cancelled != null && cancelled.getCode() == Status.Code.CANCELLED));
+                        cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
+                        routed == null ? "" : routed.alias(),
+                        sidecar != null ? sidecars.backendOf(sidecar) : routed == null ? "" : routed.backend(),
+                        routed == null ? "" : routed.note()));
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
             }
@@ -505,6 +513,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     if (!headersSent) {
                         final Metadata headers = new Metadata();
                         headers.put(TraceIds.TRACE_ID, traceId);
+                        headers.put(CY_BACKEND, sidecars.backendOf(sidecar));
+                        if (!route.model().isEmpty()) {
+                            headers.put(CY_MODEL, route.model());
+                        }
                         serverCall.sendHeaders(headers);
                         headersSent = true;
                     }
