@@ -16,9 +16,11 @@ import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.routing.Catalog;
+import io.cy.coordinator.routing.ModelDiscovery;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.Routing;
 import io.cy.coordinator.service.CallAdmission;
+import io.cy.coordinator.service.RouteCommands;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.service.AiInferenceServices;
@@ -182,11 +184,13 @@ public final class Coordinator implements AutoCloseable {
         if (!internalToken.isEmpty()) {
             probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
         }
+        final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes());
+        final ModelDiscovery discovery = new ModelDiscovery(sidecars, routing, probeHeaders,
+                config.sidecars().health().timeout());
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
-                () -> updateServingStatus(health, sidecars));
+                () -> updateServingStatus(health, sidecars), discovery::discoverAll);
         final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
                 config.limits().maxNewTokens());
-        final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
@@ -195,7 +199,7 @@ public final class Coordinator implements AutoCloseable {
         // Read by the Health answers (any thread) while the listeners start.
         final List<Server> servers = new CopyOnWriteArrayList<>();
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
-                new ControlHandler(sidecars, quotas, reloader, internalToken,
+                new ControlHandler(sidecars, quotas, new RouteCommands(routing), reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
                         config.sidecars().controlTimeout(), version, auditRecorder::control),
                 new HealthHandler(sidecars, forwarder::activeCalls, () -> {
@@ -255,6 +259,8 @@ public final class Coordinator implements AutoCloseable {
         }
         health.setStatus("", ServingStatus.SERVING);
         updateServingStatus(health, sidecars);
+        // Before the first call: a backend that discovers its models would otherwise know none.
+        discovery.discoverAllAndWait();
         prober.start();
         logger.info("cy-coordinator {} listening on {}{}{}; sidecars {}; native transport: {}",
                 version, grpcEndpoint,
