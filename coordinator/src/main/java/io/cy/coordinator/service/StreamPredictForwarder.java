@@ -53,6 +53,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     private static final Metadata.Key<String> CY_BACKEND = Metadata.Key.of("cy-backend", Metadata.ASCII_STRING_MARSHALLER);
+    /** Tells the HTTP bridge (and any client) that the NOT_FOUND is about the model: OpenAI's model_not_found. */
+    private static final Metadata.Key<String> CY_ERROR = Metadata.Key.of("cy-error", Metadata.ASCII_STRING_MARSHALLER);
+    private static final String MODEL_NOT_FOUND = "model_not_found";
     private static final Metadata.Key<String> CY_MODEL = Metadata.Key.of("cy-model", Metadata.ASCII_STRING_MARSHALLER);
 
     private final SidecarPool sidecars;
@@ -175,7 +178,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     final Resolution resolution = routing.resolver().resolve(table, request.getModelId(),
                             request.getAdapter(), stickyKey, request.getWorkerHint());
                     if (!resolution.isResolved()) {
-                        closeBeforeSidecar(resolution.error(), null);
+                        final Metadata trailers = new Metadata();
+                        trailers.put(CY_ERROR, MODEL_NOT_FOUND);
+                        closeBeforeSidecar(resolution.error(), trailers);
                         return;
                     }
                     route = resolution.route();
