@@ -99,7 +99,7 @@ public final class Routing {
         }
         if (target == null || target == active) {
             throw new IllegalArgumentException("version: " + (version == 0 ? "none before " + active.version()
-                    : String.valueOf(version)) + " (expected: one of " + versions() + ", other than the active "
+                    : String.valueOf(version)) + " (expected: one of " + versionList() + ", other than the active "
                     + active.version() + ")");
         }
         active = target;
@@ -111,6 +111,12 @@ public final class Routing {
         final List<Long> out = new ArrayList<>();
         history.forEach(table -> out.add(table.version()));
         return out;
+    }
+
+    private String versionList() {
+        final List<String> out = new ArrayList<>();
+        history.forEach(table -> out.add(String.valueOf(table.version())));
+        return String.join(", ", out);
     }
 
     private RouteTable install(RouteTable table) {
