@@ -23,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Asks the sidecars of backends without a {@code models} list what they serve: Control
- * {@code list_models}, whose answer lists {@code models} and, when the sidecar says so, the
- * {@code adapters} it has loaded (both comma-separated). Runs on the health prober's thread; the
+ * Asks the sidecars of configured backends what they serve: Control {@code list_models}, whose
+ * answer lists {@code models} and, when the sidecar says so, the {@code adapters} it has loaded
+ * (both comma-separated). The models count for backends without a {@code models} list; the
+ * adapters for all, to send a call to a sidecar that has its adapter loaded. Runs on the health prober's thread; the
  * answers are recorded in the {@link Catalog} as they arrive. A sidecar that does not answer
  * keeps what it said last.
  */
@@ -49,12 +50,12 @@ public final class ModelDiscovery {
         this.timeout = requireNonNull(timeout, "timeout");
     }
 
-    /** Asks every discovering backend's sidecars, without waiting for the answers. */
+    /** Asks every configured backend's sidecars, without waiting for the answers. */
     public void discoverAll() {
         ask();
     }
 
-    /** Asks every discovering backend's sidecars and waits up to the timeout for the answers: at startup. */
+    /** Asks every configured backend's sidecars and waits up to the timeout for the answers: at startup. */
     public void discoverAllAndWait() {
         for (ListenableFuture<ControlMessage> answer : ask()) {
             try {
@@ -71,7 +72,8 @@ public final class ModelDiscovery {
     private List<ListenableFuture<ControlMessage>> ask() {
         final List<ListenableFuture<ControlMessage>> answers = new ArrayList<>();
         for (BackendSpec backend : routing.active().backends()) {
-            if (!backend.discovers()) {
+            if (backend.servesAny()) {
+                // The single pool of a configuration without backends: nothing to learn.
                 continue;
             }
             for (Sidecar sidecar : pool.backend(backend.id())) {
