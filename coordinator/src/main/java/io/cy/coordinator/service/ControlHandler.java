@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Control method. The coordinator answers its own commands ({@code ping},
- * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}) in the worker's
+ * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}, the quota and route
+ * commands, {@code reload_config}, and {@code list_models} once backends are configured) in the worker's
  * convention, {@code <command>_response} with payload {@code status} = ok|error and
  * {@code message}; any other command goes to a sidecar (payload {@code sidecar} may name one)
  * and its answer is relayed.

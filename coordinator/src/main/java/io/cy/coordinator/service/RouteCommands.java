@@ -26,7 +26,7 @@ public final class RouteCommands {
 
     private static final Logger logger = LoggerFactory.getLogger(RouteCommands.class);
     /** Longest routes document taken by routes_set: far more than any real table, far less than memory. */
-    static final int MAX_ROUTES_CHARS = 256 * 1024;
+    static final int MAX_ROUTES_CHARS = 64 * 1024;
 
     private final Routing routing;
 
