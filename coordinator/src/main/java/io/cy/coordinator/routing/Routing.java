@@ -137,8 +137,12 @@ public final class Routing {
         if (route.hinted() != null) {
             final SidecarRouter router = route.table().router(pool.backendOf(route.hinted()));
             final Sidecar sidecar = pool.acquire(router, List.of(route.hinted()), tried, key);
-            if (sidecar != null) {
+            if (sidecar != null && sidecar.isAvailable()) {
                 return sidecar;
+            }
+            if (sidecar != null) {
+                // Out of rotation: a hint never sends a call where the backend's own choice would not.
+                sidecar.release();
             }
         }
         for (String backend : route.backends()) {

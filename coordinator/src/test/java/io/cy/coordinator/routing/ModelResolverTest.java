@@ -198,6 +198,13 @@ class ModelResolverTest {
         gpuA2.setDraining(true);
         // A hint is never a way around a drain.
         assertThat(routing.acquire(toSidecar, List.of(), RoutingKey.NONE)).isSameAs(gpuA1);
+        assertThat(gpuA2.inflight()).isZero();
+        gpuA1.release();
+        gpuA2.setDraining(false);
+        gpuA2.markUnreachable("connection refused");
+        // Nor around the health of the sidecar it names.
+        assertThat(routing.acquire(toSidecar, List.of(), RoutingKey.NONE)).isSameAs(gpuA1);
+        assertThat(gpuA2.inflight()).isZero();
     }
 
     @Test
