@@ -262,13 +262,23 @@ public final class Coordinator implements AutoCloseable {
         // Before the first call: a backend that discovers its models would otherwise know none.
         discovery.discoverAllAndWait();
         prober.start();
-        logger.info("cy-coordinator {} listening on {}{}{}; sidecars {}; native transport: {}",
+        logger.info("cy-coordinator {} listening on {}{}{}; {}; native transport: {}",
                 version, grpcEndpoint,
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 http == null ? "" : "; HTTP on " + http.endpoint(),
-                config.sidecars().addresses(), transport.isNative());
+                describeBackends(config), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
                 List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+    }
+
+    /** {@code sidecars [...]} for the single pool; otherwise each backend with its sidecars, and the aliases. */
+    private static String describeBackends(CoordinatorConfig config) {
+        if (config.backends().size() == 1 && config.backends().get(0).servesAny()) {
+            return "sidecars " + config.sidecars().addresses();
+        }
+        final List<String> backends = new ArrayList<>();
+        config.backends().forEach(backend -> backends.add(backend.id() + " " + backend.addresses()));
+        return "backends " + String.join(", ", backends) + "; aliases " + config.routes().aliases().keySet();
     }
 
     /** "cannot listen on {@code where}: why", once: the HTTP bridge's own failure already says it. */
