@@ -35,6 +35,8 @@ import java.util.UUID;
  * @param payload the Control payload, values of secret-looking keys replaced by {@code ***}
  * @param promptSha256 the prompt's SHA-256 in hex, when {@code audit.store_prompts} is {@code sha256}
  * @param prompt the prompt, when {@code audit.store_prompts} is {@code full}
+ * @param alias the model alias the request named; empty when none
+ * @param backend the backend that served the call, or was chosen for it
  */
 public record AuditEvent(
         Kind kind,
@@ -66,7 +68,9 @@ public record AuditEvent(
         String command,
         Map<String, String> payload,
         String promptSha256,
-        String prompt) {
+        String prompt,
+        String alias,
+        String backend) {
 
     /** What the event is about; stored as its lower-case name. */
     public enum Kind {
@@ -116,9 +120,25 @@ public record AuditEvent(
                 ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(payload));
         promptSha256 = orEmpty(promptSha256);
         prompt = orEmpty(prompt);
+        alias = orEmpty(alias);
+        backend = orEmpty(backend);
         if (timeToFirstChunkNanos < 0) {
             timeToFirstChunkNanos = -1;
         }
+    }
+
+    /** An event without the routing fields (alias, backend), as spooled before they existed. */
+    public AuditEvent(Kind kind, UUID eventId, String traceId, Instant startTime, Instant endTime, String api,
+                      String method, String tenant, String subject, String credentialKind, String keyId,
+                      String clientAddress, String model, String adapter, int priority, String sidecar,
+                      String statusCode, String statusDescription, long chunks, long promptTokens,
+                      long timeToFirstChunkNanos, long durationNanos, long bytesOut, String quotaDecision,
+                      boolean cancelledByClient, String reason, String command, Map<String, String> payload,
+                      String promptSha256, String prompt) {
+        this(kind, eventId, traceId, startTime, endTime, api, method, tenant, subject, credentialKind, keyId,
+                clientAddress, model, adapter, priority, sidecar, statusCode, statusDescription, chunks, promptTokens,
+                timeToFirstChunkNanos, durationNanos, bytesOut, quotaDecision, cancelledByClient, reason, command,
+                payload, promptSha256, prompt, "", "");
     }
 
     public static Builder builder(Kind kind) {
@@ -170,6 +190,8 @@ public record AuditEvent(
         private String adapter;
         private int priority;
         private String sidecar;
+        private String alias;
+        private String backend;
         private String statusCode;
         private String statusDescription;
         private long chunks;
@@ -259,6 +281,16 @@ public record AuditEvent(
 
         public Builder sidecar(String sidecar) {
             this.sidecar = sidecar;
+            return this;
+        }
+
+        public Builder alias(String alias) {
+            this.alias = alias;
+            return this;
+        }
+
+        public Builder backend(String backend) {
+            this.backend = backend;
             return this;
         }
 
@@ -352,7 +384,7 @@ public record AuditEvent(
                     api, method, tenant, subject, credentialKind, keyId, clientAddress, model, adapter, priority,
                     sidecar, statusCode, statusDescription, chunks, promptTokens, timeToFirstChunkNanos,
                     durationNanos, bytesOut, quotaDecision, cancelledByClient, reason, command, payload,
-                    promptSha256, prompt);
+                    promptSha256, prompt, alias, backend);
         }
 
         private static String sha256Hex(String text) {

@@ -61,12 +61,30 @@ class AuditEventTest {
             Events.rejected("acme", END, "UNAUTHENTICATED", "token expired"),
             Events.control("ops", END),
             builder().prompt("ünïcødé \u0000 😀", AuditConfig.StorePrompts.FULL).build(),
+            builder().model("qwen2.5-7b").alias("default").backend("gpu-a").build(),
         }) {
             final EventCodec.Sink sink = new EventCodec.Sink(16);
             EventCodec.encode(e, sink);
             final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(sink.array(), 0, sink.size()).slice());
             assertThat(back).isEqualTo(e);
         }
+    }
+
+    @Test
+    void aRecordSpooledBeforeTheRoutingFieldsIsStillRead() {
+        final AuditEvent e = Events.call("acme", END, 3);
+        final EventCodec.Sink sink = new EventCodec.Sink(16);
+        EventCodec.encode(e, sink);
+        final byte[] bytes = java.util.Arrays.copyOf(sink.array(), sink.size());
+        // Version 1 ends after the prompt: drop the two empty strings (one length byte each) after it.
+        final byte[] v1 = java.util.Arrays.copyOf(bytes, bytes.length - 2);
+        v1[0] = 1;
+
+        final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(v1));
+
+        assertThat(back).isEqualTo(e);
+        assertThat(back.alias()).isEmpty();
+        assertThat(back.backend()).isEmpty();
     }
 
     private static AuditEvent.Builder builder() {

@@ -13,7 +13,14 @@ import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
+import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.routing.Catalog;
+import io.cy.coordinator.routing.ModelDiscovery;
+import io.cy.coordinator.routing.RouteTable;
+import io.cy.coordinator.routing.Routing;
+import io.cy.coordinator.service.CallAdmission;
+import io.cy.coordinator.service.RouteCommands;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.service.AiInferenceServices;
@@ -158,7 +165,9 @@ public final class Coordinator implements AutoCloseable {
         try {
             transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
             try {
-                sidecars = SidecarPool.connect(config.sidecars(), transport, new LeastInFlightRouter());
+                final java.util.Map<String, List<Endpoint>> backends = new java.util.LinkedHashMap<>();
+                config.backends().forEach(backend -> backends.put(backend.id(), backend.addresses()));
+                sidecars = SidecarPool.connect(backends, config.sidecars(), transport, new LeastInFlightRouter());
             } catch (RuntimeException | Error e) {
                 transport.close();
                 throw e;
@@ -175,19 +184,22 @@ public final class Coordinator implements AutoCloseable {
         if (!internalToken.isEmpty()) {
             probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
         }
+        final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes());
+        final ModelDiscovery discovery = new ModelDiscovery(sidecars, routing, probeHeaders,
+                config.sidecars().health().timeout());
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
-                () -> updateServingStatus(health, sidecars));
+                () -> updateServingStatus(health, sidecars), discovery::discoverAll);
         final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
                 config.limits().maxNewTokens());
-        final Supplier<String> reloader = () -> reload(reloadSource, quotas);
+        final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
-        final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars,
-                new RequestValidator(config.limits()), quotas, audit::isAccepting,
+        final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
+                new CallAdmission(new RequestValidator(config.limits()), quotas, audit::isAccepting),
                 AiInferenceServices.SIDECAR_STREAM_PREDICT, internalToken, callEnds);
         // Read by the Health answers (any thread) while the listeners start.
         final List<Server> servers = new CopyOnWriteArrayList<>();
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
-                new ControlHandler(sidecars, quotas, reloader, internalToken,
+                new ControlHandler(sidecars, quotas, new RouteCommands(routing), reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
                         config.sidecars().controlTimeout(), version, auditRecorder::control),
                 new HealthHandler(sidecars, forwarder::activeCalls, () -> {
@@ -247,14 +259,26 @@ public final class Coordinator implements AutoCloseable {
         }
         health.setStatus("", ServingStatus.SERVING);
         updateServingStatus(health, sidecars);
+        // Before the first call: a backend that discovers its models would otherwise know none.
+        discovery.discoverAllAndWait();
         prober.start();
-        logger.info("cy-coordinator {} listening on {}{}{}; sidecars {}; native transport: {}",
+        logger.info("cy-coordinator {} listening on {}{}{}; {}; native transport: {}",
                 version, grpcEndpoint,
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 http == null ? "" : "; HTTP on " + http.endpoint(),
-                config.sidecars().addresses(), transport.isNative());
+                describeBackends(config), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
                 List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+    }
+
+    /** {@code sidecars [...]} for the single pool; otherwise each backend with its sidecars, and the aliases. */
+    private static String describeBackends(CoordinatorConfig config) {
+        if (config.backends().size() == 1 && config.backends().get(0).servesAny()) {
+            return "sidecars " + config.sidecars().addresses();
+        }
+        final List<String> backends = new ArrayList<>();
+        config.backends().forEach(backend -> backends.add(backend.id() + " " + backend.addresses()));
+        return "backends " + String.join(", ", backends) + "; aliases " + config.routes().aliases().keySet();
     }
 
     /** "cannot listen on {@code where}: why", once: the HTTP bridge's own failure already says it. */
@@ -265,11 +289,27 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /** Applies what may change at runtime from a fresh read of the configuration. */
-    private static String reload(Supplier<CoordinatorConfig> source, Quotas quotas) {
+    private static String reload(Supplier<CoordinatorConfig> source, Quotas quotas, Routing routing) {
         final CoordinatorConfig fresh = source.get();
+        final RouteTable current = routing.active();
+        if (current.backends().equals(fresh.backends()) && current.routes().equals(fresh.routes())) {
+            quotas.update(fresh.quota());
+            logger.info("configuration reloaded: quota limits applied to new calls; backends and routes unchanged");
+            return "quota limits reloaded; other settings take effect on restart";
+        }
+        final RouteTable table;
+        try {
+            table = routing.reload(fresh.backends(), fresh.routes());
+        } catch (IllegalArgumentException e) {
+            final String message = String.valueOf(e.getMessage());
+            final int colon = message.indexOf(": ");
+            throw new ConfigException(message.substring(0, Math.max(0, colon)), message.substring(colon + 2));
+        }
         quotas.update(fresh.quota());
-        logger.info("configuration reloaded: quota limits applied to new calls");
-        return "quota limits reloaded; other settings take effect on restart";
+        logger.info("configuration reloaded: quota limits, backends and routes (version {} -> {}) applied to new calls",
+                current.version(), table.version());
+        return "quota limits, backends and routes reloaded (routes version " + current.version() + " -> "
+                + table.version() + "); other settings take effect on restart";
     }
 
     /** A listener on {@code listen}: the coordinator's own HTTP/2 server, serving what grpc-java's would. */

@@ -84,9 +84,12 @@ final class QuotaCalls {
         final Field forwarder = Coordinator.class.getDeclaredField("forwarder");
         forwarder.setAccessible(true);
         final Object streamPredict = forwarder.get(coordinator);
-        final Field quotas = streamPredict.getClass().getDeclaredField("quotas");
+        final Field admission = streamPredict.getClass().getDeclaredField("callAdmission");
+        admission.setAccessible(true);
+        final Object callAdmission = admission.get(streamPredict);
+        final Field quotas = callAdmission.getClass().getDeclaredField("quotas");
         quotas.setAccessible(true);
-        return (Quotas) quotas.get(streamPredict);
+        return (Quotas) quotas.get(callAdmission);
     }
 
     static long retryAfterMillis(Metadata trailers) {

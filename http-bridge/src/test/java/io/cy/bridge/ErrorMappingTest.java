@@ -47,6 +47,19 @@ class ErrorMappingTest {
                 Arguments.of("FAILED_PRECONDITION", 502, "server_error", "upstream_error"));
     }
 
+    @Test
+    void aModelTheCoordinatorCannotResolveIsModelNotFound() throws Exception {
+        final HttpResponse<String> r = fixture.post("/v1/chat/completions",
+                "{\"model\":\"unrouted\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+
+        assertThat(r.statusCode()).isEqualTo(404);
+        final JsonNode error = json.readTree(r.body()).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("model_not_found");
+        assertThat(error.get("param").asText()).isEqualTo("model");
+        assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+        assertThat(error.get("message").asText()).isEqualTo("unknown model \"unrouted\" (aliases: default; backends: gpu-a)");
+    }
+
     @ParameterizedTest(name = "{0} -> {1}")
     @MethodSource("statuses")
     void upstreamStatusBecomesHttpStatus(String code, int http, String type, String errorCode) throws Exception {

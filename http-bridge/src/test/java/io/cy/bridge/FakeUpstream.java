@@ -35,6 +35,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>{@code fail-after-1:CODE} — one chunk, then that status
  *   <li>{@code no-eos} — the chunks, then OK without the final {@code end_of_stream} message
  *   <li>{@code rate-limited} — RESOURCE_EXHAUSTED with {@code retry-after-ms: 50}, counted
+ *   <li>{@code unrouted} — NOT_FOUND with trailer {@code cy-error: model_not_found}, as the
+ *       coordinator ends a call whose model resolves to nothing
  *   <li>anything else — {@link #chunks} one by one, then {@code end_of_stream}
  * </ul>
  *
@@ -160,6 +162,13 @@ final class FakeUpstream implements AutoCloseable {
             final String trace = request.getMetadata().getTraceId();
             if (model.startsWith("fail:")) {
                 out.onError(failure(Status.Code.valueOf(model.substring("fail:".length()))));
+                return;
+            }
+            if (model.equals("unrouted")) {
+                final Metadata trailers = new Metadata();
+                trailers.put(Metadata.Key.of("cy-error", Metadata.ASCII_STRING_MARSHALLER), "model_not_found");
+                out.onError(Status.NOT_FOUND.withDescription("unknown model \"unrouted\" (aliases: default;"
+                        + " backends: gpu-a)").asRuntimeException(trailers));
                 return;
             }
             if (model.equals("rate-limited")) {

@@ -19,6 +19,7 @@ public final class SimConfig {
     private final Duration timeToFirstToken;
     private final Duration tokenGap;
     private final List<String> models;
+    private final List<String> adapters;
     private final String internalToken;
     private final Status.Code failStatus;
     private final int failAfter;
@@ -34,6 +35,7 @@ public final class SimConfig {
         this.timeToFirstToken = b.timeToFirstToken;
         this.tokenGap = b.tokenGap;
         this.models = b.models;
+        this.adapters = b.adapters;
         this.internalToken = b.internalToken;
         this.failStatus = b.failStatus;
         this.failAfter = b.failAfter;
@@ -56,6 +58,7 @@ public final class SimConfig {
                 .timeToFirstToken(timeToFirstToken)
                 .tokenGap(tokenGap)
                 .models(models)
+                .adapters(adapters)
                 .internalToken(internalToken)
                 .failStatus(failStatus)
                 .failAfter(failAfter)
@@ -83,6 +86,11 @@ public final class SimConfig {
     /** The served model ids; empty means any model id is accepted. */
     public List<String> models() {
         return models;
+    }
+
+    /** The LoRA adapters it says it has loaded, in its {@code list_models} answer; empty: none said. */
+    public List<String> adapters() {
+        return adapters;
     }
 
     /** The token callers must present as {@code authorization: Bearer <token>}; null means no auth. */
@@ -132,6 +140,7 @@ public final class SimConfig {
                 + ", timeToFirstToken=" + timeToFirstToken
                 + ", tokenGap=" + tokenGap
                 + ", models=" + models
+                + ", adapters=" + adapters
                 + ", internalToken=" + (internalToken == null ? "none" : "<set>")
                 + ", failStatus=" + failStatus
                 + ", failAfter=" + failAfter
@@ -150,6 +159,7 @@ public final class SimConfig {
         private Duration timeToFirstToken = Duration.ZERO;
         private Duration tokenGap = Duration.ZERO;
         private List<String> models = List.of();
+        private List<String> adapters = List.of();
         private String internalToken;
         private Status.Code failStatus;
         private int failAfter;
@@ -182,6 +192,11 @@ public final class SimConfig {
         public Builder models(List<String> models) {
             // List.copyOf rejects null elements with a NullPointerException, as it should.
             this.models = List.copyOf(requireNonNull(models, "models"));
+            return this;
+        }
+
+        public Builder adapters(List<String> adapters) {
+            this.adapters = List.copyOf(requireNonNull(adapters, "adapters"));
             return this;
         }
 
@@ -245,6 +260,11 @@ public final class SimConfig {
             for (String model : models) {
                 if (model.isBlank()) {
                     throw new IllegalArgumentException("models: " + models + " (expected: non-blank model ids)");
+                }
+            }
+            for (String adapter : adapters) {
+                if (adapter.isBlank()) {
+                    throw new IllegalArgumentException("adapters: " + adapters + " (expected: non-blank adapter names)");
                 }
             }
             if (internalToken != null && internalToken.isEmpty()) {

@@ -29,6 +29,7 @@ public final class SimMain {
             "  --ttft-ms N                   delay before the first chunk (default 0)",
             "  --gap-ms N                    delay between chunks (default 0)",
             "  --models A,B                  served model ids; unknown ids get NOT_FOUND (default: any)",
+            "  --adapters A,B                LoRA adapters list_models says are loaded (payload adapters; default: none)",
             "  --internal-token T            require 'authorization: Bearer T' (default: $" + TOKEN_ENV + ",",
             "                                empty or unset means no auth)",
             "  --fail CODE                   fail every call with this status, e.g. RESOURCE_EXHAUSTED",
@@ -123,6 +124,7 @@ public final class SimMain {
                 case "--ttft-ms":
                 case "--gap-ms":
                 case "--models":
+                case "--adapters":
                 case "--internal-token":
                 case "--fail":
                 case "--fail-after":
@@ -176,6 +178,9 @@ public final class SimMain {
             case "--models":
                 b.models(models(flag, value));
                 break;
+            case "--adapters":
+                b.adapters(models(flag, value));
+                break;
             case "--internal-token":
                 b.internalToken(value.isEmpty() ? null : value);
                 break;
@@ -212,6 +217,8 @@ public final class SimMain {
                 return "unix:///abs/path, /abs/path or host:port";
             case "--models":
                 return "comma-separated model ids";
+            case "--adapters":
+                return "comma-separated adapter names";
             case "--internal-token":
                 return "a token";
             case "--fail":
@@ -253,7 +260,7 @@ public final class SimMain {
         for (String part : value.split(",", -1)) {
             final String model = part.trim();
             if (model.isEmpty()) {
-                throw new UsageException(flag + ": '" + value + "' (expected: comma-separated model ids, none empty)");
+                throw new UsageException(flag + ": '" + value + "' (expected: " + expected(flag) + ", none empty)");
             }
             models.add(model);
         }

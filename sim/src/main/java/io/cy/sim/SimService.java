@@ -56,6 +56,9 @@ final class SimService extends AiInferenceGrpc.AiInferenceImplBase {
                 reply.setCommand("list_models_response")
                         .putPayload("status", "ok")
                         .putPayload("models", config.models().isEmpty() ? "sim" : String.join(",", config.models()));
+                if (!config.adapters().isEmpty()) {
+                    reply.putPayload("adapters", String.join(",", config.adapters()));
+                }
                 break;
             case "unload_model":
                 unloadModel(request.getPayloadOrDefault("model_id", ""), reply.setCommand("unload_model_response"));

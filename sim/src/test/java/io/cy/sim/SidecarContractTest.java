@@ -540,6 +540,16 @@ abstract class SidecarContractTest {
     }
 
     @Test
+    void listModelsNamesTheLoadedAdaptersWhenGiven() throws Exception {
+        final SimulatedSidecar sim = start(SimConfig.builder().models(List.of("m1")).adapters(List.of("a", "b")));
+
+        final ControlMessage models =
+                AiInferenceGrpc.newBlockingStub(channel(sim)).control(command("list_models", Map.of()));
+
+        assertThat(models.getPayloadMap()).containsEntry("models", "m1").containsEntry("adapters", "a,b");
+    }
+
+    @Test
     void listModelsWithoutConfiguredModelsAnswersSim() throws Exception {
         final SimulatedSidecar sim = start(SimConfig.builder());
 

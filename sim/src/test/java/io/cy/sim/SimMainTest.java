@@ -77,6 +77,7 @@ class SimMainTest {
         assertUsage("--listen: tmp/sock (expected: an absolute socket path such as /tmp/cy_sidecar.sock, or host:port)",
                 "--listen", "tmp/sock");
         assertUsage("--models: 'a,,b' (expected: comma-separated model ids, none empty)", "--models", "a,,b");
+        assertUsage("--adapters: 'x,' (expected: comma-separated adapter names, none empty)", "--adapters", "x,");
         assertUsage("--refuse: takes no value", "--refuse=yes");
     }
 

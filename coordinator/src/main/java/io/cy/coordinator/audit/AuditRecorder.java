@@ -40,6 +40,8 @@ public final class AuditRecorder implements CallEndListener {
                 .adapter(s.adapter())
                 .priority(s.priority())
                 .sidecar(s.sidecar())
+                .alias(s.alias())
+                .backend(s.backend())
                 .status(s.status().getCode().name(), nullToEmpty(s.status().getDescription()))
                 .chunks(s.chunks())
                 .promptTokens(s.promptTokens())

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.RoutesSpec;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -56,7 +59,7 @@ public final class ConfigLoader {
     private static final Set<String> EMPTY_MEANS_NONE = Set.of("COORDINATOR_HTTP_ADDR");
 
     /** Mappings whose keys are the user's (tenant names), not settings the defaults declare. */
-    private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates");
+    private static final List<String> FREE_FORM = List.of("quota.tenants", "http.templates", "routes.aliases");
 
     private static final List<String> POLICY_KEYS = List.of("requests_per_minute", "burst", "concurrent",
             "tokens_per_minute", "tokens_per_day", "max_new_tokens", "max_priority", "models");
@@ -140,6 +143,10 @@ public final class ConfigLoader {
         }
         final Duration keepaliveTime = sidecars.duration("keepalive_time", Duration.ofSeconds(1));
 
+        final List<Endpoint> sidecarAddresses = sidecars.endpoints("addresses");
+        final List<BackendSpec> backends = RoutingSection.backends(root, sidecarAddresses);
+        final RoutesSpec routes = RoutingSection.routesOf(root, backends);
+
         final var udsPath = server.unixSocket("uds_path");
         final var grpcAddr = server.tcpEndpoint("grpc_addr", false,
                 "host:port; use server.uds_path for a Unix socket");
@@ -158,7 +165,7 @@ public final class ConfigLoader {
                         floodLimits(server)),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
-                        sidecars.endpoints("addresses"),
+                        sidecarAddresses,
                         sidecars.string("internal_token"),
                         keepaliveTime,
                         sidecars.duration("keepalive_timeout", Duration.ofMillis(100)),
@@ -177,7 +184,9 @@ public final class ConfigLoader {
                 quota(root.section("quota")),
                 audit(root.section("audit")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
-                new CoordinatorConfig.Log(root.section("log").bool("access")));
+                new CoordinatorConfig.Log(root.section("log").bool("access")),
+                backends,
+                routes);
     }
 
     private static CoordinatorConfig.Audit audit(ConfigTree audit) {

@@ -193,6 +193,24 @@ final class ConfigTree {
         return out;
     }
 
+    /** Whether {@code key} is set to null (written with no value). */
+    boolean isNull(String key) {
+        final JsonNode value = node.get(key);
+        return value != null && value.isNull();
+    }
+
+    /** Whether {@code key} holds a mapping. */
+    boolean isMapping(String key) {
+        final JsonNode value = node.get(key);
+        return value != null && value.isObject();
+    }
+
+    /** Whether {@code key} holds a list (a YAML sequence). */
+    boolean isList(String key) {
+        final JsonNode value = node.get(key);
+        return value != null && value.isArray();
+    }
+
     /** Whether the section sets {@code key} at all. */
     boolean has(String key) {
         return node.has(key);

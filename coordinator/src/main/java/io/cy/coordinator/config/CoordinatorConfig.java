@@ -1,5 +1,7 @@
 package io.cy.coordinator.config;
 
+import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.transport.netty.Endpoint;
 import java.time.Duration;
 import java.util.List;
@@ -11,7 +13,11 @@ import java.util.Map;
  */
 public record CoordinatorConfig(
         Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
-        Shutdown shutdown, Log log) {
+        Shutdown shutdown, Log log, List<BackendSpec> backends, RoutesSpec routes) {
+
+    public CoordinatorConfig {
+        backends = List.copyOf(backends);
+    }
 
     /**
      * Where and how the coordinator listens. {@code udsPath} is null when there is no Unix

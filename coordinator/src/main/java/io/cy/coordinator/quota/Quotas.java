@@ -42,6 +42,14 @@ public final class Quotas {
     }
 
     public QuotaDecision admit(String tenant, StreamPredictRequest request) {
+        return admit(tenant, request, java.util.List.of(request.getModelId()));
+    }
+
+    /**
+     * @param modelNames the names the call's model goes by (as requested, its alias, its
+     *     {@code backend/model}); {@code models} allows the call when it lists any of them
+     */
+    public QuotaDecision admit(String tenant, StreamPredictRequest request, java.util.List<String> modelNames) {
         final QuotaPolicy policy = config.policyFor(tenant);
         if (!policy.limitsAnything()) {
             return QuotaDecision.admitted(new Admission(tenant, (a, charged) -> { }, 0, 0));
@@ -57,7 +65,7 @@ public final class Quotas {
                     "priority: " + request.getPriority() + " (expected: <= " + policy.maxPriority()
                             + " for tenant " + tenant + ")"));
         }
-        if (!policy.models().isEmpty() && !policy.models().contains(request.getModelId())) {
+        if (!policy.models().isEmpty() && java.util.Collections.disjoint(policy.models(), modelNames)) {
             return refuse(tenant, policy, RejectionReason.MODEL, Status.PERMISSION_DENIED.withDescription(
                     "model_id: '" + request.getModelId() + "' is not allowed for tenant " + tenant
                             + " (allowed: " + String.join(", ", policy.models()) + ")"));

@@ -17,7 +17,17 @@ public final class AccessLog implements CallEndListener {
                 .append("method=").append(s.method())
                 .append(" api=").append(s.api())
                 .append(" trace_id=").append(s.traceId())
-                .append(" model=").append(quoted(s.model()))
+                .append(" model=").append(quoted(s.model()));
+        if (!s.alias().isEmpty()) {
+            line.append(" alias=").append(quoted(s.alias()));
+        }
+        if (!s.backend().isEmpty()) {
+            line.append(" backend=").append(s.backend());
+        }
+        if (!s.adapter().isEmpty()) {
+            line.append(" adapter=").append(quoted(s.adapter()));
+        }
+        line
                 .append(" sidecar=").append(s.sidecar().isEmpty() ? "-" : s.sidecar())
                 .append(" status=").append(s.status().getCode());
         if (!s.status().isOk() && s.status().getDescription() != null) {
@@ -29,6 +39,9 @@ public final class AccessLog implements CallEndListener {
                 .append(" peer=").append(s.peer())
                 .append(" tenant=").append(quoted(s.tenant()))
                 .append(" subject=").append(s.identity() == null ? "-" : quoted(s.identity().subject()));
+        if (!s.note().isEmpty()) {
+            line.append(" note=").append(quoted(s.note()));
+        }
         if (s.cancelledByClient()) {
             line.append(" client_cancelled=true");
         }

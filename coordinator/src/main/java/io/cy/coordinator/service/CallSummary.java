@@ -11,7 +11,7 @@ import java.time.Instant;
  * @param api {@code grpc}, or {@code http} for calls made by the HTTP bridge
  * @param identity the authenticated caller; null when authentication is off
  * @param tenant whose quota the call used
- * @param model the request's model id; empty when no request arrived
+ * @param model the model id forwarded (the request's when it was not resolved); empty when no request arrived
  * @param prompt the request's prompt, for an audit log configured to keep it; empty when none
  * @param sidecar the sidecar that served the call, or empty when none did
  * @param chunks response chunks delivered to the client (the final end-of-stream message excluded)
@@ -19,6 +19,9 @@ import java.time.Instant;
  * @param timeToFirstChunkNanos from the call's start to the first response message; -1 if none
  * @param quotaDecision {@code admitted}, {@code rejected:<reason>}, or {@code none} when not asked
  * @param cancelledByClient whether the client cancelled or went away
+ * @param alias the alias the request named ({@code default} for an empty model id); empty when none
+ * @param backend the backend that served the call, or that was chosen for it; empty when none
+ * @param note what the access log should add, e.g. that {@code worker_hint} was ignored; empty when nothing
  */
 public record CallSummary(
         String method,
@@ -40,7 +43,20 @@ public record CallSummary(
         long timeToFirstChunkNanos,
         long durationNanos,
         String quotaDecision,
-        boolean cancelledByClient) {
+        boolean cancelledByClient,
+        String alias,
+        String backend,
+        String note) {
+
+    /** A summary of a call that was not routed. */
+    public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
+                       String tenant, String model, String adapter, int priority, String prompt, long promptTokens,
+                       String sidecar, Status status, long chunks, long bytesOut, long timeToFirstChunkNanos,
+                       long durationNanos, String quotaDecision, boolean cancelledByClient) {
+        this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
+                sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
+                cancelledByClient, "", "", "");
+    }
 
     /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */
     public static CallSummary refusedAtStart(String fullMethodName, String api, String traceId, String peer,

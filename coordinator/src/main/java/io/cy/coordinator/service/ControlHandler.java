@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Control method. The coordinator answers its own commands ({@code ping},
- * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}) in the worker's
+ * {@code list_sidecars}, {@code drain_sidecar}, {@code undrain_sidecar}, the quota and route
+ * commands, {@code reload_config}, and {@code list_models} once backends are configured) in the worker's
  * convention, {@code <command>_response} with payload {@code status} = ok|error and
  * {@code message}; any other command goes to a sidecar (payload {@code sidecar} may name one)
  * and its answer is relayed.
@@ -50,6 +51,7 @@ public final class ControlHandler {
 
     private final SidecarPool sidecars;
     private final Quotas quotas;
+    private final RouteCommands routes;
     private final CommandListener commands;
     private final java.util.function.Supplier<String> reload;
     private final String internalToken;
@@ -61,13 +63,15 @@ public final class ControlHandler {
      * @param reload re-reads the configuration and applies what can change at runtime; returns
      *     what it did, throws {@link ConfigException} for an invalid configuration
      */
-    public ControlHandler(SidecarPool sidecars, Quotas quotas, java.util.function.Supplier<String> reload,
+    public ControlHandler(SidecarPool sidecars, Quotas quotas, RouteCommands routes,
+                          java.util.function.Supplier<String> reload,
                           String internalToken, String adminRole, Duration timeout, String version,
                           CommandListener commands) {
         this.commands = requireNonNull(commands, "commands");
         this.adminRole = requireNonNull(adminRole, "adminRole");
         this.sidecars = requireNonNull(sidecars, "sidecars");
         this.quotas = requireNonNull(quotas, "quotas");
+        this.routes = requireNonNull(routes, "routes");
         this.reload = requireNonNull(reload, "reload");
         this.internalToken = requireNonNull(internalToken, "internalToken");
         this.timeout = requireNonNull(timeout, "timeout");
@@ -114,6 +118,23 @@ public final class ControlHandler {
             case "reload_config":
                 reply(responses, traceId, command, reloadConfig());
                 return;
+            case "routes_get":
+                reply(responses, traceId, command, routes.get());
+                return;
+            case "routes_set":
+                reply(responses, traceId, command, routes.set(request, caller));
+                return;
+            case "routes_rollback":
+                reply(responses, traceId, command, routes.rollback(request, caller));
+                return;
+            case "list_models":
+                if (routes.answersListModels() && !request.containsPayload("sidecar")) {
+                    reply(responses, traceId, command,
+                            routes.listModels(caller == null ? List.of() : quotas.policyFor(caller.tenant()).models()));
+                    return;
+                }
+                forward(request.toBuilder().setTraceId(traceId).build(), traceId, caller, responses);
+                return;
             default:
                 forward(request.toBuilder().setTraceId(traceId).build(), traceId, caller, responses);
         }
@@ -130,6 +151,7 @@ public final class ControlHandler {
                     .putPayload(prefix + "healthy", String.valueOf(s.isHealthy()))
                     .putPayload(prefix + "draining", String.valueOf(s.isDraining()))
                     .putPayload(prefix + "inflight", String.valueOf(s.inflight()))
+                    .putPayload(prefix + "backend", sidecars.backendOf(s))
                     .putPayload(prefix + "reason", s.reason());
         }
         return answer;
@@ -271,6 +293,7 @@ public final class ControlHandler {
         private final StreamObserver<ControlMessage> responses;
         private final long startNanos = System.nanoTime();
         private volatile String answerStatus = "";
+        private volatile ControlMessage answer;
 
         Recording(ControlMessage request, Identity caller, String peer, String api,
                   StreamObserver<ControlMessage> responses) {
@@ -284,6 +307,7 @@ public final class ControlHandler {
         @Override
         public void onNext(ControlMessage answer) {
             answerStatus = answer.getPayloadOrDefault("status", "");
+            this.answer = answer;
             responses.onNext(answer);
         }
 
@@ -301,11 +325,23 @@ public final class ControlHandler {
 
         private void report(Status status) {
             try {
-                commands.onCommand(caller, request, status, answerStatus, peer, api, System.nanoTime() - startNanos);
+                commands.onCommand(caller, withVersions(request, answer), status, answerStatus, peer, api,
+                        System.nanoTime() - startNanos);
             } catch (RuntimeException e) {
                 logger.error("command listener failed", e);
             }
         }
+    }
+
+    /** For a change of the route table, the request as audited: with the version before and after it. */
+    private static ControlMessage withVersions(ControlMessage request, ControlMessage answer) {
+        if (answer == null || !answer.containsPayload("old_version") || !request.getCommand().startsWith("routes_")) {
+            return request;
+        }
+        return request.toBuilder()
+                .putPayload("old_version", answer.getPayloadOrThrow("old_version"))
+                .putPayload("new_version", answer.getPayloadOrDefault("version", ""))
+                .build();
     }
 
     private static void reply(StreamObserver<ControlMessage> responses, String traceId, String command,

@@ -32,6 +32,7 @@ public final class HealthProber implements AutoCloseable {
     private final CoordinatorConfig.HealthProbe config;
     private final Metadata headers;
     private final Runnable onChange;
+    private final Runnable eachRound;
     // One thread is plenty: a probe only starts an asynchronous call.
     private final ScheduledExecutorService scheduler;
 
@@ -40,6 +41,16 @@ public final class HealthProber implements AutoCloseable {
      * @param onChange run after any sidecar's health changed
      */
     public HealthProber(SidecarPool pool, CoordinatorConfig.HealthProbe config, Metadata headers, Runnable onChange) {
+        this(pool, config, headers, onChange, () -> { });
+    }
+
+    /**
+     * @param eachRound run on the prober's thread after each round of probes (model discovery);
+     *     must not block for long
+     */
+    public HealthProber(SidecarPool pool, CoordinatorConfig.HealthProbe config, Metadata headers, Runnable onChange,
+                        Runnable eachRound) {
+        this.eachRound = requireNonNull(eachRound, "eachRound");
         this.pool = requireNonNull(pool, "pool");
         this.config = requireNonNull(config, "config");
         this.headers = requireNonNull(headers, "headers");
@@ -63,6 +74,11 @@ public final class HealthProber implements AutoCloseable {
                 logger.warn("health probe of sidecar {} could not start", sidecar, e);
                 record(sidecar, false, "probe could not start: " + e);
             }
+        }
+        try {
+            eachRound.run();
+        } catch (RuntimeException e) {
+            logger.warn("after the health probes", e);
         }
     }
 

@@ -11,7 +11,11 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The configured sidecars, each with one long-lived channel shared by all calls. */
@@ -23,38 +27,72 @@ public final class SidecarPool implements AutoCloseable {
     private static final int MAX_RESPONSE_MESSAGE_BYTES = 4 * 1024 * 1024;
     private static final int MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
 
+    /** The backend of a pool made without backends. */
+    public static final String DEFAULT_BACKEND = "default";
+
     private final List<Sidecar> sidecars;
     private final SidecarRouter router;
+    private final Map<String, List<Sidecar>> byBackend;
+    private final Map<Sidecar, String> backendOf = new IdentityHashMap<>();
 
+    /** One backend, {@value #DEFAULT_BACKEND}, of all {@code sidecars}. */
     public SidecarPool(List<Sidecar> sidecars, SidecarRouter router) {
-        this.sidecars = List.copyOf(requireNonNull(sidecars, "sidecars"));
+        this(Map.of(DEFAULT_BACKEND, List.copyOf(requireNonNull(sidecars, "sidecars"))), router);
+    }
+
+    /**
+     * @param backends each backend's sidecars, in configuration order
+     * @param router chooses among all sidecars, for calls that name no backend (forwarded Control)
+     */
+    public SidecarPool(Map<String, List<Sidecar>> backends, SidecarRouter router) {
         this.router = requireNonNull(router, "router");
+        final Map<String, List<Sidecar>> copy = new LinkedHashMap<>();
+        final List<Sidecar> all = new ArrayList<>();
+        backends.forEach((backend, members) -> {
+            copy.put(backend, List.copyOf(members));
+            all.addAll(members);
+            members.forEach(sidecar -> backendOf.put(sidecar, backend));
+        });
+        this.byBackend = Collections.unmodifiableMap(copy);
+        this.sidecars = List.copyOf(all);
         if (this.sidecars.isEmpty()) {
             throw new IllegalArgumentException("sidecars: empty (expected: at least one)");
         }
     }
 
+    /** Opens the sidecars of one backend, {@value #DEFAULT_BACKEND}, on {@code config.addresses()}. */
+    public static SidecarPool connect(CoordinatorConfig.Sidecars config, NettyTransport transport,
+                                      SidecarRouter router) {
+        return connect(Map.of(DEFAULT_BACKEND, config.addresses()), config, transport, router);
+    }
+
     /**
      * Opens one channel per configured sidecar and event loop; connections are made lazily and
      * kept alive.
+     *
+     * @param backends each backend's addresses, in configuration order
      */
-    public static SidecarPool connect(CoordinatorConfig.Sidecars config, NettyTransport transport,
-                                      SidecarRouter router) {
+    public static SidecarPool connect(Map<String, List<Endpoint>> backends, CoordinatorConfig.Sidecars config,
+                                      NettyTransport transport, SidecarRouter router) {
         final List<EventLoop> loops = transport.eventLoops();
         final SidecarStreams.Settings streamSettings = new SidecarStreams.Settings(STREAM_WINDOW_BYTES,
                 MAX_RESPONSE_MESSAGE_BYTES, MAX_RESPONSE_HEADER_BYTES, config.keepaliveTime(), config.keepaliveTimeout());
-        final List<Sidecar> sidecars = new ArrayList<>();
-        for (Endpoint endpoint : config.addresses()) {
-            final List<ManagedChannel> channels = new ArrayList<>();
-            for (EventLoop loop : loops) {
-                channels.add(channel(config, transport, endpoint, loop));
+        final Map<String, List<Sidecar>> members = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Endpoint>> backend : backends.entrySet()) {
+            final List<Sidecar> sidecars = new ArrayList<>();
+            members.put(backend.getKey(), sidecars);
+            for (Endpoint endpoint : backend.getValue()) {
+                final List<ManagedChannel> channels = new ArrayList<>();
+                for (EventLoop loop : loops) {
+                    channels.add(channel(config, transport, endpoint, loop));
+                }
+                final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
+                        streamSettings);
+                sidecars.add(new Sidecar(endpoint, channels, loops, streams,
+                        config.health().unhealthyThreshold(), config.health().healthyThreshold()));
             }
-            final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
-                    streamSettings);
-            sidecars.add(new Sidecar(endpoint, channels, loops, streams,
-                    config.health().unhealthyThreshold(), config.health().healthyThreshold()));
         }
-        return new SidecarPool(sidecars, router);
+        return new SidecarPool(members, router);
     }
 
     private static ManagedChannel channel(CoordinatorConfig.Sidecars config, NettyTransport transport,
@@ -80,6 +118,21 @@ public final class SidecarPool implements AutoCloseable {
         return sidecars;
     }
 
+    /** The backends' ids, in configuration order. */
+    public java.util.Set<String> backendIds() {
+        return byBackend.keySet();
+    }
+
+    /** The sidecars of backend {@code id}; empty for an unknown one. */
+    public List<Sidecar> backend(String id) {
+        return byBackend.getOrDefault(id, List.of());
+    }
+
+    /** The id of the backend {@code sidecar} belongs to. */
+    public String backendOf(Sidecar sidecar) {
+        return backendOf.getOrDefault(sidecar, "");
+    }
+
     /** The sidecar at {@code address} (any accepted spelling), or null. */
     public Sidecar find(String address) {
         final Endpoint endpoint;
@@ -101,7 +154,15 @@ public final class SidecarPool implements AutoCloseable {
      * may take it. The caller releases it exactly once.
      */
     public Sidecar acquire(List<Sidecar> tried, RoutingKey key) {
-        final Sidecar sidecar = router.pick(sidecars, tried, key);
+        return acquire(router, sidecars, tried, key);
+    }
+
+    /**
+     * Chooses with {@code router} among {@code candidates} (a backend's sidecars, or some of them)
+     * and counts the call against the one chosen, or returns null; the caller releases it once.
+     */
+    public Sidecar acquire(SidecarRouter router, List<Sidecar> candidates, List<Sidecar> tried, RoutingKey key) {
+        final Sidecar sidecar = router.pick(candidates, tried, key);
         if (sidecar != null) {
             sidecar.acquire();
         }

@@ -15,6 +15,7 @@ import java.util.Map;
  * UNAUTHENTICATED                             401   authentication_error   invalid_api_key     + WWW-Authenticate: Bearer
  * PERMISSION_DENIED                           403   permission_error       permission_denied
  * NOT_FOUND                                   404   invalid_request_error  not_found
+ *   with trailer cy-error: model_not_found    404   invalid_request_error  model_not_found     (param: model)
  * RESOURCE_EXHAUSTED                          429   rate_limit_error       rate_limit_exceeded + Retry-After
  * UNAVAILABLE                                 503   server_error           unavailable         + Retry-After
  * DEADLINE_EXCEEDED                           504   server_error           timeout
@@ -29,6 +30,10 @@ import java.util.Map;
  * OpenAI's SDKs prefer.
  */
 final class HttpStatuses {
+
+    /** Set by the coordinator when a request's model resolved to nothing. */
+    static final Metadata.Key<String> CY_ERROR = Metadata.Key.of("cy-error", Metadata.ASCII_STRING_MARSHALLER);
+    static final String MODEL_NOT_FOUND = "model_not_found";
 
     static final Metadata.Key<String> RETRY_AFTER_MS = Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> RETRY_PUSHBACK_MS =
@@ -48,6 +53,10 @@ final class HttpStatuses {
             case PERMISSION_DENIED:
                 return error(HttpResponseStatus.FORBIDDEN, "permission_error", "permission_denied", message);
             case NOT_FOUND:
+                if (trailers != null && MODEL_NOT_FOUND.equals(trailers.get(CY_ERROR))) {
+                    return new HttpError(HttpResponseStatus.NOT_FOUND, HttpError.INVALID_REQUEST, MODEL_NOT_FOUND,
+                            "model", message, Map.of());
+                }
                 return error(HttpResponseStatus.NOT_FOUND, HttpError.INVALID_REQUEST, "not_found", message);
             case RESOURCE_EXHAUSTED:
                 return new HttpError(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_error", "rate_limit_exceeded",

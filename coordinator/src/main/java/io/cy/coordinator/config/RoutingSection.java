@@ -1,0 +1,279 @@
+package io.cy.coordinator.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.ModelSpec;
+import io.cy.coordinator.routing.RouteTarget;
+import io.cy.coordinator.routing.RoutesSpec;
+import io.cy.coordinator.routing.StickyKey;
+import io.cy.coordinator.sidecar.Balance;
+import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.SidecarRouters;
+import io.cy.coordinator.transport.netty.Endpoint;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and validates the {@code backends} and {@code routes} sections, at startup, on a reload
+ * and for Control {@code routes_set}; every error names the key.
+ */
+public final class RoutingSection {
+
+    /** The backend of a configuration without {@code backends}, and the alias every one has. */
+    public static final String DEFAULT = "default";
+
+    private static final Pattern BACKEND_ID = Pattern.compile("[a-z0-9-]{1,63}");
+    private static final int MAX_ALIAS_CHARS = 128;
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RoutingSection() {}
+
+    /**
+     * The backends; without a {@code backends} list, one backend {@code default} on
+     * {@code sidecars.addresses} that serves any model.
+     */
+    static List<BackendSpec> backends(ConfigTree root, List<Endpoint> sidecarAddresses) {
+        final List<ConfigTree> listed = root.sections("backends");
+        if (listed.isEmpty()) {
+            return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT));
+        }
+        final List<BackendSpec> backends = new ArrayList<>();
+        final Set<String> ids = new HashSet<>();
+        final Map<Endpoint, String> owners = new LinkedHashMap<>();
+        for (ConfigTree backend : listed) {
+            backend.rejectUnknown(List.of("id", "addresses", "models", "balance", "affinity_prefix_bytes",
+                    "balance_threshold"));
+            final String id = backend.string("id");
+            if (!BACKEND_ID.matcher(id).matches()) {
+                throw new ConfigException(backend.pathOf("id"), "'" + id + "' (expected: [a-z0-9-]{1,63})");
+            }
+            if (!ids.add(id)) {
+                throw new ConfigException(backend.pathOf("id"), "'" + id + "' (expected: unique; another backend has it)");
+            }
+            final List<Endpoint> addresses = backend.endpoints("addresses");
+            for (int i = 0; i < addresses.size(); i++) {
+                final String owner = owners.putIfAbsent(addresses.get(i), id);
+                if (owner != null) {
+                    throw new ConfigException(backend.pathOf("addresses") + "[" + i + "]", addresses.get(i)
+                            + " (expected: unique; backend " + owner + " has it)");
+                }
+            }
+            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend)));
+        }
+        return List.copyOf(backends);
+    }
+
+    private static List<ModelSpec> models(ConfigTree backend) {
+        final List<ModelSpec> models = new ArrayList<>();
+        final Set<String> ids = new HashSet<>();
+        for (ConfigTree model : backend.sections("models")) {
+            model.rejectUnknown(List.of("id", "adapters"));
+            final String id = model.string("id");
+            if (id.isEmpty()) {
+                throw new ConfigException(model.pathOf("id"), "empty (expected: the model's id)");
+            }
+            if (!ids.add(id)) {
+                throw new ConfigException(model.pathOf("id"), "'" + id + "' (expected: unique within the backend)");
+            }
+            models.add(new ModelSpec(id, model.strings("adapters")));
+        }
+        return models;
+    }
+
+    private static BalanceSettings balance(ConfigTree backend) {
+        final String name = backend.has("balance") ? backend.string("balance") : Balance.LEAST_INFLIGHT.configName();
+        final Balance balance = Balance.fromConfigName(name.toLowerCase(Locale.ROOT));
+        if (balance == null) {
+            throw new ConfigException(backend.pathOf("balance"), "'" + name + "' (expected: " + Balance.names() + ")");
+        }
+        final BalanceSettings settings = new BalanceSettings(balance,
+                backend.has("affinity_prefix_bytes") ? backend.intIn("affinity_prefix_bytes", 1, 1 << 20)
+                        : BalanceSettings.DEFAULT_AFFINITY_PREFIX_BYTES,
+                backend.has("balance_threshold") ? backend.intIn("balance_threshold", 0, 1_000_000)
+                        : BalanceSettings.DEFAULT_BALANCE_THRESHOLD);
+        try {
+            // Made once here so that a policy this build lacks stops startup, not the first call.
+            SidecarRouters.create(settings);
+        } catch (IllegalArgumentException e) {
+            final String message = String.valueOf(e.getMessage());
+            final int colon = message.indexOf(": ");
+            throw new ConfigException(backend.pathOf("balance"), colon < 0 ? message : message.substring(colon + 2));
+        }
+        return settings;
+    }
+
+    /** The {@code routes} section of the configuration; without aliases, {@code default} to the one backend that serves any model. */
+    static RoutesSpec routesOf(ConfigTree root, List<BackendSpec> backends) {
+        return routes(root.section("routes"), backends);
+    }
+
+    /**
+     * A {@code routes} section written as JSON or YAML (Control {@code routes_set}), validated
+     * against {@code backends} as at startup.
+     *
+     * @throws ConfigException naming the key that is wrong
+     */
+    public static RoutesSpec parseRoutes(String text, List<BackendSpec> backends) {
+        final JsonNode node;
+        try {
+            node = YAML.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException("routes", "not valid JSON or YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""));
+        }
+        if (node == null || !node.isObject()) {
+            throw new ConfigException("routes", "not a mapping (expected: {aliases: {...}, sticky_key: ...})");
+        }
+        // The whole document may be given, or just the section.
+        final ObjectNode section = node.has("routes") && node.get("routes").isObject() && node.size() == 1
+                ? (ObjectNode) node.get("routes") : (ObjectNode) node;
+        return routes(new ConfigTree(section, "routes"), backends);
+    }
+
+    private static RoutesSpec routes(ConfigTree routes, List<BackendSpec> backends) {
+        routes.rejectUnknown(List.of("aliases", "sticky_key"));
+        final String stickyName = routes.has("sticky_key") ? routes.string("sticky_key") : "tenant";
+        final StickyKey stickyKey = StickyKey.fromConfigName(stickyName.toLowerCase(Locale.ROOT));
+        if (stickyKey == null) {
+            throw new ConfigException(routes.pathOf("sticky_key"), "'" + stickyName + "' (expected: tenant, session or none)");
+        }
+        final Map<String, BackendSpec> byId = new LinkedHashMap<>();
+        backends.forEach(backend -> byId.put(backend.id(), backend));
+        final Map<String, List<RouteTarget>> aliases = new LinkedHashMap<>();
+        ConfigTree listed = null;
+        if (routes.has("aliases") && !routes.isNull("aliases")) {
+            if (!routes.isMapping("aliases")) {
+                throw new ConfigException(routes.pathOf("aliases"), "not a mapping (expected: alias: {backend, model}"
+                        + " or alias: [{backend, model, weight}, ...])");
+            }
+            listed = routes.section("aliases");
+        }
+        if (listed != null) {
+            for (String alias : listed.keys()) {
+                checkAliasName(listed, alias);
+                aliases.put(alias, targets(listed, alias, byId));
+            }
+        }
+        if (!aliases.containsKey(DEFAULT)) {
+            final BackendSpec only = backends.size() == 1 ? backends.get(0) : null;
+            if (aliases.isEmpty() && only != null && only.servesAny()) {
+                aliases.put(DEFAULT, List.of(new RouteTarget(only.id(), "", 1)));
+            } else {
+                throw new ConfigException(routes.pathOf("aliases") + "." + DEFAULT,
+                        "missing (expected: the target of requests without model_id, e.g. {backend: "
+                                + backends.get(0).id() + ", model: ...})");
+            }
+        }
+        return new RoutesSpec(aliases, stickyKey);
+    }
+
+    private static void checkAliasName(ConfigTree aliases, String alias) {
+        if (alias.isBlank() || alias.length() > MAX_ALIAS_CHARS || alias.indexOf('/') >= 0) {
+            throw new ConfigException(aliases.pathOf(alias), "invalid alias name (expected: 1 to " + MAX_ALIAS_CHARS
+                    + " characters without '/', which separates backend and model)");
+        }
+    }
+
+    private static List<RouteTarget> targets(ConfigTree aliases, String alias, Map<String, BackendSpec> backends) {
+        if (!aliases.isList(alias)) {
+            if (!aliases.isMapping(alias)) {
+                throw new ConfigException(aliases.pathOf(alias), "not a mapping (expected: {backend, model}"
+                        + " or a list of {backend, model, weight})");
+            }
+            return List.of(target(aliases.section(alias), backends, false));
+        }
+        final List<ConfigTree> listed = aliases.sections(alias);
+        if (listed.isEmpty()) {
+            throw new ConfigException(aliases.pathOf(alias), "empty (expected: one or more {backend, model, weight})");
+        }
+        final List<RouteTarget> targets = new ArrayList<>();
+        long total = 0;
+        for (ConfigTree target : listed) {
+            final RouteTarget parsed = target(target, backends, true);
+            total += parsed.weight();
+            targets.add(parsed);
+        }
+        if (total > Integer.MAX_VALUE) {
+            throw new ConfigException(aliases.pathOf(alias), "weights add up to " + total
+                    + " (expected: <= " + Integer.MAX_VALUE + ")");
+        }
+        return targets;
+    }
+
+    private static RouteTarget target(ConfigTree target, Map<String, BackendSpec> backends, boolean weighted) {
+        target.rejectUnknown(List.of("backend", "model", "weight"));
+        final String id = target.string("backend");
+        final BackendSpec backend = backends.get(id);
+        if (backend == null) {
+            throw new ConfigException(target.pathOf("backend"), (id.isEmpty() ? "missing" : "'" + id + "'")
+                    + " (expected: one of " + String.join(", ", new TreeSet<>(backends.keySet())) + ")");
+        }
+        final String model = target.string("model");
+        if (model.isEmpty() && !backend.servesAny()) {
+            throw new ConfigException(target.pathOf("model"), "missing (expected: a model backend " + id + " serves)");
+        }
+        if (!model.isEmpty() && !backend.servesAny() && !backend.discovers() && backend.model(model) == null) {
+            final List<String> served = new ArrayList<>();
+            backend.models().forEach(m -> served.add(m.id()));
+            throw new ConfigException(target.pathOf("model"), "'" + model + "' (expected: a model backend " + id
+                    + " serves: " + String.join(", ", new TreeSet<>(served)) + ")");
+        }
+        int weight = 1;
+        if (weighted || target.has("weight")) {
+            final String text = target.string("weight");
+            try {
+                weight = Integer.parseInt(text);
+            } catch (NumberFormatException e) {
+                weight = 0;
+            }
+            if (weight < 1) {
+                throw new ConfigException(target.pathOf("weight"), (text.isEmpty() ? "missing" : text)
+                        + " (expected: a positive integer)");
+            }
+        }
+        return new RouteTarget(id, model, weight);
+    }
+
+    /** The section as JSON, in the form {@link #parseRoutes} reads back. */
+    public static String toJson(RoutesSpec routes) {
+        final ObjectNode root = JSON.createObjectNode();
+        final ObjectNode aliases = root.putObject("aliases");
+        routes.aliases().forEach((alias, targets) -> {
+            if (targets.size() == 1 && targets.get(0).weight() == 1) {
+                put(aliases.putObject(alias), targets.get(0), false);
+            } else {
+                final ArrayNode list = aliases.putArray(alias);
+                targets.forEach(target -> put(list.addObject(), target, true));
+            }
+        });
+        root.put("sticky_key", routes.stickyKey().configName());
+        try {
+            return JSON.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void put(ObjectNode node, RouteTarget target, boolean weighted) {
+        node.put("backend", target.backend());
+        if (!target.model().isEmpty()) {
+            node.put("model", target.model());
+        }
+        if (weighted) {
+            node.put("weight", target.weight());
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.cy.coordinator.routing;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.transport.netty.Endpoint;
+import java.util.List;
+
+/**
+ * One configured backend: a group of sidecars serving the same models.
+ *
+ * @param models what it serves; empty: what its sidecars answer to {@code list_models}, unless
+ *     {@code servesAny}
+ * @param servesAny the backend of a configuration without {@code backends}: it takes any model id
+ *     and passes it on untouched
+ */
+public record BackendSpec(String id, List<Endpoint> addresses, List<ModelSpec> models, boolean servesAny,
+                          BalanceSettings balance) {
+
+    public BackendSpec {
+        requireNonNull(id, "id");
+        addresses = List.copyOf(addresses);
+        models = List.copyOf(models);
+        requireNonNull(balance, "balance");
+    }
+
+    /** Whether its models come from its sidecars' {@code list_models} answers. */
+    public boolean discovers() {
+        return !servesAny && models.isEmpty();
+    }
+
+    /** The listed model {@code id}, or null. */
+    public ModelSpec model(String id) {
+        for (ModelSpec model : models) {
+            if (model.id().equals(id)) {
+                return model;
+            }
+        }
+        return null;
+    }
+}

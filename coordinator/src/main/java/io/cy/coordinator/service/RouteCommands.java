@@ -1,0 +1,147 @@
+package io.cy.coordinator.service;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cy.coordinator.auth.Identity;
+import io.cy.coordinator.config.ConfigException;
+import io.cy.coordinator.config.RoutingSection;
+import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.RouteTable;
+import io.cy.coordinator.routing.Routing;
+import io.cy.coordinator.routing.RoutesSpec;
+import io.cy.llm.proto.ControlMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Control commands on the route table: {@code routes_get}, {@code routes_set},
+ * {@code routes_rollback}; and {@code list_models} from the catalog once backends are configured.
+ * Answers carry {@code version} and, for a change, {@code old_version}, which the audit row keeps.
+ */
+public final class RouteCommands {
+
+    private static final Logger logger = LoggerFactory.getLogger(RouteCommands.class);
+    /** Longest routes document taken by routes_set: far more than any real table, far less than memory. */
+    static final int MAX_ROUTES_CHARS = 64 * 1024;
+
+    private final Routing routing;
+
+    public RouteCommands(Routing routing) {
+        this.routing = requireNonNull(routing, "routing");
+    }
+
+    ControlMessage.Builder get() {
+        final RouteTable table = routing.active();
+        final ControlMessage.Builder answer = ok("routes version " + table.version())
+                .putPayload("routes", RoutingSection.toJson(table.routes()))
+                .putPayload("version", String.valueOf(table.version()))
+                .putPayload("versions", join(routing.versions()));
+        Routing.balances(table).forEach((backend, balance) -> answer.putPayload("balance." + backend, balance));
+        return answer;
+    }
+
+    ControlMessage.Builder set(ControlMessage request, Identity caller) {
+        final String text = request.getPayloadOrDefault("routes", "");
+        if (text.isBlank()) {
+            return error("routes: missing (expected: the routes section as JSON or YAML)");
+        }
+        if (text.length() > MAX_ROUTES_CHARS) {
+            return error("routes: " + text.length() + " characters (expected: <= " + MAX_ROUTES_CHARS + ")");
+        }
+        final RouteTable before = routing.active();
+        final RoutesSpec routes;
+        try {
+            routes = RoutingSection.parseRoutes(text, before.backends());
+        } catch (ConfigException e) {
+            return error("routes not changed: " + e.getMessage()).putPayload("version", String.valueOf(before.version()));
+        }
+        final RouteTable after = routing.setRoutes(routes);
+        logger.info("routes set by {}: version {} -> {}", who(caller), before.version(), after.version());
+        return changed("routes set for new calls", before, after);
+    }
+
+    ControlMessage.Builder rollback(ControlMessage request, Identity caller) {
+        final String named = request.getPayloadOrDefault("version", "").trim();
+        long version = 0;
+        if (!named.isEmpty()) {
+            try {
+                version = Long.parseLong(named);
+            } catch (NumberFormatException e) {
+                version = -1;
+            }
+            if (version < 1) {
+                return error("version: '" + named + "' (expected: one of " + join(routing.versions()) + ")");
+            }
+        }
+        final RouteTable before = routing.active();
+        final RouteTable after;
+        try {
+            after = routing.rollback(version);
+        } catch (IllegalArgumentException e) {
+            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
+        }
+        logger.info("routes rolled back by {}: version {} -> {}", who(caller), before.version(), after.version());
+        return changed("routes rolled back for new calls", before, after);
+    }
+
+    /** Whether the coordinator answers {@code list_models} itself: it knows the models once backends are configured. */
+    boolean answersListModels() {
+        for (BackendSpec backend : routing.active().backends()) {
+            if (backend.servesAny()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The aliases and {@code backend/model} ids, sorted, that {@code allowed} (a tenant's
+     * {@code quota.models}; empty: all) lets a caller use.
+     */
+    ControlMessage.Builder listModels(List<String> allowed) {
+        final RouteTable table = routing.active();
+        final Set<String> models = new TreeSet<>();
+        for (String alias : table.routes().aliases().keySet()) {
+            if (allowed.isEmpty() || allowed.contains(alias)) {
+                models.add(alias);
+            }
+        }
+        for (BackendSpec backend : table.backends()) {
+            for (String model : routing.resolver().models(backend)) {
+                final String id = backend.id() + "/" + model;
+                if (allowed.isEmpty() || allowed.contains(id)) {
+                    models.add(id);
+                }
+            }
+        }
+        return ok(models.size() + " models").putPayload("models", String.join(",", models));
+    }
+
+    private static ControlMessage.Builder changed(String message, RouteTable before, RouteTable after) {
+        return ok(message + ": version " + after.version())
+                .putPayload("version", String.valueOf(after.version()))
+                .putPayload("old_version", String.valueOf(before.version()));
+    }
+
+    private static String who(Identity caller) {
+        return caller == null ? "an unauthenticated caller" : caller.subject() + " (tenant " + caller.tenant() + ")";
+    }
+
+    private static String join(List<Long> versions) {
+        final List<String> out = new ArrayList<>();
+        versions.forEach(v -> out.add(String.valueOf(v)));
+        return String.join(",", out);
+    }
+
+    private static ControlMessage.Builder ok(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "ok").putPayload("message", message);
+    }
+
+    private static ControlMessage.Builder error(String message) {
+        return ControlMessage.newBuilder().putPayload("status", "error").putPayload("message", message);
+    }
+}
