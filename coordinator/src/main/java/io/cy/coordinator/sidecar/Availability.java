@@ -45,6 +45,8 @@ final class Availability {
         if (!isAvailable(preferred, tried)) {
             return false;
         }
-        return (long) preferred.inflight() <= (long) leastInflight(sidecars, tried) + threshold;
+        final int inflight = preferred.inflight();
+        // No sidecar has fewer than none in flight: the usual case needs no scan.
+        return inflight <= threshold || (long) inflight <= (long) leastInflight(sidecars, tried) + threshold;
     }
 }

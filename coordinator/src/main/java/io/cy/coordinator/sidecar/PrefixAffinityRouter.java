@@ -48,17 +48,19 @@ public final class PrefixAffinityRouter implements SidecarRouter {
         // At most affinity_prefix_bytes / 64 + 1 longs: the one allocation of a pick.
         final long[] blocks = new long[PromptBlocks.maxBlocks(prompt.length(), prefixBytes)];
         final int count = PromptBlocks.hash(prompt, prefixBytes, blocks);
-        final int known = table.longestMatch(blocks, count, sidecars);
-        if (known >= 0) {
+        final long match = table.longestMatch(blocks, count, sidecars);
+        if (match >= 0) {
+            final int known = PrefixTable.index(match);
             final Sidecar affine = sidecars.get(known);
             if (Availability.withinThreshold(affine, sidecars, tried, threshold)) {
-                table.record(blocks, count, sidecars, known);
+                // The blocks up to the match are there already; only the longer ones are news.
+                table.record(blocks, PrefixTable.depth(match) + 1, count, sidecars, known);
                 return affine;
             }
         }
         final Sidecar chosen = leastLoaded.pick(sidecars, tried);
         if (chosen != null) {
-            table.record(blocks, count, sidecars, indexOf(sidecars, chosen));
+            table.record(blocks, 0, count, sidecars, indexOf(sidecars, chosen));
         }
         return chosen;
     }

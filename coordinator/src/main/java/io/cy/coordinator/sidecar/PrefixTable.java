@@ -61,28 +61,43 @@ final class PrefixTable {
     }
 
     /**
-     * The index in {@code sidecars} of the sidecar that served the longest of the first
-     * {@code count} prefixes in {@code blocks}, or -1 when none is known. Looks from the longest
-     * down, so a prompt that shares a system prompt with earlier ones finds it in a few probes.
+     * Where the longest of the first {@code count} prefixes in {@code blocks} was served, as
+     * {@link #index} and {@link #depth} of the result, or -1 when none is known. Looks from the
+     * longest down, so a prompt that shares a system prompt with earlier ones finds it in a few
+     * probes.
      */
-    int longestMatch(long[] blocks, int count, List<Sidecar> sidecars) {
+    long longestMatch(long[] blocks, int count, List<Sidecar> sidecars) {
         for (int depth = count - 1; depth >= 0; depth--) {
             final int index = placement(blocks[depth], sidecars);
             if (index >= 0) {
-                return index;
+                return ((long) depth << 32) | index;
             }
         }
         return -1;
     }
 
-    /** Records that {@code sidecars.get(index)} served the first {@code count} prefixes in {@code blocks}. */
-    void record(long[] blocks, int count, List<Sidecar> sidecars, int index) {
-        if (index > MAX_INDEX) {
+    /** The sidecar's index in a match of {@link #longestMatch}. */
+    static int index(long match) {
+        return (int) match;
+    }
+
+    /** How many blocks deep a match of {@link #longestMatch} is, less one. */
+    static int depth(long match) {
+        return (int) (match >>> 32);
+    }
+
+    /**
+     * Records that {@code sidecars.get(index)} served the prefixes in {@code blocks} from
+     * {@code from} to {@code count} (exclusive): the caller leaves out those it just found there,
+     * whose entries the lookup already marked used.
+     */
+    void record(long[] blocks, int from, int count, List<Sidecar> sidecars, int index) {
+        if (index > MAX_INDEX || from >= count) {
             return;
         }
         final long placement = ((long) index << 48) | ((sidecars.get(index).addressHash() & 0xFFFFFFFFL) << 16);
         final long now = clock.incrementAndGet();
-        for (int depth = 0; depth < count; depth++) {
+        for (int depth = from; depth < count; depth++) {
             put(blocks[depth], placement | check(blocks[depth]), now);
         }
     }

@@ -50,11 +50,15 @@ class PromptBlocksTest {
 
     @Test
     void everyCharCounts() {
-        final String base = "x".repeat(63);
-        for (int i = 0; i < 63; i++) {
-            final char[] changed = base.toCharArray();
-            changed[i] = 'y';
-            assertThat(blocks(new String(changed), 1024)).as("char %d", i).isNotEqualTo(blocks(base, 1024));
+        for (String base : new String[] {"x".repeat(63), "x".repeat(21) + "é" + "x".repeat(40)}) {
+            for (int i = 0; i < base.length(); i++) {
+                final char[] changed = base.toCharArray();
+                changed[i] = changed[i] == 'y' ? 'z' : 'y';
+                assertThat(blocks(new String(changed), 1024)).as("char %d of %s", i, base)
+                        .isNotEqualTo(blocks(base, 1024));
+            }
         }
+        assertThat(blocks("ab", 1024)).isNotEqualTo(blocks("ba", 1024));
+        assertThat(blocks("a", 1024)).isNotEqualTo(blocks("a\0", 1024));
     }
 }
