@@ -45,7 +45,7 @@ public final class PrefixAffinityRouter implements SidecarRouter {
         if (prompt.isEmpty()) {
             return leastLoaded.pick(sidecars, tried);
         }
-        // At most affinity_prefix_bytes / 64 + 1 longs: the one allocation of a pick.
+        // At most affinity_prefix_bytes / 64 longs, besides the prefix's bytes.
         final long[] blocks = new long[PromptBlocks.maxBlocks(prompt.length(), prefixBytes)];
         final int count = PromptBlocks.hash(prompt, prefixBytes, blocks);
         final long match = table.longestMatch(blocks, count, sidecars);
