@@ -4,6 +4,7 @@ import io.cy.bench.compare.CompareArgs;
 import io.cy.bench.compare.CompareCommand;
 import io.cy.bench.load.LoadArgs;
 import io.cy.bench.load.LoadCommand;
+import io.cy.bench.routing.RoutingCommand;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import java.io.PrintStream;
@@ -25,6 +26,8 @@ public final class BenchMain {
             "  compare  start a simulated sidecar and the coordinator, run the same load direct and",
             "           through the coordinator (and nginx, if installed) in turns, print one table",
             "  token    mint an HS256 JWT with the coordinator's shared secret (demos, scripts, tests)",
+            "  routing  route a workload of shared system prompts in memory with least_inflight and",
+            "           prefix_affinity, print how often prompts reached a sidecar that had seen them",
             "",
             "Run 'cy-bench <command> --help' for the options of a command.",
             "");
@@ -51,6 +54,8 @@ public final class BenchMain {
                 return compare(rest, out, err);
             case "token":
                 return TokenCommand.run(rest, System.getenv(), out, err);
+            case "routing":
+                return RoutingCommand.run(rest, out, err);
             case "-h":
             case "--help":
             case "help":

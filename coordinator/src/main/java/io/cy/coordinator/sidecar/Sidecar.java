@@ -31,6 +31,8 @@ public final class Sidecar {
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
     private final SidecarLatency latency = new SidecarLatency();
+    // Derived from the address alone, so that every coordinator (and every restart) places keys alike.
+    private final long addressHash;
 
     // Written by the prober and by calls that saw a refused connection; read on every pick.
     private volatile boolean healthy = true;
@@ -70,6 +72,7 @@ public final class Sidecar {
         this.streams = streams;
         this.unhealthyThreshold = unhealthyThreshold;
         this.healthyThreshold = healthyThreshold;
+        this.addressHash = Hashing.mix(endpoint.toString().hashCode());
     }
 
     public Endpoint endpoint() {
@@ -152,6 +155,11 @@ public final class Sidecar {
 
     /** Ends a call started through {@link SidecarRouter}; exactly once per call. */
     /** Moving averages of the time to first token and per output token of its calls. */
+    /** A well-mixed hash of the address, for the policies that hash calls onto sidecars. */
+    long addressHash() {
+        return addressHash;
+    }
+
     public SidecarLatency latency() {
         return latency;
     }

@@ -14,9 +14,15 @@ public final class SidecarRouters {
         switch (settings.balance()) {
             case LEAST_INFLIGHT:
                 return new LeastInFlightRouter();
+            case LEAST_LATENCY:
+                return new LeastLatencyRouter();
+            case PREFIX_AFFINITY:
+                return new PrefixAffinityRouter(settings.affinityPrefixBytes(), settings.balanceThreshold());
+            case SESSION_AFFINITY:
+                return new SessionAffinityRouter(settings.balanceThreshold());
             default:
                 throw new IllegalArgumentException("balance: " + settings.balance().configName()
-                        + " (expected: least_inflight)");
+                        + " (expected: " + Balance.names() + ")");
         }
     }
 }
