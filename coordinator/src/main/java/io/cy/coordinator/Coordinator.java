@@ -27,6 +27,8 @@ import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.quota.LocalQuotaStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.cy.coordinator.transport.netty.ServerTls;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
@@ -68,6 +70,8 @@ public final class Coordinator implements AutoCloseable {
     private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
     /** How long a client connection may take to start HTTP/2, as grpc-java's server allows. */
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(120);
+    /** How often TLS certificate, key and CA files are read to find out whether they changed. */
+    static final Duration TLS_RELOAD_CHECK = Duration.ofSeconds(5);
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -84,11 +88,14 @@ public final class Coordinator implements AutoCloseable {
     private final HttpBridge http;
     private final AuditLog audit;
     private final Endpoint grpcEndpoint;
+    private final List<ServerTlsContext> tls;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint) {
+                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
+                        List<ServerTlsContext> tls) {
+        this.tls = tls;
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -199,6 +206,11 @@ public final class Coordinator implements AutoCloseable {
                     metrics.put("connection_io_errors", String.valueOf(servers.stream()
                             .filter(GrpcFrontServer.class::isInstance)
                             .mapToLong(server -> ((GrpcFrontServer) server).connectionErrors()).sum()));
+                    if (config.server().tls() != null) {
+                        metrics.put("tls_handshake_failures", String.valueOf(servers.stream()
+                                .filter(GrpcFrontServer.class::isInstance)
+                                .mapToLong(server -> ((GrpcFrontServer) server).handshakeFailures()).sum()));
+                    }
                     return metrics;
                 }, version));
 
@@ -211,16 +223,19 @@ public final class Coordinator implements AutoCloseable {
         ManagedChannel inProcess = null;
         HttpBridge http = null;
         String where = grpcEndpoint.toString();
+        final List<ServerTlsContext> tls = new ArrayList<>();
         try {
             final List<ServerServiceDefinition> served = served(services, health, auth);
-            final Server tcp = front(grpcEndpoint, transport, config, served).start();
+            final ServerTlsContext grpcTls = tls(config.server().tls(), ServerTlsContext.GRPC, tls);
+            final Server tcp = front(grpcEndpoint, transport, config, served, grpcTls).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
             final Endpoint uds = config.server().udsPath();
             if (uds != null) {
                 where = uds.toString();
                 UnixSocketFiles.prepareForBind(uds.socketPath());
-                servers.add(front(uds, transport, config, served).start());
+                // Plaintext always: the kernel's peer credentials are what authenticates its callers.
+                servers.add(front(uds, transport, config, served, null).start());
             }
             if (config.http().addr() != null) {
                 where = config.http().addr().toString();
@@ -229,7 +244,8 @@ public final class Coordinator implements AutoCloseable {
                 servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth)
                         .start());
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
-                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
+                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport,
+                        tls(config.http().tls(), ServerTlsContext.HTTP_1_1, tls));
             }
         } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
@@ -238,6 +254,7 @@ public final class Coordinator implements AutoCloseable {
             for (Server server : servers) {
                 server.shutdownNow();
             }
+            tls.forEach(ServerTlsContext::close);
             sidecars.close(Duration.ZERO);
             transport.close();
             if (authenticator != null) {
@@ -248,13 +265,23 @@ public final class Coordinator implements AutoCloseable {
         health.setStatus("", ServingStatus.SERVING);
         updateServingStatus(health, sidecars);
         prober.start();
-        logger.info("cy-coordinator {} listening on {}{}{}; sidecars {}; native transport: {}",
-                version, grpcEndpoint,
+        logger.info("cy-coordinator {} listening on {}{}{}{}; sidecars {}; native transport: {}",
+                version, grpcEndpoint, config.server().tls() == null ? "" : " (TLS, " + tls.get(0).provider() + ")",
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 config.sidecars().addresses(), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls));
+    }
+
+    /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
+    private static ServerTlsContext tls(ServerTls settings, List<String> alpn, List<ServerTlsContext> started) {
+        if (settings == null) {
+            return null;
+        }
+        final ServerTlsContext context = ServerTlsContext.start(settings, alpn, TLS_RELOAD_CHECK);
+        started.add(context);
+        return context;
     }
 
     /** "cannot listen on {@code where}: why", once: the HTTP bridge's own failure already says it. */
@@ -274,7 +301,7 @@ public final class Coordinator implements AutoCloseable {
 
     /** A listener on {@code listen}: the coordinator's own HTTP/2 server, serving what grpc-java's would. */
     private static GrpcFrontServer front(Endpoint listen, NettyTransport transport, CoordinatorConfig config,
-                                         List<ServerServiceDefinition> served) {
+                                         List<ServerServiceDefinition> served, ServerTlsContext tls) {
         final CoordinatorConfig.Server server = config.server();
         final CoordinatorConfig.HttpFloodLimits flood = server.floodLimits();
         return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
@@ -282,7 +309,7 @@ public final class Coordinator implements AutoCloseable {
                 server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT,
                 server.maxConnectionAge(), server.maxConnectionAgeGrace(), server.maxConnectionIdle(),
                 new FloodLimits(flood.maxQueuedControlFrames(), flood.maxRstFramesPerWindow(), flood.rstFramesWindow(),
-                        flood.maxConsecutiveEmptyDataFrames())));
+                        flood.maxConsecutiveEmptyDataFrames())), tls);
     }
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */
@@ -452,6 +479,7 @@ public final class Coordinator implements AutoCloseable {
         if (inProcess != null) {
             inProcess.shutdownNow();
         }
+        tls.forEach(ServerTlsContext::close);
         sidecars.close(Duration.ofSeconds(5));
         transport.close();
         if (authenticator != null) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -144,7 +145,7 @@ public final class ConfigLoader {
         final var grpcAddr = server.tcpEndpoint("grpc_addr", false,
                 "host:port; use server.uds_path for a Unix socket");
 
-        return new CoordinatorConfig(
+        final CoordinatorConfig config = new CoordinatorConfig(
                 new CoordinatorConfig.Server(
                         grpcAddr,
                         udsPath,
@@ -155,7 +156,8 @@ public final class ConfigLoader {
                         optionalDuration(server, "max_connection_age"),
                         optionalDuration(server, "max_connection_age_grace"),
                         optionalDuration(server, "max_connection_idle"),
-                        floodLimits(server)),
+                        floodLimits(server),
+                        TlsSections.listener(server.section("tls"), ServerTlsContext.GRPC)),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecars.endpoints("addresses"),
@@ -178,6 +180,18 @@ public final class ConfigLoader {
                 audit(root.section("audit")),
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")));
+        if (!config.auth().clientCerts().isEmpty() && !asksForClientCerts(config.server().tls())
+                && !asksForClientCerts(config.http().tls())) {
+            // Entries no caller could ever match: certainly a setting missing elsewhere.
+            throw new ConfigException(ClientCertEntries.PATH, config.auth().clientCerts().size()
+                    + " entries, but no listener asks for client certificates (expected: server.tls.client_ca_file"
+                    + " or http.tls.client_ca_file set)");
+        }
+        return config;
+    }
+
+    private static boolean asksForClientCerts(io.cy.coordinator.transport.netty.ServerTls tls) {
+        return tls != null && tls.clientCaFile() != null;
     }
 
     private static CoordinatorConfig.Audit audit(ConfigTree audit) {
@@ -300,7 +314,8 @@ public final class ConfigLoader {
                 defaultTemplate,
                 List.copyOf(http.strings("models")),
                 http.string("upstream_deadline").isEmpty() ? null : http.duration("upstream_deadline", Duration.ofMillis(1)),
-                http.duration("idle_timeout", Duration.ofSeconds(1)));
+                http.duration("idle_timeout", Duration.ofSeconds(1)),
+                TlsSections.listener(http.section("tls"), ServerTlsContext.HTTP_1_1));
     }
 
     /** A duration of at least 1ms, or null when the setting is empty (none). */
@@ -424,6 +439,7 @@ public final class ConfigLoader {
                 auth.string("gateway_api_token"),
                 List.copyOf(apiKeys),
                 UnixPeerEntries.read(auth),
+                ClientCertEntries.read(auth),
                 new CoordinatorConfig.Oidc(
                         issuer,
                         oidc.string("audience"),
@@ -434,6 +450,7 @@ public final class ConfigLoader {
             throw new ConfigException("auth", "mode is required but no credential source is configured (expected:"
                     + " OAUTH2_ISSUER, auth.hmac_secret, auth.api_keys, GATEWAY_API_TOKEN"
                     + " or auth.unix_peers (CY_AUTH_UNIX_PEERS) for callers on server.uds_path;"
+                    + " or auth.client_certs with server.tls.client_ca_file;"
                     + " or auth.mode: none for local development)");
         }
         if (config.tenantClaim().isEmpty()) {
@@ -576,8 +593,9 @@ public final class ConfigLoader {
             final String value = env.get(name);
             if (value != null) {
                 // Text, which ConfigTree parses as numbers, durations or comma-separated lists; but
-                // auth.unix_peers is a list of mappings, which has a form of its own.
+                // auth.unix_peers and auth.client_certs are lists of mappings, each with a form of its own.
                 set(tree, path, path.equals(UnixPeerEntries.PATH) ? UnixPeerEntries.fromVariable(value)
+                        : path.equals(ClientCertEntries.PATH) ? ClientCertEntries.fromVariable(value)
                         : TextNode.valueOf(value));
             }
         }

@@ -58,7 +58,7 @@ public record ServerTls(String name, Path certFile, Path keyFile, Path clientCaF
         requireNonNull(clientAuth, "clientAuth");
         requireNonNull(provider, "provider");
         if ((clientCaFile == null) != (clientAuth == ClientAuth.NONE)) {
-            throw new IllegalArgumentException(name + ".client_auth: " + clientAuth
+            throw new TlsFileException(name + ".client_auth", clientAuth
                     + (clientCaFile == null ? " without " + name + ".client_ca_file (expected: none, or a CA bundle"
                     + " to verify client certificates against)" : " with " + name + ".client_ca_file set"
                     + " (expected: optional or require)"));
