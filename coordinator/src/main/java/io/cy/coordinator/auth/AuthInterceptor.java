@@ -2,8 +2,8 @@ package io.cy.coordinator.auth;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.call.TraceIds;
+import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.transport.server.UnixPeer;
 import io.grpc.Context;
 import io.grpc.Contexts;

@@ -2,6 +2,7 @@ package io.cy.coordinator.config;
 
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.ServerTls;
+import io.cy.coordinator.transport.netty.SidecarTls;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -44,14 +45,18 @@ public record CoordinatorConfig(
     public record Http(Endpoint addr, int maxBodyBytes, Map<String, String> templates, String defaultTemplate,
                        List<String> models, Duration upstreamDeadline, Duration idleTimeout, ServerTls tls) {}
 
-    /** The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent. */
+    /**
+     * The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent;
+     * {@code tls} null when TCP sidecars are reached in plaintext.
+     */
     public record Sidecars(
             List<Endpoint> addresses,
             String internalToken,
             Duration keepaliveTime,
             Duration keepaliveTimeout,
             Duration controlTimeout,
-            HealthProbe health) {
+            HealthProbe health,
+            SidecarTls tls) {
 
         @Override
         public String toString() {

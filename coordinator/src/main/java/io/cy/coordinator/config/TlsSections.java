@@ -2,6 +2,7 @@ package io.cy.coordinator.config;
 
 import io.cy.coordinator.transport.netty.ServerTls;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
+import io.cy.coordinator.transport.netty.SidecarTls;
 import io.cy.coordinator.transport.netty.TlsFileException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -54,6 +55,36 @@ final class TlsSections {
                     path(tls, "key_file"), ca.isEmpty() ? null : path(tls, "client_ca_file"), auth,
                     provider(tls));
             ServerTlsContext.check(settings, alpn);
+        } catch (TlsFileException e) {
+            throw new ConfigException(e.setting(), e.problem());
+        }
+        return settings;
+    }
+
+    /** TLS towards TCP sidecars, or null for plaintext (no {@code ca_file}). */
+    static SidecarTls sidecars(ConfigTree tls) {
+        final boolean ca = !tls.string("ca_file").isEmpty();
+        final boolean cert = !tls.string("cert_file").isEmpty();
+        final boolean key = !tls.string("key_file").isEmpty();
+        if (!ca) {
+            for (String other : List.of("cert_file", "key_file", "server_name")) {
+                if (!tls.string(other).isEmpty()) {
+                    throw new ConfigException(tls.pathOf(other), "set without " + tls.pathOf("ca_file")
+                            + " (expected: ca_file, the CA bundle sidecar certificates are checked against)");
+                }
+            }
+            return null;
+        }
+        if (cert != key) {
+            throw new ConfigException(tls.pathOf(cert ? "key_file" : "cert_file"), "empty while "
+                    + tls.pathOf(cert ? "cert_file" : "key_file") + " is set (expected: both, for a client"
+                    + " certificate, or neither)");
+        }
+        final String serverName = tls.string("server_name");
+        final SidecarTls settings = new SidecarTls(path(tls, "ca_file"), cert ? path(tls, "cert_file") : null,
+                key ? path(tls, "key_file") : null, serverName.isEmpty() ? null : serverName);
+        try {
+            settings.clientContext();
         } catch (TlsFileException e) {
             throw new ConfigException(e.setting(), e.problem());
         }

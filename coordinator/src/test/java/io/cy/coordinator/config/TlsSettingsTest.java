@@ -174,6 +174,28 @@ class TlsSettingsTest {
     }
 
     @Test
+    void sidecarTlsNeedsItsCaAndAWholePair() {
+        assertThat(config("", Map.of()).sidecars().tls()).isNull();
+        final var tls = config("", Map.of("CY_SIDECARS_TLS_CA_FILE", certs.ca().toString(),
+                "CY_SIDECARS_TLS_SERVER_NAME", "sidecar.internal")).sidecars().tls();
+        assertThat(tls.caFile()).isEqualTo(certs.ca());
+        assertThat(tls.certFile()).isNull();
+        assertThat(tls.serverName()).isEqualTo("sidecar.internal");
+
+        assertRefused("", Map.of("CY_SIDECARS_TLS_CERT_FILE", certs.clientCert().toString()),
+                "sidecars.tls.cert_file: set without sidecars.tls.ca_file");
+        assertRefused("", Map.of("CY_SIDECARS_TLS_CA_FILE", certs.ca().toString(),
+                "CY_SIDECARS_TLS_CERT_FILE", certs.clientCert().toString()),
+                "sidecars.tls.key_file: empty while sidecars.tls.cert_file is set");
+        assertRefused("", Map.of("CY_SIDECARS_TLS_CA_FILE", dir.resolve("none.pem").toString()),
+                "sidecars.tls.ca_file: " + dir.resolve("none.pem") + ": no such file");
+        assertRefused("", Map.of("CY_SIDECARS_TLS_CA_FILE", certs.ca().toString(),
+                "CY_SIDECARS_TLS_CERT_FILE", certs.clientCert().toString(),
+                "CY_SIDECARS_TLS_KEY_FILE", certs.serverKey().toString()),
+                "sidecars.tls.key_file: " + certs.serverKey() + ": not the key of the certificate");
+    }
+
+    @Test
     void aMistypedVariableIsReportedWithTheOneItMeant() {
         final ConfigLoader loader = ConfigLoaderTest.yaml("", Map.of("CY_SERVER_TLS_CERTFILE", "/x.pem"));
         assertThat(loader.warnings()).singleElement().asString()

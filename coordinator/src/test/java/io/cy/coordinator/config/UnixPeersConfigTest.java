@@ -3,8 +3,8 @@ package io.cy.coordinator.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry;
 import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry.Match;
+import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry;
 import io.cy.coordinator.transport.netty.Endpoint;
 import java.nio.file.Path;
 import java.util.List;

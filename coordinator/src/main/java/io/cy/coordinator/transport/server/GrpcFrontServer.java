@@ -2,10 +2,10 @@ package io.cy.coordinator.transport.server;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
+import io.cy.coordinator.transport.wire.FloodLimits;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
