@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.LongAdder;
  * grpc-java service definitions (interceptors and all) through {@link FrontCall}s. It replaces
  * grpc-java's Netty server on the listening sockets so that a relayed token costs one DATA frame
  * write rather than grpc's per-message framing, write queue and stream bookkeeping. Handlers run
- * on the event loop of their connection, as with grpc-java's direct executor.
+ * on the event loop of their connection, as with grpc-java's direct executor. With a
+ * {@link ServerTlsContext} the listener speaks TLS only: {@link TlsHandshake} stands in front of
+ * each connection until its handshake negotiated {@code h2}.
  *
  * <p>Lifecycle as {@link Server}'s: {@link #shutdown} stops accepting and sends GOAWAY, calls in
  * progress go on; {@link #shutdownNow} cancels them; terminated once every connection closed.

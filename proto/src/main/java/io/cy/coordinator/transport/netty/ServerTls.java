@@ -31,7 +31,7 @@ public record ServerTls(String name, Path certFile, Path keyFile, Path clientCaF
         AUTO, OPENSSL, JDK;
 
         /** The provider to use here; OPENSSL fails when BoringSSL did not load. */
-        public SslProvider resolve(String setting) {
+        public SslProvider resolve() {
             return switch (this) {
                 case AUTO -> OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
                 case JDK -> SslProvider.JDK;

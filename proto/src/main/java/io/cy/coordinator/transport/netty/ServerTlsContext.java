@@ -98,7 +98,7 @@ public final class ServerTlsContext implements AutoCloseable {
         requireNonNull(settings, "settings");
         final SslProvider provider;
         try {
-            provider = settings.provider().resolve(settings.name() + ".provider");
+            provider = settings.provider().resolve();
         } catch (IllegalArgumentException e) {
             throw new TlsFileException(settings.name() + ".provider", e.getMessage());
         }
