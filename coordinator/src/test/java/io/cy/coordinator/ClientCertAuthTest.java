@@ -142,6 +142,20 @@ class ClientCertAuthTest {
     }
 
     @Test
+    void aPlaintextClientIsRefusedAndCountedInHealth() throws Exception {
+        final DevCerts certs = DevCerts.make(dir.resolve("certs"));
+        try (TestStack stack = start(certs, "[{san: \"" + DevCerts.CLIENT_SPIFFE_ID + "\", tenant: gateway}]")) {
+            final Result plaintext = AuthCalls.predict(stack, bearer(API_KEY));
+            assertThat(plaintext.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(stack.sim().stats().lastRequest()).as("nothing reached the sidecar").isNull();
+
+            final Map<String, String> metrics = AuthCalls.health(tlsChannel(stack, certs, false), noCredential())
+                    .getMetricsMap();
+            assertThat(Long.parseLong(metrics.get("tls_handshake_failures"))).isPositive();
+        }
+    }
+
+    @Test
     void theHttpBridgeOverTlsPassesTheCertificatesIdentityThrough() throws Exception {
         final DevCerts certs = DevCerts.make(dir.resolve("certs"));
         try (TestStack stack = start(certs, "[{san: \"" + DevCerts.CLIENT_SPIFFE_ID + "\", tenant: gateway, roles: [user]}]")) {
