@@ -321,11 +321,10 @@ final class SidecarConnection {
             }
             // A sidecar that restarts resets its connections: its calls fail naming it, and the
             // prober says when it is out of rotation. Not a stack trace at the pipeline's tail.
-            if (cause instanceof IOException) {
+            // A TLS failure (a certificate the CA bundle does not vouch for, a wrong name) is named
+            // in the failed calls' status and by the prober, like a refused connection: no stack trace.
+            if (cause instanceof IOException || cause.getCause() instanceof javax.net.ssl.SSLException) {
                 logger.debug("{}", endReason);
-            } else if (cause.getCause() instanceof javax.net.ssl.SSLException) {
-                // A certificate the CA bundle does not vouch for, a wrong name: the reason is the news.
-                logger.warn("{}", endReason);
             } else {
                 logger.warn("connection to sidecar {} failed; closing it", streams.target(), cause);
             }
