@@ -7,6 +7,9 @@ import io.cy.bench.load.LoadCommand;
 import io.cy.bench.routing.RoutingCommand;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContextBuilder;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -130,7 +133,20 @@ public final class BenchMain {
         // One event-loop thread is plenty for a single call.
         final NettyTransport transport = NettyTransport.create(1, "cy-call");
         try {
-            final ManagedChannel channel = transport.channelBuilder(parsed.target()).build();
+            final NettyChannelBuilder builder = transport.channelBuilder(parsed.target());
+            if (parsed.tlsCa() != null) {
+                final SslContextBuilder ssl = GrpcSslContexts.forClient().trustManager(parsed.tlsCa().toFile());
+                if (parsed.tlsCert() != null) {
+                    ssl.keyManager(parsed.tlsCert().toFile(), parsed.tlsKey().toFile());
+                }
+                try {
+                    builder.useTransportSecurity().sslContext(ssl.build());
+                } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+                    err.println("call: --tls-ca, --tls-cert, --tls-key: " + e.getMessage());
+                    return EXIT_USAGE;
+                }
+            }
+            final ManagedChannel channel = builder.build();
             try {
                 return new CallCommand(channel, out, err).run(parsed);
             } finally {

@@ -1,6 +1,8 @@
 package io.cy.bench;
 
 import io.cy.coordinator.transport.netty.Endpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,14 +19,18 @@ record CallArgs(
         String traceId,
         String command,
         Map<String, String> payload,
-        long deadlineMs) {
+        long deadlineMs,
+        Path tlsCa,
+        Path tlsCert,
+        Path tlsKey) {
 
     enum Method { STREAM, HEALTH, CONTROL }
 
     static final String DEFAULT_TARGET = "localhost:50050";
 
     private static final List<String> FLAGS = List.of("--target", "--method", "--model", "--prompt",
-            "--max-new-tokens", "--temperature", "--token", "--trace-id", "--command", "--payload", "--deadline-ms");
+            "--max-new-tokens", "--temperature", "--token", "--trace-id", "--command", "--payload", "--deadline-ms", "--tls-ca", "--tls-cert",
+            "--tls-key");
 
     static final String USAGE = String.join("\n",
             "usage: cy-bench call [options]",
@@ -44,6 +50,9 @@ record CallArgs(
             "  --command CMD          control: command (default ping)",
             "  --payload K=V ...      control: payload entries; repeatable",
             "  --deadline-ms N        deadline for the call (default: none)",
+            "  --tls-ca FILE          TLS (ALPN h2), trusting the CA bundle in FILE (PEM)",
+            "  --tls-cert FILE        with --tls-ca: present this client certificate (PEM) ...",
+            "  --tls-key FILE         ... and its PKCS#8 key (PEM), for mTLS",
             "  --help                 this text",
             "");
 
@@ -64,6 +73,9 @@ record CallArgs(
         String command = "ping";
         final Map<String, String> payload = new LinkedHashMap<>();
         long deadlineMs = 0;
+        Path tlsCa = null;
+        Path tlsCert = null;
+        Path tlsKey = null;
 
         for (int i = 0; i < args.size(); i++) {
             final String arg = args.get(i);
@@ -121,12 +133,36 @@ record CallArgs(
                 case "--deadline-ms":
                     deadlineMs = wholeNumber(flag, value, 1, Long.MAX_VALUE);
                     break;
+                case "--tls-ca":
+                    tlsCa = readable(flag, value);
+                    break;
+                case "--tls-cert":
+                    tlsCert = readable(flag, value);
+                    break;
+                case "--tls-key":
+                    tlsKey = readable(flag, value);
+                    break;
                 default:
                     throw new IllegalStateException(flag);
             }
         }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new UsageException((tlsCert == null ? "--tls-key" : "--tls-cert") + ": given without "
+                    + (tlsCert == null ? "--tls-cert" : "--tls-key") + " (expected: both, for a client certificate)");
+        }
+        if (tlsCert != null && tlsCa == null) {
+            throw new UsageException("--tls-cert: given without --tls-ca (expected: --tls-ca FILE for TLS)");
+        }
         return new CallArgs(target, method, model, prompt, maxNewTokens, temperature, token, traceId,
-                command, payload, deadlineMs);
+                command, payload, deadlineMs, tlsCa, tlsCert, tlsKey);
+    }
+
+    private static Path readable(String flag, String value) throws UsageException {
+        final Path path = Path.of(value);
+        if (!Files.isReadable(path)) {
+            throw new UsageException(flag + ": " + value + ": not a readable file");
+        }
+        return path;
     }
 
     // A value may itself start with "--" (a prompt, say): only a known flag means the value is missing.

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cy.coordinator.transport.netty.Endpoint;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -54,6 +56,22 @@ class CallArgsTest {
         assertThat(args.command()).isEqualTo("unload_model");
         assertThat(args.payload()).isEqualTo(Map.of("model_id", "m1"));
         assertThat(args.deadlineMs()).isEqualTo(2500);
+    }
+
+    @Test
+    void tlsWithAClientCertificateNeedsTheWholePairAndACa(@TempDir Path dir) throws Exception {
+        final Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
+        final Path cert = Files.writeString(dir.resolve("client.pem"), "pem");
+        final Path key = Files.writeString(dir.resolve("client.key"), "pem");
+        final CallArgs args = CallArgs.parse(List.of("--tls-ca", ca.toString(), "--tls-cert", cert.toString(),
+                "--tls-key", key.toString()));
+        assertThat(args.tlsCa()).isEqualTo(ca);
+        assertThat(args.tlsCert()).isEqualTo(cert);
+        assertThat(args.tlsKey()).isEqualTo(key);
+        assertThatThrownBy(() -> CallArgs.parse(List.of("--tls-ca", ca.toString(), "--tls-cert", cert.toString())))
+                .hasMessageStartingWith("--tls-cert: given without --tls-key");
+        assertThatThrownBy(() -> CallArgs.parse(List.of("--tls-cert", cert.toString(), "--tls-key", key.toString())))
+                .hasMessageStartingWith("--tls-cert: given without --tls-ca");
     }
 
     @Test

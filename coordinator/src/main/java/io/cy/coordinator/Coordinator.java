@@ -2,49 +2,51 @@ package io.cy.coordinator;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.bridge.BridgeConfig;
-import io.cy.bridge.HttpBridge;
 import io.cy.audit.AuditConfig;
 import io.cy.audit.AuditLog;
 import io.cy.audit.EmbeddedAuditDatabase;
 import io.cy.audit.NoopAuditLog;
 import io.cy.audit.PostgresAuditLog;
+import io.cy.bridge.BridgeConfig;
+import io.cy.bridge.HttpBridge;
 import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.quota.LocalQuotaStore;
+import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.routing.Catalog;
 import io.cy.coordinator.routing.ModelDiscovery;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.Routing;
-import io.cy.coordinator.service.CallAdmission;
-import io.cy.coordinator.service.RouteCommands;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.service.AiInferenceServices;
+import io.cy.coordinator.service.CallAdmission;
 import io.cy.coordinator.service.CallEndListener;
 import io.cy.coordinator.service.CallSummary;
 import io.cy.coordinator.service.ControlHandler;
 import io.cy.coordinator.service.HealthHandler;
 import io.cy.coordinator.service.RequestValidator;
+import io.cy.coordinator.service.RouteCommands;
 import io.cy.coordinator.service.StreamPredictForwarder;
-import io.cy.coordinator.transport.wire.FloodLimits;
-import io.cy.coordinator.quota.LocalQuotaStore;
-import io.cy.coordinator.quota.Quotas;
-import io.cy.coordinator.transport.server.GrpcFrontServer;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
+import io.cy.coordinator.transport.netty.ServerTls;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
+import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.cy.coordinator.transport.wire.FloodLimits;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerServiceDefinition;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -75,6 +77,8 @@ public final class Coordinator implements AutoCloseable {
     private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
     /** How long a client connection may take to start HTTP/2, as grpc-java's server allows. */
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(120);
+    /** How often TLS certificate, key and CA files are read to find out whether they changed. */
+    static final Duration TLS_RELOAD_CHECK = Duration.ofSeconds(5);
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -91,11 +95,14 @@ public final class Coordinator implements AutoCloseable {
     private final HttpBridge http;
     private final AuditLog audit;
     private final Endpoint grpcEndpoint;
+    private final List<ServerTlsContext> tls;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint) {
+                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
+                        List<ServerTlsContext> tls) {
+        this.tls = tls;
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -211,6 +218,11 @@ public final class Coordinator implements AutoCloseable {
                     metrics.put("connection_io_errors", String.valueOf(servers.stream()
                             .filter(GrpcFrontServer.class::isInstance)
                             .mapToLong(server -> ((GrpcFrontServer) server).connectionErrors()).sum()));
+                    if (config.server().tls() != null) {
+                        metrics.put("tls_handshake_failures", String.valueOf(servers.stream()
+                                .filter(GrpcFrontServer.class::isInstance)
+                                .mapToLong(server -> ((GrpcFrontServer) server).handshakeFailures()).sum()));
+                    }
                     return metrics;
                 }, version));
 
@@ -223,16 +235,19 @@ public final class Coordinator implements AutoCloseable {
         ManagedChannel inProcess = null;
         HttpBridge http = null;
         String where = grpcEndpoint.toString();
+        final List<ServerTlsContext> tls = new ArrayList<>();
         try {
             final List<ServerServiceDefinition> served = served(services, health, auth);
-            final Server tcp = front(grpcEndpoint, transport, config, served).start();
+            final ServerTlsContext grpcTls = tls(config.server().tls(), ServerTlsContext.GRPC, tls);
+            final Server tcp = front(grpcEndpoint, transport, config, served, grpcTls).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
             final Endpoint uds = config.server().udsPath();
             if (uds != null) {
                 where = uds.toString();
                 UnixSocketFiles.prepareForBind(uds.socketPath());
-                servers.add(front(uds, transport, config, served).start());
+                // Plaintext always: the kernel's peer credentials are what authenticates its callers.
+                servers.add(front(uds, transport, config, served, null).start());
             }
             if (config.http().addr() != null) {
                 where = config.http().addr().toString();
@@ -241,7 +256,8 @@ public final class Coordinator implements AutoCloseable {
                 servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth)
                         .start());
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
-                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
+                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport,
+                        tls(config.http().tls(), ServerTlsContext.HTTP_1_1, tls));
             }
         } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
@@ -250,6 +266,7 @@ public final class Coordinator implements AutoCloseable {
             for (Server server : servers) {
                 server.shutdownNow();
             }
+            tls.forEach(ServerTlsContext::close);
             sidecars.close(Duration.ZERO);
             transport.close();
             if (authenticator != null) {
@@ -262,13 +279,23 @@ public final class Coordinator implements AutoCloseable {
         // Before the first call: a backend that discovers its models would otherwise know none.
         discovery.discoverAllAndWait();
         prober.start();
-        logger.info("cy-coordinator {} listening on {}{}{}; {}; native transport: {}",
-                version, grpcEndpoint,
+        logger.info("cy-coordinator {} listening on {}{}{}{}; {}; native transport: {}",
+                version, grpcEndpoint, config.server().tls() == null ? "" : " (TLS, " + tls.get(0).provider() + ")",
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls));
+    }
+
+    /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
+    private static ServerTlsContext tls(ServerTls settings, List<String> alpn, List<ServerTlsContext> started) {
+        if (settings == null) {
+            return null;
+        }
+        final ServerTlsContext context = ServerTlsContext.start(settings, alpn, TLS_RELOAD_CHECK);
+        started.add(context);
+        return context;
     }
 
     /** {@code sidecars [...]} for the single pool; otherwise each backend with its sidecars, and the aliases. */
@@ -314,7 +341,7 @@ public final class Coordinator implements AutoCloseable {
 
     /** A listener on {@code listen}: the coordinator's own HTTP/2 server, serving what grpc-java's would. */
     private static GrpcFrontServer front(Endpoint listen, NettyTransport transport, CoordinatorConfig config,
-                                         List<ServerServiceDefinition> served) {
+                                         List<ServerServiceDefinition> served, ServerTlsContext tls) {
         final CoordinatorConfig.Server server = config.server();
         final CoordinatorConfig.HttpFloodLimits flood = server.floodLimits();
         return new GrpcFrontServer(listen, transport, served, new GrpcFrontServer.Settings(
@@ -322,7 +349,7 @@ public final class Coordinator implements AutoCloseable {
                 server.keepaliveTime(), KEEPALIVE_TIMEOUT, server.permitKeepaliveTime(), HANDSHAKE_TIMEOUT,
                 server.maxConnectionAge(), server.maxConnectionAgeGrace(), server.maxConnectionIdle(),
                 new FloodLimits(flood.maxQueuedControlFrames(), flood.maxRstFramesPerWindow(), flood.rstFramesWindow(),
-                        flood.maxConsecutiveEmptyDataFrames())));
+                        flood.maxConsecutiveEmptyDataFrames())), tls);
     }
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */
@@ -492,6 +519,7 @@ public final class Coordinator implements AutoCloseable {
         if (inProcess != null) {
             inProcess.shutdownNow();
         }
+        tls.forEach(ServerTlsContext::close);
         sidecars.close(Duration.ofSeconds(5));
         transport.close();
         if (authenticator != null) {

@@ -10,6 +10,7 @@ import io.cy.bridge.internal.Routes;
 import io.cy.bridge.internal.Upstream;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -79,6 +80,18 @@ public final class HttpBridge implements AutoCloseable {
      */
     public static HttpBridge start(BridgeConfig config, io.grpc.Channel upstream, EventLoopGroup bossGroup,
             EventLoopGroup workerGroup, Class<? extends ServerChannel> channelType) throws IOException {
+        return start(config, upstream, bossGroup, workerGroup, channelType, null);
+    }
+
+    /**
+     * As {@link #start(BridgeConfig, io.grpc.Channel, EventLoopGroup, EventLoopGroup, Class)}, over
+     * TLS when {@code tls} is not null: then the listener speaks TLS only, and a client
+     * certificate its handshake verified goes upstream with each call ({@code cy-client-cert-bin}),
+     * as the client's address does.
+     */
+    public static HttpBridge start(BridgeConfig config, io.grpc.Channel upstream, EventLoopGroup bossGroup,
+            EventLoopGroup workerGroup, Class<? extends ServerChannel> channelType, ServerTlsContext tls)
+            throws IOException {
         requireNonNull(config, "config");
         requireNonNull(upstream, "upstream");
         requireNonNull(bossGroup, "bossGroup");
@@ -98,7 +111,7 @@ public final class HttpBridge implements AutoCloseable {
                 .channel(channelType)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ConnectionInitializer(routes, mapper, config.maxBodyBytes(), config.idleTimeout(),
-                        draining::get, connections));
+                        draining::get, connections, tls));
         final ChannelFuture bound = bootstrap.bind(config.listen().socketAddress()).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             final Throwable cause = bound.cause();
@@ -108,17 +121,23 @@ public final class HttpBridge implements AutoCloseable {
         final Channel serverChannel = bound.channel();
         final Endpoint endpoint = config.listen().isUnix() ? config.listen()
                 : config.listen().withPort(((InetSocketAddress) serverChannel.localAddress()).getPort());
-        log.info("HTTP bridge listening on {}", endpoint);
+        log.info("HTTP bridge listening on {}{}", endpoint, tls == null ? "" : " (TLS, " + tls.provider() + ")");
         return new HttpBridge(endpoint, serverChannel, connections, draining);
     }
 
     /** {@link #start(BridgeConfig, io.grpc.Channel, EventLoopGroup, EventLoopGroup, Class)} on a transport's event loops. */
     public static HttpBridge start(BridgeConfig config, io.grpc.Channel upstream, NettyTransport transport)
             throws IOException {
+        return start(config, upstream, transport, null);
+    }
+
+    /** As {@link #start(BridgeConfig, io.grpc.Channel, NettyTransport)}, over TLS when {@code tls} is not null. */
+    public static HttpBridge start(BridgeConfig config, io.grpc.Channel upstream, NettyTransport transport,
+            ServerTlsContext tls) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(transport, "transport");
         return start(config, upstream, transport.bossGroup(), transport.workerGroup(),
-                transport.serverChannelType(config.listen()));
+                transport.serverChannelType(config.listen()), tls);
     }
 
     /** The bound TCP port (the actual one when configured as 0); -1 on a Unix socket. */

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.Status;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -29,8 +30,12 @@ public final class SimConfig {
     private final int defaultMaxNewTokens;
     private final int threads;
     private final int chunkBytes;
+    private final Path tlsCert;
+    private final Path tlsKey;
 
     private SimConfig(Builder b, Endpoint listen) {
+        this.tlsCert = b.tlsCert;
+        this.tlsKey = b.tlsKey;
         this.listen = listen;
         this.timeToFirstToken = b.timeToFirstToken;
         this.tokenGap = b.tokenGap;
@@ -67,7 +72,18 @@ public final class SimConfig {
                 .maxPromptBytes(maxPromptBytes)
                 .defaultMaxNewTokens(defaultMaxNewTokens)
                 .threads(threads)
-                .chunkBytes(chunkBytes);
+                .chunkBytes(chunkBytes)
+                .tls(tlsCert, tlsKey);
+    }
+
+    /** The certificate (PEM chain) served over TLS on a TCP listener; null for plaintext. */
+    public Path tlsCert() {
+        return tlsCert;
+    }
+
+    /** The key of {@link #tlsCert()} (PKCS#8 PEM); null for plaintext. */
+    public Path tlsKey() {
+        return tlsKey;
     }
 
     /** Where to listen; a TCP port 0 means an ephemeral port. */
@@ -150,6 +166,7 @@ public final class SimConfig {
                 + ", defaultMaxNewTokens=" + defaultMaxNewTokens
                 + ", threads=" + threads
                 + ", chunkBytes=" + chunkBytes
+                + ", tlsCert=" + tlsCert
                 + '}';
     }
 
@@ -168,6 +185,8 @@ public final class SimConfig {
         private int maxPromptBytes = 1 << 20;
         private int defaultMaxNewTokens = 16;
         private int threads = 2;
+        private Path tlsCert;
+        private Path tlsKey;
         private int chunkBytes;
 
         private Builder() {
@@ -247,6 +266,23 @@ public final class SimConfig {
             return this;
         }
 
+        /** Serves TLS (ALPN h2) with this certificate and key; both null for plaintext. */
+        public Builder tls(Path cert, Path key) {
+            this.tlsCert = cert;
+            this.tlsKey = key;
+            return this;
+        }
+
+        public Builder tlsCert(Path cert) {
+            this.tlsCert = cert;
+            return this;
+        }
+
+        public Builder tlsKey(Path key) {
+            this.tlsKey = key;
+            return this;
+        }
+
         /** Validates and builds; an exception message names the offending setting. */
         public SimConfig build() {
             final Endpoint endpoint;
@@ -254,6 +290,13 @@ public final class SimConfig {
                 endpoint = Endpoint.parse(listen);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("listen: " + e.getMessage(), e);
+            }
+            if ((tlsCert == null) != (tlsKey == null)) {
+                throw new IllegalArgumentException("tls: " + (tlsCert == null ? "a key without a certificate"
+                        : "a certificate without a key") + " (expected: both, or neither for plaintext)");
+            }
+            if (tlsCert != null && endpoint.isUnix()) {
+                throw new IllegalArgumentException("tls: on " + listen + " (expected: a TCP listener; Unix sockets stay plaintext)");
             }
             requireNonNegative("timeToFirstToken", timeToFirstToken);
             requireNonNegative("tokenGap", tokenGap);

@@ -39,6 +39,8 @@ public final class SimMain {
             "  --max-new-tokens-default N    chunks when a request's max_new_tokens is 0 (default 16)",
             "  --chunk-bytes N               pad every chunk to N characters (default 0: plain words)",
             "  --threads N                   event-loop and timer threads (default 2)",
+            "  --tls-cert FILE, --tls-key FILE  serve TLS (ALPN h2) on a TCP --listen with this certificate and",
+            "                                PKCS#8 key (PEM), e.g. scripts/make-dev-certs' server.pem and server.key",
             "  --help                        this text",
             "",
             "A request can override failures and delays per call with metadata.extra keys",
@@ -132,6 +134,8 @@ public final class SimMain {
                 case "--max-new-tokens-default":
                 case "--chunk-bytes":
                 case "--threads":
+                case "--tls-cert":
+                case "--tls-key":
                     break;
                 default:
                     throw new UsageException(
@@ -206,6 +210,12 @@ public final class SimMain {
             case "--threads":
                 b.threads(positive(flag, value));
                 break;
+            case "--tls-cert":
+                b.tlsCert(java.nio.file.Path.of(value));
+                break;
+            case "--tls-key":
+                b.tlsKey(java.nio.file.Path.of(value));
+                break;
             default:
                 throw new AssertionError(flag);
         }
@@ -215,6 +225,9 @@ public final class SimMain {
         switch (flag) {
             case "--listen":
                 return "unix:///abs/path, /abs/path or host:port";
+            case "--tls-cert":
+            case "--tls-key":
+                return "a PEM file";
             case "--models":
                 return "comma-separated model ids";
             case "--adapters":

@@ -6,6 +6,8 @@ import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyServerBuilder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,7 +75,11 @@ public final class SimulatedSidecar implements AutoCloseable {
         final SimService service = new SimService(config, stats, timer);
         final Server server;
         try {
-            server = transport.serverBuilder(listen)
+            final NettyServerBuilder builder = transport.serverBuilder(listen);
+            if (config.tlsCert() != null) {
+                builder.sslContext(GrpcSslContexts.forServer(config.tlsCert().toFile(), config.tlsKey().toFile()).build());
+            }
+            server = builder
                     // Handlers never block (delays go to the timer), so they run on the event loops:
                     // no extra pool, no hand-off per message.
                     .directExecutor()

@@ -3,6 +3,8 @@ package io.cy.bench.load;
 import io.cy.bench.Flags;
 import io.cy.bench.UsageException;
 import io.cy.coordinator.transport.netty.Endpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,6 +16,7 @@ import java.util.Set;
  *
  * @param http with {@code --http}: the OpenAI-compatible HTTP API the load goes to instead of
  *     {@code target}; null for gRPC
+ * @param tlsCa with {@code --tls-ca}: gRPC over TLS, trusting this CA bundle; null for plaintext
  */
 public record LoadArgs(
         Endpoint target,
@@ -33,7 +36,8 @@ public record LoadArgs(
         int threads,
         int warmupS,
         int drainS,
-        boolean json) {
+        boolean json,
+        Path tlsCa) {
 
     static final String DEFAULT_TARGET = "localhost:50050";
     static final int DEFAULT_CONCURRENCY = 64;
@@ -44,7 +48,7 @@ public record LoadArgs(
 
     private static final Set<String> VALUED = Set.of("--target", "--http", "--concurrency", "--calls", "--duration-s",
             "--rate", "--max-new-tokens", "--prompt-bytes", "--model", "--token", "--sim-ttft-ms", "--sim-gap-ms",
-            "--extra", "--channels", "--threads", "--warmup-s", "--drain-s");
+            "--extra", "--channels", "--threads", "--warmup-s", "--drain-s", "--tls-ca");
     private static final Set<String> SWITCHES = Set.of("--json");
 
     public static final String USAGE = String.join("\n",
@@ -84,6 +88,8 @@ public record LoadArgs(
             "  --warmup-s N           run the same load N seconds first, unreported (default 0)",
             "  --drain-s N            how long calls may run past the duration before they are cancelled",
             "                         and counted as 'unfinished' (default 30)",
+            "  --tls-ca FILE          gRPC over TLS (ALPN h2) to --target, trusting the CA bundle in FILE",
+            "                         (PEM), e.g. the ca.pem of scripts/make-dev-certs; not with --http",
             "  --json                 print the result as one JSON object (times in microseconds)",
             "  --help                 this text",
             "");
@@ -113,6 +119,7 @@ public record LoadArgs(
         int warmupS = 0;
         int drainS = 30;
         boolean json = false;
+        Path tlsCa = null;
         for (Flags.Flag flag : Flags.parse(args, VALUED, SWITCHES)) {
             final String name = flag.name();
             final String value = flag.value();
@@ -187,12 +194,21 @@ public record LoadArgs(
                 case "--json":
                     json = true;
                     break;
+                case "--tls-ca":
+                    tlsCa = Path.of(value);
+                    if (!Files.isReadable(tlsCa)) {
+                        throw new UsageException("--tls-ca: " + value + ": not a readable file");
+                    }
+                    break;
                 default:
                     throw new IllegalStateException(name);
             }
         }
         if (http != null && targetGiven) {
             throw new UsageException("--http: not with --target (one target per run)");
+        }
+        if (http != null && tlsCa != null) {
+            throw new UsageException("--tls-ca: not with --http (give an https:// URL's CA to the HTTP client instead)");
         }
         if (http != null && channels != 0) {
             throw new UsageException("--channels: not with --http (HTTP/1.1 has one connection per call in progress)");
@@ -204,7 +220,7 @@ public record LoadArgs(
             channels = defaultChannels(concurrency);
         }
         return new LoadArgs(target, http, concurrency, calls, durationS, rate, maxNewTokens, promptBytes, model, token,
-                simTtftMs, simGapMs, extra, channels, threads, warmupS, drainS, json);
+                simTtftMs, simGapMs, extra, channels, threads, warmupS, drainS, json, tlsCa);
     }
 
     /** One channel per {@value #STREAMS_PER_CHANNEL} concurrent calls, at least one. */

@@ -32,7 +32,7 @@ public final class LoadCommand {
                                     + (args.concurrency() == 1 ? " connection" : " connections"));
                 }
             }
-            try (ClientChannels channels = ClientChannels.open(transport, args.target(), args.channels())) {
+            try (ClientChannels channels = ClientChannels.open(transport, args.target(), args.channels(), args.tlsCa())) {
                 return run(args, new LoadGenerator(channels.channels()), args.target().toString(),
                         args.channels() + (args.channels() == 1 ? " channel" : " channels"));
             }

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cy.bench.UsageException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LoadArgsTest {
 
@@ -20,6 +23,17 @@ class LoadArgsTest {
         assertThat(args.channels()).isEqualTo(1);
         assertThat(args.plan().request().getPrompt()).hasSize(64);
         assertThat(args.plan().request().getMetadata().getExtraMap()).isEmpty();
+    }
+
+    @Test
+    void tlsTrustsTheGivenCaAndIsForGrpcOnly(@TempDir Path dir) throws Exception {
+        final Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
+        assertThat(LoadArgs.parse(List.of()).tlsCa()).isNull();
+        assertThat(LoadArgs.parse(List.of("--tls-ca", ca.toString())).tlsCa()).isEqualTo(ca);
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--tls-ca", dir.resolve("none.pem").toString())))
+                .hasMessage("--tls-ca: " + dir.resolve("none.pem") + ": not a readable file");
+        assertThatThrownBy(() -> LoadArgs.parse(List.of("--tls-ca", ca.toString(), "--http", "http://127.0.0.1:8080")))
+                .hasMessageStartingWith("--tls-ca: not with --http");
     }
 
     @Test

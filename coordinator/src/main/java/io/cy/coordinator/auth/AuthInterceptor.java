@@ -2,8 +2,8 @@ package io.cy.coordinator.auth;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.call.TraceIds;
+import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.transport.server.UnixPeer;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -12,6 +12,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.security.cert.X509Certificate;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -23,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * the gRPC {@link Context}. It never throws: a missing or bad credential closes the call with
  * UNAUTHENTICATED, a caller without the needed role with PERMISSION_DENIED, each with the reason
  * and never the credential. A call on the Unix socket without an authorization header is
- * authenticated by its peer's uid or gid ({@code auth.unix_peers}); a header, when sent, wins. When the issuer's keys must be fetched first, the call waits without
+ * authenticated by its peer's uid or gid ({@code auth.unix_peers}), one over TLS with a verified
+ * client certificate by that certificate ({@code auth.client_certs}); a header, when sent, wins.
+ * When the issuer's keys must be fetched first, the call waits without
  * holding a thread: nothing is requested from the client until the caller is known.
  */
 public final class AuthInterceptor implements ServerInterceptor {
@@ -70,6 +73,13 @@ public final class AuthInterceptor implements ServerInterceptor {
                 final UnixPeer peer = call.getAttributes().get(UnixPeer.TRANSPORT_ATTR);
                 if (peer != null) {
                     return admit(call, headers, next, requirement, authenticator.authenticate(peer), Context.current());
+                }
+                // Only a certificate the handshake verified against the CA bundle is ever seen here.
+                final X509Certificate certificate = authenticator.knowsClientCerts()
+                        ? CallOrigin.clientCertificate(call, headers) : null;
+                if (certificate != null) {
+                    return admit(call, headers, next, requirement, authenticator.authenticate(certificate),
+                            Context.current());
                 }
                 return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
                         "missing authorization header (expected: Bearer <token>)"));

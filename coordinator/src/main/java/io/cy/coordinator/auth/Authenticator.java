@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.transport.server.UnixPeer;
 import java.net.http.HttpClient;
+import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -13,13 +14,15 @@ import java.util.function.LongSupplier;
 /**
  * Turns a bearer token into an {@link Authentication}: a JWT (two dots) through
  * {@link JwtVerifier}, remembered once verified; anything else as an API key. A caller on the
- * Unix socket without a token is known by its peer credentials instead.
+ * Unix socket without a token is known by its peer credentials instead, one with a verified TLS
+ * client certificate by that certificate.
  */
 public final class Authenticator implements AutoCloseable {
 
     private final CoordinatorConfig.Auth config;
     private final ApiKeys apiKeys;
     private final UnixPeers unixPeers;
+    private final ClientCerts clientCerts;
     private final JwtVerifier jwt;
     private final VerifiedTokens verified;
     private final JwksSource jwks;
@@ -31,6 +34,7 @@ public final class Authenticator implements AutoCloseable {
         this.config = config;
         this.apiKeys = new ApiKeys(config);
         this.unixPeers = new UnixPeers(config);
+        this.clientCerts = new ClientCerts(config);
         this.jwks = jwks;
         this.scheduler = scheduler;
         this.verified = verified;
@@ -90,6 +94,16 @@ public final class Authenticator implements AutoCloseable {
     /** Authenticates a Unix-socket caller that sent no bearer token by its peer credentials (auth.unix_peers). */
     public Authentication authenticate(UnixPeer peer) {
         return unixPeers.authenticate(peer);
+    }
+
+    /** Whether {@code auth.client_certs} lists anyone: without entries a certificate is not a credential. */
+    public boolean knowsClientCerts() {
+        return !clientCerts.isEmpty();
+    }
+
+    /** Authenticates a caller that sent no bearer token by its verified client certificate (auth.client_certs). */
+    public Authentication authenticate(X509Certificate certificate) {
+        return clientCerts.authenticate(certificate);
     }
 
     private static boolean looksLikeJwt(String token) {

@@ -4,10 +4,17 @@ import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.inprocess.InProcessSocketAddress;
+import java.io.ByteArrayInputStream;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 
 /**
- * Where a call came from, for the audit log: the API ({@code grpc} or {@code http}) and the
- * client's address.
+ * Where a call came from, for the audit log and authentication: the API ({@code grpc} or
+ * {@code http}), the client's address and its verified TLS client certificate.
  *
  * <p>The HTTP bridge calls the services over an in-process channel, so the transport's peer is
  * not the client; the bridge names the API and the HTTP client's address in headers, which are
@@ -20,6 +27,9 @@ public final class CallOrigin {
     /** Set by the HTTP bridge: the address of the HTTP client. */
     public static final Metadata.Key<String> CLIENT_ADDRESS =
             Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
+    /** Set by the HTTP bridge: the DER of the client certificate its TLS handshake verified. */
+    public static final Metadata.Key<byte[]> CLIENT_CERTIFICATE =
+            Metadata.Key.of("cy-client-cert-bin", Metadata.BINARY_BYTE_MARSHALLER);
     private static final int MAX_ADDRESS_CHARS = 128;
 
     private CallOrigin() {}
@@ -38,6 +48,35 @@ public final class CallOrigin {
             }
         }
         return String.valueOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    }
+
+    /**
+     * The client certificate the caller's TLS handshake verified: the HTTP client's for calls of
+     * the bridge, else the one in the transport's TLS session; null when there is none.
+     */
+    public static X509Certificate clientCertificate(ServerCall<?, ?> call, Metadata headers) {
+        if (fromBridge(call)) {
+            final byte[] der = headers.get(CLIENT_CERTIFICATE);
+            if (der == null) {
+                return null;
+            }
+            try {
+                return (X509Certificate) CertificateFactory.getInstance("X.509")
+                        .generateCertificate(new ByteArrayInputStream(der));
+            } catch (CertificateException e) {
+                return null;
+            }
+        }
+        final SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+        if (session == null) {
+            return null;
+        }
+        try {
+            final Certificate[] chain = session.getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof X509Certificate leaf ? leaf : null;
+        } catch (SSLPeerUnverifiedException e) {
+            return null; // client_auth optional, and the client sent none
+        }
     }
 
     private static boolean fromBridge(ServerCall<?, ?> call) {

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -151,7 +152,7 @@ public final class ConfigLoader {
         final var grpcAddr = server.tcpEndpoint("grpc_addr", false,
                 "host:port; use server.uds_path for a Unix socket");
 
-        return new CoordinatorConfig(
+        final CoordinatorConfig config = new CoordinatorConfig(
                 new CoordinatorConfig.Server(
                         grpcAddr,
                         udsPath,
@@ -162,7 +163,8 @@ public final class ConfigLoader {
                         optionalDuration(server, "max_connection_age"),
                         optionalDuration(server, "max_connection_age_grace"),
                         optionalDuration(server, "max_connection_idle"),
-                        floodLimits(server)),
+                        floodLimits(server),
+                        TlsSections.listener(server.section("tls"), ServerTlsContext.GRPC)),
                 http(root.section("http")),
                 new CoordinatorConfig.Sidecars(
                         sidecarAddresses,
@@ -174,7 +176,8 @@ public final class ConfigLoader {
                                 probeInterval,
                                 probeTimeout,
                                 health.intIn("unhealthy_threshold", 1, 100),
-                                health.intIn("healthy_threshold", 1, 100))),
+                                health.intIn("healthy_threshold", 1, 100)),
+                        TlsSections.sidecars(sidecars.section("tls"))),
                 new CoordinatorConfig.Limits(
                         limits.intIn("max_prompt_bytes", 1, Integer.MAX_VALUE),
                         limits.intIn("max_new_tokens", 1, Integer.MAX_VALUE),
@@ -187,6 +190,18 @@ public final class ConfigLoader {
                 new CoordinatorConfig.Log(root.section("log").bool("access")),
                 backends,
                 routes);
+        if (!config.auth().clientCerts().isEmpty() && !asksForClientCerts(config.server().tls())
+                && !asksForClientCerts(config.http().tls())) {
+            // Entries no caller could ever match: certainly a setting missing elsewhere.
+            throw new ConfigException(ClientCertEntries.PATH, config.auth().clientCerts().size()
+                    + " entries, but no listener asks for client certificates (expected: server.tls.client_ca_file"
+                    + " or http.tls.client_ca_file set)");
+        }
+        return config;
+    }
+
+    private static boolean asksForClientCerts(io.cy.coordinator.transport.netty.ServerTls tls) {
+        return tls != null && tls.clientCaFile() != null;
     }
 
     private static CoordinatorConfig.Audit audit(ConfigTree audit) {
@@ -309,7 +324,8 @@ public final class ConfigLoader {
                 defaultTemplate,
                 List.copyOf(http.strings("models")),
                 http.string("upstream_deadline").isEmpty() ? null : http.duration("upstream_deadline", Duration.ofMillis(1)),
-                http.duration("idle_timeout", Duration.ofSeconds(1)));
+                http.duration("idle_timeout", Duration.ofSeconds(1)),
+                TlsSections.listener(http.section("tls"), ServerTlsContext.HTTP_1_1));
     }
 
     /** A duration of at least 1ms, or null when the setting is empty (none). */
@@ -433,6 +449,7 @@ public final class ConfigLoader {
                 auth.string("gateway_api_token"),
                 List.copyOf(apiKeys),
                 UnixPeerEntries.read(auth),
+                ClientCertEntries.read(auth),
                 new CoordinatorConfig.Oidc(
                         issuer,
                         oidc.string("audience"),
@@ -443,6 +460,7 @@ public final class ConfigLoader {
             throw new ConfigException("auth", "mode is required but no credential source is configured (expected:"
                     + " OAUTH2_ISSUER, auth.hmac_secret, auth.api_keys, GATEWAY_API_TOKEN"
                     + " or auth.unix_peers (CY_AUTH_UNIX_PEERS) for callers on server.uds_path;"
+                    + " or auth.client_certs with server.tls.client_ca_file;"
                     + " or auth.mode: none for local development)");
         }
         if (config.tenantClaim().isEmpty()) {
@@ -585,8 +603,9 @@ public final class ConfigLoader {
             final String value = env.get(name);
             if (value != null) {
                 // Text, which ConfigTree parses as numbers, durations or comma-separated lists; but
-                // auth.unix_peers is a list of mappings, which has a form of its own.
+                // auth.unix_peers and auth.client_certs are lists of mappings, each with a form of its own.
                 set(tree, path, path.equals(UnixPeerEntries.PATH) ? UnixPeerEntries.fromVariable(value)
+                        : path.equals(ClientCertEntries.PATH) ? ClientCertEntries.fromVariable(value)
                         : TextNode.valueOf(value));
             }
         }

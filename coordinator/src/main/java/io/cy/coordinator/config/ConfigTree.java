@@ -274,6 +274,11 @@ final class ConfigTree {
     }
 
     /** The full path of a setting in this section, for messages. */
+    /** This section's own path, e.g. {@code server.tls}. */
+    String path() {
+        return path;
+    }
+
     String pathOf(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }

@@ -3,9 +3,12 @@ package io.cy.coordinator.config;
 import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.netty.ServerTls;
+import io.cy.coordinator.transport.netty.SidecarTls;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * The coordinator's settings, validated. Built by {@link ConfigLoader}; the documented defaults
@@ -21,7 +24,7 @@ public record CoordinatorConfig(
 
     /**
      * Where and how the coordinator listens. {@code udsPath} is null when there is no Unix
-     * listener; {@code maxConnectionAge}, {@code maxConnectionAgeGrace} and
+     * listener; {@code tls} null when the TCP listener is plaintext (the Unix socket always is); {@code maxConnectionAge}, {@code maxConnectionAgeGrace} and
      * {@code maxConnectionIdle} are null for none.
      */
     public record Server(
@@ -34,26 +37,32 @@ public record CoordinatorConfig(
             Duration maxConnectionAge,
             Duration maxConnectionAgeGrace,
             Duration maxConnectionIdle,
-            HttpFloodLimits floodLimits) {}
+            HttpFloodLimits floodLimits,
+            ServerTls tls) {}
 
     /** What a client may make the gRPC listener do before it is disconnected (GOAWAY ENHANCE_YOUR_CALM). */
     public record HttpFloodLimits(int maxQueuedControlFrames, int maxRstFramesPerWindow, Duration rstFramesWindow,
                                   int maxConsecutiveEmptyDataFrames) {}
 
     /**
-     * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none.
+     * The HTTP bridge; {@code addr} is null when it is off, {@code upstreamDeadline} null for none,
+     * {@code tls} null for plaintext.
      */
     public record Http(Endpoint addr, int maxBodyBytes, Map<String, String> templates, String defaultTemplate,
-                       List<String> models, Duration upstreamDeadline, Duration idleTimeout) {}
+                       List<String> models, Duration upstreamDeadline, Duration idleTimeout, ServerTls tls) {}
 
-    /** The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent. */
+    /**
+     * The sidecars calls are forwarded to. {@code internalToken} is empty when none is sent;
+     * {@code tls} null when TCP sidecars are reached in plaintext.
+     */
     public record Sidecars(
             List<Endpoint> addresses,
             String internalToken,
             Duration keepaliveTime,
             Duration keepaliveTimeout,
             Duration controlTimeout,
-            HealthProbe health) {
+            HealthProbe health,
+            SidecarTls tls) {
 
         @Override
         public String toString() {
@@ -83,6 +92,7 @@ public record CoordinatorConfig(
             String gatewayApiToken,
             List<ApiKey> apiKeys,
             List<UnixPeerEntry> unixPeers,
+            List<ClientCertEntry> clientCerts,
             Oidc oidc) {
 
         /**
@@ -91,13 +101,13 @@ public record CoordinatorConfig(
          */
         public boolean hasCredentialSource() {
             return !oidc.issuer().isEmpty() || !hmacSecret.isEmpty() || !gatewayApiToken.isEmpty()
-                    || !apiKeys.isEmpty() || !unixPeers.isEmpty();
+                    || !apiKeys.isEmpty() || !unixPeers.isEmpty() || !clientCerts.isEmpty();
         }
 
         @Override
         public String toString() {
             return "Auth[required=" + required + ", issuer=" + oidc.issuer() + ", apiKeys=" + apiKeys.size()
-                    + ", unixPeers=" + unixPeers
+                    + ", unixPeers=" + unixPeers + ", clientCerts=" + clientCerts
                     + ", hmacSecret=" + (hmacSecret.isEmpty() ? "<unset>" : "<redacted>")
                     + ", gatewayApiToken=" + (gatewayApiToken.isEmpty() ? "<unset>" : "<redacted>") + "]";
         }
@@ -128,6 +138,27 @@ public record CoordinatorConfig(
         @Override
         public String toString() {
             return match.name().toLowerCase(java.util.Locale.ROOT) + "=" + id;
+        }
+    }
+
+    /**
+     * A caller known by its verified client certificate, matched on a subject alternative name
+     * ({@code san}, e.g. a SPIFFE ID) or on its subject; exactly one of the two is set. See
+     * {@code auth.client_certs}.
+     */
+    public record ClientCertEntry(String san, X500Principal subject, String tenant, List<String> roles) {
+
+        public ClientCertEntry {
+            if ((san == null) == (subject == null)) {
+                throw new IllegalArgumentException("exactly one of san and subject");
+            }
+            roles = List.copyOf(roles);
+        }
+
+        /** {@code san=spiffe://…} or {@code subject=CN=…}, as the entry is written. */
+        @Override
+        public String toString() {
+            return san != null ? "san=" + san : "subject=" + subject.getName();
         }
     }
 

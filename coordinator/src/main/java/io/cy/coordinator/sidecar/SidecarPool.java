@@ -9,6 +9,7 @@ import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -77,17 +78,21 @@ public final class SidecarPool implements AutoCloseable {
         final List<EventLoop> loops = transport.eventLoops();
         final SidecarStreams.Settings streamSettings = new SidecarStreams.Settings(STREAM_WINDOW_BYTES,
                 MAX_RESPONSE_MESSAGE_BYTES, MAX_RESPONSE_HEADER_BYTES, config.keepaliveTime(), config.keepaliveTimeout());
+        // One context for every TCP sidecar and both kinds of connection; Unix sockets stay plaintext.
+        final SslContext tls = config.tls() == null ? null : config.tls().clientContext();
+        final String serverName = config.tls() == null ? null : config.tls().serverName();
         final Map<String, List<Sidecar>> members = new LinkedHashMap<>();
         for (Map.Entry<String, List<Endpoint>> backend : backends.entrySet()) {
             final List<Sidecar> sidecars = new ArrayList<>();
             members.put(backend.getKey(), sidecars);
             for (Endpoint endpoint : backend.getValue()) {
+                final SslContext endpointTls = endpoint.isUnix() ? null : tls;
                 final List<ManagedChannel> channels = new ArrayList<>();
                 for (EventLoop loop : loops) {
-                    channels.add(channel(config, transport, endpoint, loop));
+                    channels.add(channel(config, transport, endpoint, loop, endpointTls, serverName));
                 }
                 final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
-                        streamSettings);
+                        streamSettings, endpointTls, serverName);
                 sidecars.add(new Sidecar(endpoint, channels, loops, streams,
                         config.health().unhealthyThreshold(), config.health().healthyThreshold()));
             }
@@ -96,7 +101,7 @@ public final class SidecarPool implements AutoCloseable {
     }
 
     private static ManagedChannel channel(CoordinatorConfig.Sidecars config, NettyTransport transport,
-                                          Endpoint endpoint, EventLoop loop) {
+                                          Endpoint endpoint, EventLoop loop, SslContext tls, String serverName) {
         final NettyChannelBuilder builder = transport.channelBuilder(endpoint)
                 .eventLoopGroup(loop)
                 // Callbacks only hand messages on; running them on the event loop saves a
@@ -110,6 +115,12 @@ public final class SidecarPool implements AutoCloseable {
                 .keepAliveWithoutCalls(true);
         if (endpoint.isUnix()) {
             builder.overrideAuthority("localhost");
+        }
+        if (tls != null) {
+            builder.useTransportSecurity().sslContext(tls);
+            if (serverName != null) {
+                builder.overrideAuthority(serverName + ":" + endpoint.port());
+            }
         }
         return builder.build();
     }

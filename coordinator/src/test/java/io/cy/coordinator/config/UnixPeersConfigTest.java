@@ -3,8 +3,8 @@ package io.cy.coordinator.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry;
 import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry.Match;
+import io.cy.coordinator.config.CoordinatorConfig.UnixPeerEntry;
 import io.cy.coordinator.transport.netty.Endpoint;
 import java.nio.file.Path;
 import java.util.List;
@@ -126,7 +126,8 @@ class UnixPeersConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("auth: mode is required but no credential source is configured (expected: OAUTH2_ISSUER,"
                         + " auth.hmac_secret, auth.api_keys, GATEWAY_API_TOKEN or auth.unix_peers (CY_AUTH_UNIX_PEERS)"
-                        + " for callers on server.uds_path; or auth.mode: none for local development)");
+                        + " for callers on server.uds_path; or auth.client_certs with server.tls.client_ca_file;"
+                        + " or auth.mode: none for local development)");
     }
 
     @Test

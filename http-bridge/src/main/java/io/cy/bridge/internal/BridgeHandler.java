@@ -143,7 +143,9 @@ public final class BridgeHandler extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
-        if (cause instanceof IOException) {
+        // A failed TLS handshake (a plaintext client, an old TLS version) is the client's doing, as a reset is.
+        if (cause instanceof IOException || cause instanceof javax.net.ssl.SSLException
+                || cause.getCause() instanceof javax.net.ssl.SSLException) {
             log.debug("connection {} failed: {}", context.channel().remoteAddress(), cause.toString());
         } else {
             log.warn("connection {} failed", context.channel().remoteAddress(), cause);

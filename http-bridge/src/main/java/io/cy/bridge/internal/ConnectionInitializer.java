@@ -3,6 +3,7 @@ package io.cy.bridge.internal;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
@@ -17,6 +18,7 @@ import java.util.function.BooleanSupplier;
  * The pipeline of every accepted connection:
  *
  * <pre>
+ * SslHandler           with TLS only: TLS 1.2+, ALPN http/1.1, the context in use when the connection came
  * FlushConsolidation   tokens that arrive together leave in one write: a flush waits for the
  *                      end of the event loop's current task (microseconds), not for more tokens
  * IdleStateHandler     closes idle keep-alive connections and clients that stopped reading
@@ -33,9 +35,12 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
     private final long idleMillis;
     private final BooleanSupplier draining;
     private final ChannelGroup connections;
+    private final ServerTlsContext tls;
 
+    /** @param tls null for plaintext */
     public ConnectionInitializer(Routes routes, ObjectMapper mapper, int maxBodyBytes, Duration idleTimeout,
-            BooleanSupplier draining, ChannelGroup connections) {
+            BooleanSupplier draining, ChannelGroup connections, ServerTlsContext tls) {
+        this.tls = tls;
         this.routes = requireNonNull(routes, "routes");
         this.mapper = requireNonNull(mapper, "mapper");
         this.maxBodyBytes = maxBodyBytes;
@@ -48,6 +53,10 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         // Tracked for shutdown; the group forgets a connection when it closes.
         connections.add(ch);
+        if (tls != null) {
+            // Handshake failures (a plaintext client, TLS 1.1) reach BridgeHandler's exceptionCaught, logged at DEBUG.
+            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+        }
         ch.pipeline()
                 // Without it every token is its own write system call (and wakes the client once
                 // per token) even when a burst of them came from the sidecar in one read.

@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -94,6 +95,20 @@ final class Exchange {
     String clientAddress() {
         final Object address = ctx.channel().remoteAddress();
         return address == null ? null : address.toString();
+    }
+
+    /** The DER of the client certificate this connection's TLS handshake verified; null without one. */
+    byte[] clientCertificate() {
+        final SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return null;
+        }
+        try {
+            final java.security.cert.Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+            return chain.length == 0 ? null : chain[0].getEncoded();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException | java.security.cert.CertificateEncodingException e) {
+            return null;
+        }
     }
 
     /** The connection's event loop: upstream callbacks run there, so no state here needs a lock. */

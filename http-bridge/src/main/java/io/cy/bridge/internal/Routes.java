@@ -197,7 +197,7 @@ public final class Routes {
 
     private static Metadata upstreamHeaders(Exchange exchange, FullHttpRequest request) {
         return Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION), exchange.requestId(),
-                exchange.clientAddress());
+                exchange.clientAddress(), exchange.clientCertificate());
     }
 
     /** OpenAI's model list: {@code {"object":"list","data":[{"id","object":"model","created","owned_by"}]}}. */

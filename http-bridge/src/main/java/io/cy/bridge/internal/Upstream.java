@@ -33,6 +33,10 @@ public final class Upstream {
     static final Metadata.Key<String> CLIENT_ADDRESS =
             Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
 
+    /** The client certificate the bridge's TLS handshake verified (DER), which the coordinator authenticates as over gRPC. */
+    static final Metadata.Key<byte[]> CLIENT_CERTIFICATE =
+            Metadata.Key.of("cy-client-cert-bin", Metadata.BINARY_BYTE_MARSHALLER);
+
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
 
     private final Channel channel;
@@ -51,8 +55,9 @@ public final class Upstream {
      *
      * @param authorization the HTTP {@code Authorization} header; null when absent
      * @param clientAddress the HTTP client's address; null when unknown
+     * @param clientCertificate the DER of the client certificate TLS verified; null when none
      */
-    static Metadata headers(String authorization, String traceId, String clientAddress) {
+    static Metadata headers(String authorization, String traceId, String clientAddress, byte[] clientCertificate) {
         final Metadata headers = new Metadata();
         if (authorization != null) {
             headers.put(AUTHORIZATION, authorization);
@@ -61,6 +66,9 @@ public final class Upstream {
         headers.put(API, "http");
         if (clientAddress != null) {
             headers.put(CLIENT_ADDRESS, clientAddress);
+        }
+        if (clientCertificate != null) {
+            headers.put(CLIENT_CERTIFICATE, clientCertificate);
         }
         return headers;
     }

@@ -10,6 +10,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
@@ -27,6 +28,7 @@ import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.StreamBufferingEncoder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
 import java.io.IOException;
@@ -114,7 +116,17 @@ final class SidecarConnection {
     void connect(Bootstrap bootstrap, SocketAddress address) {
         final ChannelFuture connect = bootstrap.clone()
                 .group(loop)
-                .handler(handler)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        final SslHandler tls = streams.newTlsHandler(ch.alloc());
+                        if (tls != null) {
+                            // The preface and the first streams wait in it until the handshake is over.
+                            ch.pipeline().addLast(tls);
+                        }
+                        ch.pipeline().addLast(handler);
+                    }
+                })
                 .connect(address);
         channel = connect.channel();
         connect.addListener(f -> {
@@ -256,6 +268,14 @@ final class SidecarConnection {
     }
 
     private static String describe(Throwable t) {
+        if (t instanceof javax.net.ssl.SSLException || t.getCause() instanceof javax.net.ssl.SSLException) {
+            // TLS engines wrap the reason (a name the certificate lacks, an unknown CA) in generic messages.
+            Throwable root = t;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            return "TLS: " + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage());
+        }
         return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
@@ -301,7 +321,9 @@ final class SidecarConnection {
             }
             // A sidecar that restarts resets its connections: its calls fail naming it, and the
             // prober says when it is out of rotation. Not a stack trace at the pipeline's tail.
-            if (cause instanceof IOException) {
+            // A TLS failure (a certificate the CA bundle does not vouch for, a wrong name) is named
+            // in the failed calls' status and by the prober, like a refused connection: no stack trace.
+            if (cause instanceof IOException || cause.getCause() instanceof javax.net.ssl.SSLException) {
                 logger.debug("{}", endReason);
             } else {
                 logger.warn("connection to sidecar {} failed; closing it", streams.target(), cause);

@@ -2,8 +2,8 @@ package io.cy.coordinator.transport.client;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.transport.wire.GrpcWire;
 import io.cy.coordinator.transport.netty.Endpoint;
+import io.cy.coordinator.transport.wire.GrpcWire;
 import io.grpc.Deadline;
 import io.grpc.MethodDescriptor;
 import io.netty.bootstrap.Bootstrap;
@@ -13,6 +13,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.Future;
 import java.net.SocketAddress;
@@ -34,6 +36,7 @@ public final class SidecarStreams implements AutoCloseable {
 
     private static final AsciiString POST = AsciiString.cached("POST");
     private static final AsciiString HTTP = AsciiString.cached("http");
+    private static final AsciiString HTTPS = AsciiString.cached("https");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
     private static final AsciiString TE = AsciiString.cached("te");
     private static final AsciiString TRAILERS = AsciiString.cached("trailers");
@@ -49,6 +52,8 @@ public final class SidecarStreams implements AutoCloseable {
     private final SidecarConnection[] connections;
     private final Bootstrap bootstrap;
     private final Settings settings;
+    private final SslContext tls;
+    private final String tlsServerName;
     private volatile SocketAddress address;
     private volatile boolean closed;
 
@@ -70,6 +75,20 @@ public final class SidecarStreams implements AutoCloseable {
 
     public SidecarStreams(Endpoint endpoint, List<EventLoop> loops, Class<? extends Channel> channelType,
                           Settings settings) {
+        this(endpoint, loops, channelType, settings, null, null);
+    }
+
+    /**
+     * @param tls with it, the connections speak TLS (a TCP sidecar only); null: plaintext
+     * @param tlsServerName the name the sidecar's certificate must carry; null: the endpoint's host
+     */
+    public SidecarStreams(Endpoint endpoint, List<EventLoop> loops, Class<? extends Channel> channelType,
+                          Settings settings, SslContext tls, String tlsServerName) {
+        if (tls != null && endpoint.isUnix()) {
+            throw new IllegalArgumentException("tls: for TCP sidecars only (" + endpoint + " is a Unix socket)");
+        }
+        this.tls = tls;
+        this.tlsServerName = tlsServerName;
         this.endpoint = requireNonNull(endpoint, "endpoint");
         this.target = endpoint.toString();
         this.loops = requireNonNull(loops, "loops").toArray(new EventLoop[0]);
@@ -139,6 +158,12 @@ public final class SidecarStreams implements AutoCloseable {
         return settings;
     }
 
+    /** A new TLS handler for a connection, or null for plaintext. */
+    SslHandler newTlsHandler(ByteBufAllocator alloc) {
+        return tls == null ? null
+                : tls.newHandler(alloc, tlsServerName != null ? tlsServerName : endpoint.host(), endpoint.port());
+    }
+
     ByteBufAllocator allocator() {
         return ByteBufAllocator.DEFAULT;
     }
@@ -148,7 +173,7 @@ public final class SidecarStreams implements AutoCloseable {
         // Not validated again: every name here is a constant or a metadata key grpc has checked.
         return new DefaultHttp2Headers(false, 8)
                 .method(POST)
-                .scheme(HTTP)
+                .scheme(tls == null ? HTTP : HTTPS)
                 .path(path)
                 .authority(authority)
                 .set(GrpcWire.CONTENT_TYPE, CONTENT_TYPE_GRPC)

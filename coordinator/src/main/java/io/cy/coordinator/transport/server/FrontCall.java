@@ -4,9 +4,11 @@ import io.cy.coordinator.transport.wire.GrpcWire;
 import io.cy.coordinator.transport.wire.InboundMessages;
 import io.grpc.Attributes;
 import io.grpc.Context;
+import io.grpc.Grpc;
 import io.grpc.KnownLength;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.SecurityLevel;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
@@ -253,6 +255,12 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     @Override
     public Attributes getAttributes() {
         return connection.attributes();
+    }
+
+    @Override
+    public SecurityLevel getSecurityLevel() {
+        return connection.attributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION) == null
+                ? SecurityLevel.NONE : SecurityLevel.PRIVACY_AND_INTEGRITY;
     }
 
     @Override

@@ -20,8 +20,8 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
-import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
@@ -45,12 +45,13 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection to a {@link GrpcFrontServer}: HTTP/2 (prior knowledge, no TLS) whose
- * streams are {@link FrontCall}s. It checks each new stream as grpc-java's server does (POST, a
+ * One client connection to a {@link GrpcFrontServer}: HTTP/2 (prior knowledge, or over TLS after
+ * {@link TlsHandshake}) whose streams are {@link FrontCall}s. It checks each new stream as grpc-java's server does (POST, a
  * gRPC content type, a known method, a grpc-timeout and grpc-encoding it can honour) and answers
  * what it cannot serve with a status at once: a method other than POST with HTTP 405, a content
  * type that is not gRPC's with 415 (both with {@code grpc-status} INTERNAL and a plain-text body,
@@ -100,12 +101,15 @@ final class FrontConnection {
     private boolean goingAway;
     private ScheduledFuture<?> maxAge;
     private final IdleConnectionTimer idleTimer;
+    private final SSLSession tlsSession;
     private long lastPingReceivedNanos;
     private int pingStrikes;
 
-    FrontConnection(GrpcFrontServer server, EventLoop loop) {
+    /** @param tlsSession the session of a TLS connection, whose handshake is over; null for plaintext */
+    FrontConnection(GrpcFrontServer server, EventLoop loop, SSLSession tlsSession) {
         this.server = server;
         this.loop = loop;
+        this.tlsSession = tlsSession;
         connection.local().flowController(new DefaultHttp2LocalFlowController(connection,
                 DefaultHttp2LocalFlowController.DEFAULT_WINDOW_UPDATE_RATIO, true));
         connection.remote().flowController(ConnectionChores.remoteFlowController(connection));
@@ -427,14 +431,26 @@ final class FrontConnection {
             if (peer != null) {
                 builder.set(UnixPeer.TRANSPORT_ATTR, peer);
             }
+            if (tlsSession != null) {
+                // grpc-java's key, so that its APIs (and our auth) find the verified client certificate.
+                builder.set(Grpc.TRANSPORT_ATTR_SSL_SESSION, tlsSession);
+            }
             attributes = builder.build();
             super.handlerAdded(ctx);
             server.connectionOpened(FrontConnection.this);
+            if (tlsSession != null) {
+                // Added once the TLS handshake was over: the channel became active long before.
+                connectionActive(ctx);
+            }
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
             super.channelActive(ctx);
+            connectionActive(ctx);
+        }
+
+        private void connectionActive(ChannelHandlerContext ctx) throws Http2Exception {
             connection.local().flowController().incrementWindowSize(connection.connectionStream(),
                     CONNECTION_WINDOW_BYTES - connection.local().flowController().windowSize(connection.connectionStream()));
             // A connection that never starts HTTP/2 would otherwise be held for as long as it stays open.

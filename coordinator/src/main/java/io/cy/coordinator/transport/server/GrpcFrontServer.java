@@ -2,15 +2,17 @@ package io.cy.coordinator.transport.server;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
+import io.cy.coordinator.transport.netty.ServerTlsContext;
+import io.cy.coordinator.transport.wire.FloodLimits;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -28,7 +30,9 @@ import java.util.concurrent.atomic.LongAdder;
  * grpc-java service definitions (interceptors and all) through {@link FrontCall}s. It replaces
  * grpc-java's Netty server on the listening sockets so that a relayed token costs one DATA frame
  * write rather than grpc's per-message framing, write queue and stream bookkeeping. Handlers run
- * on the event loop of their connection, as with grpc-java's direct executor.
+ * on the event loop of their connection, as with grpc-java's direct executor. With a
+ * {@link ServerTlsContext} the listener speaks TLS only: {@link TlsHandshake} stands in front of
+ * each connection until its handshake negotiated {@code h2}.
  *
  * <p>Lifecycle as {@link Server}'s: {@link #shutdown} stops accepting and sends GOAWAY, calls in
  * progress go on; {@link #shutdownNow} cancels them; terminated once every connection closed.
@@ -81,15 +85,27 @@ public final class GrpcFrontServer extends Server {
     private final List<ServerServiceDefinition> services;
     private final Map<String, ServerMethodDefinition<?, ?>> methods = new HashMap<>();
     private final Settings settings;
+    private final ServerTlsContext tls;
     private final Set<FrontConnection> connections = ConcurrentHashMap.newKeySet();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final LongAdder connectionErrors = new LongAdder();
+    private final LongAdder handshakeFailures = new LongAdder();
     private Channel listener;
     private volatile boolean shutdown;
 
-    /** @param services what to serve, with their interceptors applied */
+    /** A plaintext listener; @param services what to serve, with their interceptors applied */
     public GrpcFrontServer(Endpoint listen, NettyTransport transport, List<ServerServiceDefinition> services,
                            Settings settings) {
+        this(listen, transport, services, settings, null);
+    }
+
+    /**
+     * @param services what to serve, with their interceptors applied
+     * @param tls with it, the listener speaks TLS only (ALPN h2); null: plaintext only
+     */
+    public GrpcFrontServer(Endpoint listen, NettyTransport transport, List<ServerServiceDefinition> services,
+                           Settings settings, ServerTlsContext tls) {
+        this.tls = tls;
         this.listen = requireNonNull(listen, "listen");
         this.transport = requireNonNull(transport, "transport");
         this.services = List.copyOf(requireNonNull(services, "services"));
@@ -112,8 +128,14 @@ public final class GrpcFrontServer extends Server {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        channel.pipeline().addLast(new FrontConnection(GrpcFrontServer.this, channel.eventLoop())
-                                .handler());
+                        if (tls == null) {
+                            channel.pipeline().addLast(new FrontConnection(GrpcFrontServer.this, channel.eventLoop(),
+                                    null).handler());
+                            return;
+                        }
+                        final SslHandler ssl = tls.newHandler(channel.alloc());
+                        ssl.setHandshakeTimeoutMillis(settings.handshakeTimeout().toMillis());
+                        channel.pipeline().addLast(ssl, new TlsHandshake(GrpcFrontServer.this, ssl));
                     }
                 });
         try {
@@ -200,7 +222,16 @@ public final class GrpcFrontServer extends Server {
         return connectionErrors.sum();
     }
 
+    /** TLS connections refused during the handshake: no TLS, an old version, no h2 by ALPN, no valid client certificate. */
+    public long handshakeFailures() {
+        return handshakeFailures.sum();
+    }
+
     // ---- for the connections ----
+
+    void handshakeFailed() {
+        handshakeFailures.increment();
+    }
 
     void connectionFailed() {
         connectionErrors.increment();
