@@ -13,7 +13,13 @@ import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
+import io.cy.coordinator.admin.AdminServer;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.metrics.CallMetrics;
+import io.cy.coordinator.metrics.ModelLabels;
+import io.cy.coordinator.metrics.ObservedMetrics;
+import io.cy.coordinator.metrics.TenantLabels;
+import io.cy.coordinator.webhook.UsageWebhook;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.service.AiInferenceServices;
@@ -84,11 +90,13 @@ public final class Coordinator implements AutoCloseable {
     private final HttpBridge http;
     private final AuditLog audit;
     private final Endpoint grpcEndpoint;
+    private final Observers observers;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint) {
+                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
+                        Observers observers) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -102,6 +110,78 @@ public final class Coordinator implements AutoCloseable {
         this.http = http;
         this.audit = audit;
         this.grpcEndpoint = grpcEndpoint;
+        this.observers = observers;
+    }
+
+    /**
+     * Metrics (kept only when the admin listener serves them), the admin listener and the usage
+     * webhook; each null when off.
+     */
+    private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
+                             AdminServer admin) {
+
+        static Observers start(CoordinatorConfig config) {
+            final CoordinatorConfig.Observability settings = config.observability();
+            final ObservedMetrics metrics = settings.adminAddr() == null ? null : ObservedMetrics.create();
+            final CallEndListener callMetrics = metrics == null ? null : new CallMetrics(metrics,
+                    ModelLabels.of(knownModels(config)), new TenantLabels(settings.maxTenants()));
+            final UsageWebhook webhook = settings.webhook() == null ? null : UsageWebhook.start(settings.webhook(),
+                    metrics == null ? NO_COUNTERS : metrics.webhookCounters());
+            return new Observers(metrics, callMetrics, webhook, null);
+        }
+
+        /** Every call's end goes to {@code next}, then to the metrics and the webhook that are on. */
+        CallEndListener around(CallEndListener next) {
+            CallEndListener chain = next;
+            for (CallEndListener added : new CallEndListener[] {callMetrics, webhook}) {
+                if (added != null) {
+                    final CallEndListener before = chain;
+                    chain = summary -> {
+                        before.onCallEnd(summary);
+                        added.onCallEnd(summary);
+                    };
+                }
+            }
+            return chain;
+        }
+
+        Observers listening(Endpoint addr, SidecarPool sidecars, AuditLog audit) throws IOException {
+            if (metrics == null) {
+                return this;
+            }
+            // Routes have one version until they can change at runtime.
+            metrics.watch(sidecars, audit, () -> 1);
+            return new Observers(metrics, callMetrics, webhook, AdminServer.start(addr, metrics.registry(),
+                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"));
+        }
+
+        void close() {
+            if (webhook != null) {
+                webhook.close();
+            }
+            if (admin != null) {
+                admin.close();
+            }
+        }
+
+        /** Models named by quota policies and by http.models: the ones a {@code model} label may name. */
+        private static java.util.Set<String> knownModels(CoordinatorConfig config) {
+            final java.util.Set<String> models = new java.util.HashSet<>(config.http().models());
+            models.addAll(config.quota().defaultPolicy().models());
+            config.quota().tenants().values().forEach(policy -> models.addAll(policy.models()));
+            return models;
+        }
+
+        private static final io.cy.coordinator.webhook.DeliveryCounters NO_COUNTERS =
+                new io.cy.coordinator.webhook.DeliveryCounters() {
+                    @Override
+                    public void delivered() {
+                    }
+
+                    @Override
+                    public void failed(String reason, long count) {
+                    }
+                };
     }
 
     /** Starts the coordinator with the standard per-call access log; its configuration cannot be reloaded. */
@@ -141,10 +221,12 @@ public final class Coordinator implements AutoCloseable {
         final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
         // With the audit log off, no event is built for every call only to be dropped.
-        final CallEndListener callEnds = audit instanceof NoopAuditLog ? callEndListener : summary -> {
+        final CallEndListener audited = audit instanceof NoopAuditLog ? callEndListener : summary -> {
             callEndListener.onCallEnd(summary);
             auditRecorder.onCallEnd(summary);
         };
+        Observers observers = Observers.start(config);
+        final CallEndListener callEnds = observers.around(audited);
         final Authenticator authenticator;
         if (config.auth().required()) {
             authenticator = Authenticator.start(config.auth());
@@ -167,6 +249,7 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
+            observers.close();
             throw e;
         }
         final HealthStatusManager health = new HealthStatusManager();
@@ -231,6 +314,10 @@ public final class Coordinator implements AutoCloseable {
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
                 http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
             }
+            if (config.observability().adminAddr() != null) {
+                where = config.observability().adminAddr().toString();
+                observers = observers.listening(config.observability().adminAddr(), sidecars, audit);
+            }
         } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
                 inProcess.shutdownNow();
@@ -243,6 +330,7 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
+            observers.close();
             throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -254,7 +342,7 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 config.sidecars().addresses(), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint);
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, observers);
     }
 
     /** "cannot listen on {@code where}: why", once: the HTTP bridge's own failure already says it. */
@@ -387,6 +475,13 @@ public final class Coordinator implements AutoCloseable {
         return http == null ? null : http.endpoint();
     }
 
+    /** The admin listener's address with the real port, or null when it is off. */
+    public Endpoint adminEndpoint() {
+        final AdminServer admin = observers.admin();
+        return admin == null ? null
+                : Endpoint.tcp(config.observability().adminAddr().host(), admin.port());
+    }
+
     /** The TCP address the coordinator listens on, with the real port when 0 was configured. */
     public Endpoint grpcEndpoint() {
         return grpcEndpoint;
@@ -425,6 +520,9 @@ public final class Coordinator implements AutoCloseable {
         }
         logger.info("shutting down: {} open streams, grace {}s", forwarder.activeCalls(), grace.toSeconds());
         health.enterTerminalState();
+        if (observers.admin() != null) {
+            observers.admin().beginShutdown();
+        }
         forwarder.beginShutdown();
         prober.close();
         final long deadline = System.nanoTime() + grace.toNanos();
@@ -452,6 +550,10 @@ public final class Coordinator implements AutoCloseable {
         if (inProcess != null) {
             inProcess.shutdownNow();
         }
+        if (observers.webhook() != null) {
+            // Every call has ended: their usage is queued; it may take what is left of the grace.
+            observers.webhook().close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        }
         sidecars.close(Duration.ofSeconds(5));
         transport.close();
         if (authenticator != null) {
@@ -462,6 +564,7 @@ public final class Coordinator implements AutoCloseable {
         if (config.server().udsPath() != null) {
             UnixSocketFiles.deleteQuietly(config.server().udsPath().socketPath());
         }
+        observers.close();
         logger.info("stopped");
     }
 

@@ -52,6 +52,7 @@ final class TestStack implements AutoCloseable {
                 sims.stream().map(SimulatedSidecar::target).collect(Collectors.joining(",")));
         environment.putIfAbsent("COORDINATOR_GRPC_ADDR", "127.0.0.1:0");
         environment.putIfAbsent("COORDINATOR_HTTP_ADDR", "127.0.0.1:0");
+        environment.putIfAbsent("CY_ADMIN_ADDR", "127.0.0.1:0");
         // Authentication has tests of its own; the forwarding tests call without credentials.
         environment.putIfAbsent("CY_AUTH_MODE", "none");
         // Likewise the audit log (a spool directory belongs to one coordinator at a time).

@@ -11,7 +11,7 @@ import java.util.Map;
  */
 public record CoordinatorConfig(
         Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
-        Shutdown shutdown, Log log) {
+        Shutdown shutdown, Log log, Observability observability) {
 
     /**
      * Where and how the coordinator listens. {@code udsPath} is null when there is no Unix
@@ -172,4 +172,27 @@ public record CoordinatorConfig(
     public record Shutdown(Duration grace) {}
 
     public record Log(boolean access) {}
+
+    // --- Observability: admin listener, metrics, usage webhook, log format.
+
+    /**
+     * @param adminAddr the admin listener (/metrics, /healthz, /readyz); null when off
+     * @param maxTenants tenants that get a {@code tenant} label of their own; the rest are {@code other}
+     * @param webhook the usage webhook; null when off
+     * @param jsonLogs {@code logging.format: json}
+     */
+    public record Observability(Endpoint adminAddr, int maxTenants, UsageWebhook webhook, boolean jsonLogs) {}
+
+    /** {@code usage_webhook}: where and how usage is POSTed. The secret is never printed. */
+    public record UsageWebhook(java.net.URI url, Duration timeout, int maxRetries, int queueCapacity, int batchSize,
+                               Duration batchInterval, String secret) {
+
+        @Override
+        public String toString() {
+            return "UsageWebhook[url=" + url.getScheme() + "://" + url.getAuthority() + url.getPath()
+                    + ", timeout=" + timeout + ", maxRetries=" + maxRetries + ", queueCapacity=" + queueCapacity
+                    + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval
+                    + ", secret=" + (secret.isEmpty() ? "<unset>" : "<redacted>") + "]";
+        }
+    }
 }

@@ -19,6 +19,8 @@ import java.time.Instant;
  * @param timeToFirstChunkNanos from the call's start to the first response message; -1 if none
  * @param quotaDecision {@code admitted}, {@code rejected:<reason>}, or {@code none} when not asked
  * @param cancelledByClient whether the client cancelled or went away
+ * @param stream whether the client reads the answer as a stream: false only for HTTP requests without
+ *     {@code stream: true}
  */
 public record CallSummary(
         String method,
@@ -40,7 +42,18 @@ public record CallSummary(
         long timeToFirstChunkNanos,
         long durationNanos,
         String quotaDecision,
-        boolean cancelledByClient) {
+        boolean cancelledByClient,
+        boolean stream) {
+
+    /** A summary of a streamed call. */
+    public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
+                       String tenant, String model, String adapter, int priority, String prompt, long promptTokens,
+                       String sidecar, Status status, long chunks, long bytesOut, long timeToFirstChunkNanos,
+                       long durationNanos, String quotaDecision, boolean cancelledByClient) {
+        this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
+                sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
+                cancelledByClient, true);
+    }
 
     /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */
     public static CallSummary refusedAtStart(String fullMethodName, String api, String traceId, String peer,

@@ -455,7 +455,8 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         firstChunkNanos < 0 ? -1 : firstChunkNanos - startNanos,
                         now - startNanos,
                         quotaDecision,
-                        cancelled != null && cancelled.getCode() == Status.Code.CANCELLED));
+                        cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
+                        CallOrigin.streamed(serverCall, clientHeaders)));
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
             }

@@ -131,7 +131,9 @@ public final class Routes {
         final CompletionCall.Output output = completion.stream()
                 ? new CompletionCall.EventStream(exchange, json, completion)
                 : new CompletionCall.Collected(exchange, json);
-        new CompletionCall(exchange, completion, output).start(upstream, upstreamHeaders(exchange, request));
+        final Metadata headers = upstreamHeaders(exchange, request);
+        headers.put(Upstream.STREAM, String.valueOf(completion.stream()));
+        new CompletionCall(exchange, completion, output).start(upstream, headers);
     }
 
     private JsonNode parseJson(FullHttpRequest request) throws RequestException {

@@ -33,6 +33,9 @@ public final class Upstream {
     static final Metadata.Key<String> CLIENT_ADDRESS =
             Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
 
+    /** Whether the HTTP request asked for {@code stream: true} ({@code true} or {@code false}), for usage records. */
+    static final Metadata.Key<String> STREAM = Metadata.Key.of("cy-stream", Metadata.ASCII_STRING_MARSHALLER);
+
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
 
     private final Channel channel;
