@@ -37,7 +37,8 @@ public final class UsageWebhook implements CallEndListener, AutoCloseable {
     private static final Logger logger = LoggerFactory.getLogger(UsageWebhook.class);
     private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
-    private static final long IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    private static final long IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final long CLOSE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final CoordinatorConfig.UsageWebhook config;
     private final DeliveryCounters counters;
@@ -116,14 +117,30 @@ public final class UsageWebhook implements CallEndListener, AutoCloseable {
         batch.add(first);
         final long deadline = System.nanoTime() + config.batchInterval().toNanos();
         while (batch.size() < config.batchSize()) {
-            final long left = closing ? 0 : deadline - System.nanoTime();
-            final UsageRecord next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+            final UsageRecord next = pollUntil(deadline);
             if (next == null) {
                 break;
             }
             batch.add(next);
         }
         return batch;
+    }
+
+    /**
+     * The next record, waiting until {@code deadline} at most; in short slices, so that shutdown
+     * sends a partial batch at once instead of after batch_interval.
+     */
+    private UsageRecord pollUntil(long deadline) throws InterruptedException {
+        while (true) {
+            final long left = deadline - System.nanoTime();
+            if (closing || left <= 0) {
+                return queue.poll();
+            }
+            final UsageRecord next = queue.poll(Math.min(left, CLOSE_CHECK_NANOS), TimeUnit.NANOSECONDS);
+            if (next != null) {
+                return next;
+            }
+        }
     }
 
     private void deliver(List<UsageRecord> batch) throws InterruptedException {
