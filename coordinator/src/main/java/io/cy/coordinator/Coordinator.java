@@ -15,6 +15,7 @@ import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.admin.AdminServer;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.logs.JsonAccessLog;
 import io.cy.coordinator.metrics.CallMetrics;
 import io.cy.coordinator.metrics.ModelLabels;
 import io.cy.coordinator.metrics.ObservedMetrics;
@@ -186,7 +187,15 @@ public final class Coordinator implements AutoCloseable {
 
     /** Starts the coordinator with the standard per-call access log; its configuration cannot be reloaded. */
     public static Coordinator start(CoordinatorConfig config) throws IOException {
-        return start(config, config.log().access() ? new AccessLog() : summary -> { }, () -> config);
+        return start(config, accessLog(config), () -> config);
+    }
+
+    /** The access log {@code log.access} and {@code logging.format} ask for. */
+    public static CallEndListener accessLog(CoordinatorConfig config) {
+        if (!config.log().access()) {
+            return summary -> { };
+        }
+        return config.observability().jsonLogs() ? new JsonAccessLog() : new AccessLog();
     }
 
     public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener) throws IOException {
