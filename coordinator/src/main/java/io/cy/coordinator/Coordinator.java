@@ -20,7 +20,11 @@ import io.cy.coordinator.metrics.CallMetrics;
 import io.cy.coordinator.metrics.ModelLabels;
 import io.cy.coordinator.metrics.ObservedMetrics;
 import io.cy.coordinator.metrics.TenantLabels;
+import io.cy.coordinator.tracing.Tracing;
+import io.cy.coordinator.tracing.TracingInterceptor;
 import io.cy.coordinator.webhook.UsageWebhook;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.service.AiInferenceServices;
@@ -119,16 +123,22 @@ public final class Coordinator implements AutoCloseable {
      * webhook; each null when off.
      */
     private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
-                             AdminServer admin) {
+                             AdminServer admin, TracingInterceptor tracing, OpenTelemetrySdk ownedSdk) {
 
-        static Observers start(CoordinatorConfig config) {
+        /** @param given the tracing to use; null for the one the environment configures */
+        static Observers start(CoordinatorConfig config, OpenTelemetry given) {
+            final OpenTelemetry openTelemetry = given != null ? given : Tracing.fromEnvironment(System.getenv());
+            final OpenTelemetrySdk ownedSdk = given == null && openTelemetry instanceof OpenTelemetrySdk sdk ? sdk : null;
+            // No interceptor at all without tracing: calls pay nothing for it.
+            final TracingInterceptor tracing = openTelemetry == OpenTelemetry.noop() ? null
+                    : new TracingInterceptor(openTelemetry);
             final CoordinatorConfig.Observability settings = config.observability();
             final ObservedMetrics metrics = settings.adminAddr() == null ? null : ObservedMetrics.create();
             final CallEndListener callMetrics = metrics == null ? null : new CallMetrics(metrics,
                     ModelLabels.of(knownModels(config)), new TenantLabels(settings.maxTenants()));
             final UsageWebhook webhook = settings.webhook() == null ? null : UsageWebhook.start(settings.webhook(),
                     metrics == null ? NO_COUNTERS : metrics.webhookCounters());
-            return new Observers(metrics, callMetrics, webhook, null);
+            return new Observers(metrics, callMetrics, webhook, null, tracing, ownedSdk);
         }
 
         /** Every call's end goes to {@code next}, then to the metrics and the webhook that are on. */
@@ -153,7 +163,7 @@ public final class Coordinator implements AutoCloseable {
             // Routes have one version until they can change at runtime.
             metrics.watch(sidecars, audit, () -> 1);
             return new Observers(metrics, callMetrics, webhook, AdminServer.start(addr, metrics.registry(),
-                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"));
+                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"), tracing, ownedSdk);
         }
 
         void close() {
@@ -162,6 +172,10 @@ public final class Coordinator implements AutoCloseable {
             }
             if (admin != null) {
                 admin.close();
+            }
+            if (ownedSdk != null) {
+                // Exports the spans still queued, within a bound.
+                ownedSdk.shutdown().join(5, TimeUnit.SECONDS);
             }
         }
 
@@ -212,12 +226,22 @@ public final class Coordinator implements AutoCloseable {
      */
     public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
                                     Supplier<CoordinatorConfig> reloadSource) throws IOException {
+        return start(config, callEndListener, reloadSource, null);
+    }
+
+    /**
+     * As above, tracing with {@code tracing} (which the caller closes); null: the SDK as the
+     * {@code OTEL_*} variables configure it, or no tracing when they do not ask for it.
+     */
+    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
+                                    Supplier<CoordinatorConfig> reloadSource, OpenTelemetry tracing)
+            throws IOException {
         requireNonNull(config, "config");
         requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
         final AuditLog audit = startAudit(config.audit());
         try {
-            return start(config, callEndListener, reloadSource, audit);
+            return start(config, callEndListener, reloadSource, audit, tracing);
         } catch (IOException | RuntimeException | Error e) {
             // Also stops an embedded database, which would otherwise outlive this process.
             audit.close(Duration.ofSeconds(5));
@@ -226,7 +250,8 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
-                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit) throws IOException {
+                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit, OpenTelemetry tracing)
+            throws IOException {
         final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
         // With the audit log off, no event is built for every call only to be dropped.
@@ -234,7 +259,7 @@ public final class Coordinator implements AutoCloseable {
             callEndListener.onCallEnd(summary);
             auditRecorder.onCallEnd(summary);
         };
-        Observers observers = Observers.start(config);
+        Observers observers = Observers.start(config, tracing);
         final CallEndListener callEnds = observers.around(audited);
         final Authenticator authenticator;
         if (config.auth().required()) {
@@ -304,7 +329,7 @@ public final class Coordinator implements AutoCloseable {
         HttpBridge http = null;
         String where = grpcEndpoint.toString();
         try {
-            final List<ServerServiceDefinition> served = served(services, health, auth);
+            final List<ServerServiceDefinition> served = served(services, health, auth, observers.tracing());
             final Server tcp = front(grpcEndpoint, transport, config, served).start();
             servers.add(tcp);
             grpcEndpoint = grpcEndpoint.withPort(((InetSocketAddress) tcp.getListenSockets().get(0)).getPort());
@@ -318,7 +343,8 @@ public final class Coordinator implements AutoCloseable {
                 where = config.http().addr().toString();
                 // The bridge calls the same services, interceptors and all, without a socket.
                 final String name = "cy-coordinator-" + java.util.UUID.randomUUID();
-                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth)
+                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth,
+                        observers.tracing())
                         .start());
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
                 http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport);
@@ -384,18 +410,19 @@ public final class Coordinator implements AutoCloseable {
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */
     private static List<ServerServiceDefinition> served(List<ServerServiceDefinition> services,
-                                                        HealthStatusManager health, AuthInterceptor auth) {
+                                                        HealthStatusManager health, AuthInterceptor auth,
+                                                        TracingInterceptor tracing) {
         final List<ServerServiceDefinition> all = new ArrayList<>();
         all.add(health.getHealthService().bindService());
         all.add(ProtoReflectionServiceV1.newInstance().bindService());
         all.add(legacyReflection());
         all.addAll(services);
-        if (auth == null) {
-            return all;
-        }
         final List<ServerServiceDefinition> intercepted = new ArrayList<>();
         for (ServerServiceDefinition service : all) {
-            intercepted.add(ServerInterceptors.intercept(service, auth));
+            ServerServiceDefinition wrapped = auth == null ? service : ServerInterceptors.intercept(service, auth);
+            // Outside authentication: refused calls get their span too.
+            wrapped = tracing == null ? wrapped : ServerInterceptors.intercept(wrapped, tracing);
+            intercepted.add(wrapped);
         }
         return intercepted;
     }
@@ -412,7 +439,7 @@ public final class Coordinator implements AutoCloseable {
 
     private static Server build(ServerBuilder<?> builder, CoordinatorConfig config,
                                 List<ServerServiceDefinition> services, HealthStatusManager health,
-                                AuthInterceptor auth) {
+                                AuthInterceptor auth, TracingInterceptor tracing) {
         // Handlers never block: they validate, pick a sidecar and hand messages on. Running
         // them on the event loop avoids a thread hop per message and an executor to size.
         builder.directExecutor()
@@ -425,6 +452,10 @@ public final class Coordinator implements AutoCloseable {
         if (auth != null) {
             // Global: applies to every service, including health and reflection (open by default).
             builder.intercept(auth);
+        }
+        if (tracing != null) {
+            // Added last, so it runs first: outside authentication.
+            builder.intercept(tracing);
         }
         return builder.build();
     }

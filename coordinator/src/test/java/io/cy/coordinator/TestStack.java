@@ -45,7 +45,8 @@ final class TestStack implements AutoCloseable {
     private final NettyTransport clientTransport = NettyTransport.create(1, "test-client");
     private final List<ManagedChannel> channels = new ArrayList<>();
 
-    private TestStack(List<SimulatedSidecar> sims, String yaml, Map<String, String> env) throws IOException {
+    private TestStack(List<SimulatedSidecar> sims, String yaml, Map<String, String> env,
+                      io.opentelemetry.api.OpenTelemetry tracing) throws IOException {
         this.sims.addAll(sims);
         final Map<String, String> environment = new HashMap<>(env);
         environment.putIfAbsent("SIDECAR_GRPC_ADDR",
@@ -58,7 +59,8 @@ final class TestStack implements AutoCloseable {
         // Likewise the audit log (a spool directory belongs to one coordinator at a time).
         environment.putIfAbsent("CY_AUDIT_ENABLED", "false");
         try {
-            coordinator = Coordinator.start(ConfigLoader.fromYaml(yaml, environment).config(), summaries::offer);
+            final var config = ConfigLoader.fromYaml(yaml, environment).config();
+            coordinator = Coordinator.start(config, summaries::offer, () -> config, tracing);
         } catch (IOException | RuntimeException e) {
             clientTransport.close();
             throw e;
@@ -72,6 +74,12 @@ final class TestStack implements AutoCloseable {
 
     static TestStack start(Path dir, int sidecars, Consumer<SimConfig.Builder> sim, String yaml,
                            Map<String, String> env) throws IOException {
+        return start(dir, sidecars, sim, yaml, env, null);
+    }
+
+    /** As above, tracing with {@code tracing}; null: as the environment says (off in tests). */
+    static TestStack start(Path dir, int sidecars, Consumer<SimConfig.Builder> sim, String yaml,
+                           Map<String, String> env, io.opentelemetry.api.OpenTelemetry tracing) throws IOException {
         final List<SimulatedSidecar> started = new ArrayList<>();
         try {
             for (int i = 0; i < sidecars; i++) {
@@ -80,7 +88,7 @@ final class TestStack implements AutoCloseable {
                 sim.accept(builder);
                 started.add(SimulatedSidecar.start(builder.build()));
             }
-            return new TestStack(started, yaml, env);
+            return new TestStack(started, yaml, env, tracing);
         } catch (IOException | RuntimeException e) {
             started.forEach(SimulatedSidecar::close);
             throw e;

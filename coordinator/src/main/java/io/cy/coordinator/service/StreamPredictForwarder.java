@@ -10,6 +10,7 @@ import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.tracing.CallTrace;
 import io.cy.coordinator.transport.client.SidecarCall;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.StreamPredictRequest;
@@ -106,6 +107,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
         private final Metadata clientHeaders;
         private final Deadline deadline;
         private final Identity identity;
+        private final CallTrace trace = CallTrace.current();
         private final long startNanos = System.nanoTime();
         private final Instant startTime = Instant.now();
         // The first request as received, for the call's summary; and what quotas decided.
@@ -142,6 +144,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             this.clientHeaders = clientHeaders;
             this.deadline = deadline;
             this.identity = identity;
+            trace.claim();
         }
 
         @Override
@@ -334,7 +337,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             // Counted before start(): a call that cannot connect is closed soon after start(),
             // and onClose must then see the request as held.
             started.forwarded = 1;
-            call.start(started, sidecarHeaders());
+            final Metadata headers = sidecarHeaders();
+            trace.attemptStarted(headers, sidecar.toString(), tried.size() > 1);
+            call.start(started, headers);
             if (attempt != started || ended) {
                 // Closed inside start(): onClose already retried elsewhere or ended the call.
                 return;
@@ -435,7 +440,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             final long now = System.nanoTime();
             final StreamPredictRequest r = request;
             try {
-                callEndListener.onCallEnd(new CallSummary(
+                final CallSummary summary = new CallSummary(
                         "StreamPredict",
                         api(),
                         traceId(),
@@ -456,7 +461,10 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         now - startNanos,
                         quotaDecision,
                         cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
-                        CallOrigin.streamed(serverCall, clientHeaders)));
+                        CallOrigin.streamed(serverCall, clientHeaders));
+                trace.end(summary.traceId(), summary.tenant(), summary.model(), summary.sidecar(),
+                        summary.promptTokens(), summary.chunks(), summary.timeToFirstChunkNanos(), summary.status());
+                callEndListener.onCallEnd(summary);
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
             }
@@ -492,6 +500,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     final long now = System.nanoTime();
                     if (messages == 0) {
                         firstMessageNanos = now;
+                        trace.firstChunk();
                     }
                     lastMessageNanos = now;
                     messages++;
@@ -544,6 +553,7 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
             @Override
             public void onClose(Status status, Metadata trailers) {
                 try {
+                    trace.attemptEnded(status);
                     sidecar.release();
                     if (messages > 0) {
                         sidecar.latency().record(firstMessageNanos - attemptStartNanos, messages,

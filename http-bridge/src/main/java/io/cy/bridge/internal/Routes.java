@@ -198,8 +198,10 @@ public final class Routes {
     }
 
     private static Metadata upstreamHeaders(Exchange exchange, FullHttpRequest request) {
-        return Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION), exchange.requestId(),
-                exchange.clientAddress());
+        final Metadata headers = Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                exchange.requestId(), exchange.clientAddress());
+        Upstream.traceContext(headers, request.headers().get("traceparent"), request.headers().get("tracestate"));
+        return headers;
     }
 
     /** OpenAI's model list: {@code {"object":"list","data":[{"id","object":"model","created","owned_by"}]}}. */
