@@ -119,8 +119,9 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /**
-     * Metrics (kept only when the admin listener serves them), the admin listener and the usage
-     * webhook; each null when off.
+     * Metrics (kept only when the admin listener serves them), the admin listener, the usage
+     * webhook and the tracing interceptor, each null when off; and the OpenTelemetry SDK the
+     * coordinator built from the environment, null when it built none.
      */
     private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
                              AdminServer admin, TracingInterceptor tracing, OpenTelemetrySdk ownedSdk) {
