@@ -124,11 +124,13 @@ public final class Coordinator implements AutoCloseable {
      * coordinator built from the environment, null when it built none.
      */
     private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
-                             AdminServer admin, TracingInterceptor tracing, OpenTelemetrySdk ownedSdk) {
+                             AdminServer admin, TracingInterceptor tracing, Tracing traces,
+                             OpenTelemetrySdk ownedSdk) {
 
         /** @param given the tracing to use; null for the one the environment configures */
         static Observers start(CoordinatorConfig config, OpenTelemetry given) {
-            final OpenTelemetry openTelemetry = given != null ? given : Tracing.fromEnvironment(System.getenv());
+            final Tracing traces = given != null ? new Tracing(given, () -> 0) : Tracing.fromEnvironment(System.getenv());
+            final OpenTelemetry openTelemetry = traces.openTelemetry();
             final OpenTelemetrySdk ownedSdk = given == null && openTelemetry instanceof OpenTelemetrySdk sdk ? sdk : null;
             // No interceptor at all without tracing: calls pay nothing for it.
             final TracingInterceptor tracing = openTelemetry == OpenTelemetry.noop() ? null
@@ -139,7 +141,7 @@ public final class Coordinator implements AutoCloseable {
                     ModelLabels.of(knownModels(config)), new TenantLabels(settings.maxTenants()));
             final UsageWebhook webhook = settings.webhook() == null ? null : UsageWebhook.start(settings.webhook(),
                     metrics == null ? NO_COUNTERS : metrics.webhookCounters());
-            return new Observers(metrics, callMetrics, webhook, null, tracing, ownedSdk);
+            return new Observers(metrics, callMetrics, webhook, null, tracing, traces, ownedSdk);
         }
 
         /** Every call's end goes to {@code next}, then to the metrics and the webhook that are on. */
@@ -162,9 +164,9 @@ public final class Coordinator implements AutoCloseable {
                 return this;
             }
             // Routes have one version until they can change at runtime.
-            metrics.watch(sidecars, audit, () -> 1);
+            metrics.watch(sidecars, audit, () -> 1, traces::droppedSpans);
             return new Observers(metrics, callMetrics, webhook, AdminServer.start(addr, metrics.registry(),
-                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"), tracing, ownedSdk);
+                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"), tracing, traces, ownedSdk);
         }
 
         void close() {

@@ -145,6 +145,8 @@ class MetricsEndpointTest {
         assertThat(samples).containsKey("cy_audit_events_total{outcome=\"spooled\"}");
         assertThat(samples).containsKey("cy_audit_events_total{outcome=\"dropped\"}");
         assertThat(samples).containsKey("llmproxy_webhook_success_total");
+        // Tracing is off here: nothing to drop, but the series is there for alerts.
+        assertThat(samples).containsEntry("cy_trace_spans_dropped_total", 0.0);
         assertThat(samples).containsEntry("llmproxy_webhook_failure_total{reason=\"dropped\"}", 0.0);
         assertThat(samples.keySet()).noneMatch(k -> k.startsWith("cy_degraded_total"));
         assertThat(samples.keySet()).anyMatch(k -> k.startsWith("jvm_memory_used_bytes{"));

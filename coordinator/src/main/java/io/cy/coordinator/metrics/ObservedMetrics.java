@@ -88,11 +88,13 @@ public final class ObservedMetrics {
     }
 
     /**
-     * Adds the gauges read at scrape time: sidecars, the audit log, the route version, the JVM and
-     * Netty's memory.
+     * Adds the gauges read at scrape time: sidecars, the audit log, the route version, spans the
+     * tracing dropped, the JVM and Netty's memory.
      */
-    public ObservedMetrics watch(SidecarPool sidecars, AuditLog audit, LongSupplier routeVersion) {
+    public ObservedMetrics watch(SidecarPool sidecars, AuditLog audit, LongSupplier routeVersion,
+                                 LongSupplier droppedSpans) {
         requireNonNull(sidecars, "sidecars");
+        requireNonNull(droppedSpans, "droppedSpans");
         requireNonNull(audit, "audit");
         requireNonNull(routeVersion, "routeVersion");
         GaugeWithCallback.builder().name("cy_inflight").help("Calls in flight per sidecar")
@@ -122,6 +124,9 @@ public final class ObservedMetrics {
                 .callback(cb -> cb.call(audit.counts().queueDepth())).register(registry);
         GaugeWithCallback.builder().name("cy_route_version").help("Version of the routes in force")
                 .callback(cb -> cb.call(routeVersion.getAsLong())).register(registry);
+        CounterWithCallback.builder().name("cy_trace_spans_dropped_total")
+                .help("Spans the tracing batch processor dropped because its queue was full")
+                .callback(cb -> cb.call(droppedSpans.getAsLong())).register(registry);
         nettyMemory();
         JvmMetrics.builder().register(registry);
         return this;
