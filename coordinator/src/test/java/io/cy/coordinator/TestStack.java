@@ -42,6 +42,8 @@ final class TestStack implements AutoCloseable {
     final List<SimulatedSidecar> sims = new ArrayList<>();
     final Coordinator coordinator;
     final BlockingQueue<CallSummary> summaries = new ArrayBlockingQueue<>(10_000);
+    /** The logging MDC as each call-end listener saw it, in the order of {@link #summaries}. */
+    final BlockingQueue<Map<String, String>> mdcAtCallEnd = new ArrayBlockingQueue<>(10_000);
     private final NettyTransport clientTransport = NettyTransport.create(1, "test-client");
     private final List<ManagedChannel> channels = new ArrayList<>();
 
@@ -60,7 +62,11 @@ final class TestStack implements AutoCloseable {
         environment.putIfAbsent("CY_AUDIT_ENABLED", "false");
         try {
             final var config = ConfigLoader.fromYaml(yaml, environment).config();
-            coordinator = Coordinator.start(config, summaries::offer, () -> config, tracing);
+            coordinator = Coordinator.start(config, summary -> {
+                final Map<String, String> mdc = org.slf4j.MDC.getCopyOfContextMap();
+                mdcAtCallEnd.offer(mdc == null ? Map.of() : mdc);
+                summaries.offer(summary);
+            }, () -> config, tracing);
         } catch (IOException | RuntimeException e) {
             clientTransport.close();
             throw e;

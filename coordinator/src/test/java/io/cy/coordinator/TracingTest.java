@@ -71,6 +71,7 @@ class TracingTest {
     void clear() {
         spans.reset();
         stack.summaries.clear();
+        stack.mdcAtCallEnd.clear();
     }
 
     @Test
@@ -104,6 +105,17 @@ class TracingTest {
         assertThat(server.getEvents()).extracting(EventData::getName).contains("first chunk");
         assertThat(attempt.getEvents()).extracting(EventData::getName).contains("first chunk");
         assertThat(attempt.getAttributes().get(AttributeKey.stringKey("cy.sidecar"))).isEqualTo(stack.sim().target());
+    }
+
+    @Test
+    void linesLoggedAsTheCallEndsCarryItsTraceIdAndSpanId() throws Exception {
+        final TestStack.Result result = TestStack.call(stack.coordinatorChannel(), TestStack.request(2));
+
+        assertThat(result.status().getCode()).isEqualTo(Status.Code.OK);
+        final Map<String, String> mdc = stack.mdcAtCallEnd.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+        final SpanData server = awaitSpan(SpanKind.SERVER);
+        assertThat(mdc).containsEntry("trace_id", result.traceIdHeader())
+                .containsEntry("span_id", server.getSpanId());
     }
 
     @Test

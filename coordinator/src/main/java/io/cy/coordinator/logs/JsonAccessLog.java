@@ -53,11 +53,17 @@ public final class JsonAccessLog implements CallEndListener {
         if (s.cancelledByClient()) {
             line = line.addKeyValue("client_cancelled", true);
         }
-        MDC.put(TRACE_ID, s.traceId());
+        // The forwarder has usually put it there already; only what is put here is taken out again.
+        final boolean put = MDC.get(TRACE_ID) == null;
+        if (put) {
+            MDC.put(TRACE_ID, s.traceId());
+        }
         try {
             line.log("access");
         } finally {
-            MDC.remove(TRACE_ID);
+            if (put) {
+                MDC.remove(TRACE_ID);
+            }
         }
     }
 }

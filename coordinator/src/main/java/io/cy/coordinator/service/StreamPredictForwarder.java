@@ -402,7 +402,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
 
         /** Something in our own code threw: end both sides with INTERNAL and keep serving. */
         private void fail(RuntimeException e) {
-            logger.error("StreamPredict trace_id={} failed in the coordinator", traceId, e);
+            try (CallTrace.LogScope ignored = trace.logScope(traceId)) {
+                logger.error("StreamPredict trace_id={} failed in the coordinator", traceId, e);
+            }
             final Status status = Statuses.internal(e);
             synchronized (this) {
                 if (ended) {
@@ -464,7 +466,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                         CallOrigin.streamed(serverCall, clientHeaders));
                 trace.end(summary.traceId(), summary.tenant(), summary.model(), summary.sidecar(),
                         summary.promptTokens(), summary.chunks(), summary.timeToFirstChunkNanos(), summary.status());
-                callEndListener.onCallEnd(summary);
+                try (CallTrace.LogScope ignored = trace.logScope(summary.traceId())) {
+                    callEndListener.onCallEnd(summary);
+                }
             } catch (RuntimeException e) {
                 logger.error("call-end listener failed", e);
             }
@@ -597,7 +601,9 @@ public final class StreamPredictForwarder implements ServerCallHandler<StreamPre
                     }
                     finish(cancelled != null ? cancelled : outcome, sidecar, delivered, bytesOut, firstMessageNanos);
                 } catch (RuntimeException e) {
-                    logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
+                    try (CallTrace.LogScope ignored = trace.logScope(traceId)) {
+                        logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
+                    }
                     try {
                         serverCall.close(Statuses.internal(e), new Metadata());
                     } catch (RuntimeException ignored) {

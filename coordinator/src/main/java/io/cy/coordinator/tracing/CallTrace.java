@@ -9,6 +9,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.MDC;
 
 /**
  * The spans of one StreamPredict call: the server span, started by {@link TracingInterceptor},
@@ -54,6 +55,34 @@ public class CallTrace {
         this.server = server;
         this.propagator = propagator;
     }
+
+    /** MDC keys of lines logged while a call is being ended or failed: its cy trace id and its span's id. */
+    public static final String MDC_TRACE_ID = "trace_id";
+    public static final String MDC_SPAN_ID = "span_id";
+
+    /**
+     * Puts the call's trace id (and, when traced, its server span's id) into the MDC until the
+     * returned scope is closed, so that every line logged meanwhile on this thread carries them.
+     * Meant for the moments a call ends or fails, not for every token.
+     */
+    public LogScope logScope(String traceId) {
+        MDC.put(MDC_TRACE_ID, traceId);
+        if (this != NONE) {
+            MDC.put(MDC_SPAN_ID, server.getSpanContext().getSpanId());
+        }
+        return LOG_SCOPE;
+    }
+
+    /** Ends a {@link #logScope}; closing it does not throw. */
+    public interface LogScope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private static final LogScope LOG_SCOPE = () -> {
+        MDC.remove(MDC_TRACE_ID);
+        MDC.remove(MDC_SPAN_ID);
+    };
 
     /** The trace the interceptor started for the current call, or {@link #NONE}. */
     public static CallTrace current() {
