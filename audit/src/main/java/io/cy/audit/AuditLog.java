@@ -33,6 +33,11 @@ public interface AuditLog {
      */
     Map<String, String> metrics();
 
+    /** Events written, spooled and dropped since start, and the queue's depth now; read without locking. */
+    default AuditCounts counts() {
+        return AuditCounts.NONE;
+    }
+
     /**
      * Writes what is queued to the database, waiting at most {@code flushTimeout}, then spools
      * whatever is left, and releases everything. Events recorded afterwards are dropped.

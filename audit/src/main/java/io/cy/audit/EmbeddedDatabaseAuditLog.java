@@ -39,6 +39,11 @@ final class EmbeddedDatabaseAuditLog implements AuditLog {
     }
 
     @Override
+    public AuditCounts counts() {
+        return log.counts();
+    }
+
+    @Override
     public void close(Duration flushTimeout) {
         try {
             log.close(flushTimeout);

@@ -173,6 +173,12 @@ public final class PostgresAuditLog implements AuditLog {
     }
 
     @Override
+    public AuditCounts counts() {
+        return new AuditCounts(sink == null ? 0 : sink.written(), batcher.spooled(), drops.total(),
+                queue.size() + (long) batcher.pendingCount());
+    }
+
+    @Override
     public void close(Duration flushTimeout) {
         requireNonNull(flushTimeout, "flushTimeout");
         if (closed) {

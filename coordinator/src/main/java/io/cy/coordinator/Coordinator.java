@@ -9,12 +9,18 @@ import io.cy.audit.NoopAuditLog;
 import io.cy.audit.PostgresAuditLog;
 import io.cy.bridge.BridgeConfig;
 import io.cy.bridge.HttpBridge;
+import io.cy.coordinator.admin.AdminServer;
 import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
 import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.CoordinatorConfig;
+import io.cy.coordinator.logs.JsonAccessLog;
+import io.cy.coordinator.metrics.CallMetrics;
+import io.cy.coordinator.metrics.ModelLabels;
+import io.cy.coordinator.metrics.ObservedMetrics;
+import io.cy.coordinator.metrics.TenantLabels;
 import io.cy.coordinator.quota.LocalQuotaStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.routing.Catalog;
@@ -35,12 +41,15 @@ import io.cy.coordinator.service.StreamPredictForwarder;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
 import io.cy.coordinator.sidecar.SidecarPool;
+import io.cy.coordinator.tracing.Tracing;
+import io.cy.coordinator.tracing.TracingInterceptor;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTls;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.cy.coordinator.transport.server.GrpcFrontServer;
 import io.cy.coordinator.transport.wire.FloodLimits;
+import io.cy.coordinator.webhook.UsageWebhook;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -52,6 +61,8 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -96,13 +107,13 @@ public final class Coordinator implements AutoCloseable {
     private final AuditLog audit;
     private final Endpoint grpcEndpoint;
     private final List<ServerTlsContext> tls;
+    private final Observers observers;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
                         ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
-                        List<ServerTlsContext> tls) {
-        this.tls = tls;
+                        List<ServerTlsContext> tls, Observers observers) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -116,11 +127,107 @@ public final class Coordinator implements AutoCloseable {
         this.http = http;
         this.audit = audit;
         this.grpcEndpoint = grpcEndpoint;
+        this.tls = tls;
+        this.observers = observers;
+    }
+
+    /**
+     * Metrics (kept only when the admin listener serves them), the admin listener, the usage
+     * webhook and the tracing interceptor, each null when off; and the OpenTelemetry SDK the
+     * coordinator built from the environment, null when it built none.
+     */
+    private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
+                             AdminServer admin, TracingInterceptor tracing, Tracing traces,
+                             OpenTelemetrySdk ownedSdk) {
+
+        /** @param given the tracing to use; null for the one the environment configures */
+        static Observers start(CoordinatorConfig config, OpenTelemetry given, Routing routing) {
+            final Tracing traces = given != null ? new Tracing(given, () -> 0) : Tracing.fromEnvironment(System.getenv());
+            final OpenTelemetry openTelemetry = traces.openTelemetry();
+            final OpenTelemetrySdk ownedSdk = given == null && openTelemetry instanceof OpenTelemetrySdk sdk ? sdk : null;
+            // No interceptor at all without tracing: calls pay nothing for it.
+            final TracingInterceptor tracing = openTelemetry == OpenTelemetry.noop() ? null
+                    : new TracingInterceptor(openTelemetry);
+            final CoordinatorConfig.Observability settings = config.observability();
+            final ObservedMetrics metrics = settings.adminAddr() == null ? null : ObservedMetrics.create();
+            final java.util.Set<String> named = java.util.Set.copyOf(knownModels(config));
+            final ModelLabels models = model -> model != null && (named.contains(model) || routing.knows(model))
+                    ? model : ModelLabels.UNKNOWN;
+            final CallEndListener callMetrics = metrics == null ? null : new CallMetrics(metrics, models,
+                    new TenantLabels(settings.maxTenants()));
+            final UsageWebhook webhook = settings.webhook() == null ? null : UsageWebhook.start(settings.webhook(),
+                    metrics == null ? NO_COUNTERS : metrics.webhookCounters());
+            return new Observers(metrics, callMetrics, webhook, null, tracing, traces, ownedSdk);
+        }
+
+        /** Every call's end goes to {@code next}, then to the metrics and the webhook that are on. */
+        CallEndListener around(CallEndListener next) {
+            CallEndListener chain = next;
+            for (CallEndListener added : new CallEndListener[] {callMetrics, webhook}) {
+                if (added != null) {
+                    final CallEndListener before = chain;
+                    chain = summary -> {
+                        before.onCallEnd(summary);
+                        added.onCallEnd(summary);
+                    };
+                }
+            }
+            return chain;
+        }
+
+        Observers listening(Endpoint addr, SidecarPool sidecars, AuditLog audit, Routing routing) throws IOException {
+            if (metrics == null) {
+                return this;
+            }
+            metrics.watch(sidecars, audit, () -> routing.active().version(), traces::droppedSpans);
+            return new Observers(metrics, callMetrics, webhook, AdminServer.start(addr, metrics.registry(),
+                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"), tracing, traces, ownedSdk);
+        }
+
+        void close() {
+            if (webhook != null) {
+                webhook.close();
+            }
+            if (admin != null) {
+                admin.close();
+            }
+            if (ownedSdk != null) {
+                // Exports the spans still queued, within a bound.
+                ownedSdk.shutdown().join(5, TimeUnit.SECONDS);
+            }
+        }
+
+        /** Models named by quota policies and by http.models: the ones a {@code model} label may name. */
+        private static java.util.Set<String> knownModels(CoordinatorConfig config) {
+            final java.util.Set<String> models = new java.util.HashSet<>(config.http().models());
+            models.addAll(config.quota().defaultPolicy().models());
+            config.quota().tenants().values().forEach(policy -> models.addAll(policy.models()));
+            return models;
+        }
+
+        private static final io.cy.coordinator.webhook.DeliveryCounters NO_COUNTERS =
+                new io.cy.coordinator.webhook.DeliveryCounters() {
+                    @Override
+                    public void delivered() {
+                    }
+
+                    @Override
+                    public void failed(String reason, long count) {
+                    }
+                };
     }
 
     /** Starts the coordinator with the standard per-call access log; its configuration cannot be reloaded. */
     public static Coordinator start(CoordinatorConfig config) throws IOException {
-        return start(config, config.log().access() ? new AccessLog() : summary -> { }, () -> config);
+        return start(config, accessLog(config), () -> config);
+    }
+
+    /** The access log {@code log.access} and {@code logging.format} ask for. */
+    public static CallEndListener accessLog(CoordinatorConfig config) {
+        if (!config.log().access()) {
+            return summary -> { };
+        }
+        return config.observability().jsonLogs() ? new JsonAccessLog() : new AccessLog();
     }
 
     public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener) throws IOException {
@@ -137,12 +244,22 @@ public final class Coordinator implements AutoCloseable {
      */
     public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
                                     Supplier<CoordinatorConfig> reloadSource) throws IOException {
+        return start(config, callEndListener, reloadSource, null);
+    }
+
+    /**
+     * As above, tracing with {@code tracing} (which the caller closes); null: the SDK as the
+     * {@code OTEL_*} variables configure it, or no tracing when they do not ask for it.
+     */
+    public static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
+                                    Supplier<CoordinatorConfig> reloadSource, OpenTelemetry tracing)
+            throws IOException {
         requireNonNull(config, "config");
         requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
         final AuditLog audit = startAudit(config.audit());
         try {
-            return start(config, callEndListener, reloadSource, audit);
+            return start(config, callEndListener, reloadSource, audit, tracing);
         } catch (IOException | RuntimeException | Error e) {
             // Also stops an embedded database, which would otherwise outlive this process.
             audit.close(Duration.ofSeconds(5));
@@ -151,11 +268,12 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
-                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit) throws IOException {
+                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit, OpenTelemetry tracing)
+            throws IOException {
         final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
         // With the audit log off, no event is built for every call only to be dropped.
-        final CallEndListener callEnds = audit instanceof NoopAuditLog ? callEndListener : summary -> {
+        final CallEndListener audited = audit instanceof NoopAuditLog ? callEndListener : summary -> {
             callEndListener.onCallEnd(summary);
             auditRecorder.onCallEnd(summary);
         };
@@ -192,6 +310,8 @@ public final class Coordinator implements AutoCloseable {
             probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
         }
         final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes());
+        Observers observers = Observers.start(config, tracing, routing);
+        final CallEndListener callEnds = observers.around(audited);
         final ModelDiscovery discovery = new ModelDiscovery(sidecars, routing, probeHeaders,
                 config.sidecars().health().timeout());
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
@@ -237,7 +357,7 @@ public final class Coordinator implements AutoCloseable {
         String where = grpcEndpoint.toString();
         final List<ServerTlsContext> tls = new ArrayList<>();
         try {
-            final List<ServerServiceDefinition> served = served(services, health, auth);
+            final List<ServerServiceDefinition> served = served(services, health, auth, observers.tracing());
             final ServerTlsContext grpcTls = tls(config.server().tls(), ServerTlsContext.GRPC, tls);
             final Server tcp = front(grpcEndpoint, transport, config, served, grpcTls).start();
             servers.add(tcp);
@@ -253,11 +373,16 @@ public final class Coordinator implements AutoCloseable {
                 where = config.http().addr().toString();
                 // The bridge calls the same services, interceptors and all, without a socket.
                 final String name = "cy-coordinator-" + java.util.UUID.randomUUID();
-                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth)
+                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth,
+                        observers.tracing())
                         .start());
                 inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
                 http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport,
                         tls(config.http().tls(), ServerTlsContext.HTTP_1_1, tls));
+            }
+            if (config.observability().adminAddr() != null) {
+                where = config.observability().adminAddr().toString();
+                observers = observers.listening(config.observability().adminAddr(), sidecars, audit, routing);
             }
         } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
@@ -272,6 +397,7 @@ public final class Coordinator implements AutoCloseable {
             if (authenticator != null) {
                 authenticator.close();
             }
+            observers.close();
             throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -285,7 +411,7 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls));
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls), observers);
     }
 
     /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
@@ -354,18 +480,19 @@ public final class Coordinator implements AutoCloseable {
 
     /** Every service a listener serves, as {@link #build} registers them: health, reflection, ours; each behind {@code auth}. */
     private static List<ServerServiceDefinition> served(List<ServerServiceDefinition> services,
-                                                        HealthStatusManager health, AuthInterceptor auth) {
+                                                        HealthStatusManager health, AuthInterceptor auth,
+                                                        TracingInterceptor tracing) {
         final List<ServerServiceDefinition> all = new ArrayList<>();
         all.add(health.getHealthService().bindService());
         all.add(ProtoReflectionServiceV1.newInstance().bindService());
         all.add(legacyReflection());
         all.addAll(services);
-        if (auth == null) {
-            return all;
-        }
         final List<ServerServiceDefinition> intercepted = new ArrayList<>();
         for (ServerServiceDefinition service : all) {
-            intercepted.add(ServerInterceptors.intercept(service, auth));
+            ServerServiceDefinition wrapped = auth == null ? service : ServerInterceptors.intercept(service, auth);
+            // Outside authentication: refused calls get their span too.
+            wrapped = tracing == null ? wrapped : ServerInterceptors.intercept(wrapped, tracing);
+            intercepted.add(wrapped);
         }
         return intercepted;
     }
@@ -382,7 +509,7 @@ public final class Coordinator implements AutoCloseable {
 
     private static Server build(ServerBuilder<?> builder, CoordinatorConfig config,
                                 List<ServerServiceDefinition> services, HealthStatusManager health,
-                                AuthInterceptor auth) {
+                                AuthInterceptor auth, TracingInterceptor tracing) {
         // Handlers never block: they validate, pick a sidecar and hand messages on. Running
         // them on the event loop avoids a thread hop per message and an executor to size.
         builder.directExecutor()
@@ -395,6 +522,10 @@ public final class Coordinator implements AutoCloseable {
         if (auth != null) {
             // Global: applies to every service, including health and reflection (open by default).
             builder.intercept(auth);
+        }
+        if (tracing != null) {
+            // Added last, so it runs first: outside authentication.
+            builder.intercept(tracing);
         }
         return builder.build();
     }
@@ -454,6 +585,13 @@ public final class Coordinator implements AutoCloseable {
         return http == null ? null : http.endpoint();
     }
 
+    /** The admin listener's address with the real port, or null when it is off. */
+    public Endpoint adminEndpoint() {
+        final AdminServer admin = observers.admin();
+        return admin == null ? null
+                : Endpoint.tcp(config.observability().adminAddr().host(), admin.port());
+    }
+
     /** The TCP address the coordinator listens on, with the real port when 0 was configured. */
     public Endpoint grpcEndpoint() {
         return grpcEndpoint;
@@ -492,6 +630,9 @@ public final class Coordinator implements AutoCloseable {
         }
         logger.info("shutting down: {} open streams, grace {}s", forwarder.activeCalls(), grace.toSeconds());
         health.enterTerminalState();
+        if (observers.admin() != null) {
+            observers.admin().beginShutdown();
+        }
         forwarder.beginShutdown();
         prober.close();
         final long deadline = System.nanoTime() + grace.toNanos();
@@ -520,6 +661,10 @@ public final class Coordinator implements AutoCloseable {
             inProcess.shutdownNow();
         }
         tls.forEach(ServerTlsContext::close);
+        if (observers.webhook() != null) {
+            // Every call has ended: their usage is queued; it may take what is left of the grace.
+            observers.webhook().close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        }
         sidecars.close(Duration.ofSeconds(5));
         transport.close();
         if (authenticator != null) {
@@ -530,6 +675,7 @@ public final class Coordinator implements AutoCloseable {
         if (config.server().udsPath() != null) {
             UnixSocketFiles.deleteQuietly(config.server().udsPath().socketPath());
         }
+        observers.close();
         logger.info("stopped");
     }
 

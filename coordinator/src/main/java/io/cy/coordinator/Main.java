@@ -5,6 +5,7 @@ import io.cy.audit.DbUrl;
 import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
+import io.cy.coordinator.logs.LogFormat;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.transport.netty.NettyTransport;
@@ -81,6 +82,9 @@ public final class Main {
             exit(2, "cy-coordinator: invalid configuration: " + e.getMessage());
             return;
         }
+        if (config.observability().jsonLogs() && !LogFormat.useJson()) {
+            logger.warn("logging.format: json is not applied: logging is not configured by the bundled logback.xml");
+        }
         logger.info("configuration{}: {}", configFile == null ? " (no file)" : " from " + configFile, loader.describe());
         for (String warning : loader.warnings()) {
             logger.warn("configuration: {}", warning);
@@ -91,7 +95,7 @@ public final class Main {
         final ShutdownHook shutdownHook = new ShutdownHook(STARTUP_WAIT_ON_SIGNAL, Main::stopLogging).register();
         final Coordinator coordinator;
         try {
-            coordinator = Coordinator.start(config, config.log().access() ? new AccessLog() : summary -> { },
+            coordinator = Coordinator.start(config, Coordinator.accessLog(config),
                     () -> ConfigLoader.load(file, System.getenv()).config());
         } catch (IOException e) {
             shutdownHook.startFailed();

@@ -42,22 +42,31 @@ final class TestStack implements AutoCloseable {
     final List<SimulatedSidecar> sims = new ArrayList<>();
     final Coordinator coordinator;
     final BlockingQueue<CallSummary> summaries = new ArrayBlockingQueue<>(10_000);
+    /** The logging MDC as each call-end listener saw it, in the order of {@link #summaries}. */
+    final BlockingQueue<Map<String, String>> mdcAtCallEnd = new ArrayBlockingQueue<>(10_000);
     private final NettyTransport clientTransport = NettyTransport.create(1, "test-client");
     private final List<ManagedChannel> channels = new ArrayList<>();
 
-    private TestStack(List<SimulatedSidecar> sims, String yaml, Map<String, String> env) throws IOException {
+    private TestStack(List<SimulatedSidecar> sims, String yaml, Map<String, String> env,
+                      io.opentelemetry.api.OpenTelemetry tracing) throws IOException {
         this.sims.addAll(sims);
         final Map<String, String> environment = new HashMap<>(env);
         environment.putIfAbsent("SIDECAR_GRPC_ADDR",
                 sims.stream().map(SimulatedSidecar::target).collect(Collectors.joining(",")));
         environment.putIfAbsent("COORDINATOR_GRPC_ADDR", "127.0.0.1:0");
         environment.putIfAbsent("COORDINATOR_HTTP_ADDR", "127.0.0.1:0");
+        environment.putIfAbsent("CY_ADMIN_ADDR", "127.0.0.1:0");
         // Authentication has tests of its own; the forwarding tests call without credentials.
         environment.putIfAbsent("CY_AUTH_MODE", "none");
         // Likewise the audit log (a spool directory belongs to one coordinator at a time).
         environment.putIfAbsent("CY_AUDIT_ENABLED", "false");
         try {
-            coordinator = Coordinator.start(ConfigLoader.fromYaml(yaml, environment).config(), summaries::offer);
+            final var config = ConfigLoader.fromYaml(yaml, environment).config();
+            coordinator = Coordinator.start(config, summary -> {
+                final Map<String, String> mdc = org.slf4j.MDC.getCopyOfContextMap();
+                mdcAtCallEnd.offer(mdc == null ? Map.of() : mdc);
+                summaries.offer(summary);
+            }, () -> config, tracing);
         } catch (IOException | RuntimeException e) {
             clientTransport.close();
             throw e;
@@ -71,6 +80,12 @@ final class TestStack implements AutoCloseable {
 
     static TestStack start(Path dir, int sidecars, Consumer<SimConfig.Builder> sim, String yaml,
                            Map<String, String> env) throws IOException {
+        return start(dir, sidecars, sim, yaml, env, null);
+    }
+
+    /** As above, tracing with {@code tracing}; null: as the environment says (off in tests). */
+    static TestStack start(Path dir, int sidecars, Consumer<SimConfig.Builder> sim, String yaml,
+                           Map<String, String> env, io.opentelemetry.api.OpenTelemetry tracing) throws IOException {
         final List<SimulatedSidecar> started = new ArrayList<>();
         try {
             for (int i = 0; i < sidecars; i++) {
@@ -79,7 +94,7 @@ final class TestStack implements AutoCloseable {
                 sim.accept(builder);
                 started.add(SimulatedSidecar.start(builder.build()));
             }
-            return new TestStack(started, yaml, env);
+            return new TestStack(started, yaml, env, tracing);
         } catch (IOException | RuntimeException e) {
             started.forEach(SimulatedSidecar::close);
             throw e;

@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
  * @param scenarios the scenarios to run, in order
  * @param nginx whether to add the nginx column when nginx is installed
  * @param accessLog whether to add a coordinator column with the access log on
+ * @param metrics whether to add a coordinator column with the metrics on
  * @param out where to write the Markdown report as well; null for stdout only
  * @param jfr where the (last) coordinator writes a Flight Recording; null for none
  * @param keep keep the working directory (logs, sockets, nginx.conf) afterwards
@@ -28,6 +29,7 @@ public record CompareArgs(
         int pairs,
         boolean nginx,
         boolean accessLog,
+        boolean metrics,
         Path out,
         Path jfr,
         boolean keep,
@@ -37,7 +39,7 @@ public record CompareArgs(
     static final int QUICK_PAIRS = 2;
 
     private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db");
-    private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--keep");
+    private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--metrics", "--keep");
 
     public static final String USAGE = String.join("\n",
             "usage: cy-bench compare [options]",
@@ -60,6 +62,7 @@ public record CompareArgs(
             "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
             "                      the audit log spools to files in the working directory)",
             "  --access-log        add a coordinator column with the access log on as well (CY_LOG_ACCESS=true)",
+            "  --metrics           add a coordinator column with the Prometheus metrics on as well (CY_ADMIN_ADDR)",
             "  --out FILE          also write the report to FILE",
             "  --jfr FILE          record the coordinator with JDK Flight Recorder into FILE",
             "  --keep              keep the working directory (logs, nginx.conf) and print where it is",
@@ -83,6 +86,7 @@ public record CompareArgs(
         int pairs = 0;
         boolean nginx = true;
         boolean accessLog = false;
+        boolean metrics = false;
         Path out = null;
         Path jfr = null;
         boolean keep = false;
@@ -112,6 +116,9 @@ public record CompareArgs(
                     break;
                 case "--access-log":
                     accessLog = true;
+                    break;
+                case "--metrics":
+                    metrics = true;
                     break;
                 case "--out":
                     out = Path.of(value).toAbsolutePath();
@@ -145,7 +152,7 @@ public record CompareArgs(
         if (pairs == 0) {
             pairs = quick ? QUICK_PAIRS : DEFAULT_PAIRS;
         }
-        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, out, jfr, keep, auditDb);
+        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, metrics, out, jfr, keep, auditDb);
     }
 
     private static String names(List<Scenario> scenarios) {

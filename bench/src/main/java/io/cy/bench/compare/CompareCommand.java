@@ -56,6 +56,7 @@ public final class CompareCommand {
     static final String COORDINATOR_QUOTA = "coordinator+auth+quota";
     static final String COORDINATOR_AUDIT = "coordinator+auth+quota+audit";
     static final String COORDINATOR_LOG = "coordinator+all+log";
+    static final String COORDINATOR_METRICS = "coordinator+all+metrics";
     /** The columns of the bridge scenario: the governed coordinator over gRPC, and over its HTTP bridge. */
     static final String GRPC = "grpc";
     static final String HTTP_SSE = "http-sse";
@@ -196,7 +197,7 @@ public final class CompareCommand {
         // Every target gets the same calls, token included: only the coordinators with auth on check it.
         final String secret = HmacJwt.newSecret();
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
-        final List<Variant> variants = variants(args.accessLog(), secret, args.auditDb(), work);
+        final List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(), work);
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
         final Variant governed = variants.get(variants.size() - 1);
@@ -276,8 +277,15 @@ public final class CompareCommand {
      * @param work where the audit spool goes
      */
     static List<Variant> variants(boolean accessLog, String hmacSecret, String auditDb, Path work) {
+        return variants(accessLog, false, hmacSecret, auditDb, work);
+    }
+
+    /** As above; with {@code metrics}, a last column with the metrics on as well (the others have them off). */
+    static List<Variant> variants(boolean accessLog, boolean metrics, String hmacSecret, String auditDb, Path work) {
         final Map<String, String> plain = new LinkedHashMap<>();
         plain.put("CY_AUTH_MODE", "none");
+        // No admin listener: no metrics, and no two coordinators wanting its one default port.
+        plain.put("CY_ADMIN_ADDR", "");
         plain.put("CY_AUDIT_ENABLED", "false");
         plain.put("CY_LOG_ACCESS", "false");
         final Map<String, String> auth = new LinkedHashMap<>(plain);
@@ -307,6 +315,14 @@ public final class CompareCommand {
             // Both audited coordinators run at once, and a spool directory takes one audit log.
             withLog.put("CY_AUDIT_SPOOL_DIR", work.resolve("audit-spool-" + COORDINATOR_LOG).toString());
             variants.add(new Variant(COORDINATOR_LOG, "all of that and the access log (to a file)", withLog));
+        }
+        if (metrics) {
+            final Map<String, String> withMetrics = new LinkedHashMap<>(audit);
+            // Recorded on every call and served on a port of the system's choosing; nothing scrapes it.
+            withMetrics.put("CY_ADMIN_ADDR", "127.0.0.1:0");
+            withMetrics.put("CY_AUDIT_SPOOL_DIR", work.resolve("audit-spool-" + COORDINATOR_METRICS).toString());
+            variants.add(new Variant(COORDINATOR_METRICS, "auth, quotas, the audit log and the Prometheus metrics on",
+                    withMetrics));
         }
         return List.copyOf(variants);
     }

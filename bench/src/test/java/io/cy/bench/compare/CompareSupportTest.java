@@ -139,6 +139,14 @@ class CompareSupportTest {
         // They run at the same time; a spool directory is locked by one audit log.
         assertThat(all.get(4).env().get("CY_AUDIT_SPOOL_DIR")).isNotEqualTo(all.get(3).env().get("CY_AUDIT_SPOOL_DIR"));
         assertThat(CompareCommand.variants(false, "s", null, work).get(3).env()).doesNotContainKey("DB_URL");
+        // Metrics off in every column but their own, which adds them to everything else.
+        assertThat(all).allSatisfy(v -> assertThat(v.env()).containsEntry("CY_ADMIN_ADDR", ""));
+        final List<CompareCommand.Variant> withMetrics = CompareCommand.variants(false, true, "s", null, work);
+        assertThat(withMetrics).extracting(CompareCommand.Variant::name).endsWith("coordinator+all+metrics");
+        assertThat(withMetrics.get(4).env()).containsEntry("CY_ADMIN_ADDR", "127.0.0.1:0")
+                .containsEntry("CY_AUDIT_ENABLED", "true").containsEntry("CY_AUTH_MODE", "required");
+        assertThat(withMetrics.get(4).env().get("CY_AUDIT_SPOOL_DIR"))
+                .isNotEqualTo(withMetrics.get(3).env().get("CY_AUDIT_SPOOL_DIR"));
     }
 
     @Test

@@ -30,6 +30,8 @@ public final class CallOrigin {
     /** Set by the HTTP bridge: the DER of the client certificate its TLS handshake verified. */
     public static final Metadata.Key<byte[]> CLIENT_CERTIFICATE =
             Metadata.Key.of("cy-client-cert-bin", Metadata.BINARY_BYTE_MARSHALLER);
+    /** Set by the HTTP bridge: {@code false} when the HTTP request did not ask for {@code stream: true}. */
+    public static final Metadata.Key<String> STREAM = Metadata.Key.of("cy-stream", Metadata.ASCII_STRING_MARSHALLER);
     private static final int MAX_ADDRESS_CHARS = 128;
 
     private CallOrigin() {}
@@ -37,6 +39,11 @@ public final class CallOrigin {
     /** {@code http} for calls of the HTTP bridge, {@code grpc} for every other call. */
     public static String api(ServerCall<?, ?> call, Metadata headers) {
         return fromBridge(call) && "http".equals(headers.get(API)) ? "http" : "grpc";
+    }
+
+    /** Whether the client reads the answer as a stream: every gRPC call; an HTTP call only with {@code stream: true}. */
+    public static boolean streamed(ServerCall<?, ?> call, Metadata headers) {
+        return !(fromBridge(call) && "false".equals(headers.get(STREAM)));
     }
 
     /** The client's address: the HTTP client's for calls of the bridge, else the transport's peer. */

@@ -189,7 +189,8 @@ public final class ConfigLoader {
                 new CoordinatorConfig.Shutdown(root.section("shutdown").duration("grace", Duration.ZERO)),
                 new CoordinatorConfig.Log(root.section("log").bool("access")),
                 backends,
-                routes);
+                routes,
+                observability(root));
         if (!config.auth().clientCerts().isEmpty() && !asksForClientCerts(config.server().tls())
                 && !asksForClientCerts(config.http().tls())) {
             // Entries no caller could ever match: certainly a setting missing elsewhere.
@@ -202,6 +203,44 @@ public final class ConfigLoader {
 
     private static boolean asksForClientCerts(io.cy.coordinator.transport.netty.ServerTls tls) {
         return tls != null && tls.clientCaFile() != null;
+    }
+
+    // --- Observability: admin.addr, metrics.*, usage_webhook.*, logging.format.
+
+    private static CoordinatorConfig.Observability observability(ConfigTree root) {
+        final var adminAddr = root.section("admin").tcpEndpoint("addr", true, "host:port, or empty for no admin listener");
+        final int maxTenants = root.section("metrics").intIn("max_tenants", 0, 100_000);
+        final String format = root.section("logging").string("format");
+        if (!format.equals("text") && !format.equals("json")) {
+            throw new ConfigException("logging.format", "'" + format + "' (expected: text or json)");
+        }
+        return new CoordinatorConfig.Observability(adminAddr, maxTenants, usageWebhook(root.section("usage_webhook")),
+                format.equals("json"));
+    }
+
+    private static CoordinatorConfig.UsageWebhook usageWebhook(ConfigTree webhook) {
+        final String url = webhook.string("url");
+        if (url.isEmpty()) {
+            return null;
+        }
+        final java.net.URI uri;
+        try {
+            uri = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException("usage_webhook.url", redactUrl(url) + ": " + e.getReason()
+                    + " (expected: an http:// or https:// URL)");
+        }
+        if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+                || uri.getHost() == null) {
+            throw new ConfigException("usage_webhook.url", redactUrl(url) + " (expected: an http:// or https:// URL)");
+        }
+        return new CoordinatorConfig.UsageWebhook(uri,
+                webhook.duration("timeout", Duration.ofMillis(1)),
+                webhook.intIn("max_retries", 0, 100),
+                webhook.intIn("queue_capacity", 1, 1_000_000),
+                webhook.intIn("batch_size", 1, 10_000),
+                webhook.duration("batch_interval", Duration.ofMillis(1)),
+                webhook.string("secret"));
     }
 
     private static CoordinatorConfig.Audit audit(ConfigTree audit) {
@@ -514,7 +553,8 @@ public final class ConfigLoader {
             final Map.Entry<String, JsonNode> field = fields.next();
             if (field.getValue().isObject()) {
                 redact((ObjectNode) field.getValue());
-            } else if (field.getKey().endsWith("_url") && !field.getValue().asText().isEmpty()) {
+            } else if ((field.getKey().endsWith("_url") || field.getKey().equals("url"))
+                    && !field.getValue().asText().isEmpty()) {
                 replaced.put(field.getKey(), TextNode.valueOf(redactUrl(field.getValue().asText())));
             } else if (isSecret(field.getKey())) {
                 final boolean set = !field.getValue().isNull() && !field.getValue().asText().isEmpty();

@@ -16,7 +16,7 @@ import javax.security.auth.x500.X500Principal;
  */
 public record CoordinatorConfig(
         Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
-        Shutdown shutdown, Log log, List<BackendSpec> backends, RoutesSpec routes) {
+        Shutdown shutdown, Log log, List<BackendSpec> backends, RoutesSpec routes, Observability observability) {
 
     public CoordinatorConfig {
         backends = List.copyOf(backends);
@@ -209,4 +209,27 @@ public record CoordinatorConfig(
     public record Shutdown(Duration grace) {}
 
     public record Log(boolean access) {}
+
+    // --- Observability: admin listener, metrics, usage webhook, log format.
+
+    /**
+     * @param adminAddr the admin listener (/metrics, /healthz, /readyz); null when off
+     * @param maxTenants tenants that get a {@code tenant} label of their own; the rest are {@code other}
+     * @param webhook the usage webhook; null when off
+     * @param jsonLogs {@code logging.format: json}
+     */
+    public record Observability(Endpoint adminAddr, int maxTenants, UsageWebhook webhook, boolean jsonLogs) {}
+
+    /** {@code usage_webhook}: where and how usage is POSTed. The secret is never printed. */
+    public record UsageWebhook(java.net.URI url, Duration timeout, int maxRetries, int queueCapacity, int batchSize,
+                               Duration batchInterval, String secret) {
+
+        @Override
+        public String toString() {
+            return "UsageWebhook[url=" + url.getScheme() + "://" + url.getAuthority() + url.getPath()
+                    + ", timeout=" + timeout + ", maxRetries=" + maxRetries + ", queueCapacity=" + queueCapacity
+                    + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval
+                    + ", secret=" + (secret.isEmpty() ? "<unset>" : "<redacted>") + "]";
+        }
+    }
 }

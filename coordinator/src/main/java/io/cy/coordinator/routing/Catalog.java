@@ -38,6 +38,16 @@ public final class Catalog {
         return bySidecar.getOrDefault(sidecar, NOTHING).adapters().contains(adapter);
     }
 
+    /** Whether any sidecar said it serves {@code model}. */
+    public boolean servedAnywhere(String model) {
+        for (Discovered discovered : bySidecar.values()) {
+            if (discovered.models().contains(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The union of what {@code sidecars} serve, sorted. */
     public Set<String> models(List<Sidecar> sidecars) {
         final Set<String> union = new TreeSet<>();

@@ -50,6 +50,24 @@ public final class Routing {
         return resolver;
     }
 
+    /**
+     * Whether {@code name} is an alias of the active table, or a model a backend lists or one of
+     * its sidecars said it serves: the names a metric's {@code model} label may take, so that
+     * clients cannot grow the number of series by inventing names.
+     */
+    public boolean knows(String name) {
+        final RouteTable table = active;
+        if (table.routes().aliases().containsKey(name)) {
+            return true;
+        }
+        for (BackendSpec backend : table.backends()) {
+            if (backend.model(name) != null) {
+                return true;
+            }
+        }
+        return catalog.servedAnywhere(name);
+    }
+
     /** Resolves a request's model id against the active table. */
     public Resolution resolve(String modelId, String adapter, String stickyKey, String workerHint) {
         return resolver.resolve(active, modelId, adapter, stickyKey, workerHint);

@@ -22,6 +22,8 @@ import java.time.Instant;
  * @param alias the alias the request named ({@code default} for an empty model id); empty when none
  * @param backend the backend that served the call, or that was chosen for it; empty when none
  * @param note what the access log should add, e.g. that {@code worker_hint} was ignored; empty when nothing
+ * @param stream whether the client reads the answer as a stream: false only for HTTP requests without
+ *     {@code stream: true}
  */
 public record CallSummary(
         String method,
@@ -46,16 +48,17 @@ public record CallSummary(
         boolean cancelledByClient,
         String alias,
         String backend,
-        String note) {
+        String note,
+        boolean stream) {
 
-    /** A summary of a call that was not routed. */
+    /** A summary of a streamed call that was not routed. */
     public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
                        String tenant, String model, String adapter, int priority, String prompt, long promptTokens,
                        String sidecar, Status status, long chunks, long bytesOut, long timeToFirstChunkNanos,
                        long durationNanos, String quotaDecision, boolean cancelledByClient) {
         this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
                 sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
-                cancelledByClient, "", "", "");
+                cancelledByClient, "", "", "", true);
     }
 
     /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */

@@ -12,6 +12,7 @@ import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.StickyKeys;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
+import io.cy.coordinator.tracing.CallTrace;
 import io.cy.coordinator.transport.client.SidecarCall;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.Deadline;
@@ -50,6 +51,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private final Metadata clientHeaders;
     private final Deadline deadline;
     private final Identity identity;
+    private final CallTrace trace = CallTrace.current();
     private final long startNanos = System.nanoTime();
     private final Instant startTime = Instant.now();
     // The first request as received, for the call's summary; and what quotas decided.
@@ -90,6 +92,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         this.clientHeaders = clientHeaders;
         this.deadline = deadline;
         this.identity = identity;
+        trace.claim();
     }
 
     @Override
@@ -284,7 +287,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         // Counted before start(): a call that cannot connect is closed soon after start(),
         // and onClose must then see the request as held.
         started.countForwarded();
-        call.start(started, sidecarHeaders());
+        final Metadata headers = sidecarHeaders();
+        trace.attemptStarted(headers, forwarder.sidecars.backendOf(sidecar), sidecar.toString(), tried.size() > 1);
+        call.start(started, headers);
         if (attempt != started || ended) {
             // Closed inside start(): onClose already retried elsewhere or ended the call.
             return;
@@ -403,7 +408,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             finish(cancelled != null ? cancelled : outcome, closed.sidecar(), closed.delivered(), closed.bytesOut(),
                     closed.firstMessageNanos());
         } catch (RuntimeException e) {
-            logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
+            try (CallTrace.LogScope ignored = trace.logScope(traceId)) {
+                logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
+            }
             try {
                 serverCall.close(Statuses.internal(e), new Metadata());
             } catch (RuntimeException ignored) {
@@ -414,7 +421,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
 
     /** Something in our own code threw: end both sides with INTERNAL and keep serving. */
     void fail(RuntimeException e) {
-        logger.error("StreamPredict trace_id={} failed in the coordinator", traceId, e);
+        try (CallTrace.LogScope ignored = trace.logScope(traceId)) {
+            logger.error("StreamPredict trace_id={} failed in the coordinator", traceId, e);
+        }
         final Status status = Statuses.internal(e);
         synchronized (this) {
             if (ended) {
@@ -432,6 +441,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             logger.debug("closing after a failure failed too", closeFailure);
         }
         finish(status, null, 0, 0, -1);
+    }
+
+    /** The call's trace, for its sidecar attempts. */
+    CallTrace trace() {
+        return trace;
     }
 
     private String api() {
@@ -453,7 +467,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         final StreamPredictRequest r = request;
         final Route routed = route;
         try {
-            forwarder.callEndListener.onCallEnd(new CallSummary(
+            final CallSummary summary = new CallSummary(
                     "StreamPredict",
                     api(),
                     traceId(),
@@ -476,7 +490,14 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
                     routed == null ? "" : routed.alias(),
                     sidecar != null ? forwarder.sidecars.backendOf(sidecar) : routed == null ? "" : routed.backend(),
-                    routed == null ? "" : routed.note()));
+                    routed == null ? "" : routed.note(),
+                    CallOrigin.streamed(serverCall, clientHeaders));
+            trace.end(summary.traceId(), summary.tenant(), summary.alias(), summary.model(), summary.backend(),
+                    summary.sidecar(),
+                    summary.promptTokens(), summary.chunks(), summary.timeToFirstChunkNanos(), summary.status());
+            try (CallTrace.LogScope ignored = trace.logScope(summary.traceId())) {
+                forwarder.callEndListener.onCallEnd(summary);
+            }
         } catch (RuntimeException e) {
             logger.error("call-end listener failed", e);
         }

@@ -93,6 +93,7 @@ final class SidecarAttempt implements SidecarCall.Listener {
             final long now = System.nanoTime();
             if (messages == 0) {
                 firstMessageNanos = now;
+                owner.trace().firstChunk();
             }
             lastMessageNanos = now;
             messages++;
@@ -146,6 +147,7 @@ final class SidecarAttempt implements SidecarCall.Listener {
 
     @Override
     public void onClose(Status status, Metadata trailers) {
+        owner.trace().attemptEnded(status);
         sidecar.release();
         if (messages > 0) {
             sidecar.latency().record(firstMessageNanos - attemptStartNanos, messages,

@@ -131,7 +131,9 @@ public final class Routes {
         final CompletionCall.Output output = completion.stream()
                 ? new CompletionCall.EventStream(exchange, json, completion)
                 : new CompletionCall.Collected(exchange, json);
-        new CompletionCall(exchange, completion, output).start(upstream, upstreamHeaders(exchange, request));
+        final Metadata headers = upstreamHeaders(exchange, request);
+        headers.put(Upstream.STREAM, String.valueOf(completion.stream()));
+        new CompletionCall(exchange, completion, output).start(upstream, headers);
     }
 
     private JsonNode parseJson(FullHttpRequest request) throws RequestException {
@@ -196,8 +198,10 @@ public final class Routes {
     }
 
     private static Metadata upstreamHeaders(Exchange exchange, FullHttpRequest request) {
-        return Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION), exchange.requestId(),
-                exchange.clientAddress(), exchange.clientCertificate());
+        final Metadata headers = Upstream.headers(request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                exchange.requestId(), exchange.clientAddress(), exchange.clientCertificate());
+        Upstream.traceContext(headers, request.headers().get("traceparent"), request.headers().get("tracestate"));
+        return headers;
     }
 
     /** OpenAI's model list: {@code {"object":"list","data":[{"id","object":"model","created","owned_by"}]}}. */

@@ -37,6 +37,14 @@ public final class Upstream {
     static final Metadata.Key<byte[]> CLIENT_CERTIFICATE =
             Metadata.Key.of("cy-client-cert-bin", Metadata.BINARY_BYTE_MARSHALLER);
 
+    /** Whether the HTTP request asked for {@code stream: true} ({@code true} or {@code false}), for usage records. */
+    static final Metadata.Key<String> STREAM = Metadata.Key.of("cy-stream", Metadata.ASCII_STRING_MARSHALLER);
+
+    static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> TRACESTATE = Metadata.Key.of("tracestate", Metadata.ASCII_STRING_MARSHALLER);
+    /** W3C allows 55 characters for traceparent and 512 for tracestate. */
+    private static final int MAX_TRACE_HEADER_CHARS = 512;
+
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
 
     private final Channel channel;
@@ -73,7 +81,32 @@ public final class Upstream {
         return headers;
     }
 
-    /** A new, unstarted StreamPredict call whose callbacks run on {@code executor}. */
+    /**
+     * The client's W3C trace context, passed on so that the coordinator's span continues the
+     * client's trace; values too long to be trace context, or not ASCII, are left out.
+     */
+    static void traceContext(Metadata headers, String traceparent, String tracestate) {
+        if (isTraceHeader(traceparent)) {
+            headers.put(TRACEPARENT, traceparent);
+            if (isTraceHeader(tracestate)) {
+                headers.put(TRACESTATE, tracestate);
+            }
+        }
+    }
+
+    private static boolean isTraceHeader(String value) {
+        if (value == null || value.isEmpty() || value.length() > MAX_TRACE_HEADER_CHARS) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) < 0x20 || value.charAt(i) > 0x7e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+        /** A new, unstarted StreamPredict call whose callbacks run on {@code executor}. */
     ClientCall<StreamPredictRequest, StreamPredictResponse> newStreamPredict(Executor executor) {
         CallOptions options = CallOptions.DEFAULT.withExecutor(executor);
         if (streamDeadline != null) {

@@ -1,0 +1,2 @@
+/** The usage webhook: a record per served call, POSTed off the call path with retries. */
+package io.cy.coordinator.webhook;
