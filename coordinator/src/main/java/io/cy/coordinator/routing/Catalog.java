@@ -38,6 +38,13 @@ public final class Catalog {
         return bySidecar.getOrDefault(sidecar, NOTHING).adapters().contains(adapter);
     }
 
+    /** Forgets the sidecars not in {@code sidecars}: those that left the pool. */
+    public void retainOnly(Collection<Sidecar> sidecars) {
+        final Set<Sidecar> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        kept.addAll(sidecars);
+        bySidecar.keySet().removeIf(sidecar -> !kept.contains(sidecar));
+    }
+
     /** Whether any sidecar said it serves {@code model}. */
     public boolean servedAnywhere(String model) {
         for (Discovered discovered : bySidecar.values()) {

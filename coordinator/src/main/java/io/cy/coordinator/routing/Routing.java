@@ -6,12 +6,16 @@ import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.sidecar.SidecarRouter;
+import io.cy.coordinator.transport.netty.Endpoint;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The active {@link RouteTable}, the versions before it, and the choice of a sidecar for a
@@ -19,6 +23,8 @@ import java.util.Objects;
  * keep their table.
  */
 public final class Routing {
+
+    private static final Logger logger = LoggerFactory.getLogger(Routing.class);
 
     /** Versions kept for {@code routes_rollback}, the active one included. */
     public static final int KEPT_VERSIONS = 20;
@@ -79,25 +85,11 @@ public final class Routing {
     }
 
     /**
-     * Makes {@code backends} and {@code routes} active as one new version.
-     *
-     * @throws IllegalArgumentException when a backend was added or removed, or its addresses
-     *     changed: its sidecars are connected at startup
+     * Makes {@code backends} and {@code routes} active as one new version. Backends may be added
+     * or removed and their addresses changed: the pool opens the sidecars that join, and those
+     * that leave drain (calls already on them finish).
      */
     public synchronized RouteTable reload(List<BackendSpec> backends, RoutesSpec routes) {
-        final List<BackendSpec> current = active.backends();
-        if (current.size() != backends.size()) {
-            throw new IllegalArgumentException("backends: " + backends.size() + " configured, " + current.size()
-                    + " running (expected: the same backends; adding or removing one needs a restart)");
-        }
-        for (int i = 0; i < backends.size(); i++) {
-            if (!current.get(i).id().equals(backends.get(i).id())
-                    || !current.get(i).addresses().equals(backends.get(i).addresses())) {
-                throw new IllegalArgumentException("backends[" + i + "]: " + backends.get(i).id()
-                        + " differs in its id or addresses from the running " + current.get(i).id()
-                        + " (expected: the same; changing them needs a restart)");
-            }
-        }
         return install(RouteTable.of(++lastVersion, backends, routes, active));
     }
 
@@ -120,6 +112,8 @@ public final class Routing {
                     : String.valueOf(version)) + " (expected: one of " + versionList() + ", other than the active "
                     + active.version() + ")");
         }
+        // Exactly as it was, sidecars included.
+        follow(target);
         active = target;
         return target;
     }
@@ -138,12 +132,32 @@ public final class Routing {
     }
 
     private RouteTable install(RouteTable table) {
+        if (active != null) {
+            try {
+                follow(table);
+            } catch (RuntimeException e) {
+                // Nothing changed: the version is not used.
+                lastVersion--;
+                throw e;
+            }
+        }
         history.addLast(table);
         while (history.size() > KEPT_VERSIONS) {
             history.removeFirst();
         }
         active = table;
         return table;
+    }
+
+    /** Makes the pool's membership the backends of {@code table}, and forgets what left. */
+    private void follow(RouteTable table) {
+        final Map<String, List<Endpoint>> addresses = new LinkedHashMap<>();
+        table.backends().forEach(backend -> addresses.put(backend.id(), backend.addresses()));
+        final SidecarPool.Change change = pool.reconcile(addresses);
+        if (!change.isEmpty()) {
+            logger.info("sidecars joined: {}; left (draining): {}", change.joined(), change.left());
+            catalog.retainOnly(pool.all());
+        }
     }
 
     /**

@@ -80,6 +80,7 @@ public final class HealthProber implements AutoCloseable {
         } catch (RuntimeException e) {
             logger.warn("after the health probes", e);
         }
+        pool.closeRetired();
     }
 
     private void probe(Sidecar sidecar) {

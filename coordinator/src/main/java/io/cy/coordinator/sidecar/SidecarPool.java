@@ -19,7 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** The configured sidecars, each with one long-lived channel shared by all calls. */
+/**
+ * The configured sidecars grouped by backend, each with its long-lived channels and StreamPredict
+ * connections. The membership can change at runtime ({@link #reconcile}, on a reload of the
+ * backends or a route-table rollback): it is one immutable snapshot read without a lock by every
+ * call, replaced as a whole; a sidecar that leaves drains and is closed once its calls are over.
+ */
 public final class SidecarPool implements AutoCloseable {
 
     /** Each StreamPredict stream's window: what a sidecar may send ahead of a client that stops reading. */
@@ -27,14 +32,41 @@ public final class SidecarPool implements AutoCloseable {
     /** The largest response message taken from a sidecar: grpc-java's default limit. */
     private static final int MAX_RESPONSE_MESSAGE_BYTES = 4 * 1024 * 1024;
     private static final int MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
+    /** How long a sidecar that left may keep its calls before they are cut. */
+    private static final Duration RETIRE_GRACE = Duration.ofMinutes(10);
 
     /** The backend of a pool made without backends. */
     public static final String DEFAULT_BACKEND = "default";
 
-    private final List<Sidecar> sidecars;
+    /** One membership: all sidecars, each backend's, and each sidecar's backend. */
+    private record Members(List<Sidecar> all, Map<String, List<Sidecar>> byBackend, Map<Sidecar, String> backendOf) {
+
+        static Members of(Map<String, List<Sidecar>> backends) {
+            final Map<String, List<Sidecar>> copy = new LinkedHashMap<>();
+            final List<Sidecar> all = new ArrayList<>();
+            final Map<Sidecar, String> backendOf = new IdentityHashMap<>();
+            backends.forEach((backend, members) -> {
+                copy.put(backend, List.copyOf(members));
+                all.addAll(members);
+                members.forEach(sidecar -> backendOf.put(sidecar, backend));
+            });
+            if (all.isEmpty()) {
+                throw new IllegalArgumentException("sidecars: empty (expected: at least one)");
+            }
+            return new Members(List.copyOf(all), Collections.unmodifiableMap(copy),
+                    Collections.unmodifiableMap(backendOf));
+        }
+    }
+
+    /** A sidecar that left the pool, with the time its remaining calls are cut. */
+    private record Retiring(Sidecar sidecar, long deadlineNanos) {}
+
     private final SidecarRouter router;
-    private final Map<String, List<Sidecar>> byBackend;
-    private final Map<Sidecar, String> backendOf = new IdentityHashMap<>();
+    // Opens sidecars that join at runtime; null for a pool made of given sidecars (tests).
+    private final Connector connector;
+    private volatile Members members;
+    // Guarded by this.
+    private final List<Retiring> retiring = new ArrayList<>();
 
     /** One backend, {@value #DEFAULT_BACKEND}, of all {@code sidecars}. */
     public SidecarPool(List<Sidecar> sidecars, SidecarRouter router) {
@@ -46,19 +78,13 @@ public final class SidecarPool implements AutoCloseable {
      * @param router chooses among all sidecars, for calls that name no backend (forwarded Control)
      */
     public SidecarPool(Map<String, List<Sidecar>> backends, SidecarRouter router) {
+        this(backends, router, null);
+    }
+
+    private SidecarPool(Map<String, List<Sidecar>> backends, SidecarRouter router, Connector connector) {
         this.router = requireNonNull(router, "router");
-        final Map<String, List<Sidecar>> copy = new LinkedHashMap<>();
-        final List<Sidecar> all = new ArrayList<>();
-        backends.forEach((backend, members) -> {
-            copy.put(backend, List.copyOf(members));
-            all.addAll(members);
-            members.forEach(sidecar -> backendOf.put(sidecar, backend));
-        });
-        this.byBackend = Collections.unmodifiableMap(copy);
-        this.sidecars = List.copyOf(all);
-        if (this.sidecars.isEmpty()) {
-            throw new IllegalArgumentException("sidecars: empty (expected: at least one)");
-        }
+        this.connector = connector;
+        this.members = Members.of(backends);
     }
 
     /** Opens the sidecars of one backend, {@value #DEFAULT_BACKEND}, on {@code config.addresses()}. */
@@ -75,29 +101,146 @@ public final class SidecarPool implements AutoCloseable {
      */
     public static SidecarPool connect(Map<String, List<Endpoint>> backends, CoordinatorConfig.Sidecars config,
                                       NettyTransport transport, SidecarRouter router) {
-        final List<EventLoop> loops = transport.eventLoops();
-        final SidecarStreams.Settings streamSettings = new SidecarStreams.Settings(STREAM_WINDOW_BYTES,
-                MAX_RESPONSE_MESSAGE_BYTES, MAX_RESPONSE_HEADER_BYTES, config.keepaliveTime(), config.keepaliveTimeout());
-        // One context for every TCP sidecar and both kinds of connection; Unix sockets stay plaintext.
-        final SslContext tls = config.tls() == null ? null : config.tls().clientContext();
-        final String serverName = config.tls() == null ? null : config.tls().serverName();
+        final Connector connector = new Connector(config, transport);
         final Map<String, List<Sidecar>> members = new LinkedHashMap<>();
         for (Map.Entry<String, List<Endpoint>> backend : backends.entrySet()) {
             final List<Sidecar> sidecars = new ArrayList<>();
             members.put(backend.getKey(), sidecars);
             for (Endpoint endpoint : backend.getValue()) {
-                final SslContext endpointTls = endpoint.isUnix() ? null : tls;
-                final List<ManagedChannel> channels = new ArrayList<>();
-                for (EventLoop loop : loops) {
-                    channels.add(channel(config, transport, endpoint, loop, endpointTls, serverName));
-                }
-                final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
-                        streamSettings, endpointTls, serverName);
-                sidecars.add(new Sidecar(endpoint, channels, loops, streams,
-                        config.health().unhealthyThreshold(), config.health().healthyThreshold()));
+                sidecars.add(connector.open(endpoint));
             }
         }
-        return new SidecarPool(members, router);
+        return new SidecarPool(members, router, connector);
+    }
+
+    /** What {@link #reconcile} changed: the addresses that joined and those that left. */
+    public record Change(List<Endpoint> joined, List<Endpoint> left) {
+
+        public boolean isEmpty() {
+            return joined.isEmpty() && left.isEmpty();
+        }
+    }
+
+    /**
+     * Makes the membership {@code backends}: a sidecar already in the pool stays, with its
+     * connections, health and calls, even if it moves to another backend; a new address is opened
+     * (lazily, so this never waits on the network); a sidecar no longer named is taken out of
+     * rotation at once, and closed when its calls are over ({@link #closeRetired}) or after
+     * ten minutes.
+     *
+     * @throws IllegalStateException for a pool made of given sidecars, which cannot open new ones
+     */
+    public synchronized Change reconcile(Map<String, List<Endpoint>> backends) {
+        final Members current = members;
+        final Map<Endpoint, Sidecar> existing = new LinkedHashMap<>();
+        current.all().forEach(sidecar -> existing.put(sidecar.endpoint(), sidecar));
+        final Map<String, List<Sidecar>> next = new LinkedHashMap<>();
+        final List<Endpoint> joined = new ArrayList<>();
+        for (Map.Entry<String, List<Endpoint>> backend : backends.entrySet()) {
+            final List<Sidecar> sidecars = new ArrayList<>();
+            for (Endpoint endpoint : backend.getValue()) {
+                Sidecar sidecar = existing.remove(endpoint);
+                if (sidecar == null) {
+                    sidecar = retrieveRetiring(endpoint);
+                }
+                if (sidecar == null) {
+                    if (connector == null) {
+                        throw new IllegalStateException("sidecar " + endpoint
+                                + ": this pool was made of given sidecars and cannot open new ones");
+                    }
+                    sidecar = connector.open(endpoint);
+                    joined.add(endpoint);
+                }
+                sidecars.add(sidecar);
+            }
+            next.put(backend.getKey(), sidecars);
+        }
+        members = Members.of(next);
+        final List<Endpoint> left = new ArrayList<>();
+        final long deadline = System.nanoTime() + RETIRE_GRACE.toNanos();
+        for (Sidecar gone : existing.values()) {
+            gone.setDraining(true);
+            retiring.add(new Retiring(gone, deadline));
+            left.add(gone.endpoint());
+        }
+        return new Change(List.copyOf(joined), List.copyOf(left));
+    }
+
+    /** A sidecar that left and comes back before it was closed keeps its connections. */
+    private Sidecar retrieveRetiring(Endpoint endpoint) {
+        for (int i = 0; i < retiring.size(); i++) {
+            final Sidecar sidecar = retiring.get(i).sidecar();
+            if (sidecar.endpoint().equals(endpoint)) {
+                retiring.remove(i);
+                sidecar.setDraining(false);
+                return sidecar;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Closes the sidecars that left the pool and have no call left, or whose grace is over; called
+     * by the health prober's thread after each round (it waits for nothing: channels shut down in
+     * the background).
+     */
+    public void closeRetired() {
+        final List<Sidecar> closing = new ArrayList<>();
+        synchronized (this) {
+            final long now = System.nanoTime();
+            retiring.removeIf(entry -> {
+                if (entry.sidecar().inflight() == 0 || now - entry.deadlineNanos() >= 0) {
+                    closing.add(entry.sidecar());
+                    return true;
+                }
+                return false;
+            });
+        }
+        for (Sidecar sidecar : closing) {
+            if (sidecar.hasStreams()) {
+                sidecar.streams().close(Duration.ZERO);
+            }
+            sidecar.channels().forEach(ManagedChannel::shutdownNow);
+        }
+    }
+
+    /** The sidecars that left the pool and are not closed yet. */
+    public synchronized int retiringCount() {
+        return retiring.size();
+    }
+
+    /** How a sidecar is opened: its channels and connections on every event loop. */
+    private static final class Connector {
+
+        private final CoordinatorConfig.Sidecars config;
+        private final NettyTransport transport;
+        private final List<EventLoop> loops;
+        private final SidecarStreams.Settings streamSettings;
+        // One context for every TCP sidecar and both kinds of connection; Unix sockets stay plaintext.
+        private final SslContext tls;
+        private final String serverName;
+
+        Connector(CoordinatorConfig.Sidecars config, NettyTransport transport) {
+            this.config = config;
+            this.transport = transport;
+            this.loops = transport.eventLoops();
+            this.streamSettings = new SidecarStreams.Settings(STREAM_WINDOW_BYTES, MAX_RESPONSE_MESSAGE_BYTES,
+                    MAX_RESPONSE_HEADER_BYTES, config.keepaliveTime(), config.keepaliveTimeout());
+            this.tls = config.tls() == null ? null : config.tls().clientContext();
+            this.serverName = config.tls() == null ? null : config.tls().serverName();
+        }
+
+        Sidecar open(Endpoint endpoint) {
+            final SslContext endpointTls = endpoint.isUnix() ? null : tls;
+            final List<ManagedChannel> channels = new ArrayList<>();
+            for (EventLoop loop : loops) {
+                channels.add(channel(config, transport, endpoint, loop, endpointTls, serverName));
+            }
+            final SidecarStreams streams = new SidecarStreams(endpoint, loops, transport.channelType(endpoint),
+                    streamSettings, endpointTls, serverName);
+            return new Sidecar(endpoint, channels, loops, streams,
+                    config.health().unhealthyThreshold(), config.health().healthyThreshold());
+        }
     }
 
     private static ManagedChannel channel(CoordinatorConfig.Sidecars config, NettyTransport transport,
@@ -126,22 +269,22 @@ public final class SidecarPool implements AutoCloseable {
     }
 
     public List<Sidecar> all() {
-        return sidecars;
+        return members.all();
     }
 
     /** The backends' ids, in configuration order. */
     public java.util.Set<String> backendIds() {
-        return byBackend.keySet();
+        return members.byBackend().keySet();
     }
 
     /** The sidecars of backend {@code id}; empty for an unknown one. */
     public List<Sidecar> backend(String id) {
-        return byBackend.getOrDefault(id, List.of());
+        return members.byBackend().getOrDefault(id, List.of());
     }
 
     /** The id of the backend {@code sidecar} belongs to. */
     public String backendOf(Sidecar sidecar) {
-        return backendOf.getOrDefault(sidecar, "");
+        return members.backendOf().getOrDefault(sidecar, "");
     }
 
     /** The sidecar at {@code address} (any accepted spelling), or null. */
@@ -152,7 +295,7 @@ public final class SidecarPool implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return null;
         }
-        for (Sidecar sidecar : sidecars) {
+        for (Sidecar sidecar : members.all()) {
             if (sidecar.endpoint().equals(endpoint)) {
                 return sidecar;
             }
@@ -165,7 +308,7 @@ public final class SidecarPool implements AutoCloseable {
      * may take it. The caller releases it exactly once.
      */
     public Sidecar acquire(List<Sidecar> tried, RoutingKey key) {
-        return acquire(router, sidecars, tried, key);
+        return acquire(router, members.all(), tried, key);
     }
 
     /**
@@ -182,7 +325,7 @@ public final class SidecarPool implements AutoCloseable {
 
     public int availableCount() {
         int n = 0;
-        for (Sidecar sidecar : sidecars) {
+        for (Sidecar sidecar : members.all()) {
             if (sidecar.isHealthy() && !sidecar.isDraining()) {
                 n++;
             }
@@ -192,7 +335,7 @@ public final class SidecarPool implements AutoCloseable {
 
     public int healthyCount() {
         int n = 0;
-        for (Sidecar sidecar : sidecars) {
+        for (Sidecar sidecar : members.all()) {
             if (sidecar.isHealthy()) {
                 n++;
             }
@@ -202,6 +345,11 @@ public final class SidecarPool implements AutoCloseable {
 
     /** Closes every channel, waiting up to {@code timeout} for calls still on them. */
     public void close(Duration timeout) {
+        final List<Sidecar> sidecars = new ArrayList<>(members.all());
+        synchronized (this) {
+            retiring.forEach(entry -> sidecars.add(entry.sidecar()));
+            retiring.clear();
+        }
         final List<ManagedChannel> channels = new ArrayList<>();
         for (Sidecar sidecar : sidecars) {
             channels.addAll(sidecar.channels());

@@ -263,13 +263,35 @@ class ModelResolverTest {
     }
 
     @Test
-    void aReloadKeepsTheBackendsSidecars() {
+    void aReloadKeepsTheSidecarsItStillNamesAndDrainsTheOthers() {
+        catalog.record(disc, List.of("m1"), List.of());
+        final List<BackendSpec> without = List.of(BACKENDS.get(0), BACKENDS.get(1));
+        final RoutesSpec routes = new RoutesSpec(Map.of("default", List.of(new RouteTarget("gpu-a", "qwen2.5-7b", 1))),
+                StickyKey.TENANT);
+
+        assertThat(routing.reload(without, routes).version()).isEqualTo(2);
+        assertThat(pool.all()).containsExactly(gpuA1, gpuA2, cpuB);
+        assertThat(pool.backend("disc")).isEmpty();
+        assertThat(disc.isDraining()).isTrue();
+        assertThat(pool.retiringCount()).isEqualTo(1);
+        assertThat(catalog.servedAnywhere("m1")).isFalse();
+
+        // Back as it was, sidecars included: the one that left and is not closed yet returns.
+        assertThat(routing.rollback(1).version()).isEqualTo(1);
+        assertThat(pool.backend("disc")).containsExactly(disc);
+        assertThat(disc.isDraining()).isFalse();
+        assertThat(pool.retiringCount()).isZero();
+    }
+
+    @Test
+    void aNewAddressNeedsAPoolThatCanOpenSidecarsAndARefusedReloadChangesNothing() {
         final List<BackendSpec> moved = new ArrayList<>(BACKENDS);
         moved.set(2, backend("disc", List.of("/tmp/elsewhere.sock")));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> routing.reload(moved, ROUTES))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("backends[2]: disc differs in its id or addresses");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("/tmp/elsewhere.sock");
         assertThat(routing.active().version()).isEqualTo(1);
+        assertThat(pool.backend("disc")).containsExactly(disc);
         assertThat(routing.reload(BACKENDS, ROUTES).version()).isEqualTo(2);
     }
 }
