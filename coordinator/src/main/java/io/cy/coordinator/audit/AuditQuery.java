@@ -24,7 +24,7 @@ public final class AuditQuery {
 
     public static final String FLAG = "--audit-query";
     /** The latest events, a few columns each; what the startup log and the quickstart point to. */
-    public static final String LATEST = "SELECT end_time, kind, tenant, method, model, status_code, chunks,"
+    public static final String LATEST = "SELECT end_time, kind, tenant, method, alias, backend, model, status_code, chunks,"
             + " trace_id FROM cy_audit.audit_event ORDER BY end_time DESC LIMIT 10";
     /** More would not be read on a terminal; the note under the table says so. */
     static final int MAX_ROWS = 1000;
