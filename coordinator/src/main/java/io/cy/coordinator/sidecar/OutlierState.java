@@ -60,7 +60,6 @@ final class OutlierState {
         final Ejection previous = ejection;
         if (previous != null) {
             lastReturnNanos = previous.untilNanos;
-            ejection = null;
         }
         if (timesEjected > 0 && nowNanos - lastReturnNanos >= maxNanos) {
             timesEjected = 0;

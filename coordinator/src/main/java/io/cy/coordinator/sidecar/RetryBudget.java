@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
  * window are always allowed (Envoy's minimum retry concurrency plays this part), unless the
  * percent is 0, which turns retries off.
  *
- * <p>Bounded: one counter pair per second of the window, overwritten as the window moves.
+ * <p>Bounded: one counter pair per second of the window, overwritten as the window moves; the
+ * window is the current second and the nine before it.
  */
 public final class RetryBudget {
 
