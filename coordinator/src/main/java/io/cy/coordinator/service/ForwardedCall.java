@@ -306,7 +306,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             final Status status = failures.isEmpty()
                     ? Status.UNAVAILABLE.withDescription("no sidecar available"
                             + (forwarder.sidecars.backendIds().size() > 1 ? " in backend " + String.join(", ", route.backends()) : "")
-                            + ": " + candidates.size() + " configured, none healthy and not draining"
+                            + ": " + candidates.size() + " configured, none healthy, not draining and not ejected"
                             + Statuses.reasons(candidates))
                     : Statuses.unreachable(failures);
             settleQuota(0, false);

@@ -65,12 +65,15 @@ final class Statuses {
                 (failures.size() == 1 ? "sidecar " : "sidecars unavailable: ") + String.join("; ", failures));
     }
 
-    /** " (addr: why; …)" for the sidecars out of rotation with a known reason; "" when none has one. */
+    /** " (addr: why; …)" for the sidecars out of rotation or ejected with a known reason; "" when none has one. */
     static String reasons(List<Sidecar> sidecars) {
         final List<String> reasons = new java.util.ArrayList<>();
         for (Sidecar sidecar : sidecars) {
-            if (!sidecar.reason().isEmpty()) {
-                reasons.add(sidecar + ": " + sidecar.reason());
+            final String ejection = sidecar.isEjected() ? "ejected after " + sidecar.lastEjectionReason() : "";
+            final String why = sidecar.reason().isEmpty() ? ejection
+                    : ejection.isEmpty() ? sidecar.reason() : sidecar.reason() + ", " + ejection;
+            if (!why.isEmpty()) {
+                reasons.add(sidecar + ": " + why);
             }
         }
         return reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")";
