@@ -93,6 +93,44 @@ class RetryBeforeFirstResponseTest {
     }
 
     @Test
+    void aRetryStaysInTheBackendOfTheFirstAttempt() throws Exception {
+        final AtomicInteger index = new AtomicInteger();
+        stack = TestStack.start(dir, 2, sim -> {
+            sim.models(java.util.List.of("m"));
+            if (index.getAndIncrement() == 0) {
+                sim.failStatus(Status.Code.UNAVAILABLE).failAfter(0);
+            }
+        }, """
+                backends:
+                  - id: a
+                    addresses: ["unix://%1$s/sidecar-0.sock"]
+                    models: [{id: m}]
+                    outlier: {max_ejection_percent: 0}
+                    retry_budget_percent: 100
+                  - id: b
+                    addresses: ["unix://%1$s/sidecar-1.sock"]
+                    models: [{id: m}]
+                routes:
+                  aliases:
+                    default: {backend: a, model: m}
+                """.formatted(dir), Map.of());
+        channel = stack.coordinatorChannel();
+
+        // "m" resolves to both backends; a call whose first attempt failed in a is not moved to b
+        int failed = 0;
+        for (int i = 0; i < 6; i++) {
+            final Result result = call(channel, request(2).toBuilder().setModelId("m").build());
+            if (!result.status().isOk()) {
+                failed++;
+                assertThat(result.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            }
+        }
+
+        assertThat(started(0)).isEqualTo(failed).isPositive();
+        assertThat(started(0) + started(1)).isEqualTo(6);
+    }
+
+    @Test
     void theRetryBudgetHoldsUnderAFailingFleet() throws Exception {
         start(2, 2, sim -> sim.failStatus(Status.Code.UNAVAILABLE).failAfter(0), 20);
         final int calls = 50;
