@@ -70,6 +70,15 @@ class OutlierConfigTest {
     }
 
     @Test
+    void theSinglePoolSettingsHaveVariables() {
+        final OutlierSettings read = ConfigLoaderTest.yaml("", Map.of("CY_SIDECARS_OUTLIER_MAX_EJECTION_PERCENT", "30",
+                "CY_SIDECARS_RETRY_BUDGET_PERCENT", "10")).config().backends().get(0).outlier();
+
+        assertThat(read.maxEjectionPercent()).isEqualTo(30);
+        assertThat(read.retryBudgetPercent()).isEqualTo(10);
+    }
+
+    @Test
     void wrongValuesStopStartupNamingTheKey() {
         fails("outlier: {max_ejection_percent: 150}",
                 "backends[0].outlier.max_ejection_percent: 150 (expected: in [0, 100])");
