@@ -403,6 +403,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     void attemptClosed(SidecarAttempt closed, Status status, Metadata trailers) {
         try {
             Status outcome = null;
+            // Whether the sidecar could have read the prompt: not when its connection failed before any answer.
+            boolean promptProcessed = true;
             if (cancelled == null && serverCall.isCancelled()) {
                 // The client's cancellation reached the sidecar call through the gRPC
                 // Context before onCancel ran here.
@@ -416,6 +418,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 final boolean unreachable = Statuses.isUnreachable(status, closed.call().answeredBySidecar());
                 if (unreachable) {
                     closed.sidecar().markUnreachable("a call failed: " + Statuses.describe(status));
+                    promptProcessed = closed.firstMessageNanos() >= 0;
                 }
                 if (Statuses.isRetriable(status) && closed.holdsOnlyTheFirstRequest() && !ended
                         && cancelled == null && overrideStatus == null) {
@@ -438,7 +441,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             }
             // Before the client hears of the end: a client that starts its next call at
             // once must find its slot free.
-            settleQuota(closed.delivered(), true);
+            settleQuota(closed.delivered(), promptProcessed);
             if (cancelled == null) {
                 serverCall.close(outcome, closed.headersSent() ? trailers : trailersWithTraceId(trailers));
             }
