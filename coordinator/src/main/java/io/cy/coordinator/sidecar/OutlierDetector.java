@@ -52,7 +52,7 @@ public final class OutlierDetector {
      */
     public boolean failed(Sidecar sidecar, List<Sidecar> members, String what) {
         final OutlierState state = sidecar.outlier();
-        final int run = state.failed(what);
+        final int run = state.failed();
         if (run < settings.consecutiveFailures() || settings.maxEjectionPercent() == 0) {
             return false;
         }

@@ -1,40 +1,53 @@
 package io.cy.coordinator.sidecar;
 
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One sidecar's outlier record: its current run of failed calls, how often it has been ejected,
  * and the ejection in force. An ejection ends by itself: it is read against the clock, so nothing
- * has to run when its time is up.
+ * has to run when its time is up; the first reader after that clears it, so that picks skip the
+ * clock again.
  */
 final class OutlierState {
 
     /** An ejection: until when (monotonic and wall clock) and why. */
     record Ejection(long untilNanos, Instant until, String reason) {}
 
-    // Written under the backend's detector lock; read on every pick.
-    private volatile Ejection ejection;
+    // Set under the backend's detector lock; read, and cleared once over, on every pick.
+    private final AtomicReference<Ejection> ejection = new AtomicReference<>();
+    private volatile String lastEjectionReason = "";
     // Guarded by this.
     private int consecutiveFailures;
-    private String lastFailure = "";
     // Guarded by the backend's detector lock.
     private int timesEjected;
-    private long lastReturnNanos;
+    private long lastUntilNanos;
 
-    boolean isEjected(long nowNanos) {
-        final Ejection current = ejection;
-        return current != null && current.untilNanos - nowNanos > 0;
+    /** Whether it is ejected now; reads the clock only while an ejection is set. */
+    boolean isEjected() {
+        return ejection.get() != null && ejection(System.nanoTime()) != null;
     }
 
-    /** The ejection in force, or null. */
+    boolean isEjected(long nowNanos) {
+        return ejection(nowNanos) != null;
+    }
+
+    /** The ejection in force at {@code nowNanos}, or null. */
     Ejection ejection(long nowNanos) {
-        final Ejection current = ejection;
-        return current != null && current.untilNanos - nowNanos > 0 ? current : null;
+        final Ejection current = ejection.get();
+        if (current == null) {
+            return null;
+        }
+        if (current.untilNanos - nowNanos > 0) {
+            return current;
+        }
+        // Over: only this one is cleared, never a newer ejection set meanwhile.
+        ejection.compareAndSet(current, null);
+        return null;
     }
 
     String lastEjectionReason() {
-        final Ejection last = ejection;
-        return last == null ? "" : last.reason();
+        return lastEjectionReason;
     }
 
     synchronized void succeeded() {
@@ -42,13 +55,8 @@ final class OutlierState {
     }
 
     /** Counts one failed call; returns the run of failures it makes. */
-    synchronized int failed(String what) {
-        lastFailure = what;
+    synchronized int failed() {
         return ++consecutiveFailures;
-    }
-
-    synchronized String lastFailure() {
-        return lastFailure;
     }
 
     /**
@@ -57,11 +65,7 @@ final class OutlierState {
      * last return, as a sidecar that recovered is not punished for an old streak.
      */
     Ejection eject(long nowNanos, Instant now, long baseNanos, long maxNanos, String reason) {
-        final Ejection previous = ejection;
-        if (previous != null) {
-            lastReturnNanos = previous.untilNanos;
-        }
-        if (timesEjected > 0 && nowNanos - lastReturnNanos >= maxNanos) {
+        if (timesEjected > 0 && nowNanos - lastUntilNanos >= maxNanos) {
             timesEjected = 0;
         }
         timesEjected++;
@@ -70,7 +74,9 @@ final class OutlierState {
         synchronized (this) {
             consecutiveFailures = 0;
         }
-        ejection = next;
+        lastUntilNanos = next.untilNanos;
+        lastEjectionReason = reason;
+        ejection.set(next);
         return next;
     }
 

@@ -169,7 +169,7 @@ public final class Sidecar {
      * so an ejection ends when its time is up without anything running then.
      */
     public boolean isEjected() {
-        return outlier.isEjected(System.nanoTime());
+        return outlier.isEjected();
     }
 
     /** Until when it is ejected, or null when it is not. */
