@@ -13,8 +13,10 @@ import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.routing.StickyKey;
 import io.cy.coordinator.sidecar.Balance;
 import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.OutlierSettings;
 import io.cy.coordinator.sidecar.SidecarRouters;
 import io.cy.coordinator.transport.netty.Endpoint;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -48,14 +50,15 @@ public final class RoutingSection {
     static List<BackendSpec> backends(ConfigTree root, List<Endpoint> sidecarAddresses) {
         final List<ConfigTree> listed = root.sections("backends");
         if (listed.isEmpty()) {
-            return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT));
+            return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT,
+                    outlier(root.section("sidecars"))));
         }
         final List<BackendSpec> backends = new ArrayList<>();
         final Set<String> ids = new HashSet<>();
         final Map<Endpoint, String> owners = new LinkedHashMap<>();
         for (ConfigTree backend : listed) {
             backend.rejectUnknown(List.of("id", "addresses", "models", "balance", "affinity_prefix_bytes",
-                    "balance_threshold"));
+                    "balance_threshold", "outlier", "retry_budget_percent"));
             final String id = backend.string("id");
             if (!BACKEND_ID.matcher(id).matches()) {
                 throw new ConfigException(backend.pathOf("id"), "'" + id + "' (expected: [a-z0-9-]{1,63})");
@@ -71,7 +74,7 @@ public final class RoutingSection {
                             + " (expected: unique; backend " + owner + " has it)");
                 }
             }
-            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend)));
+            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend), outlier(backend)));
         }
         return List.copyOf(backends);
     }
@@ -91,6 +94,33 @@ public final class RoutingSection {
             models.add(new ModelSpec(id, model.strings("adapters")));
         }
         return models;
+    }
+
+    /** {@code outlier} and {@code retry_budget_percent} of a backend, or of {@code sidecars}; defaults for what is not set. */
+    private static OutlierSettings outlier(ConfigTree owner) {
+        final OutlierSettings d = OutlierSettings.DEFAULT;
+        final int retryBudgetPercent = owner.has("retry_budget_percent")
+                ? owner.intIn("retry_budget_percent", 0, 100) : d.retryBudgetPercent();
+        if (!owner.has("outlier") || owner.isNull("outlier")) {
+            return new OutlierSettings(d.consecutiveFailures(), d.baseEjectionTime(), d.maxEjectionTime(),
+                    d.maxEjectionPercent(), retryBudgetPercent);
+        }
+        final ConfigTree outlier = owner.section("outlier");
+        outlier.rejectUnknown(List.of("consecutive_failures", "base_ejection_time", "max_ejection_time",
+                "max_ejection_percent"));
+        final int consecutiveFailures = outlier.has("consecutive_failures")
+                ? outlier.intIn("consecutive_failures", 1, 1_000_000) : d.consecutiveFailures();
+        final Duration base = outlier.has("base_ejection_time")
+                ? outlier.duration("base_ejection_time", Duration.ofMillis(1)) : d.baseEjectionTime();
+        final Duration max = outlier.has("max_ejection_time")
+                ? outlier.duration("max_ejection_time", Duration.ofMillis(1)) : d.maxEjectionTime();
+        if (max.compareTo(base) < 0) {
+            throw new ConfigException(outlier.pathOf("max_ejection_time"), max.toMillis()
+                    + "ms (expected: >= " + outlier.pathOf("base_ejection_time") + ", " + base.toMillis() + "ms)");
+        }
+        final int maxEjectionPercent = outlier.has("max_ejection_percent")
+                ? outlier.intIn("max_ejection_percent", 0, 100) : d.maxEjectionPercent();
+        return new OutlierSettings(consecutiveFailures, base, max, maxEjectionPercent, retryBudgetPercent);
     }
 
     private static BalanceSettings balance(ConfigTree backend) {

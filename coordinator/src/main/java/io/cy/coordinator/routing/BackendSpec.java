@@ -3,6 +3,7 @@ package io.cy.coordinator.routing;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.OutlierSettings;
 import io.cy.coordinator.transport.netty.Endpoint;
 import java.util.List;
 
@@ -13,15 +14,23 @@ import java.util.List;
  *     {@code servesAny}
  * @param servesAny the backend of a configuration without {@code backends}: it takes any model id
  *     and passes it on untouched
+ * @param outlier when its sidecars are ejected, and how much it may retry
  */
 public record BackendSpec(String id, List<Endpoint> addresses, List<ModelSpec> models, boolean servesAny,
-                          BalanceSettings balance) {
+                          BalanceSettings balance, OutlierSettings outlier) {
+
+    /** A backend with the default outlier and retry settings. */
+    public BackendSpec(String id, List<Endpoint> addresses, List<ModelSpec> models, boolean servesAny,
+                       BalanceSettings balance) {
+        this(id, addresses, models, servesAny, balance, OutlierSettings.DEFAULT);
+    }
 
     public BackendSpec {
         requireNonNull(id, "id");
         addresses = List.copyOf(addresses);
         models = List.copyOf(models);
         requireNonNull(balance, "balance");
+        requireNonNull(outlier, "outlier");
     }
 
     /** Whether its models come from its sidecars' {@code list_models} answers. */

@@ -141,7 +141,7 @@ public final class ModelResolver {
         int available = 0;
         for (Sidecar sidecar : pool.backend(backend.id())) {
             inflight += sidecar.inflight();
-            if (sidecar.isAvailable() && !sidecar.isDraining()) {
+            if (sidecar.isAvailable() && !sidecar.isDraining() && !sidecar.isEjected()) {
                 available++;
             }
         }

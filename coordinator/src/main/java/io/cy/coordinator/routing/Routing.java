@@ -178,32 +178,43 @@ public final class Routing {
             }
         }
         for (String backend : route.backends()) {
-            final SidecarRouter router = route.table().router(backend);
-            final List<Sidecar> members = pool.backend(backend);
-            if (!route.adapter().isEmpty()) {
-                final List<Sidecar> loaded = new ArrayList<>();
-                for (Sidecar sidecar : members) {
-                    if (catalog.hasAdapter(sidecar, route.adapter())) {
-                        loaded.add(sidecar);
-                    }
-                }
-                if (!loaded.isEmpty() && loaded.size() < members.size()) {
-                    final Sidecar sidecar = pool.acquire(router, loaded, tried, key);
-                    if (sidecar != null && sidecar.isAvailable()) {
-                        return sidecar;
-                    }
-                    if (sidecar != null) {
-                        // Only a sidecar out of rotation has it: an available one that loads it is better.
-                        sidecar.release();
-                    }
-                }
-            }
-            final Sidecar sidecar = pool.acquire(router, members, tried, key);
+            final Sidecar sidecar = acquireIn(route, backend, tried, key);
             if (sidecar != null) {
                 return sidecar;
             }
         }
         return null;
+    }
+
+    /**
+     * Chooses a sidecar of {@code backend} alone, as {@link #acquire} does within one backend: a
+     * retry stays in the backend that served the first attempt.
+     */
+    public Sidecar acquireIn(Route route, String backend, List<Sidecar> tried, RoutingKey key) {
+        final SidecarRouter router = route.table().router(backend);
+        if (router == null) {
+            return null;
+        }
+        final List<Sidecar> members = pool.backend(backend);
+        if (!route.adapter().isEmpty()) {
+            final List<Sidecar> loaded = new ArrayList<>();
+            for (Sidecar sidecar : members) {
+                if (catalog.hasAdapter(sidecar, route.adapter())) {
+                    loaded.add(sidecar);
+                }
+            }
+            if (!loaded.isEmpty() && loaded.size() < members.size()) {
+                final Sidecar sidecar = pool.acquire(router, loaded, tried, key);
+                if (sidecar != null && sidecar.isAvailable()) {
+                    return sidecar;
+                }
+                if (sidecar != null) {
+                    // Only a sidecar out of rotation has it: an available one that loads it is better.
+                    sidecar.release();
+                }
+            }
+        }
+        return pool.acquire(router, members, tried, key);
     }
 
     /** The sidecars a route may use, for the message when none is available. */

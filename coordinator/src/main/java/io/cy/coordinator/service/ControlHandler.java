@@ -151,8 +151,15 @@ public final class ControlHandler {
                     .putPayload(prefix + "healthy", String.valueOf(s.isHealthy()))
                     .putPayload(prefix + "draining", String.valueOf(s.isDraining()))
                     .putPayload(prefix + "inflight", String.valueOf(s.inflight()))
-                    .putPayload(prefix + "backend", sidecars.backendOf(s))
-                    .putPayload(prefix + "reason", s.reason());
+                    .putPayload(prefix + "backend", sidecars.backendOf(s));
+            // Read once: an ejection that ends between two reads would otherwise half show.
+            final java.time.Instant ejectedUntil = s.ejectedUntil();
+            final String ejection = ejectedUntil == null ? "" : s.lastEjectionReason();
+            answer.putPayload(prefix + "ejected", String.valueOf(ejectedUntil != null))
+                    .putPayload(prefix + "ejected_until", ejectedUntil == null ? ""
+                            : ejectedUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString())
+                    .putPayload(prefix + "reason", s.reason().isEmpty() ? ejection
+                            : ejection.isEmpty() ? s.reason() : s.reason() + "; " + ejection);
         }
         return answer;
     }

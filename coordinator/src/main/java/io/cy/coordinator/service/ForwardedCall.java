@@ -10,6 +10,8 @@ import io.cy.coordinator.routing.Resolution;
 import io.cy.coordinator.routing.Route;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.StickyKeys;
+import io.cy.coordinator.sidecar.OutlierDetector;
+import io.cy.coordinator.sidecar.RetryBudget;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.tracing.CallTrace;
@@ -29,7 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One client call and the sidecar call(s) serving it: admission ({@link CallAdmission}), route
  * resolution ({@link io.cy.coordinator.routing.Routing}), then a {@link SidecarAttempt}, retried
- * once on another sidecar when the first could not be reached.
+ * once on another sidecar of the same backend when the first failed with UNAVAILABLE before its
+ * first response (gRFC A6: the call commits to a sidecar with its first response), within the
+ * backend's {@link RetryBudget}.
  *
  * <p>Threads: the client-facing listener (this) and the sidecar-facing one (the attempt) each run
  * serialised, but possibly on different threads. Once the sidecar call exists, only the attempt
@@ -72,6 +76,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private final List<Sidecar> tried = new ArrayList<>(2);
     private final List<String> failures = new ArrayList<>(2);
     private SidecarAttempt attempt;
+    // The backend of the first attempt, which a retry stays in; null until then.
+    private String attemptBackend;
     // Set once admitted; settled by finish(), the one place every call ends.
     private volatile Admission admission;
 
@@ -262,16 +268,48 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 .build();
     }
 
-    /** Starts a sidecar call for the first request; holds the lock. */
+    /** Starts the first sidecar call for the first request; holds the lock. */
     private void startAttempt() {
         final Sidecar sidecar = forwarder.routing.acquire(route, tried, routingKey);
+        if (sidecar != null) {
+            attemptBackend = forwarder.sidecars.backendOf(sidecar);
+            final RetryBudget budget = route.table().retryBudget(attemptBackend);
+            if (budget != null) {
+                budget.recordCall();
+            }
+        }
+        startAttempt(sidecar);
+    }
+
+    /**
+     * Retries on another sidecar of the first attempt's backend when its retry budget allows;
+     * holds the lock. Returns false, having started nothing, when there is no such sidecar or no
+     * budget left.
+     */
+    private boolean retry() {
+        final Sidecar sidecar = forwarder.routing.acquireIn(route, attemptBackend, tried, routingKey);
+        if (sidecar == null) {
+            return false;
+        }
+        final RetryBudget budget = route.table().retryBudget(attemptBackend);
+        if (budget != null && !budget.tryRetry()) {
+            sidecar.release();
+            logger.debug("StreamPredict trace_id={}: no retry, backend {} is out of retry budget", traceId, attemptBackend);
+            return false;
+        }
+        startAttempt(sidecar);
+        return true;
+    }
+
+    /** Starts a sidecar call on {@code sidecar}, acquired for it, or ends the call when it is null; holds the lock. */
+    private void startAttempt(Sidecar sidecar) {
         if (sidecar == null) {
             ended = true;
             final List<Sidecar> candidates = forwarder.routing.sidecarsOf(route);
             final Status status = failures.isEmpty()
                     ? Status.UNAVAILABLE.withDescription("no sidecar available"
                             + (forwarder.sidecars.backendIds().size() > 1 ? " in backend " + String.join(", ", route.backends()) : "")
-                            + ": " + candidates.size() + " configured, none healthy and not draining"
+                            + ": " + candidates.size() + " configured, none healthy, not draining and not ejected"
                             + Statuses.reasons(candidates))
                     : Statuses.unreachable(failures);
             settleQuota(0, false);
@@ -370,6 +408,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     void attemptClosed(SidecarAttempt closed, Status status, Metadata trailers) {
         try {
             Status outcome = null;
+            // Whether the sidecar could have read the prompt: not when its connection failed before any answer.
+            boolean promptProcessed = true;
             if (cancelled == null && serverCall.isCancelled()) {
                 // The client's cancellation reached the sidecar call through the gRPC
                 // Context before onCancel ran here.
@@ -379,16 +419,21 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 if (attempt != closed) {
                     return;
                 }
-                if (Statuses.isUnreachable(status, closed.call().answeredBySidecar())) {
+                recordOutcome(closed, status);
+                final boolean unreachable = Statuses.isUnreachable(status, closed.call().answeredBySidecar());
+                if (unreachable) {
                     closed.sidecar().markUnreachable("a call failed: " + Statuses.describe(status));
-                    if (closed.holdsOnlyTheFirstRequest() && !ended) {
-                        // Nothing reached the client yet and the request is still held:
-                        // one transparent retry on another sidecar.
-                        failures.add(Statuses.failure(closed.sidecar(), status));
-                        if (tried.size() < 2) {
-                            startAttempt();
-                            return;
-                        }
+                    promptProcessed = closed.firstMessageNanos() >= 0;
+                }
+                if (Statuses.isRetriable(status) && closed.holdsOnlyTheFirstRequest() && !ended
+                        && cancelled == null && overrideStatus == null) {
+                    // Nothing reached the client yet and the request is still held: one
+                    // transparent retry on another sidecar of the same backend.
+                    failures.add(Statuses.failure(closed.sidecar(), status));
+                    if (tried.size() < 2 && retry()) {
+                        return;
+                    }
+                    if (unreachable || failures.size() > 1) {
                         outcome = Statuses.unreachable(failures);
                     }
                 }
@@ -401,7 +446,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             }
             // Before the client hears of the end: a client that starts its next call at
             // once must find its slot free.
-            settleQuota(closed.delivered(), true);
+            settleQuota(closed.delivered(), promptProcessed);
             if (cancelled == null) {
                 serverCall.close(outcome, closed.headersSent() ? trailers : trailersWithTraceId(trailers));
             }
@@ -416,6 +461,30 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             } catch (RuntimeException ignored) {
                 // Already closed; nothing more to tell the client.
             }
+        }
+    }
+
+    /**
+     * Tells the backend's outlier detector how the attempt ended; holds the lock. A call the
+     * client ended (cancel, deadline) or the coordinator ended says nothing about the sidecar.
+     */
+    private void recordOutcome(SidecarAttempt closed, Status status) {
+        if (cancelled != null || overrideStatus != null || (deadline != null && deadline.isExpired())) {
+            return;
+        }
+        final String backend = forwarder.sidecars.backendOf(closed.sidecar());
+        final OutlierDetector detector = route.table().outliers(backend);
+        if (detector == null) {
+            return;
+        }
+        final Status settled = closed.settle(status);
+        if (settled.isOk()) {
+            detector.succeeded(closed.sidecar());
+            return;
+        }
+        final String failure = Statuses.outlierFailure(settled, closed.firstMessageNanos() < 0);
+        if (failure != null) {
+            detector.failed(closed.sidecar(), forwarder.sidecars.backend(backend), failure);
         }
     }
 

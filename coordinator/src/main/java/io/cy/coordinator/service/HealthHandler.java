@@ -37,6 +37,7 @@ public final class HealthHandler {
                 .putMetrics("version", version)
                 .putMetrics("sidecars_healthy", sidecars.healthyCount() + "/" + sidecars.all().size())
                 .putMetrics("sidecars_available", String.valueOf(available))
+                .putMetrics("sidecars_ejected", String.valueOf(sidecars.ejectedCount()))
                 .putMetrics("inflight", String.valueOf(inflight.getAsInt()))
                 .putMetrics("uptime_s", String.valueOf((System.nanoTime() - startNanos) / 1_000_000_000L))
                 .putAllMetrics(extraMetrics.get())

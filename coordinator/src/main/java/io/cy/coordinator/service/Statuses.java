@@ -22,6 +22,32 @@ final class Statuses {
     }
 
     /**
+     * Whether a sidecar call that failed before its first response may be retried on another
+     * sidecar (gRFC A6): UNAVAILABLE, whether the sidecar said so or its connection failed.
+     */
+    static boolean isRetriable(Status status) {
+        return status.getCode() == Status.Code.UNAVAILABLE;
+    }
+
+    /**
+     * What a finished sidecar call counts as for outlier ejection: null when it says nothing
+     * against the sidecar, else the failure's name. UNAVAILABLE (refused, reset or answered) and
+     * INTERNAL count, and so does a deadline the sidecar ran into before its first chunk; the
+     * caller has already set aside calls ended by the client or by the coordinator itself.
+     */
+    static String outlierFailure(Status settled, boolean beforeFirstMessage) {
+        switch (settled.getCode()) {
+            case UNAVAILABLE:
+            case INTERNAL:
+                return settled.getCode().name();
+            case DEADLINE_EXCEEDED:
+                return beforeFirstMessage ? "DEADLINE_EXCEEDED before the first chunk" : null;
+            default:
+                return null;
+        }
+    }
+
+    /**
      * The status the client gets for a sidecar call's {@code status}: the sidecar's own status
      * unchanged; a failure of the connection to it named after the sidecar.
      */
@@ -39,12 +65,15 @@ final class Statuses {
                 (failures.size() == 1 ? "sidecar " : "sidecars unavailable: ") + String.join("; ", failures));
     }
 
-    /** " (addr: why; …)" for the sidecars out of rotation with a known reason; "" when none has one. */
+    /** " (addr: why; …)" for the sidecars out of rotation or ejected with a known reason; "" when none has one. */
     static String reasons(List<Sidecar> sidecars) {
         final List<String> reasons = new java.util.ArrayList<>();
         for (Sidecar sidecar : sidecars) {
-            if (!sidecar.reason().isEmpty()) {
-                reasons.add(sidecar + ": " + sidecar.reason());
+            final String ejection = sidecar.isEjected() ? "ejected after " + sidecar.lastEjectionReason() : "";
+            final String why = sidecar.reason().isEmpty() ? ejection
+                    : ejection.isEmpty() ? sidecar.reason() : sidecar.reason() + ", " + ejection;
+            if (!why.isEmpty()) {
+                reasons.add(sidecar + ": " + why);
             }
         }
         return reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")";

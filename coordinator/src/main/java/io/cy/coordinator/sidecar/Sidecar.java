@@ -31,6 +31,7 @@ public final class Sidecar {
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
     private final SidecarLatency latency = new SidecarLatency();
+    private final OutlierState outlier = new OutlierState();
     // Derived from the address alone, so that every coordinator (and every restart) places keys alike.
     private final long addressHash;
 
@@ -153,17 +154,43 @@ public final class Sidecar {
         inflight.incrementAndGet();
     }
 
-    /** Ends a call started through {@link SidecarRouter}; exactly once per call. */
-    /** Moving averages of the time to first token and per output token of its calls. */
     /** A well-mixed hash of the address, for the policies that hash calls onto sidecars. */
     long addressHash() {
         return addressHash;
     }
 
+    /** Moving averages of the time to first token and per output token of its calls. */
     public SidecarLatency latency() {
         return latency;
     }
 
+    /**
+     * Whether it is ejected as an outlier ({@link OutlierDetector}) now. Read against the clock,
+     * so an ejection ends when its time is up without anything running then.
+     */
+    public boolean isEjected() {
+        return outlier.isEjected();
+    }
+
+    /** Until when it is ejected, or null when it is not. */
+    public java.time.Instant ejectedUntil() {
+        final OutlierState.Ejection ejection = outlier.ejection(System.nanoTime());
+        return ejection == null ? null : ejection.until();
+    }
+
+    /**
+     * Why it was last ejected, such as {@code 5 consecutive failures: UNAVAILABLE}, whether or not
+     * that ejection is still in force; empty when it never was.
+     */
+    public String lastEjectionReason() {
+        return outlier.lastEjectionReason();
+    }
+
+    OutlierState outlier() {
+        return outlier;
+    }
+
+    /** Ends a call started through {@link SidecarRouter}; exactly once per call. */
     public void release() {
         inflight.decrementAndGet();
     }

@@ -333,6 +333,17 @@ public final class SidecarPool implements AutoCloseable {
         return n;
     }
 
+    /** How many sidecars are ejected as outliers now. */
+    public int ejectedCount() {
+        int n = 0;
+        for (Sidecar sidecar : members.all()) {
+            if (sidecar.isEjected()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public int healthyCount() {
         int n = 0;
         for (Sidecar sidecar : members.all()) {
