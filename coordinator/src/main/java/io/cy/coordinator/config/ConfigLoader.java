@@ -564,10 +564,15 @@ public final class ConfigLoader {
         replaced.forEach(node::set);
     }
 
-    /** A URL without the password in its user info or its query. */
+    /**
+     * A URL without the password in its user info, nor the value of a query parameter whose name
+     * says it holds a credential ({@code password}, {@code token}, {@code api_key}, {@code sig}…):
+     * webhook receivers are often authenticated so.
+     */
     static String redactUrl(String url) {
         return url.replaceAll("(://[^:/@]*):[^@/]*@", "$1:<redacted>@")
-                .replaceAll("(?i)(password=)[^&]*", "$1<redacted>");
+                .replaceAll("(?i)([?&;][^=&#;]*(?:password|passwd|pwd|token|key|secret|sig|auth|credential)[^=&#;]*=)"
+                        + "[^&#;]*", "$1<redacted>");
     }
 
     private static ObjectNode defaults() {

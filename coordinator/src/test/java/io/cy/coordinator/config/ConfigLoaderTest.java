@@ -429,6 +429,17 @@ class ConfigLoaderTest {
         }
 
         @Test
+        void credentialsInAUrlsQueryAreNeverShown() {
+            final String description = load(null, Map.of(
+                    "CY_USAGE_WEBHOOK_URL", "https://hooks.example/usage?team=ml&access_token=t0k3n&sig=abc123",
+                    "DB_URL", "postgresql://cy:pa55@db/cy_audit?sslmode=require&password=pa55")).describe();
+
+            assertThat(description).doesNotContain("t0k3n", "abc123", "pa55")
+                    .contains("https://hooks.example/usage?team=ml&access_token=<redacted>&sig=<redacted>")
+                    .contains("sslmode=require");
+        }
+
+        @Test
         void describeShowsTheEffectiveSettings() {
             final String description = load(null, Map.of(
                     "SIDECAR_GRPC_ADDR", "unix:///tmp/described.sock",
