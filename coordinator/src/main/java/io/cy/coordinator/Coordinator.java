@@ -40,6 +40,7 @@ import io.cy.coordinator.service.RouteCommands;
 import io.cy.coordinator.service.StreamPredictForwarder;
 import io.cy.coordinator.sidecar.HealthProber;
 import io.cy.coordinator.sidecar.LeastInFlightRouter;
+import io.cy.coordinator.sidecar.SidecarAddresses;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.tracing.Tracing;
 import io.cy.coordinator.tracing.TracingInterceptor;
@@ -287,12 +288,14 @@ public final class Coordinator implements AutoCloseable {
         }
         final NettyTransport transport;
         final SidecarPool sidecars;
+        final SidecarAddresses addresses = SidecarAddresses.system();
         try {
             transport = NettyTransport.create(config.server().eventLoopThreads(), "cy-coordinator");
             try {
-                final java.util.Map<String, List<Endpoint>> backends = new java.util.LinkedHashMap<>();
-                config.backends().forEach(backend -> backends.put(backend.id(), backend.addresses()));
-                sidecars = SidecarPool.connect(backends, config.sidecars(), transport, new LeastInFlightRouter());
+                // A dns:/// address is every address its name has: looked up before the first call.
+                addresses.refresh(Routing.addressesOf(config.backends()));
+                sidecars = SidecarPool.connect(addresses.expand(Routing.addressesOf(config.backends())),
+                        config.sidecars(), transport, new LeastInFlightRouter());
             } catch (RuntimeException | Error e) {
                 transport.close();
                 throw e;
@@ -309,13 +312,14 @@ public final class Coordinator implements AutoCloseable {
         if (!internalToken.isEmpty()) {
             probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
         }
-        final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes());
+        final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes(), addresses);
         Observers observers = Observers.start(config, tracing, routing);
         final CallEndListener callEnds = observers.around(audited);
         final ModelDiscovery discovery = new ModelDiscovery(sidecars, routing, probeHeaders,
                 config.sidecars().health().timeout());
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
                 () -> updateServingStatus(health, sidecars), discovery::discoverAll);
+        prober.every(config.sidecars().dnsRefresh(), routing::refreshAddresses);
         final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
                 config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);

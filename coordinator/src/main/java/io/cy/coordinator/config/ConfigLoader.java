@@ -177,7 +177,8 @@ public final class ConfigLoader {
                                 probeTimeout,
                                 health.intIn("unhealthy_threshold", 1, 100),
                                 health.intIn("healthy_threshold", 1, 100)),
-                        TlsSections.sidecars(sidecars.section("tls"))),
+                        TlsSections.sidecars(sidecars.section("tls")),
+                        sidecars.duration("dns_refresh", Duration.ofSeconds(1))),
                 new CoordinatorConfig.Limits(
                         limits.intIn("max_prompt_bytes", 1, Integer.MAX_VALUE),
                         limits.intIn("max_new_tokens", 1, Integer.MAX_VALUE),

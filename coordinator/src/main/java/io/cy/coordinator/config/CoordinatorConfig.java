@@ -62,7 +62,8 @@ public record CoordinatorConfig(
             Duration keepaliveTimeout,
             Duration controlTimeout,
             HealthProbe health,
-            SidecarTls tls) {
+            SidecarTls tls,
+            Duration dnsRefresh) {
 
         @Override
         public String toString() {

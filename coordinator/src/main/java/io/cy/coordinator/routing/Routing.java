@@ -3,6 +3,7 @@ package io.cy.coordinator.routing;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.sidecar.RoutingKey;
+import io.cy.coordinator.sidecar.SidecarAddresses;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.sidecar.SidecarRouter;
@@ -33,11 +34,19 @@ public final class Routing {
     private final Catalog catalog;
     private final ModelResolver resolver;
     // Newest last; guarded by this. The active table is read without a lock.
+    private final SidecarAddresses addresses;
     private final Deque<RouteTable> history = new ArrayDeque<>();
     private long lastVersion;
     private volatile RouteTable active;
 
     public Routing(SidecarPool pool, Catalog catalog, List<BackendSpec> backends, RoutesSpec routes) {
+        this(pool, catalog, backends, routes, SidecarAddresses.system());
+    }
+
+    /** @param addresses what each backend's {@code dns:///} addresses stand for; the pool was made from it */
+    public Routing(SidecarPool pool, Catalog catalog, List<BackendSpec> backends, RoutesSpec routes,
+                   SidecarAddresses addresses) {
+        this.addresses = requireNonNull(addresses, "addresses");
         this.pool = requireNonNull(pool, "pool");
         this.catalog = requireNonNull(catalog, "catalog");
         this.resolver = new ModelResolver(pool, catalog);
@@ -151,12 +160,34 @@ public final class Routing {
 
     /** Makes the pool's membership the backends of {@code table}, and forgets what left. */
     private void follow(RouteTable table) {
-        final Map<String, List<Endpoint>> addresses = new LinkedHashMap<>();
-        table.backends().forEach(backend -> addresses.put(backend.id(), backend.addresses()));
-        final SidecarPool.Change change = pool.reconcile(addresses);
+        final SidecarPool.Change change = pool.reconcile(addresses.expand(addressesOf(table)));
         if (!change.isEmpty()) {
             logger.info("sidecars joined: {}; left (draining): {}", change.joined(), change.left());
             catalog.retainOnly(pool.all());
+        }
+    }
+
+    /** Each backend's configured addresses, {@code dns:///} names unexpanded. */
+    public static Map<String, List<Endpoint>> addressesOf(List<BackendSpec> backends) {
+        final Map<String, List<Endpoint>> out = new LinkedHashMap<>();
+        backends.forEach(backend -> out.put(backend.id(), backend.addresses()));
+        return out;
+    }
+
+    private static Map<String, List<Endpoint>> addressesOf(RouteTable table) {
+        return addressesOf(table.backends());
+    }
+
+    /**
+     * Looks the active table's {@code dns:///} addresses up again; when what they stand for
+     * changed, new addresses join their backend and those gone drain. Blocks on DNS: call it from
+     * a thread of its own. The lookup holds no lock, so route changes never wait for it.
+     */
+    public void refreshAddresses() {
+        if (addresses.refresh(addressesOf(active))) {
+            synchronized (this) {
+                follow(active);
+            }
         }
     }
 

@@ -62,6 +62,20 @@ public final class HealthProber implements AutoCloseable {
         });
     }
 
+    /**
+     * Also runs {@code chore} every {@code interval} on the prober's thread, which may block (DNS
+     * lookups of the sidecars' addresses); a chore that throws is logged and runs again next time.
+     */
+    public void every(java.time.Duration interval, Runnable chore) {
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                chore.run();
+            } catch (RuntimeException e) {
+                logger.warn("sidecar chore failed", e);
+            }
+        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     public void start() {
         scheduler.scheduleWithFixedDelay(this::probeAll, 0, config.interval().toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -3,6 +3,7 @@ package io.cy.coordinator.transport.netty;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.unix.DomainSocketAddress;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
@@ -22,11 +23,14 @@ public final class Endpoint {
     private final Path socketPath;
     private final String host;
     private final int port;
+    // dns:///host:port: a name whose every address is a peer, looked up again from time to time.
+    private final boolean dns;
 
-    private Endpoint(Path socketPath, String host, int port) {
+    private Endpoint(Path socketPath, String host, int port, boolean dns) {
         this.socketPath = socketPath;
         this.host = host;
         this.port = port;
+        this.dns = dns;
     }
 
     public static Endpoint unix(Path socketPath) {
@@ -35,7 +39,7 @@ public final class Endpoint {
             throw new IllegalArgumentException(
                     "unix:" + socketPath + " (expected: an absolute path, e.g. unix:///tmp/cy_sidecar.sock)");
         }
-        return new Endpoint(socketPath.normalize(), null, -1);
+        return new Endpoint(socketPath.normalize(), null, -1, false);
     }
 
     public static Endpoint tcp(String host, int port) {
@@ -46,7 +50,16 @@ public final class Endpoint {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException(host + ":" + port + " (expected: port in [0, 65535])");
         }
-        return new Endpoint(null, host, port);
+        return new Endpoint(null, host, port, false);
+    }
+
+    /**
+     * {@code dns:///host:port}: every address {@code host} resolves to is a peer on {@code port}
+     * (a Kubernetes headless Service, say); see {@link #resolved}.
+     */
+    public static Endpoint dns(String host, int port) {
+        final Endpoint tcp = tcp(host, port);
+        return new Endpoint(null, tcp.host, tcp.port, true);
     }
 
     /** Parses one address; the message of the exception names the offending text and the expected form. */
@@ -71,7 +84,8 @@ public final class Endpoint {
                     + " or host:port)");
         }
         String hostPort = s;
-        if (s.startsWith("dns:///")) {
+        final boolean dns = s.startsWith("dns:///");
+        if (dns) {
             hostPort = s.substring("dns:///".length());
         } else if (s.contains("://")) {
             throw new IllegalArgumentException(s + " (expected: unix:///path, host:port or dns:///host:port)");
@@ -93,7 +107,7 @@ public final class Endpoint {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException(s + " (expected: port in [0, 65535])");
         }
-        return tcp(host, port);
+        return dns ? dns(host, port) : tcp(host, port);
     }
 
     /** Parses a comma-separated list, skipping empty entries; at least one address is required. */
@@ -113,6 +127,16 @@ public final class Endpoint {
 
     public boolean isUnix() {
         return socketPath != null;
+    }
+
+    /** Whether this is a {@code dns:///} name that stands for every address it resolves to. */
+    public boolean isDns() {
+        return dns;
+    }
+
+    /** The peer at {@code address} on this endpoint's port: one of the addresses a {@code dns:///} name resolved to. */
+    public Endpoint resolved(InetAddress address) {
+        return tcp(address.getHostAddress(), port);
     }
 
     /** The socket file; only for Unix endpoints. */
@@ -140,7 +164,7 @@ public final class Endpoint {
 
     /** This endpoint with another port; for a listener bound to port 0. */
     public Endpoint withPort(int newPort) {
-        return tcp(host, newPort);
+        return dns ? dns(host, newPort) : tcp(host, newPort);
     }
 
     @Override
@@ -156,12 +180,20 @@ public final class Endpoint {
         return toString().hashCode();
     }
 
-    /** The canonical form, usable as a gRPC target: {@code unix:///path} or {@code host:port}. */
+    /** {@code host:port}, with an IPv6 host in brackets; only for TCP endpoints. */
+    public String hostPort() {
+        if (socketPath != null) {
+            throw new IllegalStateException(this + " is not a TCP endpoint");
+        }
+        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+    }
+
+    /** The canonical form, usable as a gRPC target: {@code unix:///path}, {@code host:port} or {@code dns:///host:port}. */
     @Override
     public String toString() {
         if (socketPath != null) {
             return "unix://" + socketPath;
         }
-        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+        return dns ? "dns:///" + hostPort() : hostPort();
     }
 }

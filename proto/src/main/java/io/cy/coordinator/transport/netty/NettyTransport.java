@@ -94,7 +94,7 @@ public final class NettyTransport implements AutoCloseable {
         requireNonNull(target, "target");
         final NettyChannelBuilder builder = target.isUnix()
                 ? NettyChannelBuilder.forAddress(target.socketAddress())
-                : NettyChannelBuilder.forTarget("dns:///" + target);
+                : NettyChannelBuilder.forTarget("dns:///" + target.hostPort());
         return builder.eventLoopGroup(workers)
                 .channelType(channelType(target))
                 .usePlaintext();

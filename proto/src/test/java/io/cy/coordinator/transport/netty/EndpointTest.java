@@ -41,4 +41,17 @@ class EndpointTest {
         assertThat(Endpoint.parseList(text)).extracting(Endpoint::toString)
                 .containsExactly("unix:///tmp/w1.sock", "unix:///tmp/w2.sock");
     }
+
+    @org.junit.jupiter.api.Test
+    void aDnsNameKeepsItsFormAndStandsForItsAddresses() throws Exception {
+        final Endpoint name = Endpoint.parse("dns:///workers.ns.svc:50051");
+        assertThat(name.isDns()).isTrue();
+        assertThat(name.toString()).isEqualTo("dns:///workers.ns.svc:50051");
+        assertThat(name.hostPort()).isEqualTo("workers.ns.svc:50051");
+        assertThat(name).isNotEqualTo(Endpoint.parse("workers.ns.svc:50051"));
+        final Endpoint one = name.resolved(java.net.InetAddress.getByName("10.1.2.3"));
+        assertThat(one.isDns()).isFalse();
+        assertThat(one.toString()).isEqualTo("10.1.2.3:50051");
+        assertThat(name.resolved(java.net.InetAddress.getByName("::1")).toString()).isEqualTo("[0:0:0:0:0:0:0:1]:50051");
+    }
 }
