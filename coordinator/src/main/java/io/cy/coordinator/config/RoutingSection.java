@@ -13,8 +13,10 @@ import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.routing.StickyKey;
 import io.cy.coordinator.sidecar.Balance;
 import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.CapacitySettings;
 import io.cy.coordinator.sidecar.SidecarRouters;
 import io.cy.coordinator.transport.netty.Endpoint;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -38,6 +40,9 @@ public final class RoutingSection {
     private static final int MAX_ALIAS_CHARS = 128;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_INFLIGHT_LIMIT = 1_000_000;
+    private static final int MAX_QUEUE_LENGTH = 1_000_000;
+    private static final Duration MAX_QUEUE_WAIT = Duration.ofHours(1);
 
     private RoutingSection() {}
 
@@ -47,15 +52,16 @@ public final class RoutingSection {
      */
     static List<BackendSpec> backends(ConfigTree root, List<Endpoint> sidecarAddresses) {
         final List<ConfigTree> listed = root.sections("backends");
+        final CapacitySettings pooled = capacity(root.section("sidecars"), CapacitySettings.DEFAULT);
         if (listed.isEmpty()) {
-            return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT));
+            return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT, pooled));
         }
         final List<BackendSpec> backends = new ArrayList<>();
         final Set<String> ids = new HashSet<>();
         final Map<Endpoint, String> owners = new LinkedHashMap<>();
         for (ConfigTree backend : listed) {
             backend.rejectUnknown(List.of("id", "addresses", "models", "balance", "affinity_prefix_bytes",
-                    "balance_threshold"));
+                    "balance_threshold", "max_inflight", "queue"));
             final String id = backend.string("id");
             if (!BACKEND_ID.matcher(id).matches()) {
                 throw new ConfigException(backend.pathOf("id"), "'" + id + "' (expected: [a-z0-9-]{1,63})");
@@ -71,7 +77,8 @@ public final class RoutingSection {
                             + " (expected: unique; backend " + owner + " has it)");
                 }
             }
-            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend)));
+            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend),
+                    capacity(backend, pooled)));
         }
         return List.copyOf(backends);
     }
@@ -91,6 +98,41 @@ public final class RoutingSection {
             models.add(new ModelSpec(id, model.strings("adapters")));
         }
         return models;
+    }
+
+    /**
+     * {@code max_inflight} and {@code queue} of a backend (or of {@code sidecars}); what it leaves
+     * out comes from {@code inherited}. An empty {@code max_inflight} means no limit.
+     */
+    private static CapacitySettings capacity(ConfigTree section, CapacitySettings inherited) {
+        final int maxInflight;
+        if (section.has("max_inflight")) {
+            final long limit = section.limit("max_inflight", 1);
+            if (limit != CoordinatorConfig.QuotaPolicy.UNLIMITED && limit > MAX_INFLIGHT_LIMIT) {
+                throw new ConfigException(section.pathOf("max_inflight"), limit + " (expected: <= "
+                        + MAX_INFLIGHT_LIMIT + ", or empty for no limit)");
+            }
+            maxInflight = limit == CoordinatorConfig.QuotaPolicy.UNLIMITED ? CapacitySettings.UNLIMITED : (int) limit;
+        } else {
+            maxInflight = inherited.maxInflight();
+        }
+        Duration maxWait = inherited.maxWait();
+        int maxLength = inherited.maxLength();
+        if (section.has("queue")) {
+            final ConfigTree queue = section.section("queue");
+            queue.rejectUnknown(List.of("max_wait", "max_length"));
+            if (queue.has("max_wait")) {
+                maxWait = queue.duration("max_wait", Duration.ofMillis(1));
+                if (maxWait.compareTo(MAX_QUEUE_WAIT) > 0) {
+                    throw new ConfigException(queue.pathOf("max_wait"), maxWait.toMillis() + "ms (expected: <= "
+                            + MAX_QUEUE_WAIT.toMillis() + "ms)");
+                }
+            }
+            if (queue.has("max_length")) {
+                maxLength = queue.intIn("max_length", 0, MAX_QUEUE_LENGTH);
+            }
+        }
+        return new CapacitySettings(maxInflight, maxWait, maxLength);
     }
 
     private static BalanceSettings balance(ConfigTree backend) {

@@ -3,6 +3,7 @@ package io.cy.coordinator.routing;
 import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.CapacitySettings;
 import io.cy.coordinator.transport.netty.Endpoint;
 import java.util.List;
 
@@ -13,15 +14,23 @@ import java.util.List;
  *     {@code servesAny}
  * @param servesAny the backend of a configuration without {@code backends}: it takes any model id
  *     and passes it on untouched
+ * @param capacity calls in flight per sidecar and the queue's bounds
  */
 public record BackendSpec(String id, List<Endpoint> addresses, List<ModelSpec> models, boolean servesAny,
-                          BalanceSettings balance) {
+                          BalanceSettings balance, CapacitySettings capacity) {
 
     public BackendSpec {
         requireNonNull(id, "id");
         addresses = List.copyOf(addresses);
         models = List.copyOf(models);
         requireNonNull(balance, "balance");
+        requireNonNull(capacity, "capacity");
+    }
+
+    /** A backend without a limit on calls in flight. */
+    public BackendSpec(String id, List<Endpoint> addresses, List<ModelSpec> models, boolean servesAny,
+                       BalanceSettings balance) {
+        this(id, addresses, models, servesAny, balance, CapacitySettings.DEFAULT);
     }
 
     /** Whether its models come from its sidecars' {@code list_models} answers. */

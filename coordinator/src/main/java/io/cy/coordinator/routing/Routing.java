@@ -102,7 +102,7 @@ public final class Routing {
                     : String.valueOf(version)) + " (expected: one of " + versionList() + ", other than the active "
                     + active.version() + ")");
         }
-        active = target;
+        activate(target);
         return target;
     }
 
@@ -124,8 +124,15 @@ public final class Routing {
         while (history.size() > KEPT_VERSIONS) {
             history.removeFirst();
         }
-        active = table;
+        activate(table);
         return table;
+    }
+
+    private void activate(RouteTable table) {
+        active = table;
+        for (BackendSpec backend : table.backends()) {
+            pool.applyCapacity(backend.id(), backend.capacity());
+        }
     }
 
     /**

@@ -8,6 +8,7 @@ import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.sidecar.RoutingKey;
+import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.AiInferenceGrpc;
@@ -153,6 +154,11 @@ public final class ControlHandler {
                     .putPayload(prefix + "inflight", String.valueOf(s.inflight()))
                     .putPayload(prefix + "backend", sidecars.backendOf(s))
                     .putPayload(prefix + "reason", s.reason());
+        }
+        for (String backend : sidecars.backendIds()) {
+            final BackendQueue queue = sidecars.queue(backend);
+            answer.putPayload("backend." + backend + ".queue_depth", String.valueOf(queue.depth()))
+                    .putPayload("backend." + backend + ".queue_wait_p50_ms", String.valueOf(queue.waitP50Millis()));
         }
         return answer;
     }

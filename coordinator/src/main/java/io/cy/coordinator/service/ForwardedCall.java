@@ -10,6 +10,7 @@ import io.cy.coordinator.routing.Resolution;
 import io.cy.coordinator.routing.Route;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.StickyKeys;
+import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.transport.client.SidecarCall;
@@ -70,6 +71,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private final List<Sidecar> tried = new ArrayList<>(2);
     private final List<String> failures = new ArrayList<>(2);
     private SidecarAttempt attempt;
+    // Set while the call waits in its backend's queue.
+    private BackendQueue queuedIn;
+    private BackendQueue.Entry queued;
     // Set once admitted; settled by finish(), the one place every call ends.
     private volatile Admission admission;
 
@@ -173,6 +177,10 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     attempt.call().halfClose();
                     return;
                 }
+                if (queued != null) {
+                    // Sent with the first request once the call's turn comes.
+                    return;
+                }
             }
             closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null);
         } catch (RuntimeException e) {
@@ -191,6 +199,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     return;
                 }
                 ended = true;
+                leaveQueue();
             }
         }
         if (current != null) {
@@ -230,6 +239,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 return;
             }
             current = attempt;
+            if (current == null && queued != null) {
+                // Asked for once the call leaves the queue for a sidecar.
+                clientRequestPending.set(true);
+                return;
+            }
         }
         if (current == null || current.call().isReady()) {
             serverCall.request(1);
@@ -259,9 +273,19 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 .build();
     }
 
-    /** Starts a sidecar call for the first request; holds the lock. */
+    /**
+     * Starts a sidecar call for the first request, or, while every sidecar of the backend is at its
+     * {@code max_inflight}, queues the call until one frees; holds the lock.
+     */
     private void startAttempt() {
-        final Sidecar sidecar = forwarder.routing.acquire(route, tried, routingKey);
+        final BackendQueue queue = tried.isEmpty() ? forwarder.sidecars.queue(route.backend()) : null;
+        final boolean limited = queue != null && queue.settings().isLimited();
+        // Calls already waiting go first: a new one joins them rather than take a freed slot.
+        final Sidecar sidecar = limited && queue.depth() > 0 && anyFull() ? null : acquireWithinCapacity();
+        if (sidecar == null && limited && anyFull()) {
+            enqueue(queue);
+            return;
+        }
         if (sidecar == null) {
             ended = true;
             final List<Sidecar> candidates = forwarder.routing.sidecarsOf(route);
@@ -276,6 +300,113 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             finish(status, null, 0, 0, -1);
             return;
         }
+        startOn(sidecar);
+    }
+
+    /**
+     * A sidecar counted against this call, or null. A sidecar out of rotation, which routing tries
+     * when no other is left, is not worth more than a wait for a full one that is healthy.
+     */
+    private Sidecar acquireWithinCapacity() {
+        final Sidecar sidecar = forwarder.routing.acquire(route, tried, routingKey);
+        if (sidecar != null && !sidecar.isAvailable() && anyFull()) {
+            sidecar.release();
+            return null;
+        }
+        return sidecar;
+    }
+
+    /** Whether a sidecar the route may use is in rotation but at its max_inflight. */
+    private boolean anyFull() {
+        for (String backend : route.backends()) {
+            for (Sidecar sidecar : forwarder.sidecars.backend(backend)) {
+                if (sidecar.isFull() && sidecar.isAvailable() && !sidecar.isDraining()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Queues the call; holds the lock. */
+    private void enqueue(BackendQueue queue) {
+        final StreamPredictRequest r = request;
+        final BackendQueue.Entry entry = queue.offer(tenantOf(r), r.getPriority(), new QueuedTurn(queue),
+                forwarder.sidecars.currentLoop());
+        if (entry == null) {
+            ended = true;
+            final QueueRefusal refusal = QueueRefusal.full(queue);
+            settleQuota(0, false);
+            serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
+            finish(refusal.status(), null, 0, 0, -1);
+            return;
+        }
+        queuedIn = queue;
+        queued = entry;
+    }
+
+    /** Takes the call out of its queue, if it waits there; holds the lock. */
+    private void leaveQueue() {
+        if (queued != null) {
+            // When its turn came meanwhile, the grant finds the call ended and gives the slot back.
+            queuedIn.remove(queued);
+            queued = null;
+        }
+    }
+
+    /** The call's turn in its backend's queue. */
+    private final class QueuedTurn implements BackendQueue.Waiter {
+        private final BackendQueue queue;
+
+        QueuedTurn(BackendQueue queue) {
+            this.queue = queue;
+        }
+
+        @Override
+        public Sidecar tryAcquire() {
+            return acquireWithinCapacity();
+        }
+
+        @Override
+        public void granted(Sidecar sidecar) {
+            try {
+                synchronized (ForwardedCall.this) {
+                    queued = null;
+                    if (!ended) {
+                        startOn(sidecar);
+                        sidecar = null;
+                    }
+                }
+                if (sidecar != null) {
+                    sidecar.release();
+                    return;
+                }
+                if (clientRequestPending.compareAndSet(true, false)) {
+                    requestNextFromClient();
+                }
+            } catch (RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void expired(long waitedMillis) {
+            synchronized (ForwardedCall.this) {
+                if (ended) {
+                    return;
+                }
+                ended = true;
+                queued = null;
+            }
+            final QueueRefusal refusal = QueueRefusal.waitedTooLong(queue, waitedMillis);
+            settleQuota(0, false);
+            serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
+            finish(refusal.status(), null, 0, 0, -1);
+        }
+    }
+
+    /** Starts the sidecar call on {@code sidecar}, counted against this call; holds the lock. */
+    private void startOn(Sidecar sidecar) {
         tried.add(sidecar);
         final SidecarCall<StreamPredictRequest> call = sidecar.streams().newCall(forwarder.sidecarMethod, deadline);
         final SidecarAttempt started = new SidecarAttempt(this, serverCall, sidecar,
@@ -425,6 +556,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 return;
             }
             ended = true;
+            leaveQueue();
         }
         try {
             serverCall.close(status, trailersWithTraceId(null));

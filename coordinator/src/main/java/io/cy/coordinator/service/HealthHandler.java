@@ -38,6 +38,7 @@ public final class HealthHandler {
                 .putMetrics("sidecars_healthy", sidecars.healthyCount() + "/" + sidecars.all().size())
                 .putMetrics("sidecars_available", String.valueOf(available))
                 .putMetrics("inflight", String.valueOf(inflight.getAsInt()))
+                .putMetrics("queued", String.valueOf(sidecars.queued()))
                 .putMetrics("uptime_s", String.valueOf((System.nanoTime() - startNanos) / 1_000_000_000L))
                 .putAllMetrics(extraMetrics.get())
                 .build());

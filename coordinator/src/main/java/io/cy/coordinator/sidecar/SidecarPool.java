@@ -17,6 +17,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /** The configured sidecars, each with one long-lived channel shared by all calls. */
@@ -35,6 +36,9 @@ public final class SidecarPool implements AutoCloseable {
     private final SidecarRouter router;
     private final Map<String, List<Sidecar>> byBackend;
     private final Map<Sidecar, String> backendOf = new IdentityHashMap<>();
+    private final Map<String, BackendQueue> queues = new LinkedHashMap<>();
+    // Times the queues' max_wait; one daemon thread for all backends, idle while nothing waits.
+    private final ScheduledThreadPoolExecutor queueTimer;
 
     /** One backend, {@value #DEFAULT_BACKEND}, of all {@code sidecars}. */
     public SidecarPool(List<Sidecar> sidecars, SidecarRouter router) {
@@ -59,6 +63,50 @@ public final class SidecarPool implements AutoCloseable {
         if (this.sidecars.isEmpty()) {
             throw new IllegalArgumentException("sidecars: empty (expected: at least one)");
         }
+        this.queueTimer = new ScheduledThreadPoolExecutor(1, runnable -> {
+            final Thread thread = new Thread(runnable, "cy-queue-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+        queueTimer.setRemoveOnCancelPolicy(true);
+        copy.forEach((backend, members) -> {
+            final BackendQueue queue = new BackendQueue(backend, queueTimer);
+            queues.put(backend, queue);
+            members.forEach(sidecar -> sidecar.capacity(CapacitySettings.UNLIMITED, queue));
+        });
+    }
+
+    /** Applies a backend's {@code max_inflight} and queue bounds; at startup and when the settings change. */
+    public void applyCapacity(String backend, CapacitySettings settings) {
+        final BackendQueue queue = queues.get(backend);
+        if (queue == null) {
+            return;
+        }
+        queue.settings(settings);
+        for (Sidecar sidecar : backend(backend)) {
+            sidecar.capacity(settings.maxInflight(), queue);
+        }
+        // A raised limit frees slots for calls already waiting.
+        queue.slotFreed();
+    }
+
+    /** The event loop the calling thread runs (every sidecar has a connection on each), or null. */
+    public java.util.concurrent.Executor currentLoop() {
+        return sidecars.get(0).currentLoop();
+    }
+
+    /** The queue of backend {@code id}, or null for an unknown one. */
+    public BackendQueue queue(String id) {
+        return queues.get(id);
+    }
+
+    /** Calls waiting in every backend's queue. */
+    public int queued() {
+        int n = 0;
+        for (BackendQueue queue : queues.values()) {
+            n += queue.depth();
+        }
+        return n;
     }
 
     /** Opens the sidecars of one backend, {@value #DEFAULT_BACKEND}, on {@code config.addresses()}. */
@@ -173,11 +221,14 @@ public final class SidecarPool implements AutoCloseable {
      * and counts the call against the one chosen, or returns null; the caller releases it once.
      */
     public Sidecar acquire(SidecarRouter router, List<Sidecar> candidates, List<Sidecar> tried, RoutingKey key) {
-        final Sidecar sidecar = router.pick(candidates, tried, key);
-        if (sidecar != null) {
-            sidecar.acquire();
+        // Another call may take the last slot of the sidecar picked: pick again, a bounded number of times.
+        for (int attempt = 0; attempt <= candidates.size(); attempt++) {
+            final Sidecar sidecar = router.pick(candidates, tried, key);
+            if (sidecar == null || sidecar.tryAcquire()) {
+                return sidecar;
+            }
         }
-        return sidecar;
+        return null;
     }
 
     public int availableCount() {
@@ -202,6 +253,7 @@ public final class SidecarPool implements AutoCloseable {
 
     /** Closes every channel, waiting up to {@code timeout} for calls still on them. */
     public void close(Duration timeout) {
+        queueTimer.shutdownNow();
         final List<ManagedChannel> channels = new ArrayList<>();
         for (Sidecar sidecar : sidecars) {
             channels.addAll(sidecar.channels());
