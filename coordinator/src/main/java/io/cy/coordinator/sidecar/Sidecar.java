@@ -162,6 +162,10 @@ public final class Sidecar {
         this.draining = draining;
     }
 
+    void acquire() {
+        inflight.incrementAndGet();
+    }
+
     /** Counts a call against it unless it is at its {@code max_inflight}; false when it is full. */
     boolean tryAcquire() {
         final int limit = maxInflight;
