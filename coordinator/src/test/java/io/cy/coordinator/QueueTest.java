@@ -169,6 +169,12 @@ class QueueTest {
                 control(channel, "list_sidecars", Map.of()).getPayloadOrDefault("backend.default.queue_depth", "")));
     }
 
+    /** Waits until at least {@code depth} calls wait in {@code backend}'s queue. */
+    static void awaitQueued(ManagedChannel channel, int depth, String backend) throws InterruptedException {
+        Eventually.await("queue depth >= " + depth, TIMEOUT, () -> Integer.parseInt(control(channel, "list_sidecars",
+                Map.of()).getPayloadOrDefault("backend." + backend + ".queue_depth", "0")) >= depth);
+    }
+
     static Map<String, String> health(ManagedChannel channel) {
         return AiInferenceGrpc.newBlockingStub(channel).health(WorkerHealthRequest.getDefaultInstance()).getMetricsMap();
     }
