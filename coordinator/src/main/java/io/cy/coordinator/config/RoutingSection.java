@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.ModelSpec;
 import io.cy.coordinator.routing.RouteTarget;
 import io.cy.coordinator.routing.RoutesSpec;
@@ -195,6 +196,7 @@ public final class RoutingSection {
         final Map<String, BackendSpec> byId = new LinkedHashMap<>();
         backends.forEach(backend -> byId.put(backend.id(), backend));
         final Map<String, List<RouteTarget>> aliases = new LinkedHashMap<>();
+        final Map<String, Degrade> degrade = new LinkedHashMap<>();
         ConfigTree listed = null;
         if (routes.has("aliases") && !routes.isNull("aliases")) {
             if (!routes.isMapping("aliases")) {
@@ -206,7 +208,17 @@ public final class RoutingSection {
         if (listed != null) {
             for (String alias : listed.keys()) {
                 checkAliasName(listed, alias);
-                aliases.put(alias, targets(listed, alias, byId));
+                if (listed.isMapping(alias) && listed.section(alias).has("target")) {
+                    // The long form: {target: <one or a weighted list>, degrade: {...}}.
+                    final ConfigTree entry = listed.section(alias);
+                    entry.rejectUnknown(List.of("target", "degrade"));
+                    aliases.put(alias, targets(entry, "target", byId));
+                    if (entry.has("degrade")) {
+                        degrade.put(alias, degrade(entry, byId));
+                    }
+                } else {
+                    aliases.put(alias, targets(listed, alias, byId));
+                }
             }
         }
         if (!aliases.containsKey(DEFAULT)) {
@@ -219,7 +231,30 @@ public final class RoutingSection {
                                 + backends.get(0).id() + ", model: ...})");
             }
         }
-        return new RoutesSpec(aliases, stickyKey);
+        return new RoutesSpec(aliases, degrade, stickyKey);
+    }
+
+    private static Degrade degrade(ConfigTree entry, Map<String, BackendSpec> backends) {
+        if (!entry.isMapping("degrade")) {
+            throw new ConfigException(entry.pathOf("degrade"), "not a mapping (expected: {mode: fallback|reject|off,"
+                    + " fallback: [{backend, model}, ...]})");
+        }
+        final ConfigTree section = entry.section("degrade");
+        section.rejectUnknown(List.of("mode", "fallback"));
+        final String name = section.has("mode") ? section.string("mode") : "off";
+        final Degrade.Mode mode = Degrade.Mode.fromConfigName(name.toLowerCase(Locale.ROOT));
+        if (mode == null) {
+            throw new ConfigException(section.pathOf("mode"), "'" + name + "' (expected: fallback, reject or off)");
+        }
+        final List<RouteTarget> fallback = new ArrayList<>();
+        for (ConfigTree target : section.sections("fallback")) {
+            fallback.add(target(target, backends, false));
+        }
+        if (mode == Degrade.Mode.FALLBACK && fallback.isEmpty()) {
+            throw new ConfigException(section.pathOf("fallback"), "empty (expected: one or more {backend, model}"
+                    + " with mode fallback)");
+        }
+        return new Degrade(mode, fallback);
     }
 
     private static void checkAliasName(ConfigTree aliases, String alias) {
@@ -294,11 +329,20 @@ public final class RoutingSection {
         final ObjectNode root = JSON.createObjectNode();
         final ObjectNode aliases = root.putObject("aliases");
         routes.aliases().forEach((alias, targets) -> {
+            final Degrade degrade = routes.degrade().get(alias);
+            final ObjectNode parent = degrade == null ? aliases : aliases.putObject(alias);
+            final String key = degrade == null ? alias : "target";
             if (targets.size() == 1 && targets.get(0).weight() == 1) {
-                put(aliases.putObject(alias), targets.get(0), false);
+                put(parent.putObject(key), targets.get(0), false);
             } else {
-                final ArrayNode list = aliases.putArray(alias);
+                final ArrayNode list = parent.putArray(key);
                 targets.forEach(target -> put(list.addObject(), target, true));
+            }
+            if (degrade != null) {
+                final ObjectNode policy = parent.putObject("degrade");
+                policy.put("mode", degrade.mode().configName());
+                final ArrayNode fallback = policy.putArray("fallback");
+                degrade.fallback().forEach(target -> put(fallback.addObject(), target, false));
             }
         });
         root.put("sticky_key", routes.stickyKey().configName());

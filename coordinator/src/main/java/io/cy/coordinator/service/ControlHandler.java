@@ -128,6 +128,9 @@ public final class ControlHandler {
             case "routes_rollback":
                 reply(responses, traceId, command, routes.rollback(request, caller));
                 return;
+            case "degrade_set":
+                reply(responses, traceId, command, routes.degradeSet(request, caller));
+                return;
             case "list_models":
                 if (routes.answersListModels() && !request.containsPayload("sidecar")) {
                     reply(responses, traceId, command,

@@ -6,9 +6,11 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.Resolution;
 import io.cy.coordinator.routing.Route;
 import io.cy.coordinator.routing.RouteTable;
+import io.cy.coordinator.routing.RouteTarget;
 import io.cy.coordinator.routing.StickyKeys;
 import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.RoutingKey;
@@ -71,6 +73,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private final List<Sidecar> tried = new ArrayList<>(2);
     private final List<String> failures = new ArrayList<>(2);
     private SidecarAttempt attempt;
+    // The cy-degraded value once the alias's degrade policy applied; guarded by this, read after.
+    private volatile String degraded;
     // Set while the call waits in its backend's queue.
     private BackendQueue queuedIn;
     private BackendQueue.Entry queued;
@@ -287,7 +291,6 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             return;
         }
         if (sidecar == null) {
-            ended = true;
             final List<Sidecar> candidates = forwarder.routing.sidecarsOf(route);
             final Status status = failures.isEmpty()
                     ? Status.UNAVAILABLE.withDescription("no sidecar available"
@@ -295,12 +298,76 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                             + ": " + candidates.size() + " configured, none healthy and not draining"
                             + Statuses.reasons(candidates))
                     : Statuses.unreachable(failures);
+            if (failures.isEmpty() && degrade(allEjected(candidates) ? Degrade.Reason.ALL_EJECTED
+                    : Degrade.Reason.NO_HEALTHY_SIDECAR, status, null)) {
+                return;
+            }
+            ended = true;
             settleQuota(0, false);
             serverCall.close(status, trailersWithTraceId(null));
             finish(status, null, 0, 0, -1);
             return;
         }
         startOn(sidecar);
+    }
+
+    private static boolean allEjected(List<Sidecar> sidecars) {
+        for (Sidecar sidecar : sidecars) {
+            if (!sidecar.isEjected()) {
+                return false;
+            }
+        }
+        return !sidecars.isEmpty();
+    }
+
+    /**
+     * Applies the alias's degrade policy to a call its target cannot serve; holds the lock. Returns
+     * false when the policy is off (or no fallback could take the call): the caller refuses it with
+     * {@code status}, as without a policy.
+     */
+    private boolean degrade(Degrade.Reason reason, Status status, Metadata trailers) {
+        if (!tried.isEmpty() || degraded != null || route.alias().isEmpty()) {
+            return false;
+        }
+        final Degrade policy = route.table().routes().degradeOf(route.alias());
+        final String from = route.backend() + "/" + route.model();
+        switch (policy.mode()) {
+            case FALLBACK:
+                for (RouteTarget target : policy.fallback()) {
+                    final Route fallback = new Route(route.table(), route.alias(), List.of(target.backend()),
+                            target.model().isEmpty() ? route.model() : target.model(), route.adapter(), null, route.note());
+                    final Sidecar sidecar = forwarder.routing.acquire(fallback, tried, routingKey);
+                    if (sidecar != null && !sidecar.isAvailable()) {
+                        // A fallback is for a call that would not be served: one out of rotation would not either.
+                        sidecar.release();
+                        continue;
+                    }
+                    if (sidecar != null) {
+                        degraded = "fallback; from=" + from + "; to=" + target.backend() + "/" + fallback.model()
+                                + "; reason=" + reason.key();
+                        route = fallback;
+                        first = rewrite(first);
+                        startOn(sidecar);
+                        return true;
+                    }
+                }
+                return false;
+            case REJECT:
+                ended = true;
+                degraded = "reject; from=" + from + "; reason=" + reason.key();
+                final Metadata pushback = trailers != null ? trailers : QueueRefusal.unavailable();
+                settleQuota(0, false);
+                serverCall.close(status, trailersWithTraceId(pushback));
+                finish(status, null, 0, 0, -1);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** The {@code cy-degraded} value when the alias's degrade policy applied to this call, else null. */
+    String degraded() {
+        return degraded;
     }
 
     /**
@@ -334,8 +401,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         final BackendQueue.Entry entry = queue.offer(tenantOf(r), r.getPriority(), new QueuedTurn(queue),
                 forwarder.sidecars.currentLoop());
         if (entry == null) {
-            ended = true;
             final QueueRefusal refusal = QueueRefusal.full(queue);
+            if (degrade(Degrade.Reason.QUEUE_FULL, refusal.status(), refusal.trailers())) {
+                return;
+            }
+            ended = true;
             settleQuota(0, false);
             serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
             finish(refusal.status(), null, 0, 0, -1);
@@ -391,14 +461,24 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
 
         @Override
         public void expired(long waitedMillis) {
+            final QueueRefusal refusal = QueueRefusal.waitedTooLong(queue, waitedMillis);
+            final boolean fellBack;
             synchronized (ForwardedCall.this) {
                 if (ended) {
                     return;
                 }
-                ended = true;
                 queued = null;
+                fellBack = degrade(Degrade.Reason.QUEUE_FULL, refusal.status(), refusal.trailers());
+                if (!fellBack) {
+                    ended = true;
+                }
             }
-            final QueueRefusal refusal = QueueRefusal.waitedTooLong(queue, waitedMillis);
+            if (fellBack) {
+                if (clientRequestPending.compareAndSet(true, false)) {
+                    requestNextFromClient();
+                }
+                return;
+            }
             settleQuota(0, false);
             serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
             finish(refusal.status(), null, 0, 0, -1);
@@ -578,6 +658,15 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         }
     }
 
+    private String note(Route routed) {
+        final String base = routed == null ? "" : routed.note();
+        final String marker = degraded;
+        if (marker == null) {
+            return base;
+        }
+        return base.isEmpty() ? "degraded: " + marker : base + "; degraded: " + marker;
+    }
+
     private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
         forwarder.callEnded();
         settleQuota(chunks, sidecar != null);
@@ -608,7 +697,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
                     routed == null ? "" : routed.alias(),
                     sidecar != null ? forwarder.sidecars.backendOf(sidecar) : routed == null ? "" : routed.backend(),
-                    routed == null ? "" : routed.note()));
+                    note(routed)));
         } catch (RuntimeException e) {
             logger.error("call-end listener failed", e);
         }

@@ -29,6 +29,17 @@ record QueueRefusal(Status status, Metadata trailers) {
                 + queue.settings().maxWait().toMillis() + "ms, queue.max_wait)"), pushback(queue));
     }
 
+    /** How soon to retry a call refused for want of a healthy sidecar: about when probes could bring one back. */
+    static final long UNAVAILABLE_RETRY_AFTER_MILLIS = 1000;
+
+    /** Pushback for an UNAVAILABLE refusal under degrade mode reject. */
+    static Metadata unavailable() {
+        final Metadata trailers = new Metadata();
+        trailers.put(RETRY_AFTER_MS, Long.toString(UNAVAILABLE_RETRY_AFTER_MILLIS));
+        trailers.put(RETRY_PUSHBACK_MS, Long.toString(UNAVAILABLE_RETRY_AFTER_MILLIS));
+        return trailers;
+    }
+
     /** The median recent wait: about when a slot would be free for a call that comes back. */
     private static Metadata pushback(BackendQueue queue) {
         final String millis = Long.toString(Math.max(MIN_RETRY_AFTER_MILLIS, queue.waitP50Millis()));
