@@ -285,7 +285,12 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         final BackendQueue queue = tried.isEmpty() ? forwarder.sidecars.queue(route.backend()) : null;
         final boolean limited = queue != null && queue.settings().isLimited();
         // Calls already waiting go first: a new one joins them rather than take a freed slot.
-        final Sidecar sidecar = limited && queue.depth() > 0 && anyFull() ? null : acquireWithinCapacity();
+        Sidecar sidecar = limited && queue.depth() > 0 && anyFull() ? null : acquireWithinCapacity();
+        if (sidecar != null && !sidecar.isAvailable() && tried.isEmpty() && degrades()) {
+            // Routing's last resort, a sidecar out of rotation: an alias with a degrade policy has a better one.
+            sidecar.release();
+            sidecar = null;
+        }
         if (sidecar == null && limited && anyFull()) {
             enqueue(queue);
             return;
@@ -363,6 +368,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             default:
                 return false;
         }
+    }
+
+    /** Whether the alias's degrade policy is fallback or reject. */
+    private boolean degrades() {
+        return !route.alias().isEmpty() && route.table().routes().degradeOf(route.alias()).mode() != Degrade.Mode.OFF;
     }
 
     /** The {@code cy-degraded} value when the alias's degrade policy applied to this call, else null. */
