@@ -131,7 +131,7 @@ public final class Routes {
         final CompletionCall.Output output = completion.stream()
                 ? new CompletionCall.EventStream(exchange, json, completion)
                 : new CompletionCall.Collected(exchange, json);
-        new CompletionCall(exchange, completion, output).start(upstream, upstreamHeaders(exchange, request));
+        new CompletionCall(exchange, completion, json, output).start(upstream, upstreamHeaders(exchange, request));
     }
 
     private JsonNode parseJson(FullHttpRequest request) throws RequestException {
