@@ -98,7 +98,7 @@ class DegradeTest {
         assertThat(result.headers().get(CY_MODEL)).isEqualTo("qwen2.5-0.5b");
         assertThat(stack.sims.get(1).stats().lastRequest().getModelId()).isEqualTo("qwen2.5-0.5b");
         final CallSummary summary = lastSummary();
-        assertThat(summary.note()).contains("degraded: " + FALLBACK_NO_HEALTHY);
+        assertThat(summary.degraded()).isEqualTo(FALLBACK_NO_HEALTHY);
         assertThat(summary.backend()).isEqualTo("cpu-b");
 
         // an alias without a policy fails as before

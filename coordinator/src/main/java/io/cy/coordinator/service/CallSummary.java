@@ -22,6 +22,7 @@ import java.time.Instant;
  * @param alias the alias the request named ({@code default} for an empty model id); empty when none
  * @param backend the backend that served the call, or that was chosen for it; empty when none
  * @param note what the access log should add, e.g. that {@code worker_hint} was ignored; empty when nothing
+ * @param degraded the {@code cy-degraded} value when the alias's degrade policy applied; empty when not
  */
 public record CallSummary(
         String method,
@@ -46,7 +47,19 @@ public record CallSummary(
         boolean cancelledByClient,
         String alias,
         String backend,
-        String note) {
+        String note,
+        String degraded) {
+
+    /** A summary of a routed call that was not degraded. */
+    public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
+                       String tenant, String model, String adapter, int priority, String prompt, long promptTokens,
+                       String sidecar, Status status, long chunks, long bytesOut, long timeToFirstChunkNanos,
+                       long durationNanos, String quotaDecision, boolean cancelledByClient, String alias,
+                       String backend, String note) {
+        this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
+                sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
+                cancelledByClient, alias, backend, note, "");
+    }
 
     /** A summary of a call that was not routed. */
     public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
@@ -55,7 +68,7 @@ public record CallSummary(
                        long durationNanos, String quotaDecision, boolean cancelledByClient) {
         this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
                 sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
-                cancelledByClient, "", "", "");
+                cancelledByClient, "", "", "", "");
     }
 
     /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */

@@ -668,15 +668,6 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         }
     }
 
-    private String note(Route routed) {
-        final String base = routed == null ? "" : routed.note();
-        final String marker = degraded;
-        if (marker == null) {
-            return base;
-        }
-        return base.isEmpty() ? "degraded: " + marker : base + "; degraded: " + marker;
-    }
-
     private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
         forwarder.callEnded();
         settleQuota(chunks, sidecar != null);
@@ -707,7 +698,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     cancelled != null && cancelled.getCode() == Status.Code.CANCELLED,
                     routed == null ? "" : routed.alias(),
                     sidecar != null ? forwarder.sidecars.backendOf(sidecar) : routed == null ? "" : routed.backend(),
-                    note(routed)));
+                    routed == null ? "" : routed.note(),
+                    degraded == null ? "" : degraded));
         } catch (RuntimeException e) {
             logger.error("call-end listener failed", e);
         }
