@@ -181,6 +181,24 @@ class DegradeTest {
         assertThat(rejected.headers().firstValue("Retry-After")).hasValue("1");
     }
 
+    @Test
+    void theBridgeAnswers429WithRetryAfterWhenTheQueueRejects() throws Exception {
+        // given: gpu-a's one slot taken, and no queue
+        final Stream holder = Stream.start(channel, request(1000, Map.of("sim.gap_ms", "20")).toBuilder()
+                .setModelId("plain").build(), 1);
+        assertThat(holder.awaitChunks()).isTrue();
+        final String base = "http://127.0.0.1:" + stack.coordinator.httpEndpoint().port() + "/v1/chat/completions";
+
+        final HttpResponse<String> rejected = HttpClient.newHttpClient().send(post(base, "premium", false),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(rejected.statusCode()).as(rejected.body()).isEqualTo(429);
+        final long millis = Long.parseLong(rejected.headers().firstValue("retry-after-ms").orElseThrow());
+        assertThat(rejected.headers().firstValue("Retry-After")).hasValue(String.valueOf((millis + 999) / 1000));
+        assertThat(rejected.body()).contains("queue.max_length");
+        holder.cancel();
+    }
+
     private static HttpRequest post(String url, String model, boolean stream) {
         return HttpRequest.newBuilder(URI.create(url))
                 .header("Content-Type", "application/json")
