@@ -37,6 +37,7 @@ import java.util.UUID;
  * @param prompt the prompt, when {@code audit.store_prompts} is {@code full}
  * @param alias the model alias the request named; empty when none
  * @param backend the backend that served the call, or was chosen for it
+ * @param degraded the {@code cy-degraded} value when the alias's degrade policy applied; empty when not
  */
 public record AuditEvent(
         Kind kind,
@@ -70,7 +71,8 @@ public record AuditEvent(
         String promptSha256,
         String prompt,
         String alias,
-        String backend) {
+        String backend,
+        String degraded) {
 
     /** What the event is about; stored as its lower-case name. */
     public enum Kind {
@@ -122,6 +124,7 @@ public record AuditEvent(
         prompt = orEmpty(prompt);
         alias = orEmpty(alias);
         backend = orEmpty(backend);
+        degraded = orEmpty(degraded);
         if (timeToFirstChunkNanos < 0) {
             timeToFirstChunkNanos = -1;
         }
@@ -138,7 +141,21 @@ public record AuditEvent(
         this(kind, eventId, traceId, startTime, endTime, api, method, tenant, subject, credentialKind, keyId,
                 clientAddress, model, adapter, priority, sidecar, statusCode, statusDescription, chunks, promptTokens,
                 timeToFirstChunkNanos, durationNanos, bytesOut, quotaDecision, cancelledByClient, reason, command,
-                payload, promptSha256, prompt, "", "");
+                payload, promptSha256, prompt, "", "", "");
+    }
+
+    /** An event without the degrade marker, as spooled before it existed. */
+    public AuditEvent(Kind kind, UUID eventId, String traceId, Instant startTime, Instant endTime, String api,
+                      String method, String tenant, String subject, String credentialKind, String keyId,
+                      String clientAddress, String model, String adapter, int priority, String sidecar,
+                      String statusCode, String statusDescription, long chunks, long promptTokens,
+                      long timeToFirstChunkNanos, long durationNanos, long bytesOut, String quotaDecision,
+                      boolean cancelledByClient, String reason, String command, Map<String, String> payload,
+                      String promptSha256, String prompt, String alias, String backend) {
+        this(kind, eventId, traceId, startTime, endTime, api, method, tenant, subject, credentialKind, keyId,
+                clientAddress, model, adapter, priority, sidecar, statusCode, statusDescription, chunks, promptTokens,
+                timeToFirstChunkNanos, durationNanos, bytesOut, quotaDecision, cancelledByClient, reason, command,
+                payload, promptSha256, prompt, alias, backend, "");
     }
 
     public static Builder builder(Kind kind) {
@@ -192,6 +209,7 @@ public record AuditEvent(
         private String sidecar;
         private String alias;
         private String backend;
+        private String degraded;
         private String statusCode;
         private String statusDescription;
         private long chunks;
@@ -294,6 +312,11 @@ public record AuditEvent(
             return this;
         }
 
+        public Builder degraded(String degraded) {
+            this.degraded = degraded;
+            return this;
+        }
+
         /** The gRPC status code's name ({@code OK}, {@code UNAVAILABLE}, …) and description. */
         public Builder status(String code, String description) {
             this.statusCode = code;
@@ -384,7 +407,7 @@ public record AuditEvent(
                     api, method, tenant, subject, credentialKind, keyId, clientAddress, model, adapter, priority,
                     sidecar, statusCode, statusDescription, chunks, promptTokens, timeToFirstChunkNanos,
                     durationNanos, bytesOut, quotaDecision, cancelledByClient, reason, command, payload,
-                    promptSha256, prompt, alias, backend);
+                    promptSha256, prompt, alias, backend, degraded);
         }
 
         private static String sha256Hex(String text) {

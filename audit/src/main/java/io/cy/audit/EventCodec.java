@@ -13,11 +13,13 @@ import java.util.UUID;
  * The spool's compact binary form of one event: a version byte, then every field in a fixed order;
  * text as a length (varint) and UTF-8 bytes, numbers as fixed-width big-endian. Instants as
  * microseconds since the epoch, which is what PostgreSQL keeps. Version 2 adds the alias and the
- * backend at the end; version 1 records, spooled by an older coordinator, are still read.
+ * backend at the end, version 3 the degrade marker after them; version 1 and 2 records, spooled by an
+ * older coordinator, are still read.
  */
 final class EventCodec {
 
-    static final byte VERSION = 2;
+    static final byte VERSION = 3;
+    private static final byte VERSION_WITHOUT_DEGRADED = 2;
     private static final byte VERSION_WITHOUT_ROUTING = 1;
 
     private EventCodec() {}
@@ -62,6 +64,7 @@ final class EventCodec {
         out.writeString(e.prompt());
         out.writeString(e.alias());
         out.writeString(e.backend());
+        out.writeString(e.degraded());
     }
 
     /**
@@ -72,7 +75,7 @@ final class EventCodec {
     static AuditEvent decode(ByteBuffer in) {
         try {
             final byte version = in.get();
-            if (version != VERSION && version != VERSION_WITHOUT_ROUTING) {
+            if (version != VERSION && version != VERSION_WITHOUT_DEGRADED && version != VERSION_WITHOUT_ROUTING) {
                 throw new IllegalArgumentException("unknown spool record version " + version);
             }
             final AuditEvent.Kind kind = kindOf(in.get());
@@ -109,15 +112,16 @@ final class EventCodec {
             }
             final String promptSha256 = readString(in);
             final String prompt = readString(in);
-            final String alias = version == VERSION ? readString(in) : "";
-            final String backend = version == VERSION ? readString(in) : "";
+            final String alias = version >= VERSION_WITHOUT_DEGRADED ? readString(in) : "";
+            final String backend = version >= VERSION_WITHOUT_DEGRADED ? readString(in) : "";
+            final String degraded = version == VERSION ? readString(in) : "";
             if (in.hasRemaining()) {
                 throw new IllegalArgumentException(in.remaining() + " bytes after the event");
             }
             return new AuditEvent(kind, id, traceId, start, end, api, method, tenant, subject, credentialKind, keyId,
                     clientAddress, model, adapter, priority, sidecar, statusCode, statusDescription, chunks,
                     promptTokens, ttfc, duration, bytesOut, quotaDecision, cancelled, reason, command, payload,
-                    promptSha256, prompt, alias, backend);
+                    promptSha256, prompt, alias, backend, degraded);
         } catch (java.nio.BufferUnderflowException e) {
             throw new IllegalArgumentException("spool record ends early", e);
         }

@@ -11,7 +11,7 @@ import java.util.UUID;
 /**
  * Writes events into {@code cy_audit.audit_event}: one statement per batch, each column passed as
  * one array parameter and turned back into rows by {@code unnest}, so a batch of any size is one
- * round trip with 32 parameters. Rows are inserted in the batch's order (which numbers
+ * round trip with 33 parameters. Rows are inserted in the batch's order (which numbers
  * {@code ingest_seq}); an event already in the table is skipped ({@code ON CONFLICT DO NOTHING}), which
  * makes a replay harmless.
  *
@@ -24,7 +24,7 @@ final class EventTable {
                 event_id, kind, trace_id, start_time, end_time, api, method, tenant, subject, credential_kind,
                 key_id, client_address, model, adapter, priority, sidecar, status_code, status_description,
                 chunks, prompt_tokens, ttfc_ms, duration_ms, bytes_out, quota_decision, cancelled_by_client,
-                reason, command, payload, prompt_sha256, prompt, alias, backend)
+                reason, command, payload, prompt_sha256, prompt, alias, backend, degraded)
             SELECT u.event_id, u.kind, u.trace_id,
                    timestamptz 'epoch' + u.start_us * interval '1 microsecond',
                    timestamptz 'epoch' + u.end_us * interval '1 microsecond',
@@ -32,17 +32,17 @@ final class EventTable {
                    u.adapter, u.priority, u.sidecar, u.status_code, u.status_description, u.chunks,
                    u.prompt_tokens, u.ttfc_ms, u.duration_ms, u.bytes_out, u.quota_decision,
                    u.cancelled_by_client, u.reason, u.command, u.payload::jsonb, u.prompt_sha256, u.prompt,
-                   u.alias, u.backend
+                   u.alias, u.backend, u.degraded
             FROM unnest(?::uuid[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
                         ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
                         ?::integer[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[],
                         ?::float8[], ?::float8[], ?::bigint[], ?::text[], ?::boolean[], ?::text[],
-                        ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                        ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
                  WITH ORDINALITY AS u(event_id, kind, trace_id, start_us, end_us, api, method, tenant, subject,
                         credential_kind, key_id, client_address, model, adapter, priority, sidecar,
                         status_code, status_description, chunks, prompt_tokens, ttfc_ms, duration_ms,
                         bytes_out, quota_decision, cancelled_by_client, reason, command, payload,
-                        prompt_sha256, prompt, alias, backend, ord)
+                        prompt_sha256, prompt, alias, backend, degraded, ord)
             ORDER BY u.ord
             ON CONFLICT (event_id, end_time) DO NOTHING
             """;
@@ -84,6 +84,7 @@ final class EventTable {
         final String[] prompt = new String[n];
         final String[] alias = new String[n];
         final String[] backend = new String[n];
+        final String[] degraded = new String[n];
         for (int i = 0; i < n; i++) {
             final AuditEvent e = events.get(i);
             eventId[i] = e.eventId();
@@ -118,6 +119,7 @@ final class EventTable {
             prompt[i] = text(e.prompt());
             alias[i] = text(e.alias());
             backend[i] = text(e.backend());
+            degraded[i] = text(e.degraded());
         }
         try (PreparedStatement ps = c.prepareStatement(INSERT)) {
             int p = 1;
@@ -153,7 +155,8 @@ final class EventTable {
             final Array prompts = c.createArrayOf("text", prompt);
             ps.setArray(p++, prompts);
             ps.setArray(p++, c.createArrayOf("text", alias));
-            ps.setArray(p, c.createArrayOf("text", backend));
+            ps.setArray(p++, c.createArrayOf("text", backend));
+            ps.setArray(p, c.createArrayOf("text", degraded));
             return ps.executeUpdate();
         }
     }

@@ -62,6 +62,8 @@ class AuditEventTest {
             Events.control("ops", END),
             builder().prompt("ünïcødé \u0000 😀", AuditConfig.StorePrompts.FULL).build(),
             builder().model("qwen2.5-7b").alias("default").backend("gpu-a").build(),
+            builder().model("qwen2.5-0.5b").alias("default").backend("cpu-b")
+                    .degraded("fallback; from=gpu-a/qwen2.5-7b; to=cpu-b/qwen2.5-0.5b; reason=queue_full").build(),
         }) {
             final EventCodec.Sink sink = new EventCodec.Sink(16);
             EventCodec.encode(e, sink);
@@ -76,8 +78,8 @@ class AuditEventTest {
         final EventCodec.Sink sink = new EventCodec.Sink(16);
         EventCodec.encode(e, sink);
         final byte[] bytes = java.util.Arrays.copyOf(sink.array(), sink.size());
-        // Version 1 ends after the prompt: drop the two empty strings (one length byte each) after it.
-        final byte[] v1 = java.util.Arrays.copyOf(bytes, bytes.length - 2);
+        // Version 1 ends after the prompt: drop the three empty strings (one length byte each) after it.
+        final byte[] v1 = java.util.Arrays.copyOf(bytes, bytes.length - 3);
         v1[0] = 1;
 
         final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(v1));
@@ -85,6 +87,22 @@ class AuditEventTest {
         assertThat(back).isEqualTo(e);
         assertThat(back.alias()).isEmpty();
         assertThat(back.backend()).isEmpty();
+    }
+
+    @Test
+    void aRecordSpooledBeforeTheDegradeMarkerIsStillRead() {
+        final AuditEvent e = builder().model("qwen2.5-7b").alias("default").backend("gpu-a").build();
+        final EventCodec.Sink sink = new EventCodec.Sink(16);
+        EventCodec.encode(e, sink);
+        // Version 2 ends after the backend: drop the empty degrade marker (one length byte).
+        final byte[] v2 = java.util.Arrays.copyOf(sink.array(), sink.size() - 1);
+        v2[0] = 2;
+
+        final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(v2));
+
+        assertThat(back).isEqualTo(e);
+        assertThat(back.alias()).isEqualTo("default");
+        assertThat(back.degraded()).isEmpty();
     }
 
     private static AuditEvent.Builder builder() {

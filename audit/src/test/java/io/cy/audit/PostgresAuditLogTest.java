@@ -77,13 +77,14 @@ class PostgresAuditLogTest {
         final PostgresAuditLog log = start(config(db.url()));
         final AuditEvent routed = AuditEvent.builder(AuditEvent.Kind.CALL).endTime(next()).tenant("acme")
                 .method("StreamPredict").model("qwen2.5-7b-v2").alias("chat").backend("gpu-a").adapter("sql-lora")
+                .degraded("fallback; from=gpu-b/qwen2.5-7b; to=gpu-a/qwen2.5-7b-v2; reason=all_ejected")
                 .status("OK", "").build();
         assertThat(log.record(routed)).isTrue();
         log.close(Duration.ofSeconds(10));
 
         assertThat(Rows.all(db)).containsExactly(routed);
         assertThat(db.count("SELECT count(*) FROM cy_audit.audit_event WHERE alias = 'chat' AND backend = 'gpu-a'"
-                + " AND model = 'qwen2.5-7b-v2' AND adapter = 'sql-lora'")).isEqualTo(1);
+                + " AND model = 'qwen2.5-7b-v2' AND adapter = 'sql-lora' AND degraded LIKE 'fallback; %'")).isEqualTo(1);
     }
 
     @Test

@@ -27,7 +27,7 @@ final class Rows {
                        chunks, prompt_tokens, ttfc_ms, duration_ms, bytes_out, quota_decision, cancelled_by_client,
                        reason, command,
                        (SELECT string_agg(key || '=' || value, '&' ORDER BY key) FROM jsonb_each_text(payload)),
-                       prompt_sha256, prompt, alias, backend
+                       prompt_sha256, prompt, alias, backend, degraded
                 FROM cy_audit.audit_event ORDER BY ingest_seq""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -72,11 +72,12 @@ final class Rows {
                 final String promptSha256 = rs.getString(i++);
                 final String prompt = rs.getString(i++);
                 final String alias = rs.getString(i++);
-                final String backend = rs.getString(i);
+                final String backend = rs.getString(i++);
+                final String degraded = rs.getString(i);
                 events.add(new AuditEvent(kind, id, traceId, start, end, api, method, tenant, subject, credentialKind,
                         keyId, clientAddress, model, adapter, priority, sidecar, statusCode, statusDescription, chunks,
                         promptTokens, ttfc, duration, bytesOut, quotaDecision, cancelled, reason, command, payload,
-                        promptSha256, prompt, alias, backend));
+                        promptSha256, prompt, alias, backend, degraded));
             }
         }
         return events;

@@ -19,7 +19,7 @@ class SchemaTest {
         try (HikariDataSource ds = dataSource(db)) {
             Schema.migrate(ds);
             assertThat(db.count("SELECT count(*) FROM cy_audit.flyway_schema_history WHERE type = 'SQL' AND success"))
-                    .isEqualTo(2);
+                    .isEqualTo(3);
             assertThat(db.count("SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
                     + "WHERE c.relname = 'audit_event' AND p.partstrat = 'r'")).isEqualTo(1);
             assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'cy_audit' "
@@ -30,7 +30,7 @@ class SchemaTest {
             Schema.migrate(ds);
             Schema.migrate(ds);
             assertThat(db.count("SELECT count(*) FROM cy_audit.flyway_schema_history WHERE type = 'SQL'"))
-                    .isEqualTo(2);
+                    .isEqualTo(3);
         }
     }
 

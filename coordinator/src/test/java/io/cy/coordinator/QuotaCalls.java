@@ -121,6 +121,8 @@ final class QuotaCalls {
         final List<StreamPredictResponse> responses = new CopyOnWriteArrayList<>();
         final CountDownLatch chunksReceived;
         final CompletableFuture<Result> result = new CompletableFuture<>();
+        /** When the call ended, on the client's clock. */
+        volatile long finishedNanos;
         private final AtomicReference<Metadata> headers = new AtomicReference<>();
         private final AtomicReference<Metadata> trailers = new AtomicReference<>();
         private volatile ClientCallStreamObserver<StreamPredictRequest> requests;
@@ -164,11 +166,13 @@ final class QuotaCalls {
 
         @Override
         public void onError(Throwable t) {
+            finishedNanos = System.nanoTime();
             result.complete(new Result(List.copyOf(responses), Status.fromThrowable(t), headers.get(), trailers.get()));
         }
 
         @Override
         public void onCompleted() {
+            finishedNanos = System.nanoTime();
             result.complete(new Result(List.copyOf(responses), Status.OK, headers.get(), trailers.get()));
         }
 

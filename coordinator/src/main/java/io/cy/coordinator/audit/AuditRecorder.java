@@ -42,6 +42,7 @@ public final class AuditRecorder implements CallEndListener {
                 .sidecar(s.sidecar())
                 .alias(s.alias())
                 .backend(s.backend())
+                .degraded(s.degraded())
                 .status(s.status().getCode().name(), nullToEmpty(s.status().getDescription()))
                 .chunks(s.chunks())
                 .promptTokens(s.promptTokens())

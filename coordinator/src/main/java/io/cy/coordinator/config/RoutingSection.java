@@ -7,12 +7,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.ModelSpec;
 import io.cy.coordinator.routing.RouteTarget;
 import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.routing.StickyKey;
 import io.cy.coordinator.sidecar.Balance;
 import io.cy.coordinator.sidecar.BalanceSettings;
+import io.cy.coordinator.sidecar.CapacitySettings;
 import io.cy.coordinator.sidecar.OutlierSettings;
 import io.cy.coordinator.sidecar.SidecarRouters;
 import io.cy.coordinator.transport.netty.Endpoint;
@@ -40,6 +42,9 @@ public final class RoutingSection {
     private static final int MAX_ALIAS_CHARS = 128;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_INFLIGHT_LIMIT = 1_000_000;
+    private static final int MAX_QUEUE_LENGTH = 1_000_000;
+    private static final Duration MAX_QUEUE_WAIT = Duration.ofHours(1);
 
     private RoutingSection() {}
 
@@ -49,16 +54,17 @@ public final class RoutingSection {
      */
     static List<BackendSpec> backends(ConfigTree root, List<Endpoint> sidecarAddresses) {
         final List<ConfigTree> listed = root.sections("backends");
+        final CapacitySettings pooled = capacity(root.section("sidecars"), CapacitySettings.DEFAULT);
         if (listed.isEmpty()) {
             return List.of(new BackendSpec(DEFAULT, sidecarAddresses, List.of(), true, BalanceSettings.DEFAULT,
-                    outlier(root.section("sidecars"))));
+                    outlier(root.section("sidecars")), pooled));
         }
         final List<BackendSpec> backends = new ArrayList<>();
         final Set<String> ids = new HashSet<>();
         final Map<Endpoint, String> owners = new LinkedHashMap<>();
         for (ConfigTree backend : listed) {
             backend.rejectUnknown(List.of("id", "addresses", "models", "balance", "affinity_prefix_bytes",
-                    "balance_threshold", "outlier", "retry_budget_percent"));
+                    "balance_threshold", "outlier", "retry_budget_percent", "max_inflight", "queue"));
             final String id = backend.string("id");
             if (!BACKEND_ID.matcher(id).matches()) {
                 throw new ConfigException(backend.pathOf("id"), "'" + id + "' (expected: [a-z0-9-]{1,63})");
@@ -74,7 +80,8 @@ public final class RoutingSection {
                             + " (expected: unique; backend " + owner + " has it)");
                 }
             }
-            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend), outlier(backend)));
+            backends.add(new BackendSpec(id, addresses, models(backend), false, balance(backend), outlier(backend),
+                    capacity(backend, pooled)));
         }
         return List.copyOf(backends);
     }
@@ -121,6 +128,41 @@ public final class RoutingSection {
         final int maxEjectionPercent = outlier.has("max_ejection_percent")
                 ? outlier.intIn("max_ejection_percent", 0, 100) : d.maxEjectionPercent();
         return new OutlierSettings(consecutiveFailures, base, max, maxEjectionPercent, retryBudgetPercent);
+    }
+
+    /**
+     * {@code max_inflight} and {@code queue} of a backend (or of {@code sidecars}); what it leaves
+     * out comes from {@code inherited}. An empty {@code max_inflight} means no limit.
+     */
+    private static CapacitySettings capacity(ConfigTree section, CapacitySettings inherited) {
+        final int maxInflight;
+        if (section.has("max_inflight")) {
+            final long limit = section.limit("max_inflight", 1);
+            if (limit != CoordinatorConfig.QuotaPolicy.UNLIMITED && limit > MAX_INFLIGHT_LIMIT) {
+                throw new ConfigException(section.pathOf("max_inflight"), limit + " (expected: <= "
+                        + MAX_INFLIGHT_LIMIT + ", or empty for no limit)");
+            }
+            maxInflight = limit == CoordinatorConfig.QuotaPolicy.UNLIMITED ? CapacitySettings.UNLIMITED : (int) limit;
+        } else {
+            maxInflight = inherited.maxInflight();
+        }
+        Duration maxWait = inherited.maxWait();
+        int maxLength = inherited.maxLength();
+        if (section.has("queue")) {
+            final ConfigTree queue = section.section("queue");
+            queue.rejectUnknown(List.of("max_wait", "max_length"));
+            if (queue.has("max_wait")) {
+                maxWait = queue.duration("max_wait", Duration.ofMillis(1));
+                if (maxWait.compareTo(MAX_QUEUE_WAIT) > 0) {
+                    throw new ConfigException(queue.pathOf("max_wait"), maxWait.toMillis() + "ms (expected: <= "
+                            + MAX_QUEUE_WAIT.toMillis() + "ms)");
+                }
+            }
+            if (queue.has("max_length")) {
+                maxLength = queue.intIn("max_length", 0, MAX_QUEUE_LENGTH);
+            }
+        }
+        return new CapacitySettings(maxInflight, maxWait, maxLength);
     }
 
     private static BalanceSettings balance(ConfigTree backend) {
@@ -183,6 +225,7 @@ public final class RoutingSection {
         final Map<String, BackendSpec> byId = new LinkedHashMap<>();
         backends.forEach(backend -> byId.put(backend.id(), backend));
         final Map<String, List<RouteTarget>> aliases = new LinkedHashMap<>();
+        final Map<String, Degrade> degrade = new LinkedHashMap<>();
         ConfigTree listed = null;
         if (routes.has("aliases") && !routes.isNull("aliases")) {
             if (!routes.isMapping("aliases")) {
@@ -194,7 +237,17 @@ public final class RoutingSection {
         if (listed != null) {
             for (String alias : listed.keys()) {
                 checkAliasName(listed, alias);
-                aliases.put(alias, targets(listed, alias, byId));
+                if (listed.isMapping(alias) && listed.section(alias).has("target")) {
+                    // The long form: {target: <one or a weighted list>, degrade: {...}}.
+                    final ConfigTree entry = listed.section(alias);
+                    entry.rejectUnknown(List.of("target", "degrade"));
+                    aliases.put(alias, targets(entry, "target", byId));
+                    if (entry.has("degrade")) {
+                        degrade.put(alias, degrade(entry, byId));
+                    }
+                } else {
+                    aliases.put(alias, targets(listed, alias, byId));
+                }
             }
         }
         if (!aliases.containsKey(DEFAULT)) {
@@ -207,7 +260,30 @@ public final class RoutingSection {
                                 + backends.get(0).id() + ", model: ...})");
             }
         }
-        return new RoutesSpec(aliases, stickyKey);
+        return new RoutesSpec(aliases, degrade, stickyKey);
+    }
+
+    private static Degrade degrade(ConfigTree entry, Map<String, BackendSpec> backends) {
+        if (!entry.isMapping("degrade")) {
+            throw new ConfigException(entry.pathOf("degrade"), "not a mapping (expected: {mode: fallback|reject|off,"
+                    + " fallback: [{backend, model}, ...]})");
+        }
+        final ConfigTree section = entry.section("degrade");
+        section.rejectUnknown(List.of("mode", "fallback"));
+        final String name = section.has("mode") ? section.string("mode") : "off";
+        final Degrade.Mode mode = Degrade.Mode.fromConfigName(name.toLowerCase(Locale.ROOT));
+        if (mode == null) {
+            throw new ConfigException(section.pathOf("mode"), "'" + name + "' (expected: fallback, reject or off)");
+        }
+        final List<RouteTarget> fallback = new ArrayList<>();
+        for (ConfigTree target : section.sections("fallback")) {
+            fallback.add(target(target, backends, false));
+        }
+        if (mode == Degrade.Mode.FALLBACK && fallback.isEmpty()) {
+            throw new ConfigException(section.pathOf("fallback"), "empty (expected: one or more {backend, model}"
+                    + " with mode fallback)");
+        }
+        return new Degrade(mode, fallback);
     }
 
     private static void checkAliasName(ConfigTree aliases, String alias) {
@@ -282,11 +358,20 @@ public final class RoutingSection {
         final ObjectNode root = JSON.createObjectNode();
         final ObjectNode aliases = root.putObject("aliases");
         routes.aliases().forEach((alias, targets) -> {
+            final Degrade degrade = routes.degrade().get(alias);
+            final ObjectNode parent = degrade == null ? aliases : aliases.putObject(alias);
+            final String key = degrade == null ? alias : "target";
             if (targets.size() == 1 && targets.get(0).weight() == 1) {
-                put(aliases.putObject(alias), targets.get(0), false);
+                put(parent.putObject(key), targets.get(0), false);
             } else {
-                final ArrayNode list = aliases.putArray(alias);
+                final ArrayNode list = parent.putArray(key);
                 targets.forEach(target -> put(list.addObject(), target, true));
+            }
+            if (degrade != null) {
+                final ObjectNode policy = parent.putObject("degrade");
+                policy.put("mode", degrade.mode().configName());
+                final ArrayNode fallback = policy.putArray("fallback");
+                degrade.fallback().forEach(target -> put(fallback.addObject(), target, false));
             }
         });
         root.put("sticky_key", routes.stickyKey().configName());

@@ -123,7 +123,7 @@ public final class Routing {
         }
         // Exactly as it was, sidecars included.
         follow(target);
-        active = target;
+        activate(target);
         return target;
     }
 
@@ -154,7 +154,7 @@ public final class Routing {
         while (history.size() > KEPT_VERSIONS) {
             history.removeFirst();
         }
-        active = table;
+        activate(table);
         return table;
     }
 
@@ -188,6 +188,13 @@ public final class Routing {
             synchronized (this) {
                 follow(active);
             }
+        }
+    }
+
+    private void activate(RouteTable table) {
+        active = table;
+        for (BackendSpec backend : table.backends()) {
+            pool.applyCapacity(backend.id(), backend.capacity());
         }
     }
 

@@ -42,6 +42,9 @@ public final class AccessLog implements CallEndListener {
         if (!s.note().isEmpty()) {
             line.append(" note=").append(quoted(s.note()));
         }
+        if (!s.degraded().isEmpty()) {
+            line.append(" degraded=").append(quoted(s.degraded()));
+        }
         if (s.cancelledByClient()) {
             line.append(" client_cancelled=true");
         }

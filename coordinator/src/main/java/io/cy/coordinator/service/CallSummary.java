@@ -24,6 +24,7 @@ import java.time.Instant;
  * @param note what the access log should add, e.g. that {@code worker_hint} was ignored; empty when nothing
  * @param stream whether the client reads the answer as a stream: false only for HTTP requests without
  *     {@code stream: true}
+ * @param degraded the {@code cy-degraded} value when the alias's degrade policy applied; empty when not
  */
 public record CallSummary(
         String method,
@@ -49,7 +50,19 @@ public record CallSummary(
         String alias,
         String backend,
         String note,
-        boolean stream) {
+        boolean stream,
+        String degraded) {
+
+    /** A summary of a routed call that was not degraded. */
+    public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
+                       String tenant, String model, String adapter, int priority, String prompt, long promptTokens,
+                       String sidecar, Status status, long chunks, long bytesOut, long timeToFirstChunkNanos,
+                       long durationNanos, String quotaDecision, boolean cancelledByClient, String alias,
+                       String backend, String note, boolean stream) {
+        this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
+                sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
+                cancelledByClient, alias, backend, note, stream, "");
+    }
 
     /** A summary of a streamed call that was not routed. */
     public CallSummary(String method, String api, String traceId, String peer, Instant startTime, Identity identity,
@@ -58,7 +71,7 @@ public record CallSummary(
                        long durationNanos, String quotaDecision, boolean cancelledByClient) {
         this(method, api, traceId, peer, startTime, identity, tenant, model, adapter, priority, prompt, promptTokens,
                 sidecar, status, chunks, bytesOut, timeToFirstChunkNanos, durationNanos, quotaDecision,
-                cancelledByClient, "", "", "", true);
+                cancelledByClient, "", "", "", true, "");
     }
 
     /** A call refused before any handler ran (authentication): no caller, no request, no time spent. */

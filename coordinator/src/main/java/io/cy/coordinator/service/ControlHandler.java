@@ -7,6 +7,7 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
@@ -127,6 +128,9 @@ public final class ControlHandler {
             case "routes_rollback":
                 reply(responses, traceId, command, routes.rollback(request, caller));
                 return;
+            case "degrade_set":
+                reply(responses, traceId, command, routes.degradeSet(request, caller));
+                return;
             case "list_models":
                 if (routes.answersListModels() && !request.containsPayload("sidecar")) {
                     reply(responses, traceId, command,
@@ -160,6 +164,11 @@ public final class ControlHandler {
                             : ejectedUntil.truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString())
                     .putPayload(prefix + "reason", s.reason().isEmpty() ? ejection
                             : ejection.isEmpty() ? s.reason() : s.reason() + "; " + ejection);
+        }
+        for (String backend : sidecars.backendIds()) {
+            final BackendQueue queue = sidecars.queue(backend);
+            answer.putPayload("backend." + backend + ".queue_depth", String.valueOf(queue.depth()))
+                    .putPayload("backend." + backend + ".queue_wait_p50_ms", String.valueOf(queue.waitP50Millis()));
         }
         return answer;
     }

@@ -6,10 +6,13 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.quota.Admission;
 import io.cy.coordinator.quota.QuotaDecision;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.Resolution;
 import io.cy.coordinator.routing.Route;
 import io.cy.coordinator.routing.RouteTable;
+import io.cy.coordinator.routing.RouteTarget;
 import io.cy.coordinator.routing.StickyKeys;
+import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.OutlierDetector;
 import io.cy.coordinator.sidecar.RetryBudget;
 import io.cy.coordinator.sidecar.RoutingKey;
@@ -78,6 +81,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private SidecarAttempt attempt;
     // The backend of the first attempt, which a retry stays in; null until then.
     private String attemptBackend;
+    // The cy-degraded value once the alias's degrade policy applied; guarded by this, read after.
+    private volatile String degraded;
+    // Set while the call waits in its backend's queue.
+    private BackendQueue queuedIn;
+    private BackendQueue.Entry queued;
     // Set once admitted; settled by finish(), the one place every call ends.
     private volatile Admission admission;
 
@@ -182,6 +190,10 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     attempt.call().halfClose();
                     return;
                 }
+                if (queued != null) {
+                    // Sent with the first request once the call's turn comes.
+                    return;
+                }
             }
             closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null);
         } catch (RuntimeException e) {
@@ -200,6 +212,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     return;
                 }
                 ended = true;
+                leaveQueue();
             }
         }
         if (current != null) {
@@ -239,6 +252,11 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 return;
             }
             current = attempt;
+            if (current == null && queued != null) {
+                // Asked for once the call leaves the queue for a sidecar.
+                clientRequestPending.set(true);
+                return;
+            }
         }
         if (current == null || current.call().isReady()) {
             serverCall.request(1);
@@ -268,19 +286,6 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 .build();
     }
 
-    /** Starts the first sidecar call for the first request; holds the lock. */
-    private void startAttempt() {
-        final Sidecar sidecar = forwarder.routing.acquire(route, tried, routingKey);
-        if (sidecar != null) {
-            attemptBackend = forwarder.sidecars.backendOf(sidecar);
-            final RetryBudget budget = route.table().retryBudget(attemptBackend);
-            if (budget != null) {
-                budget.recordCall();
-            }
-        }
-        startAttempt(sidecar);
-    }
-
     /**
      * Retries on another sidecar of the first attempt's backend when its retry budget allows;
      * holds the lock. Returns false, having started nothing, when there is no such sidecar or no
@@ -297,14 +302,29 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             logger.debug("StreamPredict trace_id={}: no retry, backend {} is out of retry budget", traceId, attemptBackend);
             return false;
         }
-        startAttempt(sidecar);
+        startOn(sidecar);
         return true;
     }
 
-    /** Starts a sidecar call on {@code sidecar}, acquired for it, or ends the call when it is null; holds the lock. */
-    private void startAttempt(Sidecar sidecar) {
+    /**
+     * Starts a sidecar call for the first request, or, while every sidecar of the backend is at its
+     * {@code max_inflight}, queues the call until one frees; holds the lock.
+     */
+    private void startAttempt() {
+        final BackendQueue queue = tried.isEmpty() ? forwarder.sidecars.queue(route.backend()) : null;
+        final boolean limited = queue != null && queue.settings().isLimited();
+        // Calls already waiting go first: a new one joins them rather than take a freed slot.
+        Sidecar sidecar = limited && queue.depth() > 0 && anyFull() ? null : acquireWithinCapacity();
+        if (sidecar != null && !sidecar.isAvailable() && tried.isEmpty() && degrades()) {
+            // Routing's last resort, a sidecar out of rotation: an alias with a degrade policy has a better one.
+            sidecar.release();
+            sidecar = null;
+        }
+        if (sidecar == null && limited && anyFull()) {
+            enqueue(queue);
+            return;
+        }
         if (sidecar == null) {
-            ended = true;
             final List<Sidecar> candidates = forwarder.routing.sidecarsOf(route);
             final Status status = failures.isEmpty()
                     ? Status.UNAVAILABLE.withDescription("no sidecar available"
@@ -312,10 +332,207 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                             + ": " + candidates.size() + " configured, none healthy, not draining and not ejected"
                             + Statuses.reasons(candidates))
                     : Statuses.unreachable(failures);
+            if (failures.isEmpty() && degrade(allEjected(candidates) ? Degrade.Reason.ALL_EJECTED
+                    : Degrade.Reason.NO_HEALTHY_SIDECAR, status, null)) {
+                return;
+            }
+            ended = true;
             settleQuota(0, false);
             serverCall.close(status, trailersWithTraceId(null));
             finish(status, null, 0, 0, -1);
             return;
+        }
+        startOn(sidecar);
+    }
+
+    private static boolean allEjected(List<Sidecar> sidecars) {
+        for (Sidecar sidecar : sidecars) {
+            if (!sidecar.isEjected()) {
+                return false;
+            }
+        }
+        return !sidecars.isEmpty();
+    }
+
+    /**
+     * Applies the alias's degrade policy to a call its target cannot serve; holds the lock. Returns
+     * false when the policy is off (or no fallback could take the call): the caller refuses it with
+     * {@code status}, as without a policy.
+     */
+    private boolean degrade(Degrade.Reason reason, Status status, Metadata trailers) {
+        if (!tried.isEmpty() || degraded != null || route.alias().isEmpty()) {
+            return false;
+        }
+        final Degrade policy = route.table().routes().degradeOf(route.alias());
+        final String from = route.backend() + "/" + route.model();
+        switch (policy.mode()) {
+            case FALLBACK:
+                for (RouteTarget target : policy.fallback()) {
+                    final Route fallback = new Route(route.table(), route.alias(), List.of(target.backend()),
+                            target.model().isEmpty() ? route.model() : target.model(), route.adapter(), null, route.note());
+                    final Sidecar sidecar = forwarder.routing.acquire(fallback, tried, routingKey);
+                    if (sidecar != null && !sidecar.isAvailable()) {
+                        // A fallback is for a call that would not be served: one out of rotation would not either.
+                        sidecar.release();
+                        continue;
+                    }
+                    if (sidecar != null) {
+                        degraded = "fallback; from=" + from + "; to=" + target.backend() + "/" + fallback.model()
+                                + "; reason=" + reason.key();
+                        route = fallback;
+                        first = rewrite(first);
+                        startOn(sidecar);
+                        return true;
+                    }
+                }
+                return false;
+            case REJECT:
+                ended = true;
+                degraded = "reject; from=" + from + "; reason=" + reason.key();
+                final Metadata pushback = trailers != null ? trailers : QueueRefusal.unavailable();
+                settleQuota(0, false);
+                serverCall.close(status, trailersWithTraceId(pushback));
+                finish(status, null, 0, 0, -1);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** Whether the alias's degrade policy is fallback or reject. */
+    private boolean degrades() {
+        return !route.alias().isEmpty() && route.table().routes().degradeOf(route.alias()).mode() != Degrade.Mode.OFF;
+    }
+
+    /** The {@code cy-degraded} value when the alias's degrade policy applied to this call, else null. */
+    String degraded() {
+        return degraded;
+    }
+
+    /**
+     * A sidecar counted against this call, or null. A sidecar out of rotation, which routing tries
+     * when no other is left, is not worth more than a wait for a full one that is healthy.
+     */
+    private Sidecar acquireWithinCapacity() {
+        final Sidecar sidecar = forwarder.routing.acquire(route, tried, routingKey);
+        if (sidecar != null && !sidecar.isAvailable() && anyFull()) {
+            sidecar.release();
+            return null;
+        }
+        return sidecar;
+    }
+
+    /** Whether a sidecar the route may use is in rotation but at its max_inflight. */
+    private boolean anyFull() {
+        for (String backend : route.backends()) {
+            for (Sidecar sidecar : forwarder.sidecars.backend(backend)) {
+                if (sidecar.isFull() && sidecar.isAvailable() && !sidecar.isDraining()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Queues the call; holds the lock. */
+    private void enqueue(BackendQueue queue) {
+        final StreamPredictRequest r = request;
+        final BackendQueue.Entry entry = queue.offer(tenantOf(r), r.getPriority(), new QueuedTurn(queue),
+                forwarder.sidecars.currentLoop());
+        if (entry == null) {
+            final QueueRefusal refusal = QueueRefusal.full(queue);
+            if (degrade(Degrade.Reason.QUEUE_FULL, refusal.status(), refusal.trailers())) {
+                return;
+            }
+            ended = true;
+            settleQuota(0, false);
+            serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
+            finish(refusal.status(), null, 0, 0, -1);
+            return;
+        }
+        queuedIn = queue;
+        queued = entry;
+    }
+
+    /** Takes the call out of its queue, if it waits there; holds the lock. */
+    private void leaveQueue() {
+        if (queued != null) {
+            // When its turn came meanwhile, the grant finds the call ended and gives the slot back.
+            queuedIn.remove(queued);
+            queued = null;
+        }
+    }
+
+    /** The call's turn in its backend's queue. */
+    private final class QueuedTurn implements BackendQueue.Waiter {
+        private final BackendQueue queue;
+
+        QueuedTurn(BackendQueue queue) {
+            this.queue = queue;
+        }
+
+        @Override
+        public Sidecar tryAcquire() {
+            return acquireWithinCapacity();
+        }
+
+        @Override
+        public void granted(Sidecar sidecar) {
+            try {
+                synchronized (ForwardedCall.this) {
+                    queued = null;
+                    if (!ended) {
+                        startOn(sidecar);
+                        sidecar = null;
+                    }
+                }
+                if (sidecar != null) {
+                    sidecar.release();
+                    return;
+                }
+                if (clientRequestPending.compareAndSet(true, false)) {
+                    requestNextFromClient();
+                }
+            } catch (RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void expired(long waitedMillis) {
+            final QueueRefusal refusal = QueueRefusal.waitedTooLong(queue, waitedMillis);
+            final boolean fellBack;
+            synchronized (ForwardedCall.this) {
+                if (ended) {
+                    return;
+                }
+                queued = null;
+                fellBack = degrade(Degrade.Reason.QUEUE_FULL, refusal.status(), refusal.trailers());
+                if (!fellBack) {
+                    ended = true;
+                }
+            }
+            if (fellBack) {
+                if (clientRequestPending.compareAndSet(true, false)) {
+                    requestNextFromClient();
+                }
+                return;
+            }
+            settleQuota(0, false);
+            serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
+            finish(refusal.status(), null, 0, 0, -1);
+        }
+    }
+
+    /** Starts the sidecar call on {@code sidecar}, counted against this call; holds the lock. */
+    private void startOn(Sidecar sidecar) {
+        if (tried.isEmpty()) {
+            // The first attempt: a retry stays in its backend, and counts against its budget.
+            attemptBackend = forwarder.sidecars.backendOf(sidecar);
+            final RetryBudget budget = route.table().retryBudget(attemptBackend);
+            if (budget != null) {
+                budget.recordCall();
+            }
         }
         tried.add(sidecar);
         final SidecarCall<StreamPredictRequest> call = sidecar.streams().newCall(forwarder.sidecarMethod, deadline);
@@ -503,6 +720,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 return;
             }
             ended = true;
+            leaveQueue();
         }
         try {
             serverCall.close(status, trailersWithTraceId(null));
@@ -560,7 +778,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     routed == null ? "" : routed.alias(),
                     sidecar != null ? forwarder.sidecars.backendOf(sidecar) : routed == null ? "" : routed.backend(),
                     routed == null ? "" : routed.note(),
-                    CallOrigin.streamed(serverCall, clientHeaders));
+                    CallOrigin.streamed(serverCall, clientHeaders),
+                    degraded == null ? "" : degraded);
             trace.end(summary.traceId(), summary.tenant(), summary.alias(), summary.model(), summary.backend(),
                     summary.sidecar(),
                     summary.promptTokens(), summary.chunks(), summary.timeToFirstChunkNanos(), summary.status());

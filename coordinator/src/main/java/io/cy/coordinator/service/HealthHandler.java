@@ -39,6 +39,7 @@ public final class HealthHandler {
                 .putMetrics("sidecars_available", String.valueOf(available))
                 .putMetrics("sidecars_ejected", String.valueOf(sidecars.ejectedCount()))
                 .putMetrics("inflight", String.valueOf(inflight.getAsInt()))
+                .putMetrics("queued", String.valueOf(sidecars.queued()))
                 .putMetrics("uptime_s", String.valueOf((System.nanoTime() - startNanos) / 1_000_000_000L))
                 .putAllMetrics(extraMetrics.get())
                 .build());

@@ -6,12 +6,16 @@ import io.cy.coordinator.auth.Identity;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.RoutingSection;
 import io.cy.coordinator.routing.BackendSpec;
+import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.Routing;
 import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.llm.proto.ControlMessage;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -19,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Control commands on the route table: {@code routes_get}, {@code routes_set},
- * {@code routes_rollback}; and {@code list_models} from the catalog once backends are configured.
+ * {@code routes_rollback}, {@code degrade_set}; and {@code list_models} from the catalog once backends are configured.
  * Answers carry {@code version} and, for a change, {@code old_version}, which the audit row keeps.
  */
 public final class RouteCommands {
@@ -62,6 +66,45 @@ public final class RouteCommands {
         final RouteTable after = routing.setRoutes(routes);
         logger.info("routes set by {}: version {} -> {}", who(caller), before.version(), after.version());
         return changed("routes set for new calls", before, after);
+    }
+
+    /**
+     * {@code degrade_set}: payload {@code alias} (or {@code *} for every alias) and {@code mode};
+     * a new version of the table, so {@code routes_rollback} undoes it.
+     */
+    ControlMessage.Builder degradeSet(ControlMessage request, Identity caller) {
+        final String alias = request.getPayloadOrDefault("alias", "").trim();
+        final String name = request.getPayloadOrDefault("mode", "").trim();
+        final Degrade.Mode mode = Degrade.Mode.fromConfigName(name.toLowerCase(Locale.ROOT));
+        if (mode == null) {
+            return error("mode: " + (name.isEmpty() ? "missing" : "'" + name + "'") + " (expected: fallback, reject or off)");
+        }
+        final RouteTable before = routing.active();
+        final RoutesSpec routes = before.routes();
+        if (alias.isEmpty() || !alias.equals("*") && !routes.aliases().containsKey(alias)) {
+            return error("alias: " + (alias.isEmpty() ? "missing" : "'" + alias + "'") + " (expected: * or one of "
+                    + String.join(", ", routes.aliases().keySet()) + ")");
+        }
+        final Map<String, Degrade> degrade = new LinkedHashMap<>(routes.degrade());
+        for (String each : routes.aliases().keySet()) {
+            if (!alias.equals("*") && !alias.equals(each)) {
+                continue;
+            }
+            final Degrade current = routes.degradeOf(each);
+            if (mode == Degrade.Mode.FALLBACK && current.fallback().isEmpty()) {
+                if (!alias.equals("*")) {
+                    return error("mode: fallback, but alias " + each + " has no fallback targets (expected: set them"
+                            + " with routes_set first)").putPayload("version", String.valueOf(before.version()));
+                }
+                // With *, the aliases that have somewhere to fall back to do; the others keep their mode.
+                continue;
+            }
+            degrade.put(each, current.withMode(mode));
+        }
+        final RouteTable after = routing.setRoutes(new RoutesSpec(routes.aliases(), degrade, routes.stickyKey()));
+        logger.info("degrade of {} set to {} by {}: version {} -> {}", alias, mode.configName(), who(caller),
+                before.version(), after.version());
+        return changed("degrade of " + alias + " set to " + mode.configName() + " for new calls", before, after);
     }
 
     ControlMessage.Builder rollback(ControlMessage request, Identity caller) {

@@ -19,6 +19,7 @@ final class SidecarAttempt implements SidecarCall.Listener {
 
     private static final Metadata.Key<String> CY_BACKEND = Metadata.Key.of("cy-backend", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> CY_MODEL = Metadata.Key.of("cy-model", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> CY_DEGRADED = Metadata.Key.of("cy-degraded", Metadata.ASCII_STRING_MARSHALLER);
 
     private final ForwardedCall owner;
     private final ServerCall<StreamPredictRequest, byte[]> serverCall;
@@ -111,6 +112,9 @@ final class SidecarAttempt implements SidecarCall.Listener {
                 headers.put(CY_BACKEND, backend);
                 if (!model.isEmpty()) {
                     headers.put(CY_MODEL, model);
+                }
+                if (owner.degraded() != null) {
+                    headers.put(CY_DEGRADED, owner.degraded());
                 }
                 serverCall.sendHeaders(headers);
                 headersSent = true;

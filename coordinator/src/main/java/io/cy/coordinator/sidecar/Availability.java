@@ -8,7 +8,8 @@ import java.util.List;
  * sidecars; only when none is available is an unavailable one tried anyway: the probes may lag
  * behind a sidecar that just came back, and a failed attempt costs no more than refusing the
  * call. A sidecar that refused the internal token is never tried so: it would refuse the call too;
- * nor is one ejected as an outlier, whose recent calls all failed.
+ * nor is one ejected as an outlier, whose recent calls all failed. A sidecar at its
+ * {@code max_inflight} is never chosen: the call waits in the backend's queue.
  */
 final class Availability {
 
@@ -16,13 +17,14 @@ final class Availability {
 
     /** Whether {@code sidecar} may be chosen in the first place. */
     static boolean isAvailable(Sidecar sidecar, List<Sidecar> tried) {
-        return !sidecar.isDraining() && !tried.contains(sidecar) && sidecar.isAvailable() && !sidecar.isEjected();
+        return !sidecar.isDraining() && !tried.contains(sidecar) && sidecar.isAvailable() && !sidecar.isEjected()
+                && !sidecar.isFull();
     }
 
     /** Whether {@code sidecar} may be tried when no sidecar is available. */
     static boolean isLastResort(Sidecar sidecar, List<Sidecar> tried) {
         return !sidecar.isDraining() && !tried.contains(sidecar) && !sidecar.isAvailable()
-                && !sidecar.refusesToken() && !sidecar.isEjected();
+                && !sidecar.refusesToken() && !sidecar.isEjected() && !sidecar.isFull();
     }
 
     /** The fewest calls in flight on an available sidecar, or {@link Integer#MAX_VALUE} when none is. */

@@ -30,6 +30,9 @@ public final class Sidecar {
     private final int unhealthyThreshold;
     private final int healthyThreshold;
     private final AtomicInteger inflight = new AtomicInteger();
+    // The backend's max_inflight (0: no limit) and its queue, told of every slot that frees.
+    private volatile int maxInflight = CapacitySettings.UNLIMITED;
+    private volatile BackendQueue queue;
     private final SidecarLatency latency = new SidecarLatency();
     private final OutlierState outlier = new OutlierState();
     // Derived from the address alone, so that every coordinator (and every restart) places keys alike.
@@ -88,6 +91,16 @@ public final class Sidecar {
             }
         }
         return channels[0];
+    }
+
+    /** The event loop the calling thread runs, among this sidecar's; null on any other thread. */
+    public EventExecutor currentLoop() {
+        for (EventExecutor loop : loops) {
+            if (loop.inEventLoop()) {
+                return loop;
+            }
+        }
+        return null;
     }
 
     /** The connections StreamPredict calls go through. */
@@ -154,6 +167,39 @@ public final class Sidecar {
         inflight.incrementAndGet();
     }
 
+    /** Counts a call against it unless it is at its {@code max_inflight}; false when it is full. */
+    boolean tryAcquire() {
+        final int limit = maxInflight;
+        if (limit == CapacitySettings.UNLIMITED) {
+            inflight.incrementAndGet();
+            return true;
+        }
+        for (;;) {
+            final int current = inflight.get();
+            if (current >= limit) {
+                return false;
+            }
+            if (inflight.compareAndSet(current, current + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Whether it has its {@code max_inflight} calls in flight. */
+    public boolean isFull() {
+        final int limit = maxInflight;
+        return limit != CapacitySettings.UNLIMITED && inflight.get() >= limit;
+    }
+
+    public int maxInflight() {
+        return maxInflight;
+    }
+
+    void capacity(int maxInflight, BackendQueue queue) {
+        this.maxInflight = maxInflight;
+        this.queue = queue;
+    }
+
     /** A well-mixed hash of the address, for the policies that hash calls onto sidecars. */
     long addressHash() {
         return addressHash;
@@ -193,6 +239,10 @@ public final class Sidecar {
     /** Ends a call started through {@link SidecarRouter}; exactly once per call. */
     public void release() {
         inflight.decrementAndGet();
+        final BackendQueue waiting = queue;
+        if (waiting != null) {
+            waiting.slotFreed();
+        }
     }
 
     /** A call could not reach this sidecar: out of rotation until probes succeed again. */

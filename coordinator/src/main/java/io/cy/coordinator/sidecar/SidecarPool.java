@@ -17,6 +17,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -67,6 +68,10 @@ public final class SidecarPool implements AutoCloseable {
     private volatile Members members;
     // Guarded by this.
     private final List<Retiring> retiring = new ArrayList<>();
+    // Each backend's queue, made when the backend first appears; kept while it may have waiting calls.
+    private final Map<String, BackendQueue> queues = new java.util.concurrent.ConcurrentHashMap<>();
+    // Times the queues' max_wait; one daemon thread for all backends, idle while nothing waits.
+    private final ScheduledThreadPoolExecutor queueTimer;
 
     /** One backend, {@value #DEFAULT_BACKEND}, of all {@code sidecars}. */
     public SidecarPool(List<Sidecar> sidecars, SidecarRouter router) {
@@ -84,7 +89,55 @@ public final class SidecarPool implements AutoCloseable {
     private SidecarPool(Map<String, List<Sidecar>> backends, SidecarRouter router, Connector connector) {
         this.router = requireNonNull(router, "router");
         this.connector = connector;
+        this.queueTimer = new ScheduledThreadPoolExecutor(1, runnable -> {
+            final Thread thread = new Thread(runnable, "cy-queue-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+        queueTimer.setRemoveOnCancelPolicy(true);
         this.members = Members.of(backends);
+        joinQueues(members);
+    }
+
+    /** Gives every sidecar its backend's queue and limit: at start, and for those that join or move. */
+    private void joinQueues(Members current) {
+        current.byBackend().forEach((backend, sidecars) -> {
+            final BackendQueue queue = queues.computeIfAbsent(backend, id -> new BackendQueue(id, queueTimer));
+            sidecars.forEach(sidecar -> sidecar.capacity(queue.settings().maxInflight(), queue));
+        });
+    }
+
+    /** Applies a backend's {@code max_inflight} and queue bounds; at startup and when the settings change. */
+    public void applyCapacity(String backend, CapacitySettings settings) {
+        final BackendQueue queue = queues.get(backend);
+        if (queue == null) {
+            return;
+        }
+        queue.settings(settings);
+        for (Sidecar sidecar : backend(backend)) {
+            sidecar.capacity(settings.maxInflight(), queue);
+        }
+        // A raised limit frees slots for calls already waiting.
+        queue.slotFreed();
+    }
+
+    /** The event loop the calling thread runs (every sidecar has a connection on each), or null. */
+    public java.util.concurrent.Executor currentLoop() {
+        return members.all().get(0).currentLoop();
+    }
+
+    /** The queue of backend {@code id}, or null for an unknown one. */
+    public BackendQueue queue(String id) {
+        return queues.get(id);
+    }
+
+    /** Calls waiting in every backend's queue. */
+    public int queued() {
+        int n = 0;
+        for (BackendQueue queue : queues.values()) {
+            n += queue.depth();
+        }
+        return n;
     }
 
     /** Opens the sidecars of one backend, {@value #DEFAULT_BACKEND}, on {@code config.addresses()}. */
@@ -155,7 +208,9 @@ public final class SidecarPool implements AutoCloseable {
             }
             next.put(backend.getKey(), sidecars);
         }
-        members = Members.of(next);
+        final Members updated = Members.of(next);
+        joinQueues(updated);
+        members = updated;
         final List<Endpoint> left = new ArrayList<>();
         final long deadline = System.nanoTime() + RETIRE_GRACE.toNanos();
         for (Sidecar gone : existing.values()) {
@@ -316,11 +371,14 @@ public final class SidecarPool implements AutoCloseable {
      * and counts the call against the one chosen, or returns null; the caller releases it once.
      */
     public Sidecar acquire(SidecarRouter router, List<Sidecar> candidates, List<Sidecar> tried, RoutingKey key) {
-        final Sidecar sidecar = router.pick(candidates, tried, key);
-        if (sidecar != null) {
-            sidecar.acquire();
+        // Another call may take the last slot of the sidecar picked: pick again, a bounded number of times.
+        for (int attempt = 0; attempt <= candidates.size(); attempt++) {
+            final Sidecar sidecar = router.pick(candidates, tried, key);
+            if (sidecar == null || sidecar.tryAcquire()) {
+                return sidecar;
+            }
         }
-        return sidecar;
+        return null;
     }
 
     public int availableCount() {
@@ -356,6 +414,7 @@ public final class SidecarPool implements AutoCloseable {
 
     /** Closes every channel, waiting up to {@code timeout} for calls still on them. */
     public void close(Duration timeout) {
+        queueTimer.shutdownNow();
         final List<Sidecar> sidecars = new ArrayList<>(members.all());
         synchronized (this) {
             retiring.forEach(entry -> sidecars.add(entry.sidecar()));

@@ -142,7 +142,7 @@ class RoutingConfigTest {
                 "backends[0].affinity_prefix_bytes: 0 (expected: in [1, 1048576])");
         fails(ISSUE_YAML.replace("    balance: least_inflight", "    balance: least_inflight\n    colour: blue"),
                 "backends[0].colour: unknown setting (expected one of: id, addresses, models, balance,"
-                        + " affinity_prefix_bytes, balance_threshold, outlier, retry_budget_percent)");
+                        + " affinity_prefix_bytes, balance_threshold, outlier, retry_budget_percent, max_inflight, queue)");
     }
 
     @Test

@@ -26,8 +26,14 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
 
     private static final Logger log = LoggerFactory.getLogger(CompletionCall.class);
 
+    /** Set by the coordinator when the alias's degrade policy sent the call to a fallback. */
+    static final Metadata.Key<String> CY_DEGRADED = Metadata.Key.of("cy-degraded", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> CY_MODEL = Metadata.Key.of("cy-model", Metadata.ASCII_STRING_MARSHALLER);
+    static final String X_CY_DEGRADED = "x-cy-degraded";
+
     private final Exchange exchange;
     private final CompletionRequest request;
+    private final CompletionJson json;
     private final Output output;
     private final StopScanner stops;
     private ClientCall<StreamPredictRequest, StreamPredictResponse> call;
@@ -36,9 +42,10 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
     private boolean requestPending;
     private int chunks;
 
-    CompletionCall(Exchange exchange, CompletionRequest request, Output output) {
+    CompletionCall(Exchange exchange, CompletionRequest request, CompletionJson json, Output output) {
         this.exchange = exchange;
         this.request = request;
+        this.json = json;
         this.output = output;
         this.stops = new StopScanner(request.stop());
     }
@@ -51,6 +58,20 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
         call.sendMessage(request.toUpstream(exchange.requestId()));
         call.halfClose(); // the worker reads only the first request message
         call.request(1);
+    }
+
+    @Override
+    public void onHeaders(Metadata headers) {
+        final String degraded = headers.get(CY_DEGRADED);
+        if (degraded == null) {
+            return;
+        }
+        // Said before the response starts: the client learns that another model answers, and which.
+        exchange.addResponseHeader(X_CY_DEGRADED, degraded);
+        final String served = headers.get(CY_MODEL);
+        if (served != null && !served.isEmpty()) {
+            json.servedBy(served);
+        }
     }
 
     @Override

@@ -17,7 +17,8 @@ final class CompletionJson {
     private final boolean chat;
     private final String id;
     private final long created;
-    private final String model;
+    // The request's model, or the one that served it when the coordinator degraded the call.
+    private String model;
     /** With {@code stream_options.include_usage}, every chunk carries {@code "usage": null}, as OpenAI's do. */
     private final boolean usageOnChunks;
 
@@ -28,6 +29,11 @@ final class CompletionJson {
         this.created = createdEpochSeconds;
         this.model = request.model();
         this.usageOnChunks = request.includeUsage();
+    }
+
+    /** The model that serves the answer, when it is not the one requested (a degraded call). */
+    void servedBy(String servedModel) {
+        this.model = servedModel;
     }
 
     /** The whole answer of a non-streaming request. */

@@ -74,6 +74,8 @@ final class Exchange {
     private boolean keepAlive;
     private boolean forceClose;
     private int status;
+    // Headers the upstream asked for (x-cy-degraded); set on the event loop before the head goes out.
+    private java.util.Map<String, String> responseHeaders = java.util.Map.of();
 
     Exchange(ChannelHandlerContext ctx, Owner owner, ObjectMapper mapper, HttpVersion version, String method,
              String path, String requestId, boolean requestKeepAlive) {
@@ -260,10 +262,19 @@ final class Exchange {
         finish(response);
     }
 
+    /** A header for the response, when it has not started yet. */
+    void addResponseHeader(String name, String value) {
+        if (responseHeaders.isEmpty()) {
+            responseHeaders = new java.util.LinkedHashMap<>(2);
+        }
+        responseHeaders.put(name, value);
+    }
+
     private void finishHead(HttpResponse response, HttpResponseStatus responseStatus) {
         status = responseStatus.code();
         keepAlive = requestKeepAlive && !forceClose && !owner.draining();
         response.headers().set("x-request-id", requestId);
+        responseHeaders.forEach(response.headers()::set);
         HttpUtil.setKeepAlive(response, keepAlive);
     }
 

@@ -133,7 +133,7 @@ public final class Routes {
                 : new CompletionCall.Collected(exchange, json);
         final Metadata headers = upstreamHeaders(exchange, request);
         headers.put(Upstream.STREAM, String.valueOf(completion.stream()));
-        new CompletionCall(exchange, completion, output).start(upstream, headers);
+        new CompletionCall(exchange, completion, json, output).start(upstream, headers);
     }
 
     private JsonNode parseJson(FullHttpRequest request) throws RequestException {
