@@ -161,20 +161,18 @@ final class FrontConnection {
     void writeHeaders(int streamId, Http2Headers headers, boolean endOfStream, Consumer<Boolean> written) {
         pingStrikes = 0;
         final ChannelFuture f = handler.encoder().writeHeaders(ctx, streamId, headers, 0, endOfStream, ctx.newPromise());
-        if (written != null || endOfStream) {
-            f.addListener(done -> {
-                if (endOfStream && done.isSuccess()) {
-                    responseEnded(streamId);
-                }
-                if (written != null) {
-                    written.accept(done.isSuccess());
-                }
-            });
+        // A gRPC response that ends before the client's request does leaves the stream half-closed,
+        // as grpc-java's server does: no RST_STREAM. A reset would make the client's END_STREAM,
+        // still on its way, a frame on a closed stream, and the STREAM_CLOSED resets that answer such
+        // frames count towards the flood limit on resets sent: enough short calls would end the
+        // connection with ENHANCE_YOUR_CALM.
+        if (written != null) {
+            f.addListener(done -> written.accept(done.isSuccess()));
         }
         scheduleFlush();
     }
 
-    /** The response on {@code streamId} went out whole: a client still sending is told it need not. */
+    /** A refusal on {@code streamId} went out whole: a client still sending a body is told it need not. */
     private void responseEnded(int streamId) {
         final Http2Stream stream = connection.stream(streamId);
         if (stream != null && stream.state() != Http2Stream.State.CLOSED) {

@@ -1,0 +1,95 @@
+package io.cy.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cy.coordinator.transport.netty.NettyTransport;
+import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.Status;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A server that answers before the client has half-closed (a unary answer computed from the first
+ * message, whose END_STREAM comes in a frame of its own) must not reset the stream: the client's
+ * END_STREAM would then land on a closed stream, each such call would cost a STREAM_CLOSED reset,
+ * and the flood limit on resets sent (200 per 30 s) would end a busy client's connection with
+ * ENHANCE_YOUR_CALM. grpc-java's server leaves such a stream half-closed, and so does ours.
+ */
+class LateHalfCloseTest {
+
+    private static final int CALLS = 300;
+
+    private NettyTransport transport;
+    private GrpcFrontServer server;
+    private RawFrameSocket client;
+
+    @BeforeEach
+    void start() throws Exception {
+        transport = NettyTransport.create(1, "late-half-close");
+        final ServerCallHandler<byte[], byte[]> answerFirstMessage = (call, headers) -> {
+            call.request(1);
+            return new ServerCall.Listener<>() {
+                @Override
+                public void onMessage(byte[] message) {
+                    call.sendHeaders(new Metadata());
+                    call.sendMessage(message);
+                    call.close(Status.OK, new Metadata());
+                }
+            };
+        };
+        server = ByteService.start(transport, answerFirstMessage, ByteService.settings(null, null, null));
+        // Frames written as bytes: nothing on the client's side drops a DATA frame for a stream it saw reset.
+        client = new RawFrameSocket(ByteService.address(server), 1 << 16);
+    }
+
+    @AfterEach
+    void stop() {
+        if (client != null) {
+            try {
+                client.close();
+            } catch (java.io.IOException ignored) {
+                // Closing anyway.
+            }
+        }
+        if (server != null) {
+            server.shutdownNow();
+        }
+        if (transport != null) {
+            transport.close();
+        }
+    }
+
+    @Test
+    void manyCallsAnsweredBeforeTheClientHalfClosesKeepTheConnection() throws Exception {
+        final java.util.concurrent.CompletableFuture<RawFrameSocket.GoAway> goAway = client.readUntilGoAway();
+        // Each answer is one DATA frame of a 5-byte prefix and a 1-byte message.
+        final int answerBytes = 6;
+        for (int i = 0; i < CALLS; i++) {
+            final int stream = 2 * i + 1;
+            client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, stream,
+                    RawFrameSocket.grpcRequest(ByteService.PATH));
+            client.frame(RawFrameSocket.DATA, 0, stream, new byte[] {0, 0, 0, 0, 1, (byte) i});
+            client.flush();
+            final long expected = (long) answerBytes * (i + 1);
+            Eventually.await("the answer to call " + i, java.time.Duration.ofSeconds(10),
+                    () -> client.dataBytesRead() >= expected || goAway.isDone());
+            assertThat(goAway).as("GOAWAY at call %d", i).isNotDone();
+            // The client's END_STREAM, after the server's: legal, and no error.
+            client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, stream, new byte[0]);
+            client.flush();
+        }
+        // One more call, so that every late END_STREAM above was read before it is answered.
+        final int last = 2 * CALLS + 1;
+        client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, last, RawFrameSocket.grpcRequest(ByteService.PATH));
+        client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, last, new byte[] {0, 0, 0, 0, 1, 7});
+        client.flush();
+        final long all = (long) answerBytes * (CALLS + 1);
+        Eventually.await("the last answer", java.time.Duration.ofSeconds(10),
+                () -> client.dataBytesRead() >= all || goAway.isDone());
+        assertThat(goAway).as("GOAWAY after %d calls answered before their END_STREAM", CALLS).isNotDone();
+    }
+}
