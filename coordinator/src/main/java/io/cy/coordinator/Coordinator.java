@@ -110,25 +110,33 @@ public final class Coordinator implements AutoCloseable {
     private final List<ServerTlsContext> tls;
     private final Observers observers;
 
-    private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
-                        HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
-                        Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
-                        ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
-                        List<ServerTlsContext> tls, Observers observers) {
+    /** Towards the sidecars: the event loops, the pool (with its queues and outlier state), the prober. */
+    private record Upstream(NettyTransport transport, SidecarPool sidecars, HealthProber prober) {}
+
+    /** What the listeners serve, and what answers beside them. */
+    private record Services(HealthStatusManager health, StreamPredictForwarder forwarder, Authenticator authenticator,
+                            Supplier<String> reloader) {}
+
+    /** Where callers come in: the gRPC servers (TCP, Unix socket, in-process), the HTTP bridge, their TLS. */
+    private record Listeners(List<Server> servers, ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint,
+                             List<ServerTlsContext> tls) {}
+
+    private Coordinator(CoordinatorConfig config, Upstream upstream, Services services, Listeners listeners,
+                        AuditLog audit, Observers observers) {
         this.config = config;
-        this.transport = transport;
-        this.sidecars = sidecars;
-        this.prober = prober;
-        this.health = health;
-        this.forwarder = forwarder;
-        this.authenticator = authenticator;
-        this.reloader = reloader;
-        this.servers = servers;
-        this.inProcess = inProcess;
-        this.http = http;
+        this.transport = upstream.transport();
+        this.sidecars = upstream.sidecars();
+        this.prober = upstream.prober();
+        this.health = services.health();
+        this.forwarder = services.forwarder();
+        this.authenticator = services.authenticator();
+        this.reloader = services.reloader();
+        this.servers = listeners.servers();
+        this.inProcess = listeners.inProcess();
+        this.http = listeners.http();
+        this.grpcEndpoint = listeners.grpcEndpoint();
+        this.tls = listeners.tls();
         this.audit = audit;
-        this.grpcEndpoint = grpcEndpoint;
-        this.tls = tls;
         this.observers = observers;
     }
 
@@ -414,8 +422,9 @@ public final class Coordinator implements AutoCloseable {
                 config.server().udsPath() == null ? "" : " and " + config.server().udsPath(),
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
-        return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls), observers);
+        return new Coordinator(config, new Upstream(transport, sidecars, prober),
+                new Services(health, forwarder, authenticator, reloader),
+                new Listeners(List.copyOf(servers), inProcess, http, grpcEndpoint, List.copyOf(tls)), audit, observers);
     }
 
     /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
