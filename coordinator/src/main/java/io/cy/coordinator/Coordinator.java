@@ -22,6 +22,8 @@ import io.cy.coordinator.metrics.ModelLabels;
 import io.cy.coordinator.metrics.ObservedMetrics;
 import io.cy.coordinator.metrics.TenantLabels;
 import io.cy.coordinator.quota.LocalQuotaStore;
+import io.cy.coordinator.quota.QuotaStore;
+import io.cy.coordinator.quota.RedisQuotaStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.routing.Catalog;
 import io.cy.coordinator.routing.ModelDiscovery;
@@ -108,12 +110,13 @@ public final class Coordinator implements AutoCloseable {
     private final Endpoint grpcEndpoint;
     private final List<ServerTlsContext> tls;
     private final Observers observers;
+    private final QuotaStore quotaStore;
 
     private Coordinator(CoordinatorConfig config, NettyTransport transport, SidecarPool sidecars,
                         HealthProber prober, HealthStatusManager health, StreamPredictForwarder forwarder,
                         Authenticator authenticator, Supplier<String> reloader, List<Server> servers,
                         ManagedChannel inProcess, HttpBridge http, AuditLog audit, Endpoint grpcEndpoint,
-                        List<ServerTlsContext> tls, Observers observers) {
+                        List<ServerTlsContext> tls, Observers observers, QuotaStore quotaStore) {
         this.config = config;
         this.transport = transport;
         this.sidecars = sidecars;
@@ -129,6 +132,7 @@ public final class Coordinator implements AutoCloseable {
         this.grpcEndpoint = grpcEndpoint;
         this.tls = tls;
         this.observers = observers;
+        this.quotaStore = quotaStore;
     }
 
     /**
@@ -316,8 +320,8 @@ public final class Coordinator implements AutoCloseable {
                 config.sidecars().health().timeout());
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
                 () -> updateServingStatus(health, sidecars), discovery::discoverAll);
-        final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
-                config.limits().maxNewTokens());
+        final QuotaStore quotaStore = quotaStore(config.quota());
+        final Quotas quotas = new Quotas(config.quota(), quotaStore, config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
@@ -398,6 +402,7 @@ public final class Coordinator implements AutoCloseable {
                 authenticator.close();
             }
             observers.close();
+            closeQuietly(quotaStore);
             throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -411,7 +416,25 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, transport, sidecars, prober, health, forwarder, authenticator, reloader,
-                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls), observers);
+                List.copyOf(servers), inProcess, http, audit, grpcEndpoint, List.copyOf(tls), observers, quotaStore);
+    }
+
+    /** Usage in this process, or in the Redis that replicas share ({@code quota.store: redis}). */
+    private static QuotaStore quotaStore(CoordinatorConfig.Quota quota) {
+        if (!quota.store().redis()) {
+            return new LocalQuotaStore(quota.maxTrackedTenants());
+        }
+        return new RedisQuotaStore(quota.store(), "cy:quota:", quota.maxTrackedTenants());
+    }
+
+    private static void closeQuietly(QuotaStore store) {
+        if (store instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                logger.warn("quota store did not close: {}", e.toString());
+            }
+        }
     }
 
     /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
@@ -670,6 +693,8 @@ public final class Coordinator implements AutoCloseable {
         if (authenticator != null) {
             authenticator.close();
         }
+        // Every call has ended and settled.
+        closeQuietly(quotaStore);
         // Last: every call has ended and been recorded; what the database cannot take in time is spooled.
         audit.close(Duration.ofSeconds(5));
         if (config.server().udsPath() != null) {

@@ -28,4 +28,9 @@ public interface QuotaStore {
     int trackedTenants();
 
     long rejections();
+
+    /** Figures of the store itself, beside quota_tenants and quota_rejections. */
+    default Map<String, String> metrics() {
+        return Map.of();
+    }
 }

@@ -104,7 +104,8 @@ public final class Quotas {
         synchronized (policyLock) {
             final Map<String, QuotaPolicy> tenants = new HashMap<>(config.tenants());
             tenants.put(tenant, policy);
-            config = new CoordinatorConfig.Quota(config.defaultPolicy(), Map.copyOf(tenants), config.maxTrackedTenants());
+            config = new CoordinatorConfig.Quota(config.defaultPolicy(), Map.copyOf(tenants), config.maxTrackedTenants(),
+                    config.store());
         }
     }
 
@@ -127,6 +128,7 @@ public final class Quotas {
         final Map<String, String> metrics = new LinkedHashMap<>();
         metrics.put("quota_tenants", String.valueOf(store.trackedTenants()));
         metrics.put("quota_rejections", String.valueOf(store.rejections()));
+        metrics.putAll(store.metrics());
         return metrics;
     }
 
