@@ -194,6 +194,13 @@ public record CoordinatorConfig(
 
         public static final QuotaStoreSettings LOCAL =
                 new QuotaStoreSettings(false, "", Duration.ofSeconds(10), false, 1, Duration.ofMillis(50));
+
+        @Override
+        public String toString() {
+            return "QuotaStoreSettings[redis=" + redis + ", redisUrl=" + ConfigLoader.redactUrl(redisUrl) + ", lease="
+                    + lease + ", rejectWhenUnavailable=" + rejectWhenUnavailable + ", replicasHint=" + replicasHint
+                    + ", timeout=" + timeout + "]";
+        }
     }
 
     /**

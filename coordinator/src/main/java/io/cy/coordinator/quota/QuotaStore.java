@@ -22,7 +22,11 @@ public interface QuotaStore {
     /** The tenant's current usage and rejection counts, for Control {@code quota_get}. */
     Map<String, String> usage(String tenant, QuotaPolicy policy);
 
-    /** Forgets the tenant's usage (its buckets fill up again); calls in flight keep their slots. */
+    /**
+     * Forgets the tenant's usage (its buckets fill up again); calls in flight keep their slots.
+     *
+     * @throws IllegalStateException when a shared store could not be reached: nothing was reset
+     */
     void reset(String tenant);
 
     int trackedTenants();

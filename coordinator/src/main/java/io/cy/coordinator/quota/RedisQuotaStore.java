@@ -101,6 +101,12 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
         if (never != null) {
             return never;
         }
+        if (!hasBudgets(policy)) {
+            // Only ceilings (checked by Quotas): nothing to count, nothing to ask Redis.
+            counts(tenant).admitted.increment();
+            return QuotaDecision.admitted(new Admission(tenant, (admission, charged) -> counts(tenant).charged.add(charged),
+                    promptTokens, reservedTokens));
+        }
         final RedisClusterAsyncCommands<String, String> commands = redis.commands();
         if (commands == null) {
             return whileUnavailable(tenant, policy, promptTokens, reservedTokens, "not connected");
@@ -209,6 +215,11 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
     public void close() {
         heartbeat.shutdownNow();
         redis.close();
+    }
+
+    private static boolean hasBudgets(QuotaPolicy policy) {
+        return policy.concurrent() != QuotaPolicy.UNLIMITED || policy.requestsPerMinute() != QuotaPolicy.UNLIMITED
+                || policy.tokensPerMinute() != QuotaPolicy.UNLIMITED || policy.tokensPerDay() != QuotaPolicy.UNLIMITED;
     }
 
     /** Calls this replica would refuse whatever Redis holds; never asks it. */

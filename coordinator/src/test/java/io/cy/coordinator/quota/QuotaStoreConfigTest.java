@@ -38,6 +38,7 @@ class QuotaStoreConfigTest {
 
         assertThat(store).isEqualTo(new QuotaStoreSettings(true, "rediss://:secret@redis.example:6380/2",
                 Duration.ofSeconds(5), true, 3, Duration.ofMillis(20)));
+        assertThat(store.toString()).contains("redis.example:6380").doesNotContain("secret");
     }
 
     @Test
