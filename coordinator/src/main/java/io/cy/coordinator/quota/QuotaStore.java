@@ -2,6 +2,8 @@ package io.cy.coordinator.quota;
 
 import io.cy.coordinator.config.CoordinatorConfig.QuotaPolicy;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Where tenants' usage lives. In memory today ({@link LocalQuotaStore}); a store shared by
@@ -15,6 +17,15 @@ public interface QuotaStore {
      * budgets under {@code policy}, all or nothing; never blocks.
      */
     QuotaDecision tryAdmit(String tenant, QuotaPolicy policy, long promptTokens, long reservedTokens);
+
+    /**
+     * As {@link #tryAdmit}, for a caller that must not wait: a store that asks another process
+     * completes the decision when it answers; one in memory has it completed already.
+     */
+    default CompletionStage<QuotaDecision> tryAdmitAsync(String tenant, QuotaPolicy policy, long promptTokens,
+                                                         long reservedTokens) {
+        return CompletableFuture.completedFuture(tryAdmit(tenant, policy, promptTokens, reservedTokens));
+    }
 
     /** Counts a refusal decided before the budgets were asked (a ceiling, a model not allowed). */
     void countRejection(String tenant, QuotaPolicy policy, RejectionReason reason);

@@ -97,43 +97,55 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
 
     @Override
     public QuotaDecision tryAdmit(String tenant, QuotaPolicy policy, long promptTokens, long reservedTokens) {
+        // Bounded: the decision completes within quota.redis.timeout whatever Redis does.
+        return tryAdmitAsync(tenant, policy, promptTokens, reservedTokens).toCompletableFuture().join();
+    }
+
+    @Override
+    public CompletableFuture<QuotaDecision> tryAdmitAsync(String tenant, QuotaPolicy policy, long promptTokens,
+                                                          long reservedTokens) {
         final QuotaDecision never = neverFits(tenant, policy, reservedTokens);
         if (never != null) {
-            return never;
+            return CompletableFuture.completedFuture(never);
         }
         if (!hasBudgets(policy)) {
             // Only ceilings (checked by Quotas): nothing to count, nothing to ask Redis.
             counts(tenant).admitted.increment();
-            return QuotaDecision.admitted(new Admission(tenant, (admission, charged) -> counts(tenant).charged.add(charged),
-                    promptTokens, reservedTokens));
+            return CompletableFuture.completedFuture(QuotaDecision.admitted(new Admission(tenant,
+                    (admission, charged) -> counts(tenant).charged.add(charged), promptTokens, reservedTokens)));
         }
         final RedisClusterAsyncCommands<String, String> commands = redis.commands();
         if (commands == null) {
-            return whileUnavailable(tenant, policy, promptTokens, reservedTokens, "not connected");
+            return CompletableFuture.completedFuture(
+                    whileUnavailable(tenant, policy, promptTokens, reservedTokens, "not connected"));
         }
         final String member = replica + ":" + sequence.incrementAndGet();
         final CompletableFuture<Object> reply = RedisScripts.run(commands, RedisScripts.ADMIT, keys(tenant),
                 admitArgs(member, policy, reservedTokens));
-        final List<?> result;
-        try {
-            // Bounded by quota.redis.timeout: admission runs on the transport's event loop.
-            result = (List<?>) reply.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            // Redis may still admit it: then give it all back at once.
-            reply.thenAccept(late -> {
-                if (((Number) ((List<?>) late).get(0)).longValue() == 0) {
-                    release(tenant, policy, member, reservedTokens);
-                }
-            });
-            return whileUnavailable(tenant, policy, promptTokens, reservedTokens,
-                    "no answer within " + settings.timeout().toMillis() + "ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return whileUnavailable(tenant, policy, promptTokens, reservedTokens, "interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
-            return whileUnavailable(tenant, policy, promptTokens, reservedTokens, String.valueOf(e.getCause()));
-        }
-        available();
+        // A copy times out, not the reply itself: a late answer must still be seen, to give it back.
+        return reply.copy().orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS).handle((result, error) -> {
+            if (error == null) {
+                available();
+                return decide(tenant, policy, member, (List<?>) result, promptTokens, reservedTokens);
+            }
+            final Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            if (cause instanceof TimeoutException) {
+                // Redis may still admit it: then give it all back at once.
+                reply.thenAccept(late -> {
+                    if (((Number) ((List<?>) late).get(0)).longValue() == 0) {
+                        release(tenant, policy, member, reservedTokens);
+                    }
+                });
+                return whileUnavailable(tenant, policy, promptTokens, reservedTokens,
+                        "no answer within " + settings.timeout().toMillis() + "ms");
+            }
+            return whileUnavailable(tenant, policy, promptTokens, reservedTokens, String.valueOf(cause));
+        });
+    }
+
+    private QuotaDecision decide(String tenant, QuotaPolicy policy, String member, List<?> result, long promptTokens,
+                                 long reservedTokens) {
         final long code = ((Number) result.get(0)).longValue();
         if (code != 0) {
             return refusal(tenant, policy, code, ((Number) result.get(1)).longValue(),

@@ -67,6 +67,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     // Guarded by this: the sidecar side as seen from the client listener.
     private StreamPredictRequest first;
     private boolean halfClosed;
+    // The first request waits for its quota decision; no sidecar call exists yet.
+    private boolean admitting;
     private boolean ended;
     private Status overrideStatus;
     private final List<Sidecar> tried = new ArrayList<>(2);
@@ -128,21 +130,13 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 }
                 route = resolution.route();
                 routingKey = new RoutingKey(stickyKey, request.getPrompt(), request.getAdapter());
-                final QuotaDecision quota = forwarder.callAdmission.admit(tenant, request, route);
-                if (!quota.isAdmitted()) {
-                    quotaDecision = "rejected:" + quota.reason().key();
-                    closeBeforeSidecar(quota.status(), quota.trailers());
-                    return;
-                }
-                quotaDecision = "admitted";
-                admission = quota.admission();
                 synchronized (this) {
-                    if (ended) {
-                        return;
-                    }
-                    first = rewrite(request);
-                    startAttempt();
+                    admitting = true;
                 }
+                // A store in another process answers later, on its thread: the event loop goes on.
+                forwarder.callAdmission.admitAsync(tenant, request, route)
+                        .whenComplete((quota, error) -> admitted(request, quota, error));
+                return;
             } else {
                 synchronized (this) {
                     if (ended) {
@@ -164,6 +158,35 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         }
     }
 
+    /** The quota's decision on the first request: the call goes on to a sidecar, or ends here. */
+    private void admitted(StreamPredictRequest request, QuotaDecision quota, Throwable error) {
+        try {
+            if (error != null) {
+                throw error instanceof RuntimeException e ? e : new IllegalStateException(error);
+            }
+            if (!quota.isAdmitted()) {
+                quotaDecision = "rejected:" + quota.reason().key();
+                closeBeforeSidecar(quota.status(), quota.trailers());
+                return;
+            }
+            quotaDecision = "admitted";
+            admission = quota.admission();
+            synchronized (this) {
+                admitting = false;
+                if (ended) {
+                    // Cancelled while the quota was asked: finish() ran before there was anything to settle.
+                    settleQuota(0, false);
+                    return;
+                }
+                first = rewrite(request);
+                startAttempt();
+            }
+            requestNextFromClient();
+        } catch (RuntimeException e) {
+            fail(e);
+        }
+    }
+
     @Override
     public void onHalfClose() {
         try {
@@ -175,6 +198,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 if (attempt != null) {
                     attempt.call().halfClose();
                     return;
+                }
+                if (admitting) {
+                    return; // the attempt the admission starts half-closes its sidecar call
                 }
             }
             closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null);
