@@ -19,9 +19,13 @@ import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import io.netty.util.internal.ThreadExecutorMap;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,9 +137,22 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 synchronized (this) {
                     admitting = true;
                 }
-                // A store in another process answers later, on its thread: the event loop goes on.
-                forwarder.callAdmission.admitAsync(tenant, request, route)
-                        .whenComplete((quota, error) -> admitted(request, quota, error));
+                // A store in another process answers later, on its thread: the event loop goes on,
+                // and the call continues back on it (its sidecar connection is that loop's).
+                final CompletableFuture<QuotaDecision> decision =
+                        forwarder.callAdmission.admitAsync(tenant, request, route).toCompletableFuture();
+                final Executor loop = ThreadExecutorMap.currentExecutor();
+                if (decision.isDone() || loop == null) {
+                    decision.whenComplete((quota, error) -> admitted(request, quota, error));
+                } else {
+                    decision.whenCompleteAsync((quota, error) -> admitted(request, quota, error), task -> {
+                        try {
+                            loop.execute(task);
+                        } catch (RejectedExecutionException e) {
+                            task.run(); // the loop is shutting down: end the call here instead
+                        }
+                    });
+                }
                 return;
             } else {
                 synchronized (this) {
