@@ -22,6 +22,8 @@ import io.cy.coordinator.metrics.ModelLabels;
 import io.cy.coordinator.metrics.ObservedMetrics;
 import io.cy.coordinator.metrics.TenantLabels;
 import io.cy.coordinator.quota.LocalQuotaStore;
+import io.cy.coordinator.quota.QuotaStore;
+import io.cy.coordinator.quota.RedisQuotaStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.routing.Catalog;
 import io.cy.coordinator.routing.ModelDiscovery;
@@ -109,13 +111,14 @@ public final class Coordinator implements AutoCloseable {
     private final Endpoint grpcEndpoint;
     private final List<ServerTlsContext> tls;
     private final Observers observers;
+    private final QuotaStore quotaStore;
 
     /** Towards the sidecars: the event loops, the pool (with its queues and outlier state), the prober. */
     private record Upstream(NettyTransport transport, SidecarPool sidecars, HealthProber prober) {}
 
     /** What the listeners serve, and what answers beside them. */
     private record Services(HealthStatusManager health, StreamPredictForwarder forwarder, Authenticator authenticator,
-                            Supplier<String> reloader) {}
+                            Supplier<String> reloader, QuotaStore quotaStore) {}
 
     /** Where callers come in: the gRPC servers (TCP, Unix socket, in-process), the HTTP bridge, their TLS. */
     private record Listeners(List<Server> servers, ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint,
@@ -138,6 +141,7 @@ public final class Coordinator implements AutoCloseable {
         this.tls = listeners.tls();
         this.audit = audit;
         this.observers = observers;
+        this.quotaStore = services.quotaStore();
     }
 
     /**
@@ -328,8 +332,8 @@ public final class Coordinator implements AutoCloseable {
         final HealthProber prober = new HealthProber(sidecars, config.sidecars().health(), probeHeaders,
                 () -> updateServingStatus(health, sidecars), discovery::discoverAll);
         prober.every(config.sidecars().dnsRefresh(), routing::refreshAddresses);
-        final Quotas quotas = new Quotas(config.quota(), new LocalQuotaStore(config.quota().maxTrackedTenants()),
-                config.limits().maxNewTokens());
+        final QuotaStore quotaStore = quotaStore(config.quota());
+        final Quotas quotas = new Quotas(config.quota(), quotaStore, config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
@@ -410,6 +414,7 @@ public final class Coordinator implements AutoCloseable {
                 authenticator.close();
             }
             observers.close();
+            closeQuietly(quotaStore);
             throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -423,8 +428,26 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, new Upstream(transport, sidecars, prober),
-                new Services(health, forwarder, authenticator, reloader),
+                new Services(health, forwarder, authenticator, reloader, quotaStore),
                 new Listeners(List.copyOf(servers), inProcess, http, grpcEndpoint, List.copyOf(tls)), audit, observers);
+    }
+
+    /** Usage in this process, or in the Redis that replicas share ({@code quota.store: redis}). */
+    private static QuotaStore quotaStore(CoordinatorConfig.Quota quota) {
+        if (!quota.store().redis()) {
+            return new LocalQuotaStore(quota.maxTrackedTenants());
+        }
+        return new RedisQuotaStore(quota.store(), "cy:quota:", quota.maxTrackedTenants());
+    }
+
+    private static void closeQuietly(QuotaStore store) {
+        if (store instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                logger.warn("quota store did not close: {}", e.toString());
+            }
+        }
     }
 
     /** The listener's TLS context, added to {@code started} so that it is closed; null for plaintext. */
@@ -683,6 +706,8 @@ public final class Coordinator implements AutoCloseable {
         if (authenticator != null) {
             authenticator.close();
         }
+        // Every call has ended and settled.
+        closeQuietly(quotaStore);
         // Last: every call has ended and been recorded; what the database cannot take in time is spooled.
         audit.close(Duration.ofSeconds(5));
         if (config.server().udsPath() != null) {

@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
  * @param jfr where the (last) coordinator writes a Flight Recording; null for none
  * @param keep keep the working directory (logs, sockets, nginx.conf) afterwards
  * @param auditDb the PostgreSQL the audited coordinator writes to; null: its spool files only
+ * @param quotaRedis with it, a column with the quotas kept in this Redis ({@code quota.store: redis}); null: none
  */
 public record CompareArgs(
         Path root,
@@ -33,12 +34,14 @@ public record CompareArgs(
         Path out,
         Path jfr,
         boolean keep,
-        String auditDb) {
+        String auditDb,
+        String quotaRedis) {
 
     static final int DEFAULT_PAIRS = 3;
     static final int QUICK_PAIRS = 2;
 
-    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db");
+    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db",
+            "--quota-redis");
     private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--metrics", "--keep");
 
     public static final String USAGE = String.join("\n",
@@ -61,6 +64,8 @@ public record CompareArgs(
             "  --no-nginx          leave nginx out even if installed",
             "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
             "                      the audit log spools to files in the working directory)",
+            "  --quota-redis URL   add a coordinator column with auth and quotas kept in this Redis",
+            "                      (quota.store: redis), e.g. redis://127.0.0.1:6379/15: what sharing quotas costs",
             "  --access-log        add a coordinator column with the access log on as well (CY_LOG_ACCESS=true)",
             "  --metrics           add a coordinator column with the Prometheus metrics on as well (CY_ADMIN_ADDR)",
             "  --out FILE          also write the report to FILE",
@@ -92,6 +97,7 @@ public record CompareArgs(
         boolean keep = false;
         final String dbUrl = env.get("DB_URL");
         String auditDb = dbUrl == null || dbUrl.isBlank() ? null : dbUrl;
+        String quotaRedis = null;
         for (Flags.Flag flag : Flags.parse(args, VALUED, SWITCHES)) {
             final String value = flag.value();
             switch (flag.name()) {
@@ -132,6 +138,9 @@ public record CompareArgs(
                 case "--audit-db":
                     auditDb = value.isBlank() ? null : value;
                     break;
+                case "--quota-redis":
+                    quotaRedis = value.isBlank() ? null : value;
+                    break;
                 default:
                     throw new IllegalStateException(flag.name());
             }
@@ -152,7 +161,8 @@ public record CompareArgs(
         if (pairs == 0) {
             pairs = quick ? QUICK_PAIRS : DEFAULT_PAIRS;
         }
-        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, metrics, out, jfr, keep, auditDb);
+        return new CompareArgs(root, quick, scenarios, pairs, nginx, accessLog, metrics, out, jfr, keep, auditDb,
+                quotaRedis);
     }
 
     private static String names(List<Scenario> scenarios) {

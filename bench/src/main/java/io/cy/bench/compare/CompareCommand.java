@@ -55,6 +55,7 @@ public final class CompareCommand {
     static final String COORDINATOR_AUTH = "coordinator+auth";
     static final String COORDINATOR_QUOTA = "coordinator+auth+quota";
     static final String COORDINATOR_AUDIT = "coordinator+auth+quota+audit";
+    static final String COORDINATOR_QUOTA_REDIS = "coordinator+auth+quota(redis)";
     static final String COORDINATOR_LOG = "coordinator+all+log";
     static final String COORDINATOR_METRICS = "coordinator+all+metrics";
     /** The columns of the bridge scenario: the governed coordinator over gRPC, and over its HTTP bridge. */
@@ -197,7 +198,8 @@ public final class CompareCommand {
         // Every target gets the same calls, token included: only the coordinators with auth on check it.
         final String secret = HmacJwt.newSecret();
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
-        final List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(), work);
+        final List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
+                args.quotaRedis(), work);
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
         final Variant governed = variants.get(variants.size() - 1);
@@ -282,6 +284,12 @@ public final class CompareCommand {
 
     /** As above; with {@code metrics}, a last column with the metrics on as well (the others have them off). */
     static List<Variant> variants(boolean accessLog, boolean metrics, String hmacSecret, String auditDb, Path work) {
+        return variants(accessLog, metrics, hmacSecret, auditDb, null, work);
+    }
+
+    /** As above; with {@code quotaRedis}, a column after the quota one with the quotas kept in that Redis. */
+    static List<Variant> variants(boolean accessLog, boolean metrics, String hmacSecret, String auditDb,
+                                  String quotaRedis, Path work) {
         final Map<String, String> plain = new LinkedHashMap<>();
         plain.put("CY_AUTH_MODE", "none");
         // No admin listener: no metrics, and no two coordinators wanting its one default port.
@@ -306,6 +314,13 @@ public final class CompareCommand {
         variants.add(new Variant(COORDINATOR, "auth, quotas, audit and access log off", plain));
         variants.add(new Variant(COORDINATOR_AUTH, "auth on (HS256 JWT, verified once, then from the cache)", auth));
         variants.add(new Variant(COORDINATOR_QUOTA, "auth on, quotas on (every limit set, none reached)", quota));
+        if (quotaRedis != null) {
+            final Map<String, String> shared = new LinkedHashMap<>(quota);
+            shared.put("CY_QUOTA_STORE", "redis");
+            shared.put("CY_QUOTA_REDIS_URL", quotaRedis);
+            variants.add(new Variant(COORDINATOR_QUOTA_REDIS, "auth on, quotas on and kept in Redis (quota.store: redis,"
+                    + " one script run per admission and one per settlement)", shared));
+        }
         variants.add(new Variant(COORDINATOR_AUDIT, "auth, quotas and the audit log on ("
                 + (auditDb == null ? "no database given: events to the spool files" : "written to PostgreSQL") + ")",
                 audit));

@@ -150,6 +150,23 @@ class CompareSupportTest {
     }
 
     @Test
+    void aQuotaRedisColumnFollowsTheQuotaOneWithTheSameLimitsKeptInRedis() throws Exception {
+        final List<CompareCommand.Variant> all = CompareCommand.variants(false, false, "s", null,
+                "redis://127.0.0.1:6379/15", Path.of("/w"));
+
+        assertThat(all).extracting(CompareCommand.Variant::name).containsExactly("coordinator", "coordinator+auth",
+                "coordinator+auth+quota", "coordinator+auth+quota(redis)", "coordinator+auth+quota+audit");
+        final java.util.Map<String, String> local = new java.util.HashMap<>(all.get(2).env());
+        local.put("CY_QUOTA_STORE", "redis");
+        local.put("CY_QUOTA_REDIS_URL", "redis://127.0.0.1:6379/15");
+        assertThat(all.get(3).env()).isEqualTo(local);
+        assertThat(all.get(4).env()).doesNotContainKey("CY_QUOTA_STORE");
+        assertThat(CompareArgs.parse(List.of("--quota-redis", "redis://h:6379/15"), java.util.Map.of()).quotaRedis())
+                .isEqualTo("redis://h:6379/15");
+        assertThat(CompareArgs.parse(List.of(), java.util.Map.of()).quotaRedis()).isNull();
+    }
+
+    @Test
     void auditDatabaseDefaultsToDbUrl() throws UsageException {
         assertThat(CompareArgs.parse(List.of(), Map.of("DB_URL", "postgresql://a/b")).auditDb()).isEqualTo("postgresql://a/b");
         assertThat(CompareArgs.parse(List.of("--audit-db", "postgresql://c/d"), Map.of()).auditDb())

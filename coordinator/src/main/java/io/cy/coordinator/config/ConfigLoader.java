@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cy.coordinator.redis.RedisUrls;
 import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.RoutesSpec;
 import io.cy.coordinator.transport.netty.Endpoint;
@@ -385,7 +386,29 @@ public final class ConfigLoader {
             tenants.put(tenant, policy(entry, base));
         }
         return new CoordinatorConfig.Quota(base, Map.copyOf(tenants),
-                quota.intIn("max_tracked_tenants", 1, 10_000_000));
+                quota.intIn("max_tracked_tenants", 1, 10_000_000), quotaStore(quota));
+    }
+
+    private static CoordinatorConfig.QuotaStoreSettings quotaStore(ConfigTree quota) {
+        final String store = quota.string("store");
+        if (!store.equals("local") && !store.equals("redis")) {
+            throw new ConfigException(quota.pathOf("store"), "'" + store + "' (expected: local or redis)");
+        }
+        final ConfigTree redis = quota.section("redis");
+        final String onUnavailable = redis.string("on_unavailable");
+        if (!onUnavailable.equals("local") && !onUnavailable.equals("reject")) {
+            throw new ConfigException(redis.pathOf("on_unavailable"), "'" + onUnavailable + "' (expected: local or reject)");
+        }
+        final String url = redis.string("url");
+        final boolean shared = store.equals("redis");
+        if (shared) {
+            RedisUrls.check(url, redis.pathOf("url"));
+        }
+        return new CoordinatorConfig.QuotaStoreSettings(shared, url,
+                redis.duration("lease", Duration.ofSeconds(1)),
+                onUnavailable.equals("reject"),
+                redis.intIn("replicas_hint", 1, 10_000),
+                redis.duration("timeout", Duration.ofMillis(1)));
     }
 
     /**

@@ -167,10 +167,40 @@ public record CoordinatorConfig(
                        Duration timeout) {}
 
     /** Per-tenant limits: {@code tenants} hold each listed tenant's complete policy. */
-    public record Quota(QuotaPolicy defaultPolicy, Map<String, QuotaPolicy> tenants, int maxTrackedTenants) {
+    public record Quota(QuotaPolicy defaultPolicy, Map<String, QuotaPolicy> tenants, int maxTrackedTenants,
+                        QuotaStoreSettings store) {
+
+        public Quota(QuotaPolicy defaultPolicy, Map<String, QuotaPolicy> tenants, int maxTrackedTenants) {
+            this(defaultPolicy, tenants, maxTrackedTenants, QuotaStoreSettings.LOCAL);
+        }
 
         public QuotaPolicy policyFor(String tenant) {
             return tenants.getOrDefault(tenant, defaultPolicy);
+        }
+    }
+
+    /**
+     * Where usage lives: this process ({@code local}) or a Redis that replicas share.
+     *
+     * @param redisUrl a Lettuce URI ({@code redis://}, {@code rediss://}, {@code redis-sentinel://});
+     *     several {@code redis://} hosts separated by commas: a Redis Cluster
+     * @param lease how long a replica's concurrency slots outlive its last heartbeat
+     * @param rejectWhenUnavailable {@code on_unavailable: reject}; otherwise each replica falls back
+     *     to its share of the limits
+     * @param replicasHint how many replicas share the limits, for that fallback
+     * @param timeout the longest a call waits on Redis
+     */
+    public record QuotaStoreSettings(boolean redis, String redisUrl, Duration lease, boolean rejectWhenUnavailable,
+                                     int replicasHint, Duration timeout) {
+
+        public static final QuotaStoreSettings LOCAL =
+                new QuotaStoreSettings(false, "", Duration.ofSeconds(10), false, 1, Duration.ofMillis(50));
+
+        @Override
+        public String toString() {
+            return "QuotaStoreSettings[redis=" + redis + ", redisUrl=" + ConfigLoader.redactUrl(redisUrl) + ", lease="
+                    + lease + ", rejectWhenUnavailable=" + rejectWhenUnavailable + ", replicasHint=" + replicasHint
+                    + ", timeout=" + timeout + "]";
         }
     }
 

@@ -2,6 +2,8 @@ package io.cy.coordinator.quota;
 
 import io.cy.coordinator.config.CoordinatorConfig.QuotaPolicy;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Where tenants' usage lives. In memory today ({@link LocalQuotaStore}); a store shared by
@@ -16,16 +18,34 @@ public interface QuotaStore {
      */
     QuotaDecision tryAdmit(String tenant, QuotaPolicy policy, long promptTokens, long reservedTokens);
 
+    /**
+     * As {@link #tryAdmit}, for a caller that must not wait: a store that asks another process
+     * completes the decision when it answers; one in memory has it completed already.
+     */
+    default CompletionStage<QuotaDecision> tryAdmitAsync(String tenant, QuotaPolicy policy, long promptTokens,
+                                                         long reservedTokens) {
+        return CompletableFuture.completedFuture(tryAdmit(tenant, policy, promptTokens, reservedTokens));
+    }
+
     /** Counts a refusal decided before the budgets were asked (a ceiling, a model not allowed). */
     void countRejection(String tenant, QuotaPolicy policy, RejectionReason reason);
 
     /** The tenant's current usage and rejection counts, for Control {@code quota_get}. */
     Map<String, String> usage(String tenant, QuotaPolicy policy);
 
-    /** Forgets the tenant's usage (its buckets fill up again); calls in flight keep their slots. */
+    /**
+     * Forgets the tenant's usage (its buckets fill up again); calls in flight keep their slots.
+     *
+     * @throws IllegalStateException when a shared store could not be reached: nothing was reset
+     */
     void reset(String tenant);
 
     int trackedTenants();
 
     long rejections();
+
+    /** Figures of the store itself, beside quota_tenants and quota_rejections. */
+    default Map<String, String> metrics() {
+        return Map.of();
+    }
 }

@@ -9,6 +9,8 @@ import io.grpc.Status;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Admission of calls against their tenant's policy: the per-call ceilings first (max_new_tokens,
@@ -50,10 +52,33 @@ public final class Quotas {
      *     {@code backend/model}); {@code models} allows the call when it lists any of them
      */
     public QuotaDecision admit(String tenant, StreamPredictRequest request, java.util.List<String> modelNames) {
+        return admitAsync(tenant, request, modelNames).toCompletableFuture().join();
+    }
+
+    /**
+     * As {@link #admit}, without waiting for a store in another process (Redis): the decision
+     * completes when it answers, at most {@code quota.redis.timeout} later. Ceilings, and the
+     * store in memory, decide at once.
+     */
+    public CompletionStage<QuotaDecision> admitAsync(String tenant, StreamPredictRequest request,
+                                                     java.util.List<String> modelNames) {
         final QuotaPolicy policy = config.policyFor(tenant);
         if (!policy.limitsAnything()) {
-            return QuotaDecision.admitted(new Admission(tenant, (a, charged) -> { }, 0, 0));
+            return CompletableFuture.completedFuture(QuotaDecision.admitted(new Admission(tenant, (a, charged) -> { }, 0, 0)));
         }
+        final QuotaDecision ceiling = ceilingRefusal(tenant, policy, request, modelNames);
+        if (ceiling != null) {
+            return CompletableFuture.completedFuture(ceiling);
+        }
+        final long requested = Integer.toUnsignedLong(request.getGeneration().getMaxNewTokens());
+        final long prompt = estimatePromptTokens(request);
+        final long completion = requested != 0 ? requested
+                : policy.maxNewTokens() != QuotaPolicy.UNLIMITED ? policy.maxNewTokens() : defaultMaxNewTokens;
+        return store.tryAdmitAsync(tenant, policy, prompt, prompt + completion);
+    }
+
+    private QuotaDecision ceilingRefusal(String tenant, QuotaPolicy policy, StreamPredictRequest request,
+                                         java.util.List<String> modelNames) {
         final long requested = Integer.toUnsignedLong(request.getGeneration().getMaxNewTokens());
         if (policy.maxNewTokens() != QuotaPolicy.UNLIMITED && requested > policy.maxNewTokens()) {
             return refuse(tenant, policy, RejectionReason.MAX_NEW_TOKENS, Status.INVALID_ARGUMENT.withDescription(
@@ -70,10 +95,7 @@ public final class Quotas {
                     "model_id: '" + request.getModelId() + "' is not allowed for tenant " + tenant
                             + " (allowed: " + String.join(", ", policy.models()) + ")"));
         }
-        final long prompt = estimatePromptTokens(request);
-        final long completion = requested != 0 ? requested
-                : policy.maxNewTokens() != QuotaPolicy.UNLIMITED ? policy.maxNewTokens() : defaultMaxNewTokens;
-        return store.tryAdmit(tenant, policy, prompt, prompt + completion);
+        return null;
     }
 
     private QuotaDecision refuse(String tenant, QuotaPolicy policy, RejectionReason reason, Status status) {
@@ -104,7 +126,8 @@ public final class Quotas {
         synchronized (policyLock) {
             final Map<String, QuotaPolicy> tenants = new HashMap<>(config.tenants());
             tenants.put(tenant, policy);
-            config = new CoordinatorConfig.Quota(config.defaultPolicy(), Map.copyOf(tenants), config.maxTrackedTenants());
+            config = new CoordinatorConfig.Quota(config.defaultPolicy(), Map.copyOf(tenants), config.maxTrackedTenants(),
+                    config.store());
         }
     }
 
@@ -127,6 +150,7 @@ public final class Quotas {
         final Map<String, String> metrics = new LinkedHashMap<>();
         metrics.put("quota_tenants", String.valueOf(store.trackedTenants()));
         metrics.put("quota_rejections", String.valueOf(store.rejections()));
+        metrics.putAll(store.metrics());
         return metrics;
     }
 

@@ -10,6 +10,7 @@ import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -49,6 +50,18 @@ public final class CallAdmission {
      * requested, the alias it named, or the resolved {@code backend/model}.
      */
     public QuotaDecision admit(String tenant, StreamPredictRequest request, Route route) {
+        return quotas.admit(tenant, request, modelNames(request, route));
+    }
+
+    /**
+     * As {@link #admit}, completed when the quota store answers: at once in memory, within
+     * {@code quota.redis.timeout} from Redis, so the caller's thread never waits for it.
+     */
+    public CompletionStage<QuotaDecision> admitAsync(String tenant, StreamPredictRequest request, Route route) {
+        return quotas.admitAsync(tenant, request, modelNames(request, route));
+    }
+
+    private static List<String> modelNames(StreamPredictRequest request, Route route) {
         final List<String> names = new ArrayList<>(3);
         names.add(request.getModelId());
         if (!route.alias().isEmpty()) {
@@ -57,7 +70,7 @@ public final class CallAdmission {
         for (String backend : route.backends()) {
             names.add(backend + "/" + route.model());
         }
-        return quotas.admit(tenant, request, names);
+        return names;
     }
 
     /** Whose budget the call uses: the credential's tenant; without authentication, the request's. */

@@ -196,7 +196,12 @@ public final class ControlHandler {
             case "quota_get":
                 return ok("quota of tenant " + tenant).putAllPayload(quotas.describe(tenant));
             case "quota_reset":
-                quotas.reset(tenant);
+                try {
+                    quotas.reset(tenant);
+                } catch (IllegalStateException e) {
+                    // A shared store that did not answer: nothing was reset, and the caller is told.
+                    return error(e.getMessage());
+                }
                 logger.info("quota usage of tenant {} reset", tenant);
                 return ok("usage of tenant " + tenant + " reset");
             default:

@@ -24,9 +24,13 @@ import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import io.netty.util.internal.ThreadExecutorMap;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,6 +78,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     // Guarded by this: the sidecar side as seen from the client listener.
     private StreamPredictRequest first;
     private boolean halfClosed;
+    // The first request waits for its quota decision; no sidecar call exists yet.
+    private boolean admitting;
     private boolean ended;
     private Status overrideStatus;
     private final List<Sidecar> tried = new ArrayList<>(2);
@@ -142,21 +148,26 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 }
                 route = resolution.route();
                 routingKey = new RoutingKey(stickyKey, request.getPrompt(), request.getAdapter());
-                final QuotaDecision quota = forwarder.callAdmission.admit(tenant, request, route);
-                if (!quota.isAdmitted()) {
-                    quotaDecision = "rejected:" + quota.reason().key();
-                    closeBeforeSidecar(quota.status(), quota.trailers());
-                    return;
-                }
-                quotaDecision = "admitted";
-                admission = quota.admission();
                 synchronized (this) {
-                    if (ended) {
-                        return;
-                    }
-                    first = rewrite(request);
-                    startAttempt();
+                    admitting = true;
                 }
+                // A store in another process answers later, on its thread: the event loop goes on,
+                // and the call continues back on it (its sidecar connection is that loop's).
+                final CompletableFuture<QuotaDecision> decision =
+                        forwarder.callAdmission.admitAsync(tenant, request, route).toCompletableFuture();
+                final Executor loop = ThreadExecutorMap.currentExecutor();
+                if (decision.isDone() || loop == null) {
+                    decision.whenComplete((quota, error) -> admitted(request, quota, error));
+                } else {
+                    decision.whenCompleteAsync((quota, error) -> admitted(request, quota, error), task -> {
+                        try {
+                            loop.execute(task);
+                        } catch (RejectedExecutionException e) {
+                            task.run(); // the loop is shutting down: end the call here instead
+                        }
+                    });
+                }
+                return;
             } else {
                 synchronized (this) {
                     if (ended) {
@@ -171,6 +182,35 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     attempt.call().sendMessage(rewrite(request));
                     attempt.countForwarded();
                 }
+            }
+            requestNextFromClient();
+        } catch (RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    /** The quota's decision on the first request: the call goes on to a sidecar, or ends here. */
+    private void admitted(StreamPredictRequest request, QuotaDecision quota, Throwable error) {
+        try {
+            if (error != null) {
+                throw error instanceof RuntimeException e ? e : new IllegalStateException(error);
+            }
+            if (!quota.isAdmitted()) {
+                quotaDecision = "rejected:" + quota.reason().key();
+                closeBeforeSidecar(quota.status(), quota.trailers());
+                return;
+            }
+            quotaDecision = "admitted";
+            admission = quota.admission();
+            synchronized (this) {
+                admitting = false;
+                if (ended) {
+                    // Cancelled while the quota was asked: finish() ran before there was anything to settle.
+                    settleQuota(0, false);
+                    return;
+                }
+                first = rewrite(request);
+                startAttempt();
             }
             requestNextFromClient();
         } catch (RuntimeException e) {
@@ -193,6 +233,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 if (queued != null) {
                     // Sent with the first request once the call's turn comes.
                     return;
+                }
+                if (admitting) {
+                    return; // the attempt the admission starts half-closes its sidecar call
                 }
             }
             closeBeforeSidecar(Status.INVALID_ARGUMENT.withDescription("Empty request stream"), null);
