@@ -42,6 +42,12 @@ public final class CallMetrics implements CallEndListener {
             // Control and Health calls refused at the door are counted above, not as requests.
             return;
         }
+        if (!s.degraded().isEmpty()) {
+            // "fallback; from=…" or "reject; from=…": the mode is the first word.
+            final int end = s.degraded().indexOf(';');
+            metrics.degraded.labelValues(models.label(s.alias()),
+                    end < 0 ? s.degraded() : s.degraded().substring(0, end)).inc();
+        }
         final String model = models.label(s.model());
         final String backend = s.backend().isEmpty() ? NO_BACKEND : s.backend();
         metrics.requests.labelValues(s.api(), model, backend, s.status().getCode().name()).inc();

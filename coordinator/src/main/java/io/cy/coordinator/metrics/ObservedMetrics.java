@@ -40,6 +40,7 @@ public final class ObservedMetrics {
     final Counter authFailures;
     final Counter webhookSuccess;
     final Counter webhookFailure;
+    final Counter degraded;
 
     private ObservedMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -72,9 +73,8 @@ public final class ObservedMetrics {
         for (String reason : new String[] {"connect", "timeout", "http_5xx", "http_4xx", "dropped"}) {
             webhookFailure.initLabelValues(reason);
         }
-        // Registered now so the name is taken; it has no samples until degraded modes exist.
-        Counter.builder().name("cy_degraded_total")
-                .help("Calls served in a degraded mode, by alias and mode")
+        degraded = Counter.builder().name("cy_degraded_total")
+                .help("Calls an alias's degrade policy applied to, by alias and mode (fallback, reject)")
                 .labelNames("alias", "mode").withoutExemplars().register(registry);
     }
 
