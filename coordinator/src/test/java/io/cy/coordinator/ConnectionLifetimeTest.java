@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.coordinator.RawHttp2Client.GoAway;
 import io.cy.coordinator.RawHttp2Client.Response;
-import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.server.GrpcFrontServer;
-import io.cy.coordinator.transport.wire.FloodLimits;
+import io.cy.coordinator.transport.netty.NettyTransport;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Grpc;
@@ -200,12 +199,6 @@ class ConnectionLifetimeTest {
                 }
             };
         };
-        // The lifetimes alone are under test: a grpc-java client's calls in a tight loop may reset
-        // streams of their own (CANCEL) faster than the default flood limit allows on a loaded machine.
-        final GrpcFrontServer.Settings defaults = ByteService.settings(maxAge, maxAgeGrace, maxIdle);
-        server = ByteService.start(transport, handler, new GrpcFrontServer.Settings(defaults.maxConcurrentStreams(),
-                defaults.maxHeaderListBytes(), defaults.maxMessageBytes(), defaults.keepaliveTime(),
-                defaults.keepaliveTimeout(), defaults.permitKeepaliveTime(), defaults.handshakeTimeout(), maxAge,
-                maxAgeGrace, maxIdle, new FloodLimits(10_000, 1_000_000, Duration.ofSeconds(30), 2)));
+        server = ByteService.start(transport, handler, ByteService.settings(maxAge, maxAgeGrace, maxIdle));
     }
 }

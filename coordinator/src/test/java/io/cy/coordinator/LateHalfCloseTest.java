@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * message, whose END_STREAM comes in a frame of its own) must not reset the stream: the client's
  * END_STREAM would then land on a closed stream, each such call would cost a STREAM_CLOSED reset,
  * and the flood limit on resets sent (200 per 30 s) would end a busy client's connection with
- * ENHANCE_YOUR_CALM. grpc-java's server leaves such a stream half-closed, and so does ours.
+ * ENHANCE_YOUR_CALM. grpc-java's server leaves such a stream half-closed, and so does ours; and
+ * a client's reset of a stream whose answer it already has is not counted as a rapid reset.
  */
 class LateHalfCloseTest {
 
@@ -91,5 +92,34 @@ class LateHalfCloseTest {
         Eventually.await("the last answer", java.time.Duration.ofSeconds(10),
                 () -> client.dataBytesRead() >= all || goAway.isDone());
         assertThat(goAway).as("GOAWAY after %d calls answered before their END_STREAM", CALLS).isNotDone();
+    }
+
+    @Test
+    void manyCallsTheClientCancelsOnceAnsweredKeepTheConnection() throws Exception {
+        // What a grpc-java client does when the answer comes before its END_STREAM went out: it
+        // resets the stream (CANCEL) rather than half-close it. Those calls were served: no flood.
+        final java.util.concurrent.CompletableFuture<RawFrameSocket.GoAway> goAway = client.readUntilGoAway();
+        final int answerBytes = 6;
+        for (int i = 0; i < CALLS; i++) {
+            final int stream = 2 * i + 1;
+            client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, stream,
+                    RawFrameSocket.grpcRequest(ByteService.PATH));
+            client.frame(RawFrameSocket.DATA, 0, stream, new byte[] {0, 0, 0, 0, 1, (byte) i});
+            client.flush();
+            final long expected = (long) answerBytes * (i + 1);
+            Eventually.await("the answer to call " + i, java.time.Duration.ofSeconds(10),
+                    () -> client.dataBytesRead() >= expected || goAway.isDone());
+            assertThat(goAway).as("GOAWAY at call %d", i).isNotDone();
+            client.rstStream(stream, RawFrameSocket.CANCEL);
+            client.flush();
+        }
+        final int last = 2 * CALLS + 1;
+        client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, last, RawFrameSocket.grpcRequest(ByteService.PATH));
+        client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, last, new byte[] {0, 0, 0, 0, 1, 7});
+        client.flush();
+        final long all = (long) answerBytes * (CALLS + 1);
+        Eventually.await("the last answer", java.time.Duration.ofSeconds(10),
+                () -> client.dataBytesRead() >= all || goAway.isDone());
+        assertThat(goAway).as("GOAWAY after %d answered calls cancelled", CALLS).isNotDone();
     }
 }

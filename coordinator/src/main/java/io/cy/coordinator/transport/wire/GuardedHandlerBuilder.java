@@ -28,15 +28,20 @@ public final class GuardedHandlerBuilder<T extends Http2ConnectionHandler>
     }
 
     private final HandlerFactory<T> factory;
+    private final Http2Connection connection;
+    private final FloodLimits limits;
 
     /** @param connection with its flow controllers already set */
     public GuardedHandlerBuilder(Http2Connection connection, FloodLimits limits, HandlerFactory<T> factory) {
         this.factory = requireNonNull(factory, "factory");
-        requireNonNull(limits, "limits");
-        connection(requireNonNull(connection, "connection"));
+        this.limits = requireNonNull(limits, "limits");
+        this.connection = requireNonNull(connection, "connection");
+        connection(connection);
         final int windowSeconds = Math.toIntExact(limits.rstFramesWindow().getSeconds());
         encoderEnforceMaxQueuedControlFrames(limits.maxQueuedControlFrames());
-        decoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), windowSeconds);
+        // Received resets are limited by ResetRateLimit, around the frame listener, not by Netty's
+        // listener, which would count the resets of calls already answered too.
+        decoderEnforceMaxRstFramesPerWindow(0, 0);
         encoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), windowSeconds);
         decoderEnforceMaxConsecutiveEmptyDataFrames(limits.maxConsecutiveEmptyDataFrames());
     }
@@ -46,10 +51,17 @@ public final class GuardedHandlerBuilder<T extends Http2ConnectionHandler>
         return super.initialSettings(settings);
     }
 
-    /** Set on the outermost decoder, so that every limiting decorator sees the frames first. */
+    /**
+     * Set on the outermost decoder, so that every limiting decorator sees the frames first; wrapped
+     * in the limit on resets received, when there is one.
+     */
     @Override
     public GuardedHandlerBuilder<T> frameListener(Http2FrameListener frameListener) {
-        return super.frameListener(frameListener);
+        if (limits.maxRstFramesPerWindow() <= 0) {
+            return super.frameListener(frameListener);
+        }
+        return super.frameListener(new ResetRateLimit(frameListener, connection, limits.maxRstFramesPerWindow(),
+                limits.rstFramesWindow()));
     }
 
     @Override
