@@ -24,6 +24,7 @@ import io.cy.coordinator.metrics.TenantLabels;
 import io.cy.coordinator.quota.LocalQuotaStore;
 import io.cy.coordinator.quota.QuotaStore;
 import io.cy.coordinator.quota.RedisQuotaStore;
+import io.cy.coordinator.redis.RedisRouteStore;
 import io.cy.coordinator.quota.Quotas;
 import io.cy.coordinator.routing.Catalog;
 import io.cy.coordinator.routing.ModelDiscovery;
@@ -112,13 +113,16 @@ public final class Coordinator implements AutoCloseable {
     private final List<ServerTlsContext> tls;
     private final Observers observers;
     private final QuotaStore quotaStore;
+    /** The longest a route change waits for Redis; Control commands may wait this on an event loop. */
+    static final Duration ROUTES_REDIS_TIMEOUT = Duration.ofSeconds(1);
+    private final RedisRouteStore routeStore;
 
     /** Towards the sidecars: the event loops, the pool (with its queues and outlier state), the prober. */
     private record Upstream(NettyTransport transport, SidecarPool sidecars, HealthProber prober) {}
 
     /** What the listeners serve, and what answers beside them. */
     private record Services(HealthStatusManager health, StreamPredictForwarder forwarder, Authenticator authenticator,
-                            Supplier<String> reloader, QuotaStore quotaStore) {}
+                            Supplier<String> reloader, QuotaStore quotaStore, RedisRouteStore routeStore) {}
 
     /** Where callers come in: the gRPC servers (TCP, Unix socket, in-process), the HTTP bridge, their TLS. */
     private record Listeners(List<Server> servers, ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint,
@@ -142,6 +146,7 @@ public final class Coordinator implements AutoCloseable {
         this.audit = audit;
         this.observers = observers;
         this.quotaStore = services.quotaStore();
+        this.routeStore = services.routeStore();
     }
 
     /**
@@ -333,6 +338,7 @@ public final class Coordinator implements AutoCloseable {
                 () -> updateServingStatus(health, sidecars), discovery::discoverAll);
         prober.every(config.sidecars().dnsRefresh(), routing::refreshAddresses);
         final QuotaStore quotaStore = quotaStore(config.quota());
+        final RedisRouteStore routeStore = routeStore(config.routesStore(), routing);
         final Quotas quotas = new Quotas(config.quota(), quotaStore, config.limits().maxNewTokens());
         final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
@@ -342,7 +348,7 @@ public final class Coordinator implements AutoCloseable {
         // Read by the Health answers (any thread) while the listeners start.
         final List<Server> servers = new CopyOnWriteArrayList<>();
         final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
-                new ControlHandler(sidecars, quotas, new RouteCommands(routing), reloader, internalToken,
+                new ControlHandler(sidecars, quotas, new RouteCommands(routing, routeStore), reloader, internalToken,
                         config.auth().required() ? config.auth().controlRole() : "",
                         config.sidecars().controlTimeout(), version, auditRecorder::control),
                 new HealthHandler(sidecars, forwarder::activeCalls, () -> {
@@ -415,6 +421,9 @@ public final class Coordinator implements AutoCloseable {
             }
             observers.close();
             closeQuietly(quotaStore);
+            if (routeStore != null) {
+                routeStore.close();
+            }
             throw new IOException(listenFailure(where, e), e);
         }
         health.setStatus("", ServingStatus.SERVING);
@@ -428,8 +437,21 @@ public final class Coordinator implements AutoCloseable {
                 http == null ? "" : "; HTTP on " + http.endpoint(),
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, new Upstream(transport, sidecars, prober),
-                new Services(health, forwarder, authenticator, reloader, quotaStore),
+                new Services(health, forwarder, authenticator, reloader, quotaStore, routeStore),
                 new Listeners(List.copyOf(servers), inProcess, http, grpcEndpoint, List.copyOf(tls)), audit, observers);
+    }
+
+    /**
+     * The route table shared through Redis ({@code routes.store: redis}), installed here before the
+     * first call when Redis answers in time; null for routes of this process alone.
+     */
+    private static RedisRouteStore routeStore(CoordinatorConfig.RoutesStore store, Routing routing) {
+        if (!store.redis()) {
+            return null;
+        }
+        final RedisRouteStore shared = new RedisRouteStore(store.redisUrl(), "cy:routes:", ROUTES_REDIS_TIMEOUT, routing);
+        shared.start(Duration.ofSeconds(2));
+        return shared;
     }
 
     /** Usage in this process, or in the Redis that replicas share ({@code quota.store: redis}). */
@@ -708,6 +730,9 @@ public final class Coordinator implements AutoCloseable {
         }
         // Every call has ended and settled.
         closeQuietly(quotaStore);
+        if (routeStore != null) {
+            routeStore.close();
+        }
         // Last: every call has ended and been recorded; what the database cannot take in time is spooled.
         audit.close(Duration.ofSeconds(5));
         if (config.server().udsPath() != null) {

@@ -192,6 +192,7 @@ public final class ConfigLoader {
                 new CoordinatorConfig.Log(root.section("log").bool("access")),
                 backends,
                 routes,
+                routesStore(root),
                 observability(root));
         if (!config.auth().clientCerts().isEmpty() && !asksForClientCerts(config.server().tls())
                 && !asksForClientCerts(config.http().tls())) {
@@ -387,6 +388,26 @@ public final class ConfigLoader {
         }
         return new CoordinatorConfig.Quota(base, Map.copyOf(tenants),
                 quota.intIn("max_tracked_tenants", 1, 10_000_000), quotaStore(quota));
+    }
+
+    private static CoordinatorConfig.RoutesStore routesStore(ConfigTree root) {
+        final ConfigTree routes = root.section("routes");
+        final String store = routes.string("store");
+        if (!store.equals("local") && !store.equals("redis")) {
+            throw new ConfigException(routes.pathOf("store"), "'" + store + "' (expected: local or redis)");
+        }
+        if (store.equals("local")) {
+            return CoordinatorConfig.RoutesStore.LOCAL;
+        }
+        final ConfigTree redis = routes.section("redis");
+        final String own = redis.string("url");
+        final String url = own.isBlank() ? root.section("quota").section("redis").string("url") : own;
+        if (url.isBlank()) {
+            throw new ConfigException(redis.pathOf("url"), "missing (expected: a Redis URL with routes.store: redis,"
+                    + " here or in quota.redis.url)");
+        }
+        RedisUrls.check(url, own.isBlank() ? "quota.redis.url" : redis.pathOf("url"));
+        return new CoordinatorConfig.RoutesStore(true, url);
     }
 
     private static CoordinatorConfig.QuotaStoreSettings quotaStore(ConfigTree quota) {

@@ -16,7 +16,8 @@ import javax.security.auth.x500.X500Principal;
  */
 public record CoordinatorConfig(
         Server server, Http http, Sidecars sidecars, Limits limits, Auth auth, Quota quota, Audit audit,
-        Shutdown shutdown, Log log, List<BackendSpec> backends, RoutesSpec routes, Observability observability) {
+        Shutdown shutdown, Log log, List<BackendSpec> backends, RoutesSpec routes, RoutesStore routesStore,
+        Observability observability) {
 
     public CoordinatorConfig {
         backends = List.copyOf(backends);
@@ -176,6 +177,20 @@ public record CoordinatorConfig(
 
         public QuotaPolicy policyFor(String tenant) {
             return tenants.getOrDefault(tenant, defaultPolicy);
+        }
+    }
+
+    /**
+     * Where the route table lives: this process ({@code routes.store: local}) or a Redis that
+     * replicas share, at {@code redisUrl} ({@code routes.redis.url}, else {@code quota.redis.url}).
+     */
+    public record RoutesStore(boolean redis, String redisUrl) {
+
+        public static final RoutesStore LOCAL = new RoutesStore(false, "");
+
+        @Override
+        public String toString() {
+            return "RoutesStore[redis=" + redis + ", redisUrl=" + ConfigLoader.redactUrl(redisUrl) + "]";
         }
     }
 

@@ -189,7 +189,9 @@ public final class RoutingSection {
 
     /** The {@code routes} section of the configuration; without aliases, {@code default} to the one backend that serves any model. */
     static RoutesSpec routesOf(ConfigTree root, List<BackendSpec> backends) {
-        return routes(root.section("routes"), backends);
+        final ConfigTree section = root.section("routes");
+        // Where the table lives, read by ConfigLoader; not part of a routes version.
+        return routes(section, backends, List.of("aliases", "sticky_key", "store", "redis"));
     }
 
     /**
@@ -212,11 +214,11 @@ public final class RoutingSection {
         // The whole document may be given, or just the section.
         final ObjectNode section = node.has("routes") && node.get("routes").isObject() && node.size() == 1
                 ? (ObjectNode) node.get("routes") : (ObjectNode) node;
-        return routes(new ConfigTree(section, "routes"), backends);
+        return routes(new ConfigTree(section, "routes"), backends, List.of("aliases", "sticky_key"));
     }
 
-    private static RoutesSpec routes(ConfigTree routes, List<BackendSpec> backends) {
-        routes.rejectUnknown(List.of("aliases", "sticky_key"));
+    private static RoutesSpec routes(ConfigTree routes, List<BackendSpec> backends, List<String> keys) {
+        routes.rejectUnknown(keys);
         final String stickyName = routes.has("sticky_key") ? routes.string("sticky_key") : "tenant";
         final StickyKey stickyKey = StickyKey.fromConfigName(stickyName.toLowerCase(Locale.ROOT));
         if (stickyKey == null) {

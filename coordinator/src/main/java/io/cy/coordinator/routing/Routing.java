@@ -109,6 +109,19 @@ public final class Routing {
      * @throws IllegalArgumentException naming the versions kept when there is no such version
      */
     public synchronized RouteTable rollback(long version) {
+        final RouteTable target = rollbackTarget(version);
+        // Exactly as it was, sidecars included.
+        follow(target);
+        activate(target);
+        return target;
+    }
+
+    /**
+     * The table {@link #rollback} would make active, without changing anything.
+     *
+     * @throws IllegalArgumentException naming the versions kept when there is no such version
+     */
+    public synchronized RouteTable rollbackTarget(long version) {
         RouteTable target = null;
         for (RouteTable table : history) {
             if (version == 0 ? table.version() < active.version()
@@ -121,10 +134,40 @@ public final class Routing {
                     : String.valueOf(version)) + " (expected: one of " + versionList() + ", other than the active "
                     + active.version() + ")");
         }
-        // Exactly as it was, sidecars included.
-        follow(target);
-        activate(target);
         return target;
+    }
+
+    /** The version the next change made here would take. */
+    public synchronized long nextVersion() {
+        return lastVersion + 1;
+    }
+
+    /**
+     * Makes {@code routes}, as version {@code version} made by another replica, active with this
+     * replica's backends. A version kept here with the same routes becomes active again exactly as
+     * it was (a rollback elsewhere is one here too); otherwise the routes become a new entry of the
+     * history under that version number, so later rollbacks name the same versions everywhere.
+     */
+    public synchronized RouteTable installShared(long version, RoutesSpec routes) {
+        if (active.version() == version && active.routes().equals(routes)) {
+            return active;
+        }
+        for (RouteTable table : history) {
+            if (table.version() == version && table.routes().equals(routes)) {
+                follow(table);
+                activate(table);
+                return table;
+            }
+        }
+        history.removeIf(table -> table.version() == version);
+        final RouteTable table = RouteTable.of(version, active.backends(), routes, active);
+        history.addLast(table);
+        while (history.size() > KEPT_VERSIONS) {
+            history.removeFirst();
+        }
+        lastVersion = Math.max(lastVersion, version);
+        activate(table);
+        return table;
     }
 
     /** The versions kept, oldest first. */

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.cy.coordinator.auth.Identity;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.RoutingSection;
+import io.cy.coordinator.redis.RedisRouteStore;
+import io.cy.coordinator.redis.SharedRoutesException;
 import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.Degrade;
 import io.cy.coordinator.routing.RouteTable;
@@ -33,9 +35,21 @@ public final class RouteCommands {
     static final int MAX_ROUTES_CHARS = 64 * 1024;
 
     private final Routing routing;
+    // Null with routes.store: local.
+    private final RedisRouteStore shared;
 
     public RouteCommands(Routing routing) {
+        this(routing, null);
+    }
+
+    /** @param shared where changes go first with {@code routes.store: redis}; null for local routes */
+    public RouteCommands(Routing routing, RedisRouteStore shared) {
         this.routing = requireNonNull(routing, "routing");
+        this.shared = shared;
+    }
+
+    private RouteTable setRoutes(RoutesSpec routes) {
+        return shared == null ? routing.setRoutes(routes) : shared.setRoutes(routes);
     }
 
     ControlMessage.Builder get() {
@@ -63,7 +77,12 @@ public final class RouteCommands {
         } catch (ConfigException e) {
             return error("routes not changed: " + e.getMessage()).putPayload("version", String.valueOf(before.version()));
         }
-        final RouteTable after = routing.setRoutes(routes);
+        final RouteTable after;
+        try {
+            after = setRoutes(routes);
+        } catch (SharedRoutesException e) {
+            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
+        }
         logger.info("routes set by {}: version {} -> {}", who(caller), before.version(), after.version());
         return changed("routes set for new calls", before, after);
     }
@@ -101,7 +120,12 @@ public final class RouteCommands {
             }
             degrade.put(each, current.withMode(mode));
         }
-        final RouteTable after = routing.setRoutes(new RoutesSpec(routes.aliases(), degrade, routes.stickyKey()));
+        final RouteTable after;
+        try {
+            after = setRoutes(new RoutesSpec(routes.aliases(), degrade, routes.stickyKey()));
+        } catch (SharedRoutesException e) {
+            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
+        }
         logger.info("degrade of {} set to {} by {}: version {} -> {}", alias, mode.configName(), who(caller),
                 before.version(), after.version());
         return changed("degrade of " + alias + " set to " + mode.configName() + " for new calls", before, after);
@@ -123,8 +147,8 @@ public final class RouteCommands {
         final RouteTable before = routing.active();
         final RouteTable after;
         try {
-            after = routing.rollback(version);
-        } catch (IllegalArgumentException e) {
+            after = shared == null ? routing.rollback(version) : shared.rollback(version);
+        } catch (IllegalArgumentException | SharedRoutesException e) {
             return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
         }
         logger.info("routes rolled back by {}: version {} -> {}", who(caller), before.version(), after.version());
