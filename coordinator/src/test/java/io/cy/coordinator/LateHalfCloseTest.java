@@ -66,60 +66,52 @@ class LateHalfCloseTest {
 
     @Test
     void manyCallsAnsweredBeforeTheClientHalfClosesKeepTheConnection() throws Exception {
-        final java.util.concurrent.CompletableFuture<RawFrameSocket.GoAway> goAway = client.readUntilGoAway();
-        // Each answer is one DATA frame of a 5-byte prefix and a 1-byte message.
-        final int answerBytes = 6;
-        for (int i = 0; i < CALLS; i++) {
-            final int stream = 2 * i + 1;
-            client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, stream,
-                    RawFrameSocket.grpcRequest(ByteService.PATH));
-            client.frame(RawFrameSocket.DATA, 0, stream, new byte[] {0, 0, 0, 0, 1, (byte) i});
-            client.flush();
-            final long expected = (long) answerBytes * (i + 1);
-            Eventually.await("the answer to call " + i, java.time.Duration.ofSeconds(10),
-                    () -> client.dataBytesRead() >= expected || goAway.isDone());
-            assertThat(goAway).as("GOAWAY at call %d", i).isNotDone();
-            // The client's END_STREAM, after the server's: legal, and no error.
-            client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, stream, new byte[0]);
-            client.flush();
-        }
-        // One more call, so that every late END_STREAM above was read before it is answered.
-        final int last = 2 * CALLS + 1;
-        client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, last, RawFrameSocket.grpcRequest(ByteService.PATH));
-        client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, last, new byte[] {0, 0, 0, 0, 1, 7});
-        client.flush();
-        final long all = (long) answerBytes * (CALLS + 1);
-        Eventually.await("the last answer", java.time.Duration.ofSeconds(10),
-                () -> client.dataBytesRead() >= all || goAway.isDone());
-        assertThat(goAway).as("GOAWAY after %d calls answered before their END_STREAM", CALLS).isNotDone();
+        // The client's END_STREAM, after the server's: legal, and no error.
+        assertNoGoAwayAfterCallsEndedBy(stream -> client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, stream,
+                new byte[0]));
     }
 
     @Test
     void manyCallsTheClientCancelsOnceAnsweredKeepTheConnection() throws Exception {
         // What a grpc-java client does when the answer comes before its END_STREAM went out: it
         // resets the stream (CANCEL) rather than half-close it. Those calls were served: no flood.
+        assertNoGoAwayAfterCallsEndedBy(stream -> client.rstStream(stream, RawFrameSocket.CANCEL));
+    }
+
+    /** How the client ends a stream the server has already answered in full. */
+    @FunctionalInterface
+    private interface ClientEnd {
+        void end(int streamId) throws java.io.IOException;
+    }
+
+    /**
+     * {@link #CALLS} calls, each answered on its first message and then ended by the client with
+     * {@code clientEnd}; then one more call, so that every ending above was read before it is
+     * answered. The server must have sent no GOAWAY.
+     */
+    private void assertNoGoAwayAfterCallsEndedBy(ClientEnd clientEnd) throws Exception {
         final java.util.concurrent.CompletableFuture<RawFrameSocket.GoAway> goAway = client.readUntilGoAway();
-        final int answerBytes = 6;
         for (int i = 0; i < CALLS; i++) {
             final int stream = 2 * i + 1;
-            client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, stream,
-                    RawFrameSocket.grpcRequest(ByteService.PATH));
-            client.frame(RawFrameSocket.DATA, 0, stream, new byte[] {0, 0, 0, 0, 1, (byte) i});
-            client.flush();
-            final long expected = (long) answerBytes * (i + 1);
-            Eventually.await("the answer to call " + i, java.time.Duration.ofSeconds(10),
-                    () -> client.dataBytesRead() >= expected || goAway.isDone());
-            assertThat(goAway).as("GOAWAY at call %d", i).isNotDone();
-            client.rstStream(stream, RawFrameSocket.CANCEL);
+            call(stream, (byte) i, false, i + 1, goAway);
+            clientEnd.end(stream);
             client.flush();
         }
-        final int last = 2 * CALLS + 1;
-        client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, last, RawFrameSocket.grpcRequest(ByteService.PATH));
-        client.frame(RawFrameSocket.DATA, RawFrameSocket.END_STREAM, last, new byte[] {0, 0, 0, 0, 1, 7});
+        call(2 * CALLS + 1, (byte) 7, true, CALLS + 1, goAway);
+        assertThat(goAway).as("GOAWAY after %d calls answered before the client ended them", CALLS).isNotDone();
+    }
+
+    /** Sends a one-byte message on a new stream and waits for the {@code nth} answer (or a GOAWAY). */
+    private void call(int stream, byte message, boolean endStream, int nth,
+                      java.util.concurrent.CompletableFuture<RawFrameSocket.GoAway> goAway) throws Exception {
+        client.frame(RawFrameSocket.HEADERS, RawFrameSocket.END_HEADERS, stream, RawFrameSocket.grpcRequest(ByteService.PATH));
+        client.frame(RawFrameSocket.DATA, endStream ? RawFrameSocket.END_STREAM : 0, stream,
+                new byte[] {0, 0, 0, 0, 1, message});
         client.flush();
-        final long all = (long) answerBytes * (CALLS + 1);
-        Eventually.await("the last answer", java.time.Duration.ofSeconds(10),
-                () -> client.dataBytesRead() >= all || goAway.isDone());
-        assertThat(goAway).as("GOAWAY after %d answered calls cancelled", CALLS).isNotDone();
+        // Each answer is one DATA frame of a 5-byte prefix and a 1-byte message.
+        final long expected = 6L * nth;
+        Eventually.await("answer " + nth, java.time.Duration.ofSeconds(10),
+                () -> client.dataBytesRead() >= expected || goAway.isDone());
+        assertThat(goAway).as("GOAWAY at answer %d", nth).isNotDone();
     }
 }
