@@ -3,6 +3,9 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Overview } from "./api";
 
+/** The coordinator keeps 15 minutes of samples. */
+const WINDOW_SECONDS = 15 * 60;
+
 interface Line { key: string; label: string; stroke: string }
 
 class Chart {
@@ -24,7 +27,8 @@ class Chart {
       title: this.title,
       width: Math.max(280, this.host.clientWidth || 360),
       height: 180,
-      scales: { x: { time: true } },
+      // Always the ring's whole window, so a chart reads the same from its first sample on.
+      scales: { x: { time: true, range: (_u, _min, max) => [max - WINDOW_SECONDS, max] } },
       axes: [{}, { label: this.unit, size: 60 }],
       series: [{}, ...this.lines.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, spanGaps: true }))],
     }, data, this.host);

@@ -8,15 +8,25 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import io.cy.audit.DbUrl;
+import io.cy.coordinator.auth.Authenticator;
 import io.cy.coordinator.auth.Identity;
+import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.routing.Routing;
+import io.cy.coordinator.service.ControlHandler;
+import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.llm.proto.ControlMessage;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,13 +57,15 @@ public final class ConsoleApi implements AutoCloseable {
         this.sampler = sampler;
     }
 
-    /** What the panels read and where changes go; see {@link ConsoleApi#create}. */
-    public record Sources(io.cy.coordinator.auth.Authenticator authenticator, String adminRole,
-                          java.time.Duration authTimeout, io.cy.coordinator.service.ControlHandler control,
-                          java.time.Duration controlTimeout, String version,
-                          io.cy.coordinator.sidecar.SidecarPool sidecars, io.cy.coordinator.routing.Routing routing,
-                          io.cy.coordinator.quota.Quotas quotas, java.util.function.IntSupplier activeCalls,
-                          io.cy.audit.DbUrl auditDatabase) {}
+    /**
+     * What the panels read and where changes go; see {@link ConsoleApi#create}.
+     *
+     * @param authenticator null with {@code auth.mode: none}
+     * @param auditDatabase where recent calls are read; null: from memory
+     */
+    public record Sources(Authenticator authenticator, String adminRole, Duration authTimeout,
+                          ControlHandler control, Duration controlTimeout, String version, SidecarPool sidecars,
+                          Routing routing, Quotas quotas, IntSupplier activeCalls, DbUrl auditDatabase) {}
 
     /**
      * The API, and the sampler of {@code registry} that feeds the overview's charts (stopped by
@@ -62,9 +74,7 @@ public final class ConsoleApi implements AutoCloseable {
      * @param feeds what the calls feed the console: the ring of recent calls (used when
      *     {@code sources.auditDatabase()} is null) and the calls per sidecar
      */
-    public static ConsoleApi create(Sources sources, ConsoleFeeds feeds,
-                                    io.prometheus.metrics.model.registry.PrometheusRegistry registry,
-                                    java.time.Clock clock) {
+    public static ConsoleApi create(Sources sources, ConsoleFeeds feeds, PrometheusRegistry registry, Clock clock) {
         requireNonNull(sources, "sources");
         requireNonNull(feeds, "feeds");
         final MetricsHistory history = new MetricsHistory();
