@@ -30,7 +30,11 @@ class Chart {
       // Always the ring's whole window, so a chart reads the same from its first sample on.
       scales: { x: { time: true, range: (_u, _min, max) => [max - WINDOW_SECONDS, max] } },
       axes: [{}, { label: this.unit, size: 60 }],
-      series: [{}, ...this.lines.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, spanGaps: true }))],
+      // Points as well as lines: a percentile is missing for every interval without calls, so a
+      // quiet coordinator's samples are often single points between gaps.
+      series: [{}, ...this.lines.map((line) => ({
+        label: line.label, stroke: line.stroke, width: 2, points: { show: true, size: 4 },
+      }))],
     }, data, this.host);
   }
 }
