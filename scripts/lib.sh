@@ -21,7 +21,7 @@ ensure_built() {
   for jar in "${CY_JARS[@]}"; do
     if [[ ! -f "$jar" ]] \
         || [[ -n "$(find "$CY_ROOT"/pom.xml "$CY_ROOT"/*/pom.xml "$CY_ROOT"/*/src \
-                      -type f -newer "$jar" -print -quit)" ]]; then
+                      -path '*/node_modules' -prune -o -type f -newer "$jar" -print -quit)" ]]; then
       stale=1
       break
     fi

@@ -10,6 +10,8 @@ import io.cy.audit.PostgresAuditLog;
 import io.cy.bridge.BridgeConfig;
 import io.cy.bridge.HttpBridge;
 import io.cy.coordinator.admin.AdminServer;
+import io.cy.coordinator.admin.ConsoleApi;
+import io.cy.coordinator.admin.ConsoleFeeds;
 import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.audit.AuditRecorder;
 import io.cy.coordinator.auth.AuthInterceptor;
@@ -156,10 +158,14 @@ public final class Coordinator implements AutoCloseable {
      */
     private record Observers(ObservedMetrics metrics, CallEndListener callMetrics, UsageWebhook webhook,
                              AdminServer admin, TracingInterceptor tracing, Tracing traces,
-                             OpenTelemetrySdk ownedSdk) {
+                             OpenTelemetrySdk ownedSdk, ConsoleFeeds console) {
 
-        /** @param given the tracing to use; null for the one the environment configures */
-        static Observers start(CoordinatorConfig config, OpenTelemetry given, Routing routing) {
+        /**
+         * @param given the tracing to use; null for the one the environment configures
+         * @param keepRecentCalls whether the console keeps the last calls in memory (no audit database to read)
+         */
+        static Observers start(CoordinatorConfig config, OpenTelemetry given, Routing routing,
+                               boolean keepRecentCalls) {
             final Tracing traces = given != null ? new Tracing(given, () -> 0) : Tracing.fromEnvironment(System.getenv());
             final OpenTelemetry openTelemetry = traces.openTelemetry();
             final OpenTelemetrySdk ownedSdk = given == null && openTelemetry instanceof OpenTelemetrySdk sdk ? sdk : null;
@@ -175,13 +181,15 @@ public final class Coordinator implements AutoCloseable {
                     new TenantLabels(settings.maxTenants()));
             final UsageWebhook webhook = settings.webhook() == null ? null : UsageWebhook.start(settings.webhook(),
                     metrics == null ? NO_COUNTERS : metrics.webhookCounters());
-            return new Observers(metrics, callMetrics, webhook, null, tracing, traces, ownedSdk);
+            // The console lives on the admin listener, as the metrics do.
+            final ConsoleFeeds console = metrics == null ? null : new ConsoleFeeds(keepRecentCalls);
+            return new Observers(metrics, callMetrics, webhook, null, tracing, traces, ownedSdk, console);
         }
 
         /** Every call's end goes to {@code next}, then to the metrics and the webhook that are on. */
         CallEndListener around(CallEndListener next) {
             CallEndListener chain = next;
-            for (CallEndListener added : new CallEndListener[] {callMetrics, webhook}) {
+            for (CallEndListener added : new CallEndListener[] {callMetrics, webhook, console}) {
                 if (added != null) {
                     final CallEndListener before = chain;
                     chain = summary -> {
@@ -193,13 +201,22 @@ public final class Coordinator implements AutoCloseable {
             return chain;
         }
 
-        Observers listening(Endpoint addr, SidecarPool sidecars, AuditLog audit, Routing routing) throws IOException {
+        Observers listening(Endpoint addr, SidecarPool sidecars, AuditLog audit, Routing routing,
+                            ConsoleApi.Sources consoleSources) throws IOException {
             if (metrics == null) {
                 return this;
             }
             metrics.watch(sidecars, audit, () -> routing.active().version(), traces::droppedSpans);
-            return new Observers(metrics, callMetrics, webhook, AdminServer.start(addr, metrics.registry(),
-                    () -> sidecars.availableCount() > 0 ? null : "no sidecar available"), tracing, traces, ownedSdk);
+            final ConsoleApi api = ConsoleApi.create(consoleSources, console, metrics.registry(), java.time.Clock.systemUTC());
+            final AdminServer admin;
+            try {
+                admin = AdminServer.start(addr, metrics.registry(),
+                        () -> sidecars.availableCount() > 0 ? null : "no sidecar available", api);
+            } catch (IOException | RuntimeException e) {
+                api.close();
+                throw e;
+            }
+            return new Observers(metrics, callMetrics, webhook, admin, tracing, traces, ownedSdk, console);
         }
 
         void close() {
@@ -275,9 +292,10 @@ public final class Coordinator implements AutoCloseable {
         requireNonNull(config, "config");
         requireNonNull(reloadSource, "reloadSource");
         requireNonNull(callEndListener, "callEndListener");
-        final AuditLog audit = startAudit(config.audit());
+        final StartedAudit started = startAudit(config.audit());
+        final AuditLog audit = started.log();
         try {
-            return start(config, callEndListener, reloadSource, audit, tracing);
+            return start(config, callEndListener, reloadSource, started, tracing);
         } catch (IOException | RuntimeException | Error e) {
             // Also stops an embedded database, which would otherwise outlive this process.
             audit.close(Duration.ofSeconds(5));
@@ -286,8 +304,9 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private static Coordinator start(CoordinatorConfig config, CallEndListener callEndListener,
-                                     Supplier<CoordinatorConfig> reloadSource, AuditLog audit, OpenTelemetry tracing)
-            throws IOException {
+                                     Supplier<CoordinatorConfig> reloadSource, StartedAudit started,
+                                     OpenTelemetry tracing) throws IOException {
+        final AuditLog audit = started.log();
         final String version = version();
         final AuditRecorder auditRecorder = new AuditRecorder(audit);
         // With the audit log off, no event is built for every call only to be dropped.
@@ -330,7 +349,7 @@ public final class Coordinator implements AutoCloseable {
             probeHeaders.put(AUTHORIZATION, "Bearer " + internalToken);
         }
         final Routing routing = new Routing(sidecars, new Catalog(), config.backends(), config.routes(), addresses);
-        Observers observers = Observers.start(config, tracing, routing);
+        Observers observers = Observers.start(config, tracing, routing, started.database() == null);
         final CallEndListener callEnds = observers.around(audited);
         final ModelDiscovery discovery = new ModelDiscovery(sidecars, routing, probeHeaders,
                 config.sidecars().health().timeout());
@@ -347,10 +366,10 @@ public final class Coordinator implements AutoCloseable {
                 AiInferenceServices.SIDECAR_STREAM_PREDICT, internalToken, callEnds);
         // Read by the Health answers (any thread) while the listeners start.
         final List<Server> servers = new CopyOnWriteArrayList<>();
-        final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder,
-                new ControlHandler(sidecars, quotas, new RouteCommands(routing, routeStore), reloader, internalToken,
-                        config.auth().required() ? config.auth().controlRole() : "",
-                        config.sidecars().controlTimeout(), version, auditRecorder::control),
+        final String adminRole = config.auth().required() ? config.auth().controlRole() : "";
+        final ControlHandler control = new ControlHandler(sidecars, quotas, new RouteCommands(routing, routeStore),
+                reloader, internalToken, adminRole, config.sidecars().controlTimeout(), version, auditRecorder::control);
+        final List<ServerServiceDefinition> services = AiInferenceServices.bind(forwarder, control,
                 new HealthHandler(sidecars, forwarder::activeCalls, () -> {
                     final java.util.Map<String, String> metrics = new java.util.LinkedHashMap<>(quotas.metrics());
                     metrics.putAll(audit.metrics());
@@ -404,7 +423,10 @@ public final class Coordinator implements AutoCloseable {
             }
             if (config.observability().adminAddr() != null) {
                 where = config.observability().adminAddr().toString();
-                observers = observers.listening(config.observability().adminAddr(), sidecars, audit, routing);
+                observers = observers.listening(config.observability().adminAddr(), sidecars, audit, routing,
+                        new ConsoleApi.Sources(authenticator, adminRole, config.auth().oidc().timeout().plusSeconds(1),
+                                control, config.sidecars().controlTimeout().plus(ROUTES_REDIS_TIMEOUT).plusSeconds(1),
+                                version, sidecars, routing, quotas, forwarder::activeCalls, started.database()));
             }
         } catch (IOException | RuntimeException | Error e) {
             if (inProcess != null) {
@@ -594,11 +616,14 @@ public final class Coordinator implements AutoCloseable {
         builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
     }
 
-    private static AuditLog startAudit(CoordinatorConfig.Audit config) throws IOException {
+    /** The audit log, and the database it writes to (null when none: disabled, or the spool alone). */
+    private record StartedAudit(AuditLog log, io.cy.audit.DbUrl database) {}
+
+    private static StartedAudit startAudit(CoordinatorConfig.Audit config) throws IOException {
         final AuditConfig settings = config.settings();
         if (settings == null) {
             logger.info("audit log disabled (audit.enabled: false)");
-            return new NoopAuditLog();
+            return new StartedAudit(new NoopAuditLog(), null);
         }
         final Path embeddedDir = config.embeddedDatabaseDir();
         if (settings.dbUrl() != null && embeddedDir != null) {
@@ -608,17 +633,17 @@ public final class Coordinator implements AutoCloseable {
                     embeddedDir);
         }
         if (settings.dbUrl() != null) {
-            return PostgresAuditLog.start(settings);
+            return new StartedAudit(PostgresAuditLog.start(settings), settings.dbUrl());
         }
         if (embeddedDir == null) {
             logger.warn("no DB_URL (audit.db_url): audit events go to the spool in {} only, until a database is"
                     + " configured", settings.spoolDir().toAbsolutePath());
-            return PostgresAuditLog.start(settings);
+            return new StartedAudit(PostgresAuditLog.start(settings), null);
         }
         final EmbeddedAuditDatabase database = EmbeddedAuditDatabase.start(embeddedDir);
         logger.info("audit: the latest rows: psql \"{}\" -c \"{}\"; or, without psql: cy-coordinator {} --db-url {}",
                 database.url(), AuditQuery.LATEST, AuditQuery.FLAG, database.url());
-        return database.startLog(settings);
+        return new StartedAudit(database.startLog(settings), io.cy.audit.DbUrl.parse(database.url()));
     }
 
     private static BridgeConfig bridgeConfig(CoordinatorConfig.Http http) {

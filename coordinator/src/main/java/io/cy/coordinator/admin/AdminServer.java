@@ -21,7 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin listener: {@code GET /metrics}, {@code /healthz} and {@code /readyz}.
+ * The admin listener: {@code GET /metrics}, {@code /healthz} and {@code /readyz}, and, when given
+ * a {@link ConsoleApi}, the console ({@code GET /} and its assets) and its JSON API under
+ * {@code /admin/api/}.
  *
  * <p>The JDK's HTTP server on a small executor of its own rather than a Netty handler: rendering
  * a scrape walks every series and the JVM's MX beans, which may take milliseconds and must not
@@ -29,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * can make it do; past that, the accepting thread serves the request itself, which slows
  * accepting instead of growing a queue.
  *
- * <p>No authentication: bind it to localhost (the default) or a private network.
+ * <p>{@code /metrics}, {@code /healthz} and {@code /readyz} have no authentication (scrapers and
+ * probes call them): bind the listener to localhost (the default) or a private network. The API
+ * authenticates every request itself; the page and its assets hold no data.
  */
 public final class AdminServer implements AutoCloseable {
 
@@ -42,14 +46,18 @@ public final class AdminServer implements AutoCloseable {
     private final PrometheusRegistry registry;
     private final ExpositionFormats formats = ExpositionFormats.init();
     private final Supplier<String> notReadyReason;
+    // Null without the console.
+    private final ConsoleApi api;
+    private final ConsoleAssets assets = new ConsoleAssets(AdminServer.class.getClassLoader());
     private volatile boolean stopping;
 
     private AdminServer(HttpServer server, ThreadPoolExecutor executor, PrometheusRegistry registry,
-                        Supplier<String> notReadyReason) {
+                        Supplier<String> notReadyReason, ConsoleApi api) {
         this.server = server;
         this.executor = executor;
         this.registry = registry;
         this.notReadyReason = notReadyReason;
+        this.api = api;
     }
 
     /**
@@ -59,6 +67,17 @@ public final class AdminServer implements AutoCloseable {
      */
     public static AdminServer start(Endpoint addr, PrometheusRegistry registry, Supplier<String> notReadyReason)
             throws IOException {
+        return start(addr, registry, notReadyReason, null);
+    }
+
+    /**
+     * Starts listening on {@code addr}, serving the console and {@code api} too; the server closes
+     * {@code api} when it closes.
+     *
+     * @param api null for no console
+     */
+    public static AdminServer start(Endpoint addr, PrometheusRegistry registry, Supplier<String> notReadyReason,
+                                    ConsoleApi api) throws IOException {
         requireNonNull(addr, "addr");
         requireNonNull(registry, "registry");
         requireNonNull(notReadyReason, "notReadyReason");
@@ -70,7 +89,7 @@ public final class AdminServer implements AutoCloseable {
                     return thread;
                 }, new ThreadPoolExecutor.CallerRunsPolicy());
         executor.allowCoreThreadTimeOut(true);
-        final AdminServer admin = new AdminServer(http, executor, registry, notReadyReason);
+        final AdminServer admin = new AdminServer(http, executor, registry, notReadyReason, api);
         http.createContext("/", admin::handle);
         http.setExecutor(executor);
         http.start();
@@ -90,17 +109,29 @@ public final class AdminServer implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
             final String method = exchange.getRequestMethod();
+            final String path = exchange.getRequestURI().getPath();
+            if (api != null && path.startsWith(ConsoleApi.PREFIX)) {
+                api.handle(exchange);
+                return;
+            }
             if (!method.equals("GET") && !method.equals("HEAD")) {
                 exchange.getResponseHeaders().set("Allow", "GET, HEAD");
                 send(exchange, 405, "text/plain; charset=utf-8", bytes(method + ": method not allowed (expected: GET)\n"));
                 return;
             }
-            switch (exchange.getRequestURI().getPath()) {
+            switch (path) {
                 case "/metrics" -> metrics(exchange);
                 case "/healthz" -> send(exchange, 200, "text/plain; charset=utf-8", bytes("ok\n"));
                 case "/readyz" -> ready(exchange);
-                default -> send(exchange, 404, "text/plain; charset=utf-8",
-                        bytes("not found (expected: /metrics, /healthz or /readyz)\n"));
+                default -> {
+                    if (api != null && ConsoleAssets.serves(path)) {
+                        assets.handle(exchange, path);
+                    } else {
+                        send(exchange, 404, "text/plain; charset=utf-8", bytes(api == null
+                                ? "not found (expected: /metrics, /healthz or /readyz)\n"
+                                : "not found (expected: /, /admin/api/..., /metrics, /healthz or /readyz)\n"));
+                    }
+                }
             }
         } catch (IOException | RuntimeException e) {
             logger.debug("admin request failed", e);
@@ -148,5 +179,8 @@ public final class AdminServer implements AutoCloseable {
         stopping = true;
         server.stop(0);
         executor.shutdownNow();
+        if (api != null) {
+            api.close();
+        }
     }
 }

@@ -45,24 +45,9 @@ public final class AuditQuery {
     }
 
     static int run(DbUrl url, String sql, PrintStream out, int statementTimeoutSeconds) throws SQLException {
-        requireNonNull(url, "url");
         requireNonNull(sql, "sql");
         requireNonNull(out, "out");
-        final Properties properties = new Properties();
-        if (url.user() != null) {
-            properties.setProperty("user", url.user());
-        }
-        if (url.password() != null) {
-            properties.setProperty("password", url.password());
-        }
-        properties.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_S));
-        properties.setProperty("ApplicationName", "cy-audit-query");
-        // For the whole session, so that a COMMIT inside the SQL does not open a writable transaction.
-        properties.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="
-                + statementTimeoutSeconds + "s");
-        try (Connection connection = DriverManager.getConnection(url.jdbcUrl(), properties)) {
-            connection.setAutoCommit(false);
-            connection.setReadOnly(true);
+        try (Connection connection = readOnly(url, "cy-audit-query", CONNECT_TIMEOUT_S, statementTimeoutSeconds)) {
             try (Statement statement = connection.createStatement()) {
                 statement.setMaxRows(MAX_ROWS + 1);
                 final boolean hasRows = statement.execute(sql);
@@ -83,6 +68,37 @@ public final class AuditQuery {
                 rollBack(connection, e);
                 throw e;
             }
+        }
+    }
+
+    /**
+     * A connection to {@code url} whose every transaction is read-only and whose statements time
+     * out after {@code statementTimeoutSeconds}; auto-commit off, so the caller rolls back.
+     */
+    public static Connection readOnly(DbUrl url, String applicationName, int connectTimeoutSeconds,
+                                      int statementTimeoutSeconds) throws SQLException {
+        requireNonNull(url, "url");
+        requireNonNull(applicationName, "applicationName");
+        final Properties properties = new Properties();
+        if (url.user() != null) {
+            properties.setProperty("user", url.user());
+        }
+        if (url.password() != null) {
+            properties.setProperty("password", url.password());
+        }
+        properties.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
+        properties.setProperty("ApplicationName", applicationName);
+        // For the whole session, so that a COMMIT inside the SQL does not open a writable transaction.
+        properties.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="
+                + statementTimeoutSeconds + "s");
+        final Connection connection = DriverManager.getConnection(url.jdbcUrl(), properties);
+        try {
+            connection.setAutoCommit(false);
+            connection.setReadOnly(true);
+            return connection;
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
         }
     }
 

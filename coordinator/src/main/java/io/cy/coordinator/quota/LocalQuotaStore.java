@@ -66,6 +66,11 @@ public final class LocalQuotaStore implements QuotaStore {
     }
 
     @Override
+    public java.util.List<String> trackedTenantNames(int max) {
+        return tenants.keySet().stream().limit(max).toList();
+    }
+
+    @Override
     public long rejections() {
         long n = 0;
         for (TenantQuota quota : tenants.values()) {

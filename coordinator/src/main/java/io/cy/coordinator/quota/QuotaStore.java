@@ -42,6 +42,11 @@ public interface QuotaStore {
 
     int trackedTenants();
 
+    /** Up to {@code max} of the tenants it tracks now, in no particular order. */
+    default java.util.List<String> trackedTenantNames(int max) {
+        return java.util.List.of();
+    }
+
     long rejections();
 
     /** Figures of the store itself, beside quota_tenants and quota_rejections. */

@@ -138,6 +138,16 @@ public final class Quotas {
         }
     }
 
+    /**
+     * Up to {@code max} tenants, sorted: those with a policy of their own, then those the store
+     * tracks now.
+     */
+    public java.util.List<String> tenants(int max) {
+        final java.util.TreeSet<String> names = new java.util.TreeSet<>(config.tenants().keySet());
+        names.addAll(store.trackedTenantNames(max));
+        return names.stream().limit(max).toList();
+    }
+
     public QuotaPolicy policyFor(String tenant) {
         return config.policyFor(tenant);
     }

@@ -206,6 +206,11 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
     }
 
     @Override
+    public java.util.List<String> trackedTenantNames(int max) {
+        return counts.keySet().stream().limit(max).toList();
+    }
+
+    @Override
     public long rejections() {
         long n = unavailableRejections.sum();
         for (Counts c : counts.values()) {

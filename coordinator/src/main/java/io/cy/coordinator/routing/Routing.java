@@ -170,6 +170,11 @@ public final class Routing {
         return table;
     }
 
+    /** The tables kept, oldest first, the active one among them. */
+    public synchronized List<RouteTable> history() {
+        return List.copyOf(history);
+    }
+
     /** The versions kept, oldest first. */
     public synchronized List<Long> versions() {
         final List<Long> out = new ArrayList<>();
