@@ -234,10 +234,15 @@ public final class CompareCommand {
             }
         }
 
+        final List<Target> warmed = new ArrayList<>(targets);
+        if (h2loadSetup != null) {
+            // h2load's direct target is a JVM of its own: warmed as the others, or its JIT shows as the proxies' gain.
+            warmed.add(1, new Target(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint(), null));
+        }
         if (args.quick()) {
-            warmUp(transport, targets, sim, token, QUICK_WARMUP, QUICK_WARMUP);
+            warmUp(transport, warmed, sim, token, QUICK_WARMUP, QUICK_WARMUP);
         } else {
-            warmUp(transport, targets, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
+            warmUp(transport, warmed, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
         }
 
         final List<ScenarioResult> loads = new ArrayList<>();
