@@ -1,6 +1,8 @@
 package io.cy.coordinator.service;
 
 import com.google.protobuf.WireFormat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 /**
  * Reads the one field the forwarder needs from a relayed StreamPredictResponse, without decoding
@@ -18,8 +20,13 @@ final class ResponseFrames {
 
     /** Whether the message has {@code end_of_stream = true}; false for a message that does not parse. */
     static boolean isEndOfStream(byte[] message) {
-        final int end = message.length;
-        int pos = 0;
+        return isEndOfStream(Unpooled.wrappedBuffer(message));
+    }
+
+    /** The same for the readable bytes of a buffer, which is left as it was. */
+    static boolean isEndOfStream(ByteBuf message) {
+        final int end = message.writerIndex();
+        int pos = message.readerIndex();
         boolean endOfStream = false;
         while (pos < end) {
             // The tag: a varint of at most 5 bytes; field number 0 is invalid.
@@ -30,7 +37,7 @@ final class ResponseFrames {
                 if (pos >= end || shift >= 35) {
                     return false;
                 }
-                b = message[pos++];
+                b = message.getByte(pos++);
                 tag |= (long) (b & 0x7f) << shift;
                 shift += 7;
             } while (b < 0);
@@ -45,7 +52,7 @@ final class ResponseFrames {
                         if (pos >= end || shift >= 7 * MAX_VARINT_BYTES) {
                             return false;
                         }
-                        b = message[pos++];
+                        b = message.getByte(pos++);
                         value |= (long) (b & 0x7f) << shift;
                         shift += 7;
                     } while (b < 0);
@@ -67,7 +74,7 @@ final class ResponseFrames {
                         if (pos >= end || shift >= 35) {
                             return false;
                         }
-                        b = message[pos++];
+                        b = message.getByte(pos++);
                         length |= (long) (b & 0x7f) << shift;
                         shift += 7;
                     } while (b < 0);

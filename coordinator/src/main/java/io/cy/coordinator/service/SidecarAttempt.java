@@ -3,10 +3,13 @@ package io.cy.coordinator.service;
 import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.transport.client.SidecarCall;
+import io.cy.coordinator.transport.wire.SerializedResponses;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -90,6 +93,17 @@ final class SidecarAttempt implements SidecarCall.Listener {
 
     @Override
     public void onMessage(byte[] message) {
+        relay(message, null);
+    }
+
+    /** The bytes as they came from the sidecar: to a client's call that takes them so, without an array between. */
+    @Override
+    public void onMessage(ByteBuf message) {
+        relay(null, message);
+    }
+
+    /** Relays one message, given as an array or as a buffer (which stays the caller's). */
+    private void relay(byte[] array, ByteBuf buffer) {
         try {
             final long now = System.nanoTime();
             if (messages == 0) {
@@ -98,7 +112,8 @@ final class SidecarAttempt implements SidecarCall.Listener {
             }
             lastMessageNanos = now;
             messages++;
-            final boolean last = ResponseFrames.isEndOfStream(message);
+            final boolean last = array != null ? ResponseFrames.isEndOfStream(array)
+                    : ResponseFrames.isEndOfStream(buffer);
             if (last) {
                 endOfStream = true;
             }
@@ -119,11 +134,17 @@ final class SidecarAttempt implements SidecarCall.Listener {
                 serverCall.sendHeaders(headers);
                 headersSent = true;
             }
-            serverCall.sendMessage(message);
+            if (array != null) {
+                serverCall.sendMessage(array);
+            } else if (serverCall instanceof SerializedResponses) {
+                ((SerializedResponses) serverCall).sendSerializedMessage(buffer);
+            } else {
+                serverCall.sendMessage(ByteBufUtil.getBytes(buffer));
+            }
             if (!last) {
                 delivered++;
             }
-            bytesOut += message.length;
+            bytesOut += array != null ? array.length : buffer.readableBytes();
             if (serverCall.isReady()) {
                 call.request(1);
                 return;
