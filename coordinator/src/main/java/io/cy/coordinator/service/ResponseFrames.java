@@ -1,8 +1,6 @@
 package io.cy.coordinator.service;
 
 import com.google.protobuf.WireFormat;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 
 /**
  * Reads the one field the forwarder needs from a relayed StreamPredictResponse, without decoding
@@ -20,13 +18,8 @@ final class ResponseFrames {
 
     /** Whether the message has {@code end_of_stream = true}; false for a message that does not parse. */
     static boolean isEndOfStream(byte[] message) {
-        return isEndOfStream(Unpooled.wrappedBuffer(message));
-    }
-
-    /** The same for the readable bytes of a buffer, which is left as it was. */
-    static boolean isEndOfStream(ByteBuf message) {
-        final int end = message.writerIndex();
-        int pos = message.readerIndex();
+        final int end = message.length;
+        int pos = 0;
         boolean endOfStream = false;
         while (pos < end) {
             // The tag: a varint of at most 5 bytes; field number 0 is invalid.
@@ -37,7 +30,7 @@ final class ResponseFrames {
                 if (pos >= end || shift >= 35) {
                     return false;
                 }
-                b = message.getByte(pos++);
+                b = message[pos++];
                 tag |= (long) (b & 0x7f) << shift;
                 shift += 7;
             } while (b < 0);
@@ -52,7 +45,7 @@ final class ResponseFrames {
                         if (pos >= end || shift >= 7 * MAX_VARINT_BYTES) {
                             return false;
                         }
-                        b = message.getByte(pos++);
+                        b = message[pos++];
                         value |= (long) (b & 0x7f) << shift;
                         shift += 7;
                     } while (b < 0);
@@ -74,7 +67,7 @@ final class ResponseFrames {
                         if (pos >= end || shift >= 35) {
                             return false;
                         }
-                        b = message.getByte(pos++);
+                        b = message[pos++];
                         length |= (long) (b & 0x7f) << shift;
                         shift += 7;
                     } while (b < 0);

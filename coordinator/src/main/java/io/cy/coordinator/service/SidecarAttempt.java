@@ -3,13 +3,10 @@ package io.cy.coordinator.service;
 import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.transport.client.SidecarCall;
-import io.cy.coordinator.transport.wire.SerializedResponses;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -93,17 +90,6 @@ final class SidecarAttempt implements SidecarCall.Listener {
 
     @Override
     public void onMessage(byte[] message) {
-        relay(message, null);
-    }
-
-    /** The bytes as they came from the sidecar: to a client's call that takes them so, without an array between. */
-    @Override
-    public void onMessage(ByteBuf message) {
-        relay(null, message);
-    }
-
-    /** Relays one message, given as an array or as a buffer (which stays the caller's). */
-    private void relay(byte[] array, ByteBuf buffer) {
         try {
             final long now = System.nanoTime();
             if (messages == 0) {
@@ -112,8 +98,7 @@ final class SidecarAttempt implements SidecarCall.Listener {
             }
             lastMessageNanos = now;
             messages++;
-            final boolean last = array != null ? ResponseFrames.isEndOfStream(array)
-                    : ResponseFrames.isEndOfStream(buffer);
+            final boolean last = ResponseFrames.isEndOfStream(message);
             if (last) {
                 endOfStream = true;
             }
@@ -134,17 +119,11 @@ final class SidecarAttempt implements SidecarCall.Listener {
                 serverCall.sendHeaders(headers);
                 headersSent = true;
             }
-            if (array != null) {
-                serverCall.sendMessage(array);
-            } else if (serverCall instanceof SerializedResponses) {
-                ((SerializedResponses) serverCall).sendSerializedMessage(buffer);
-            } else {
-                serverCall.sendMessage(ByteBufUtil.getBytes(buffer));
-            }
+            serverCall.sendMessage(message);
             if (!last) {
                 delivered++;
             }
-            bytesOut += array != null ? array.length : buffer.readableBytes();
+            bytesOut += message.length;
             if (serverCall.isReady()) {
                 call.request(1);
                 return;

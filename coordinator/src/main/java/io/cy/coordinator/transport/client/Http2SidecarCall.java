@@ -67,7 +67,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         this.loop = loop;
         this.method = method;
         this.deadline = deadline;
-        this.messages = InboundMessages.keepingBuffers(maxMessageBytes, false, "the sidecar");
+        this.messages = new InboundMessages(maxMessageBytes, false, "the sidecar");
     }
 
     @Override
@@ -307,10 +307,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
             return returnNow;
         }
         deliver();
-        if (!messages.isEmpty()) {
-            // Not requested yet: kept as copies, not as slices holding the connection's read buffer.
-            messages.unpin();
-        }
         if (endOfStream) {
             cancelStream(Status.INTERNAL.withDescription("the sidecar ended the stream without trailers"));
         }
@@ -410,11 +406,7 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
                     if (message.owedBytes() > 0 && connection != null && streamId >= 0) {
                         connection.returnBytes(streamId, message.owedBytes());
                     }
-                    try {
-                        listener.onMessage(message.buffer());
-                    } finally {
-                        message.buffer().release();
-                    }
+                    listener.onMessage(message.bytes());
                     continue;
                 }
                 if (finalStatus != null && (stopDelivery || messages.isEmpty())) {

@@ -2,8 +2,6 @@ package io.cy.coordinator.transport.client;
 
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 
 /**
  * One gRPC call to a sidecar on a stream of its HTTP/2 connection, with responses kept as the
@@ -43,15 +41,6 @@ public interface SidecarCall<ReqT> {
     interface Listener {
 
         void onMessage(byte[] message);
-
-        /**
-         * A response message as the readable bytes of a buffer the call keeps: valid only until
-         * this returns, and not to be released. The default copies it for {@link #onMessage(byte[])};
-         * a relay that can pass the bytes on as they are overrides it.
-         */
-        default void onMessage(ByteBuf message) {
-            onMessage(ByteBufUtil.getBytes(message));
-        }
 
         /** {@link #isReady()} turned true. */
         default void onReady() {}

@@ -2,7 +2,6 @@ package io.cy.coordinator.transport.server;
 
 import io.cy.coordinator.transport.wire.GrpcWire;
 import io.cy.coordinator.transport.wire.InboundMessages;
-import io.cy.coordinator.transport.wire.SerializedResponses;
 import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Grpc;
@@ -14,9 +13,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
@@ -47,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * HTTP/2 encoder and its flow controller one write instead of one per token. At most
  * {@link #UNSENT_LIMIT} bytes wait so; they count as sent for {@link #isReady()}.
  */
-final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> implements SerializedResponses {
+final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
 
     private static final Logger logger = LoggerFactory.getLogger(FrontCall.class);
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
@@ -168,8 +164,18 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> implements Se
             loop.execute(() -> sendMessage(message));
             return;
         }
-        if (!openTurnFrame()) {
+        if (closeCalled || over) {
             return;
+        }
+        if (!headersSent) {
+            sendHeaders(new Metadata());
+        }
+        if (unsent == null) {
+            unsent = connection.alloc().buffer(UNSENT_INITIAL_BYTES);
+        }
+        if (!queuedForTurnEnd) {
+            queuedForTurnEnd = true;
+            connection.holdBack(this);
         }
         try {
             if (compressing && messageCompression) {
@@ -186,60 +192,6 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> implements Se
                     + ")"), new Metadata());
             return;
         }
-        sendUnsentIfFull();
-    }
-
-    /**
-     * A relayed message as the bytes it arrived in: copied once, into this turn's DATA frame. Off
-     * the event loop, a copy of the bytes makes the hop.
-     */
-    @Override
-    public void sendSerializedMessage(ByteBuf message) {
-        if (!loop.inEventLoop()) {
-            final ByteBuf copy = Unpooled.wrappedBuffer(ByteBufUtil.getBytes(message));
-            loop.execute(() -> sendSerializedMessage(copy));
-            return;
-        }
-        if (!openTurnFrame()) {
-            return;
-        }
-        try {
-            if (compressing && messageCompression) {
-                GrpcWire.appendGzipFrame(unsent, new ByteBufInputStream(message.duplicate()));
-            } else {
-                GrpcWire.appendFrame(unsent, message);
-            }
-        } catch (IOException | RuntimeException e) {
-            logger.error("{}: cannot frame a relayed response", method.getFullMethodName(), e);
-            close(Status.INTERNAL.withDescription("cannot frame the response (" + e.getClass().getSimpleName()
-                    + ")"), new Metadata());
-            return;
-        }
-        sendUnsentIfFull();
-    }
-
-    /**
-     * Before a message is appended to this turn's DATA frame: the headers if not sent yet, the
-     * frame's buffer, the turn's end in the connection's queue. False once the call is closed.
-     */
-    private boolean openTurnFrame() {
-        if (closeCalled || over) {
-            return false;
-        }
-        if (!headersSent) {
-            sendHeaders(new Metadata());
-        }
-        if (unsent == null) {
-            unsent = connection.alloc().buffer(UNSENT_INITIAL_BYTES);
-        }
-        if (!queuedForTurnEnd) {
-            queuedForTurnEnd = true;
-            connection.holdBack(this);
-        }
-        return true;
-    }
-
-    private void sendUnsentIfFull() {
         if (unsent.readableBytes() >= UNSENT_LIMIT) {
             sendUnsent();
         }

@@ -47,13 +47,6 @@ public final class GrpcWire {
         out.writeByte(0).writeInt(message.length).writeBytes(message);
     }
 
-    /** The same for a message that is the readable bytes of a buffer, which is left as it was. */
-    public static void appendFrame(ByteBuf out, ByteBuf message) {
-        final int length = message.readableBytes();
-        out.ensureWritable(5 + length);
-        out.writeByte(0).writeInt(length).writeBytes(message, message.readerIndex(), length);
-    }
-
     /**
      * The same for a message a marshaller streams; the stream is read to its end and closed. On
      * failure {@code out} is left as it was.

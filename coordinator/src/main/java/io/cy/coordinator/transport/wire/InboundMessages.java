@@ -14,28 +14,18 @@ import java.util.ArrayDeque;
  * stall its stream), else when it asks for one ({@link #takeHeldBytes}). A reader that asks for
  * nothing therefore stops the peer once a stream window is held here, partial message included.
  * Not thread-safe: one event loop uses it.
- *
- * <p>Messages are kept as arrays, or, {@link #keepingBuffers when asked}, as buffers: a message
- * that arrived whole in one DATA frame is then a slice of that frame's buffer, not a copy, and a
- * relay can pass it on with no copy but the one into its outbound frame. Such a slice holds the
- * whole buffer it was read into; {@link #unpin} copies the slices still queued, so a reader that
- * does not read cannot keep the connection's read buffers alive.
  */
 public final class InboundMessages {
 
     private static final int PREFIX_BYTES = 5;
 
-    /**
-     * One message: its bytes (as an array, or as a buffer its taker must release), whether they
-     * are compressed, and its bytes still owed to the window.
-     */
-    public record Message(byte[] bytes, ByteBuf buffer, boolean compressed, int owedBytes) {}
+    /** One message: its bytes, whether they are compressed, and its bytes still owed to the window. */
+    public record Message(byte[] bytes, boolean compressed, int owedBytes) {}
 
     private final ArrayDeque<Message> queue = new ArrayDeque<>();
     private final int maxMessageBytes;
     private final boolean compressionAllowed;
     private final String peer;
-    private final boolean keepBuffers;
     // A message that arrived in part: its prefix and the body so far.
     private ByteBuf partial;
     // Bytes of the partial message taken while no message was wanted, not yet given back.
@@ -48,19 +38,9 @@ public final class InboundMessages {
      * @param peer who sends, for error messages ("the sidecar", "the client")
      */
     public InboundMessages(int maxMessageBytes, boolean compressionAllowed, String peer) {
-        this(maxMessageBytes, compressionAllowed, peer, false);
-    }
-
-    private InboundMessages(int maxMessageBytes, boolean compressionAllowed, String peer, boolean keepBuffers) {
         this.maxMessageBytes = maxMessageBytes;
         this.compressionAllowed = compressionAllowed;
         this.peer = peer;
-        this.keepBuffers = keepBuffers;
-    }
-
-    /** As the constructor, with every message kept as a {@link Message#buffer() buffer} instead of an array. */
-    public static InboundMessages keepingBuffers(int maxMessageBytes, boolean compressionAllowed, String peer) {
-        return new InboundMessages(maxMessageBytes, compressionAllowed, peer, true);
     }
 
     /**
@@ -84,14 +64,9 @@ public final class InboundMessages {
                     if (data.readableBytes() >= PREFIX_BYTES + length) {
                         final boolean compressed = data.readByte() != 0;
                         data.skipBytes(PREFIX_BYTES - 1);
-                        if (keepBuffers) {
-                            queue.add(new Message(null, data.readRetainedSlice(length), compressed,
-                                    PREFIX_BYTES + length));
-                            continue;
-                        }
                         final byte[] bytes = new byte[length];
                         data.readBytes(bytes);
-                        queue.add(new Message(bytes, null, compressed, PREFIX_BYTES + length));
+                        queue.add(new Message(bytes, compressed, PREFIX_BYTES + length));
                         continue;
                     }
                 }
@@ -115,16 +90,10 @@ public final class InboundMessages {
             if (partial.readableBytes() == PREFIX_BYTES + announced()) {
                 final boolean compressed = partial.readByte() != 0;
                 partial.skipBytes(PREFIX_BYTES - 1);
-                if (keepBuffers) {
-                    // The assembled message is a buffer of its own already: handed over as it is.
-                    queue.add(new Message(null, partial, compressed, 0));
-                    partial = null;
-                    continue;
-                }
                 final byte[] bytes = new byte[partial.readableBytes()];
                 partial.readBytes(bytes);
                 releasePartial();
-                queue.add(new Message(bytes, null, compressed, 0));
+                queue.add(new Message(bytes, compressed, 0));
             }
         }
         return returnNow;
@@ -151,32 +120,9 @@ public final class InboundMessages {
         return queue.poll();
     }
 
-    /**
-     * Replaces the queued messages' buffers with copies of their own, so that none holds the
-     * buffer a DATA frame was read into; call it when the frame's messages could not all be
-     * delivered at once.
-     */
-    public void unpin() {
-        for (int i = queue.size(); i > 0; i--) {
-            final Message m = queue.poll();
-            if (m.buffer() == null) {
-                queue.add(m);
-                continue;
-            }
-            final ByteBuf own = m.buffer().alloc().buffer(m.buffer().readableBytes()).writeBytes(m.buffer());
-            m.buffer().release();
-            queue.add(new Message(null, own, m.compressed(), m.owedBytes()));
-        }
-    }
-
     /** Drops everything kept: the stream is over. */
     public void clear() {
-        Message m;
-        while ((m = queue.poll()) != null) {
-            if (m.buffer() != null) {
-                m.buffer().release();
-            }
-        }
+        queue.clear();
         releasePartial();
     }
 
