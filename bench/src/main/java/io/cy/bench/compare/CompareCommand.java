@@ -198,8 +198,18 @@ public final class CompareCommand {
         // Every target gets the same calls, token included: only the coordinators with auth on check it.
         final String secret = HmacJwt.newSecret();
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
-        final List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
+        final boolean h2loadWanted = args.scenarios().stream().anyMatch(s -> s.kind() == Scenario.Kind.H2LOAD);
+        final Optional<H2Load> h2load = h2loadWanted ? H2Load.find() : Optional.empty();
+        List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
                 args.quotaRedis(), work);
+        H2LoadSetup h2loadSetup = null;
+        if (h2load.isPresent()) {
+            h2loadSetup = startH2LoadSetup(java, simJar, work, children, transport);
+            // h2load reads no gRPC status: the governed coordinator counts them on its admin listener.
+            variants = withAdmin(variants, h2loadSetup.adminPort());
+        } else if (h2loadWanted) {
+            err.println("h2load is not installed: no h2load scenarios (apt-get install nghttp2-client adds them)");
+        }
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
         final Variant governed = variants.get(variants.size() - 1);
@@ -224,16 +234,32 @@ public final class CompareCommand {
             }
         }
 
+        final List<Target> warmed = new ArrayList<>(targets);
+        if (h2loadSetup != null) {
+            // h2load's direct target is a JVM of its own: warmed as the others, or its JIT shows as the proxies' gain.
+            warmed.add(1, new Target(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint(), null));
+        }
         if (args.quick()) {
-            warmUp(transport, targets, sim, token, QUICK_WARMUP, QUICK_WARMUP);
+            warmUp(transport, warmed, sim, token, QUICK_WARMUP, QUICK_WARMUP);
         } else {
-            warmUp(transport, targets, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
+            warmUp(transport, warmed, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
         }
 
         final List<ScenarioResult> loads = new ArrayList<>();
         final List<MemoryResult> memory = new ArrayList<>();
+        final List<H2LoadScenarioResult> h2loads = new ArrayList<>();
         for (Scenario scenario : args.scenarios()) {
             switch (scenario.kind()) {
+                case H2LOAD:
+                    if (h2loadSetup != null) {
+                        final List<Target> h2loadTargets = new ArrayList<>();
+                        h2loadTargets.add(new Target(DIRECT, h2loadSetup.sim().endpoint(), null));
+                        targets.stream().filter(t -> t.name().equals(NGINX)).forEach(h2loadTargets::add);
+                        h2loadTargets.add(governedTarget);
+                        h2loads.add(h2loadRuns(h2load.get(), h2loadSetup, transport, scenario, h2loadTargets, sim,
+                                simEndpoint, args.pairs(), token, work));
+                    }
+                    break;
                 case MEMORY:
                     memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
                     break;
@@ -261,11 +287,25 @@ public final class CompareCommand {
                     ? report.scenarioTable(s, args.pairs(), GRPC, List.of(HTTP_SSE))
                     : report.scenarioTable(s, args.pairs()));
         }
+        for (H2LoadScenarioResult h : h2loads) {
+            text.append(h.table(DIRECT, args.pairs()));
+        }
         for (MemoryResult m : memory) {
             text.append(report.memoryTable(m));
         }
-        text.append(report.targets(TargetChecks.evaluate(loads, memory, DIRECT, governed.name(),
-                nginx.isPresent() ? NGINX : null), governed.name()));
+        final List<TargetChecks.Check> checks = new ArrayList<>(TargetChecks.evaluate(loads, memory, DIRECT,
+                governed.name(), nginx.isPresent() ? NGINX : null));
+        for (H2LoadScenarioResult h : h2loads) {
+            checks.addAll(h.checks(DIRECT, governed.name(), nginx.isPresent() ? NGINX : null));
+        }
+        text.append(report.targets(checks, governed.name()));
+        if (h2loadSetup != null) {
+            text.insert(text.indexOf("- load generator:"), "- h2load: " + h2load.get().version() + ", direct to a"
+                    + " second sim on 127.0.0.1 TCP (h2load speaks no Unix sockets), through nginx and the "
+                    + governed.name() + " (which serves its metrics on an admin listener for this: its"
+                    + " llmproxy_requests_total counts the statuses of h2load's calls; the sim's Health counters"
+                    + " count them for direct and nginx); calls cut off when h2load's time is up are not errors\n");
+        }
         return text.toString();
     }
 
@@ -367,6 +407,101 @@ public final class CompareCommand {
         env.put("CY_SHUTDOWN_GRACE", "2s");
         env.putAll(variant.env());
         return ChildProcess.start(variant.name(), command, env, work, work.resolve(variant.name() + ".log"));
+    }
+
+    /** The second sim, on TCP for h2load, and the admin port of the governed coordinator. */
+    private record H2LoadSetup(ChildProcess simProcess, Target sim, int adminPort) {}
+
+    private H2LoadSetup startH2LoadSetup(Path java, Path simJar, Path work, List<ChildProcess> children,
+            NettyTransport transport) throws IOException, CompareFailure, InterruptedException {
+        final Endpoint endpoint = Endpoint.tcp("127.0.0.1", freePort());
+        err.println("starting a second simulated sidecar on " + endpoint + " (h2load's direct target)...");
+        final ChildProcess tcpSim = ChildProcess.start("simulated sidecar (TCP)",
+                List.of(java.toString(), "-jar", simJar.toString(), "--listen", endpoint.toString()),
+                Map.of(), work, work.resolve("sim-tcp.log"));
+        children.add(tcpSim);
+        awaitHealthy(transport, tcpSim, endpoint);
+        return new H2LoadSetup(tcpSim, new Target(DIRECT, endpoint, null), freePort());
+    }
+
+    /** The variants, the last (governed) one with its admin listener on {@code adminPort}. */
+    private static List<Variant> withAdmin(List<Variant> variants, int adminPort) {
+        final List<Variant> out = new ArrayList<>(variants);
+        final Variant governed = out.get(out.size() - 1);
+        final Map<String, String> env = new LinkedHashMap<>(governed.env());
+        env.put("CY_ADMIN_ADDR", "127.0.0.1:" + adminPort);
+        out.set(out.size() - 1, new Variant(governed.name(), governed.description() + "; admin listener on, for"
+                + " h2load's statuses", env));
+        return List.copyOf(out);
+    }
+
+    /** As {@link #loadRuns}, with h2load as the load generator: a warm-up against every target, then the pairs. */
+    private H2LoadScenarioResult h2loadRuns(H2Load h2load, H2LoadSetup setup, NettyTransport transport,
+            Scenario scenario, List<Target> targets, ChildProcess sim, Endpoint simEndpoint, int pairs, String token,
+            Path work) throws CompareFailure, IOException, InterruptedException {
+        final int connections = scenario.concurrency() >= 16 ? scenario.concurrency() / 16 : 1;
+        final int streams = scenario.concurrency() / connections;
+        final Path body = H2Load.writeRequest(work.resolve("h2load-request.bin"), scenario.streamRequest());
+        final StatusCounts coordinatorStatuses = new StatusCounts(setup.adminPort());
+        err.println();
+        err.println("[" + scenario.name() + "] " + scenario.description() + ": h2load -c " + connections + " -m "
+                + streams + ", " + scenario.runs(pairs));
+        final H2LoadScenarioResult result = new H2LoadScenarioResult(scenario, connections, streams);
+        for (int pair = 0; pair <= pairs; pair++) {
+            for (Target target : targets) {
+                final boolean direct = target.proxy() == null;
+                final ChildProcess targetSim = direct ? setup.simProcess() : sim;
+                final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
+                final Duration length = pair == 0 ? scenario.warmup() : scenario.duration();
+                final long proxyBefore = direct ? -1 : target.proxy().cpuNanos();
+                final long jitBefore = direct ? -1 : target.proxy().jitCpuNanos();
+                final long simBefore = targetSim.cpuNanos();
+                final Map<String, Long> statusesBefore = direct || target.name().equals(NGINX)
+                        ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+                final H2LoadResult run = h2load.run(connections, streams, length, body, token,
+                        target.endpoint().port(), work.resolve("h2load-" + scenario.name() + "-" + target.name()
+                                + "-" + pair + ".log"));
+                final long proxyAfter = direct ? -1 : target.proxy().cpuNanos();
+                final long jitAfter = direct ? -1 : target.proxy().jitCpuNanos();
+                final long simAfter = targetSim.cpuNanos();
+                final Map<String, Long> statusesAfter = direct || target.name().equals(NGINX)
+                        ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+                for (ChildProcess process : direct ? List.of(targetSim) : List.of(targetSim, target.proxy())) {
+                    if (!process.isAlive()) {
+                        throw new CompareFailure(process.describeExit());
+                    }
+                }
+                if (pair == 0) {
+                    err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (" + length.toSeconds()
+                            + " s): " + run);
+                    continue;
+                }
+                final H2LoadRun figures = new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
+                        delta(simBefore, simAfter), H2LoadRun.difference(statusesBefore, statusesAfter));
+                result.add(target.name(), figures);
+                err.println(String.format(Locale.ROOT, "[%s] pair %d/%d %-16s %s; statuses %s%s", scenario.name(),
+                        pair, pairs, target.name(), run, figures.describeStatuses(),
+                        Double.isNaN(figures.proxyCpuPerCallMicros()) ? "" : String.format(Locale.ROOT,
+                                "  proxy CPU %.1f us/call", figures.proxyCpuPerCallMicros())));
+            }
+        }
+        return result;
+    }
+
+    /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
+    private static Map<String, Long> simStatuses(NettyTransport transport, Endpoint sim) {
+        try (ClientChannels channels = ClientChannels.open(transport, sim, 1)) {
+            final WorkerHealthResponse health = AiInferenceGrpc.newBlockingStub(channels.channels().get(0))
+                    .withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .health(WorkerHealthRequest.getDefaultInstance());
+            final Map<String, Long> counts = new LinkedHashMap<>();
+            counts.put(H2LoadRun.OK, Long.parseLong(health.getMetricsOrDefault("requests_success", "0")));
+            counts.put("FAILED", Long.parseLong(health.getMetricsOrDefault("requests_failed", "0")));
+            counts.put(H2LoadRun.CANCELLED, Long.parseLong(health.getMetricsOrDefault("requests_cancelled", "0")));
+            return counts;
+        } catch (StatusRuntimeException | NumberFormatException e) {
+            return null;
+        }
     }
 
     /**

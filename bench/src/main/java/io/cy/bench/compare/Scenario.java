@@ -44,7 +44,12 @@ public record Scenario(
          */
         BRIDGE,
         /** Streams held open through the governed coordinator, its memory read while they are. */
-        MEMORY
+        MEMORY,
+        /**
+         * The load from h2load instead of the bench's own generator: direct to a sim on TCP,
+         * through nginx and through the governed coordinator; compared with direct.
+         */
+        H2LOAD
     }
 
     static final int PROMPT_BYTES = 64;
@@ -70,6 +75,8 @@ public record Scenario(
                         1, 5, 20, 16, 0, 0),
                 closed("c64", "concurrency 64, 16 tokens, zero delay: saturation",
                         64, 6, 3, 16, 0, 0),
+                h2load("h2c1", 1, 5, 5),
+                h2load("h2c64", 64, 6, 3),
                 // The first paced scenario: a message arrives on its own, a path the common warm-up
                 // (unpaced, messages batched) leaves to the JIT to settle on here. Its p99 wants calls.
                 open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
@@ -89,6 +96,8 @@ public record Scenario(
                         1, 2, 1, 16, 0, 0),
                 closed("c64", "concurrency 64, 16 tokens, zero delay: saturation",
                         64, 2, 1, 16, 0, 0),
+                h2load("h2c1", 1, 2, 1),
+                h2load("h2c64", 64, 2, 1),
                 open("open500", "open loop 500 calls/s, 16 tokens, 50 ms to first token, 20 ms between tokens",
                         500, 2000, 2, 1, 16, 50, 20),
                 bridge("sse", 2, 5),
@@ -106,6 +115,17 @@ public record Scenario(
         return new Scenario(name, "concurrency 1, 16 tokens, zero delay: the HTTP bridge with SSE vs gRPC",
                 Kind.BRIDGE, 1, 0, Duration.ofSeconds(seconds),
                 Duration.ofSeconds(warmupS), 16, 0, 0, PROMPT_BYTES);
+    }
+
+    /** h2load's calls, 16 tokens, no delay: 1 connection with 1 stream, or 16 streams on each connection. */
+    private static Scenario h2load(String name, int concurrency, int seconds, int warmupS) {
+        return new Scenario(name, "h2load, " + concurrency + " in flight, 16 tokens, zero delay", Kind.H2LOAD,
+                concurrency, 0, Duration.ofSeconds(seconds), Duration.ofSeconds(warmupS), 16, 0, 0, PROMPT_BYTES);
+    }
+
+    /** The request every call sends: {@code tokens} chunks at the scenario's pacing. */
+    public io.cy.llm.proto.StreamPredictRequest streamRequest() {
+        return request();
     }
 
     private static Scenario open(String name, String description, double rate, int outstanding, int seconds,

@@ -1,6 +1,8 @@
 package io.cy.coordinator.service;
 
 import com.google.common.io.ByteStreams;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
 import io.cy.llm.proto.StreamPredictResponse;
 import io.grpc.Drainable;
 import io.grpc.KnownLength;
@@ -44,6 +46,28 @@ public class RelayedMessageBenchmark {
                 .build()
                 .toByteArray();
         frame = OutputStream.nullOutputStream();
+    }
+
+    /** Whether a relayed message ends the stream, as the forwarder asks of every one. */
+    @Benchmark
+    public boolean endOfStream() {
+        return ResponseFrames.isEndOfStream(message);
+    }
+
+    /** The same answer through a {@link CodedInputStream} per message, as it was read before: the baseline. */
+    @Benchmark
+    public boolean endOfStreamCodedInputStream() throws IOException {
+        final CodedInputStream in = CodedInputStream.newInstance(message);
+        boolean endOfStream = false;
+        int tag;
+        while ((tag = in.readTag()) != 0) {
+            if (tag == ((StreamPredictResponse.END_OF_STREAM_FIELD_NUMBER << 3) | WireFormat.WIRETYPE_VARINT)) {
+                endOfStream = in.readBool();
+            } else if (!in.skipField(tag)) {
+                break;
+            }
+        }
+        return endOfStream;
     }
 
     /** Receiving: the bytes of one message out of gRPC's deframer. */

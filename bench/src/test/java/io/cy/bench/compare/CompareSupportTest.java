@@ -22,16 +22,16 @@ class CompareSupportTest {
         final CompareArgs quick = CompareArgs.parse(List.of("--quick", "--scenario", "c64,mem2k"));
 
         assertThat(full.scenarios()).extracting(Scenario::name)
-                .containsExactly("c1", "c64", "open500", "c1000", "sse", "mem10k");
+                .containsExactly("c1", "c64", "h2c1", "h2c64", "open500", "c1000", "sse", "mem10k");
         assertThat(full.pairs()).isEqualTo(3);
         assertThat(full.nginx()).isTrue();
         assertThat(quick.scenarios()).extracting(Scenario::name).containsExactly("c64", "mem2k");
         assertThat(quick.pairs()).isEqualTo(2);
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--scenario", "c2")))
                 .isInstanceOf(UsageException.class)
-                .hasMessage("--scenario: c2 (expected: one of c1, c64, open500, c1000, sse, mem10k)");
+                .hasMessage("--scenario: c2 (expected: one of c1, c64, h2c1, h2c64, open500, c1000, sse, mem10k)");
         assertThat(CompareArgs.parse(List.of("--quick")).scenarios()).extracting(Scenario::name)
-                .containsExactly("c1", "c64", "open500", "sse", "mem2k");
+                .containsExactly("c1", "c64", "h2c1", "h2c64", "open500", "sse", "mem2k");
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--pairs", "0")))
                 .hasMessage("--pairs: 0 (expected: >= 1)");
     }
@@ -61,10 +61,11 @@ class CompareSupportTest {
             assertThat(sse.plan("t").token()).isEqualTo("t");
         }
         assertThat(Scenario.full().stream().filter(s -> s.kind() == Scenario.Kind.BRIDGE)).hasSize(1);
-        final Scenario described = Scenario.quick().get(3).withDescription("other words");
+        final Scenario quickSse = Scenario.quick().stream().filter(s -> s.name().equals("sse")).findFirst().orElseThrow();
+        final Scenario described = quickSse.withDescription("other words");
         assertThat(described.description()).isEqualTo("other words");
         assertThat(described.kind()).isEqualTo(Scenario.Kind.BRIDGE);
-        assertThat(described.duration()).isEqualTo(Scenario.quick().get(3).duration());
+        assertThat(described.duration()).isEqualTo(quickSse.duration());
     }
 
     @Test
