@@ -186,6 +186,7 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
         private final CompletionJson json;
         private final boolean chat;
         private final boolean includeUsage;
+        private ChunkEvents events;
 
         EventStream(Exchange exchange, CompletionJson json, CompletionRequest request) {
             this.exchange = exchange;
@@ -196,21 +197,23 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
 
         @Override
         public void begin() {
+            // After the upstream's headers, which may name another model (a degraded call).
+            events = json.chunkEvents();
             exchange.startEventStream();
             if (chat) {
-                exchange.sendData(json.roleChunk());
+                exchange.sendEvent(events.role(exchange.alloc()));
             }
         }
 
         @Override
         public boolean text(String text) {
-            exchange.sendData(json.textChunk(text));
+            exchange.sendEvent(events.text(exchange.alloc(), text));
             return true;
         }
 
         @Override
         public void finish(String finishReason, Usage usage) {
-            exchange.sendData(json.finishChunk(finishReason));
+            exchange.sendEvent(events.finish(exchange.alloc(), finishReason));
             if (includeUsage) {
                 exchange.sendData(json.usageChunk(usage));
             }

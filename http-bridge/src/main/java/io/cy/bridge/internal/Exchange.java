@@ -5,6 +5,8 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -169,7 +171,7 @@ final class Exchange {
         }
     }
 
-    /** Sends the head of a {@code text/event-stream} response; events follow with {@link #sendData}. */
+    /** Sends the head of a {@code text/event-stream} response; events follow with {@link #sendEvent} and {@link #sendData}. */
     void startEventStream() {
         if (done || streaming) {
             return;
@@ -191,6 +193,27 @@ final class Exchange {
             return;
         }
         write(new DefaultHttpContent(Unpooled.wrappedBuffer(DATA, json, END)), true);
+    }
+
+    /**
+     * One whole event, {@code data: <json>} and the blank line that ends it, flushed at once; the
+     * buffer is released here when the stream has ended.
+     */
+    void sendEvent(ByteBuf event) {
+        if (!streaming || done) {
+            event.release();
+            return;
+        }
+        // The codec frames a plain buffer as an HTTP chunk. The void promise saves a promise and a
+        // listener per token: a failed write reaches BridgeHandler.exceptionCaught, which closes the
+        // connection, as CLOSE_ON_FAILURE would.
+        ctx.write(event, ctx.voidPromise());
+        ctx.flush();
+    }
+
+    /** Where event buffers come from: the connection's allocator. */
+    ByteBufAllocator alloc() {
+        return ctx.alloc();
     }
 
     /** {@code data: [DONE]}, then the end of the response. */
