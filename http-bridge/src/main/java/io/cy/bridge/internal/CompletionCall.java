@@ -51,13 +51,15 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
     }
 
     void start(Upstream upstream, Metadata headers) {
-        call = upstream.newStreamPredict(exchange.executor());
+        final CallbackExecutor callbacks = new CallbackExecutor(exchange.executor());
+        call = upstream.newStreamPredict(callbacks);
         exchange.onClientGone(() -> cancel("client disconnected"));
         exchange.onWritable(this::writable);
         call.start(this, headers);
         call.sendMessage(request.toUpstream(exchange.requestId()));
         call.halfClose(); // the worker reads only the first request message
         call.request(1);
+        callbacks.runInline();
     }
 
     @Override
