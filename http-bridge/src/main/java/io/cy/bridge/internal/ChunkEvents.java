@@ -4,12 +4,12 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import java.util.function.IntFunction;
 
 /**
  * The server-sent events of one streamed completion ({@code data: <chunk>\n\n}), each written
- * into one pooled buffer. A chunk differs from the one before only in its text, so everything
+ * into one buffer of the caller's ({@link Exchange#eventBuffer}). A chunk differs from the one before only in its text, so everything
  * else is encoded once per completion and copied; only the text is escaped per token, by
  * Jackson's own string encoder, so the bytes are those Jackson writes for the same chunk.
  */
@@ -52,15 +52,15 @@ final class ChunkEvents {
     }
 
     /** Chat only: the first chunk, announcing the assistant's role. */
-    ByteBuf role(ByteBufAllocator alloc) {
-        final ByteBuf event = begin(alloc, ROLE.length);
+    ByteBuf role(IntFunction<ByteBuf> buffers) {
+        final ByteBuf event = begin(buffers, ROLE.length);
         event.writeBytes(ROLE).writeBytes(NOT_FINISHED);
         return end(event);
     }
 
-    ByteBuf text(ByteBufAllocator alloc, String text) {
+    ByteBuf text(IntFunction<ByteBuf> buffers, String text) {
         // Room for the text as plain ASCII; the buffer grows for anything longer.
-        final ByteBuf event = begin(alloc, CHAT_TEXT.length + text.length() + CHAT_AFTER_TEXT.length);
+        final ByteBuf event = begin(buffers, CHAT_TEXT.length + text.length() + CHAT_AFTER_TEXT.length);
         event.writeBytes(chat ? CHAT_TEXT : TEXT);
         writeEscaped(event, text);
         event.writeBytes(chat ? CHAT_AFTER_TEXT : TEXT_AFTER_TEXT).writeBytes(NOT_FINISHED);
@@ -68,16 +68,16 @@ final class ChunkEvents {
     }
 
     /** The chunk with the finish reason and no new text. */
-    ByteBuf finish(ByteBufAllocator alloc, String finishReason) {
-        final ByteBuf event = begin(alloc, TEXT_FINISH.length + finishReason.length());
+    ByteBuf finish(IntFunction<ByteBuf> buffers, String finishReason) {
+        final ByteBuf event = begin(buffers, TEXT_FINISH.length + finishReason.length());
         event.writeBytes(chat ? CHAT_FINISH : TEXT_FINISH).writeBytes(FINISH_REASON);
         writeEscaped(event, finishReason);
         event.writeBytes(FINISH_REASON_END);
         return end(event);
     }
 
-    private ByteBuf begin(ByteBufAllocator alloc, int middle) {
-        final ByteBuf event = alloc.buffer(head.length + middle + NOT_FINISHED.length + USAGE_NULL.length
+    private ByteBuf begin(IntFunction<ByteBuf> buffers, int middle) {
+        final ByteBuf event = buffers.apply(head.length + middle + NOT_FINISHED.length + USAGE_NULL.length
                 + EVENT_END.length);
         return event.writeBytes(head);
     }

@@ -203,19 +203,19 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
             events = json.chunkEvents();
             exchange.startEventStream();
             if (chat) {
-                exchange.sendEvent(events.role(exchange.alloc()));
+                exchange.sendEvent(events.role(exchange::eventBuffer));
             }
         }
 
         @Override
         public boolean text(String text) {
-            exchange.sendEvent(events.text(exchange.alloc(), text));
+            exchange.sendEvent(events.text(exchange::eventBuffer, text));
             return true;
         }
 
         @Override
         public void finish(String finishReason, Usage usage) {
-            exchange.sendEvent(events.finish(exchange.alloc(), finishReason));
+            exchange.sendEvent(events.finish(exchange::eventBuffer, finishReason));
             if (includeUsage) {
                 exchange.sendData(json.usageChunk(usage));
             }

@@ -7,13 +7,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 
 /** The events written piecewise are byte for byte what Jackson writes for the same chunk. */
 class ChunkEventsTest {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final UnpooledByteBufAllocator ALLOC = new UnpooledByteBufAllocator(false);
+    private static final IntFunction<ByteBuf> BUFFERS = new UnpooledByteBufAllocator(false)::buffer;
 
     @Test
     void textIsEscapedAsJacksonEscapesIt() throws Exception {
@@ -22,10 +23,10 @@ class ChunkEventsTest {
         final ChunkEvents chat = new ChunkEvents(true, head("chat.completion.chunk", "m\"odel"), false);
         final ChunkEvents text = new ChunkEvents(false, head("text_completion", "m"), true);
         for (String t : texts) {
-            assertThat(string(chat.text(ALLOC, t))).isEqualTo("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\","
+            assertThat(string(chat.text(BUFFERS, t))).isEqualTo("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\","
                     + "\"created\":7,\"model\":\"m\\\"odel\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
                     + MAPPER.writeValueAsString(t) + "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-            assertThat(string(text.text(ALLOC, t))).isEqualTo("data: {\"id\":\"x\",\"object\":\"text_completion\","
+            assertThat(string(text.text(BUFFERS, t))).isEqualTo("data: {\"id\":\"x\",\"object\":\"text_completion\","
                     + "\"created\":7,\"model\":\"m\",\"choices\":[{\"text\":" + MAPPER.writeValueAsString(t)
                     + ",\"index\":0,\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n");
         }
@@ -35,12 +36,12 @@ class ChunkEventsTest {
     void roleAndFinishChunks() {
         final ChunkEvents chat = new ChunkEvents(true, head("chat.completion.chunk", "m"), true);
         final String head = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",";
-        assertThat(string(chat.role(ALLOC))).isEqualTo(head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+        assertThat(string(chat.role(BUFFERS))).isEqualTo(head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":"
                 + "\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n");
-        assertThat(string(chat.finish(ALLOC, "length"))).isEqualTo(head + "\"choices\":[{\"index\":0,\"delta\":{},"
+        assertThat(string(chat.finish(BUFFERS, "length"))).isEqualTo(head + "\"choices\":[{\"index\":0,\"delta\":{},"
                 + "\"logprobs\":null,\"finish_reason\":\"length\"}],\"usage\":null}\n\n");
         final ChunkEvents text = new ChunkEvents(false, head("text_completion", "m"), false);
-        assertThat(string(text.finish(ALLOC, "stop"))).isEqualTo("data: {\"id\":\"x\",\"object\":\"text_completion\","
+        assertThat(string(text.finish(BUFFERS, "stop"))).isEqualTo("data: {\"id\":\"x\",\"object\":\"text_completion\","
                 + "\"created\":7,\"model\":\"m\",\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,"
                 + "\"finish_reason\":\"stop\"}]}\n\n");
     }
