@@ -9,9 +9,10 @@ import java.util.function.IntFunction;
 
 /**
  * The server-sent events of one streamed completion ({@code data: <chunk>\n\n}), each written
- * into one buffer of the caller's ({@link Exchange#eventBuffer}). A chunk differs from the one before only in its text, so everything
- * else is encoded once per completion and copied; only the text is escaped per token, by
- * Jackson's own string encoder, so the bytes are those Jackson writes for the same chunk.
+ * into one buffer of the caller's ({@link Exchange#eventBuffer}). A chunk differs from the one
+ * before only in its text, so everything else is encoded once per completion and copied; only the
+ * text is escaped per token, by Jackson's own string encoder, so the bytes are those Jackson
+ * writes for the same chunk.
  */
 final class ChunkEvents {
 
