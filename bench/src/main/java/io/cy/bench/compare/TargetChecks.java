@@ -22,6 +22,8 @@ final class TargetChecks {
     static final double OPEN_LOOP_TTFC_P99_MS = 2;
     static final double OPEN_LOOP_GAP_P50_US = 20;
     static final double C1_TTFC_P50_MS = 0.1;
+    static final double BRIDGE_CPU_VS_GRPC = 2;
+    static final double BRIDGE_TTFC_P50_MS = 0.1;
 
     private TargetChecks() {}
 
@@ -33,6 +35,10 @@ final class TargetChecks {
             String coordinator, String nginx) {
         final List<Check> checks = new ArrayList<>();
         for (ScenarioResult s : loads) {
+            if (s.scenario().kind() == Scenario.Kind.BRIDGE) {
+                bridge(checks, s);
+                continue;
+            }
             if (!s.has(coordinator) || !s.has(direct)) {
                 continue;
             }
@@ -98,6 +104,23 @@ final class TargetChecks {
                     errorsThrough + " errors", errorsThrough == 0 ? Verdict.MET : Verdict.MISSED));
         }
         return checks;
+    }
+
+    /** The HTTP bridge against gRPC into the same coordinator: what JSON and SSE may add. */
+    private static void bridge(List<Check> checks, ScenarioResult s) {
+        final String grpc = CompareCommand.GRPC;
+        final String sse = CompareCommand.HTTP_SSE;
+        if (!s.has(grpc) || !s.has(sse)) {
+            return;
+        }
+        final String name = s.scenario().name();
+        final double ratio = s.medianRatio(sse, grpc, Figure.PROXY_CPU);
+        checks.add(new Check(name + ": bridge CPU per call <= " + BRIDGE_CPU_VS_GRPC + "x gRPC's",
+                String.format(Locale.ROOT, "%.2fx (%s vs %s)", ratio, us(s.median(sse, Figure.PROXY_CPU)),
+                        us(s.median(grpc, Figure.PROXY_CPU))),
+                verdict(ratio, BRIDGE_CPU_VS_GRPC)));
+        atMost(checks, name + ": bridge added time to first chunk p50 <= " + ms(BRIDGE_TTFC_P50_MS),
+                s.medianAdded(sse, grpc, Figure.TTFC_P50), BRIDGE_TTFC_P50_MS, TargetChecks::ms);
     }
 
     private static void cost(List<Check> checks, ScenarioResult s, String coordinator, String nginx) {

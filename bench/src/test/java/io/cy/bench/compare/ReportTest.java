@@ -72,8 +72,26 @@ class ReportTest {
         final List<TargetChecks.Check> checks = TargetChecks.evaluate(List.of(sse), List.of(), "direct",
                 "coordinator", "nginx");
 
-        assertThat(checks).containsExactly(new TargetChecks.Check("no errors through the coordinator in any run",
+        assertThat(checks).contains(new TargetChecks.Check("no errors through the coordinator in any run",
                 "2 errors", TargetChecks.Verdict.MISSED));
+    }
+
+    @Test
+    void bridgeTargetsCompareTheBridgeWithGrpc() {
+        final ScenarioResult sse = new ScenarioResult(scenario("sse"));
+        sse.add("grpc", run(300, 400, 0));
+        sse.add("http-sse", run(450, 600, 0));
+
+        final List<TargetChecks.Check> checks = TargetChecks.evaluate(List.of(sse), List.of(), "direct",
+                "coordinator", "nginx");
+
+        assertThat(checks).containsExactly(
+                new TargetChecks.Check("sse: bridge CPU per call <= 2.0x gRPC's", "1.50x (450.0 us vs 300.0 us)",
+                        TargetChecks.Verdict.MET),
+                new TargetChecks.Check("sse: bridge added time to first chunk p50 <= 0.100 ms", "0.200 ms",
+                        TargetChecks.Verdict.MISSED),
+                new TargetChecks.Check("no errors through the coordinator in any run", "0 errors",
+                        TargetChecks.Verdict.MET));
     }
 
     @Test

@@ -51,13 +51,15 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
     }
 
     void start(Upstream upstream, Metadata headers) {
-        call = upstream.newStreamPredict(exchange.executor());
+        final CallbackExecutor callbacks = new CallbackExecutor(exchange.executor());
+        call = upstream.newStreamPredict(callbacks);
         exchange.onClientGone(() -> cancel("client disconnected"));
         exchange.onWritable(this::writable);
         call.start(this, headers);
         call.sendMessage(request.toUpstream(exchange.requestId()));
         call.halfClose(); // the worker reads only the first request message
         call.request(1);
+        callbacks.runInline();
     }
 
     @Override
@@ -186,6 +188,7 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
         private final CompletionJson json;
         private final boolean chat;
         private final boolean includeUsage;
+        private ChunkEvents events;
 
         EventStream(Exchange exchange, CompletionJson json, CompletionRequest request) {
             this.exchange = exchange;
@@ -196,21 +199,23 @@ final class CompletionCall extends ClientCall.Listener<StreamPredictResponse> {
 
         @Override
         public void begin() {
+            // After the upstream's headers, which may name another model (a degraded call).
+            events = json.chunkEvents();
             exchange.startEventStream();
             if (chat) {
-                exchange.sendData(json.roleChunk());
+                exchange.sendEvent(events.role(exchange::eventBuffer));
             }
         }
 
         @Override
         public boolean text(String text) {
-            exchange.sendData(json.textChunk(text));
+            exchange.sendEvent(events.text(exchange::eventBuffer, text));
             return true;
         }
 
         @Override
         public void finish(String finishReason, Usage usage) {
-            exchange.sendData(json.finishChunk(finishReason));
+            exchange.sendEvent(events.finish(exchange::eventBuffer, finishReason));
             if (includeUsage) {
                 exchange.sendData(json.usageChunk(usage));
             }

@@ -2,7 +2,6 @@ package io.cy.bridge.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
 
@@ -56,35 +55,12 @@ final class CompletionJson {
         return bytes(root);
     }
 
-    /** Chat only: the first chunk, announcing the assistant's role. */
-    byte[] roleChunk() {
-        final ObjectNode root = chunkHead();
-        final ObjectNode delta = choice(root.putArray("choices"), null).putObject("delta");
-        delta.put("role", "assistant");
-        delta.put("content", "");
-        return chunkTail(root, null);
-    }
-
-    byte[] textChunk(String text) {
-        final ObjectNode root = chunkHead();
-        final ArrayNode choices = root.putArray("choices");
-        if (chat) {
-            choice(choices, null).putObject("delta").put("content", text);
-        } else {
-            choice(choices, text);
-        }
-        return chunkTail(root, null);
-    }
-
-    /** The chunk with the finish reason and no new text. */
-    byte[] finishChunk(String finishReason) {
-        final ObjectNode root = chunkHead();
-        final ArrayNode choices = root.putArray("choices");
-        final ObjectNode choice = chat ? choice(choices, null) : choice(choices, "");
-        if (chat) {
-            choice.putObject("delta");
-        }
-        return chunkTail(root, finishReason);
+    /**
+     * The events of a streamed answer up to its finish reason, with this answer's id, creation time
+     * and model: taken once the model that serves it is known ({@link #servedBy}).
+     */
+    ChunkEvents chunkEvents() {
+        return new ChunkEvents(chat, bytes(chunkHead()), usageOnChunks);
     }
 
     /** With {@code include_usage}: the last chunk, with no choices and the usage of the whole request. */
@@ -106,30 +82,6 @@ final class CompletionJson {
 
     private ObjectNode chunkHead() {
         return head(chat ? "chat.completion.chunk" : "text_completion");
-    }
-
-    /** A choice in OpenAI's field order; {@code text} only for completions. */
-    private ObjectNode choice(ArrayNode choices, String text) {
-        final ObjectNode choice = choices.addObject();
-        if (chat) {
-            choice.put("index", 0);
-            // "delta" is added by the caller right after the index.
-        } else {
-            choice.put("text", text);
-            choice.put("index", 0);
-        }
-        return choice;
-    }
-
-    /** Completes the only choice (logprobs, finish_reason, null until the end) and the chunk. */
-    private byte[] chunkTail(ObjectNode root, String finishReason) {
-        final ObjectNode choice = (ObjectNode) root.get("choices").get(0);
-        choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason);
-        if (usageOnChunks) {
-            root.putNull("usage");
-        }
-        return bytes(root);
     }
 
     private static void usage(ObjectNode node, Usage usage) {

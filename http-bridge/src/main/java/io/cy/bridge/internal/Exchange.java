@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -18,6 +19,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -48,6 +50,10 @@ final class Exchange {
     private static final byte[] EVENT_ERROR = "event: error\ndata: ".getBytes(US_ASCII);
     private static final byte[] END = "\n\n".getBytes(US_ASCII);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(US_ASCII);
+    private static final byte[] HEX = "0123456789abcdef".getBytes(US_ASCII);
+    private static final int CRLF_LENGTH = 2;
+    /** An HTTP chunk's size line: up to 8 hex digits (4 GiB) and CRLF. */
+    private static final int CHUNK_SIZE_ROOM = 8 + CRLF_LENGTH;
 
     /** What the connection does when a response is complete. */
     interface Owner {
@@ -59,6 +65,8 @@ final class Exchange {
     }
 
     private final ChannelHandlerContext ctx;
+    /** Writes from here pass the HTTP codec by: the handler just below the codec receives them. */
+    private ChannelHandlerContext belowCodec;
     private final Owner owner;
     private final ObjectMapper mapper;
     private final HttpVersion version;
@@ -169,12 +177,13 @@ final class Exchange {
         }
     }
 
-    /** Sends the head of a {@code text/event-stream} response; events follow with {@link #sendData}. */
+    /** Sends the head of a {@code text/event-stream} response; events follow with {@link #sendEvent} and {@link #sendData}. */
     void startEventStream() {
         if (done || streaming) {
             return;
         }
         streaming = true;
+        belowCodec = ctx.pipeline().context(HttpServerCodec.class);
         final HttpResponse response = new DefaultHttpResponse(version, HttpResponseStatus.OK);
         final HttpHeaders headers = response.headers();
         headers.set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -190,7 +199,48 @@ final class Exchange {
         if (!streaming || done) {
             return;
         }
-        write(new DefaultHttpContent(Unpooled.wrappedBuffer(DATA, json, END)), true);
+        sendEvent(eventBuffer(DATA.length + json.length + END.length).writeBytes(DATA).writeBytes(json).writeBytes(END));
+    }
+
+    /**
+     * A buffer for one event, with room before it for its size line as an HTTP chunk
+     * ({@link #sendEvent} frames it in place).
+     */
+    ByteBuf eventBuffer(int sizeHint) {
+        final ByteBuf event = ctx.alloc().buffer(CHUNK_SIZE_ROOM + sizeHint + CRLF_LENGTH);
+        event.writerIndex(CHUNK_SIZE_ROOM).readerIndex(CHUNK_SIZE_ROOM);
+        return event;
+    }
+
+    /**
+     * One whole event from {@link #eventBuffer}, {@code data: <json>} and the blank line that ends
+     * it, flushed at once; the buffer is released here when the stream has ended.
+     *
+     * <p>The event goes out as one HTTP chunk in one buffer: its size line is written into the
+     * room before it and the CRLF after it, and the buffer is written below the HTTP codec, which
+     * would otherwise add a buffer for each and write all three on their own. The codec stays in
+     * its chunked state and ends the response ({@link #endEventStream}) as it would have.
+     */
+    void sendEvent(ByteBuf event) {
+        if (!streaming || done) {
+            event.release();
+            return;
+        }
+        final int size = event.readableBytes();
+        if (size == 0) {
+            event.release(); // a chunk of size 0 would end the response
+            return;
+        }
+        int start = event.readerIndex() - CRLF_LENGTH;
+        event.setByte(start, '\r').setByte(start + 1, '\n');
+        for (int rest = size; rest != 0; rest >>>= 4) {
+            event.setByte(--start, HEX[rest & 0xf]);
+        }
+        event.readerIndex(start).writeByte('\r').writeByte('\n');
+        // The void promise saves a promise and a listener per token: a failed write reaches
+        // BridgeHandler.exceptionCaught, which closes the connection, as CLOSE_ON_FAILURE would.
+        belowCodec.write(event, ctx.voidPromise());
+        ctx.flush();
     }
 
     /** {@code data: [DONE]}, then the end of the response. */
