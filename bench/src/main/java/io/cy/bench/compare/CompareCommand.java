@@ -61,7 +61,7 @@ public final class CompareCommand {
     /** The columns of the bridge scenario: the governed coordinator over gRPC, and over its HTTP bridge. */
     static final String GRPC = "grpc";
     static final String HTTP_SSE = "http-sse";
-    private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
+    static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
     private static final Duration WARMUP_SATURATED = Duration.ofSeconds(6);
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
@@ -177,10 +177,12 @@ public final class CompareCommand {
         children.add(sim);
         awaitHealthy(transport, sim, simEndpoint);
 
+        // The replicas scenario starts coordinators of its own: alone, it needs none of the columns.
+        final boolean columns = args.scenarios().stream().anyMatch(s -> s.kind() != Scenario.Kind.REPLICAS);
         final List<Target> targets = new ArrayList<>();
         targets.add(new Target(DIRECT, simEndpoint, null));
         String nginxVersion = null;
-        final Optional<Path> nginx = args.nginx() ? NginxProxy.find() : Optional.empty();
+        final Optional<Path> nginx = args.nginx() && columns ? NginxProxy.find() : Optional.empty();
         if (nginx.isPresent()) {
             nginxVersion = NginxProxy.version(nginx.get());
             final int port = freePort();
@@ -191,18 +193,18 @@ public final class CompareCommand {
             final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
             awaitHealthy(transport, proxy, endpoint);
             targets.add(new Target(NGINX, endpoint, proxy));
-        } else {
+        } else if (columns) {
             err.println(args.nginx() ? "nginx is not installed: no nginx column (apt-get install nginx adds it)"
                     : "nginx left out (--no-nginx)");
         }
         // Every target gets the same calls, token included: only the coordinators with auth on check it.
         final String secret = HmacJwt.newSecret();
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
-        final List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
-                args.quotaRedis(), work);
+        final List<Variant> variants = columns ? variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
+                args.quotaRedis(), work) : List.of();
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
-        final Variant governed = variants.get(variants.size() - 1);
+        final Variant governed = variants.isEmpty() ? null : variants.get(variants.size() - 1);
         Target governedTarget = null;
         List<Target> bridgeTargets = List.of();
         for (Variant variant : variants) {
@@ -224,7 +226,9 @@ public final class CompareCommand {
             }
         }
 
-        if (args.quick()) {
+        if (!columns) {
+            err.println("no columns to warm up: the replicas scenario warms up its own coordinators");
+        } else if (args.quick()) {
             warmUp(transport, targets, sim, token, QUICK_WARMUP, QUICK_WARMUP);
         } else {
             warmUp(transport, targets, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
@@ -232,10 +236,17 @@ public final class CompareCommand {
 
         final List<ScenarioResult> loads = new ArrayList<>();
         final List<MemoryResult> memory = new ArrayList<>();
+        final List<String> replicaTables = new ArrayList<>();
         for (Scenario scenario : args.scenarios()) {
             switch (scenario.kind()) {
                 case MEMORY:
                     memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
+                    break;
+                case REPLICAS:
+                    replicaTables.add(new ReplicasRun(this, transport, args, sim, children, err).run(scenario,
+                            variants(false, false, secret, null, null, work), secret,
+                            (name, env, port) -> startCoordinator(java, coordinatorJar, work,
+                                    new Variant(name, name, env), port, freePort(), simEndpoint, null)));
                     break;
                 case BRIDGE:
                     loads.add(loadRuns(transport, scenario.withDescription(scenario.description() + ", through the "
@@ -264,8 +275,11 @@ public final class CompareCommand {
         for (MemoryResult m : memory) {
             text.append(report.memoryTable(m));
         }
-        text.append(report.targets(TargetChecks.evaluate(loads, memory, DIRECT, governed.name(),
-                nginx.isPresent() ? NGINX : null), governed.name()));
+        replicaTables.forEach(text::append);
+        if (governed != null) {
+            text.append(report.targets(TargetChecks.evaluate(loads, memory, DIRECT, governed.name(),
+                    nginx.isPresent() ? NGINX : null), governed.name()));
+        }
         return text.toString();
     }
 
@@ -410,6 +424,18 @@ public final class CompareCommand {
             }
         }
         return result;
+    }
+
+    /** One run of {@code plan} against the coordinator {@code process} on {@code endpoint}, its CPU read. */
+    RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, String name, Endpoint endpoint,
+            ChildProcess process, ChildProcess sim) throws CompareFailure, InterruptedException {
+        return measure(transport, scenario, plan, new Target(name, endpoint, process), sim);
+    }
+
+    /** Waits until the coordinator {@code process} answers Health on {@code endpoint} with a sidecar in rotation. */
+    void awaitCoordinator(NettyTransport transport, ChildProcess process, Endpoint endpoint)
+            throws CompareFailure, InterruptedException {
+        awaitHealthy(transport, process, endpoint);
     }
 
     private RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, Target target,
