@@ -22,9 +22,9 @@ import org.HdrHistogram.Histogram;
 /**
  * The {@code replicas2} scenario: two coordinators with {@code quota.store: redis} on one Redis
  * and the same quota policy, the load split over both at once, against one coordinator with local
- * quotas, in turns. Each run of the pair reads the Redis's command counts before and after, so the
- * report shows Redis commands per call: the issue allows one round trip at admission and one at
- * settlement.
+ * quotas, in turns. Each replicas run reads the Redis's command counts before and after, so the
+ * report shows Redis round trips (scripts) per call: one at admission and one at settlement are
+ * what the quota store should cost.
  */
 final class ReplicasRun {
 
@@ -92,10 +92,11 @@ final class ReplicasRun {
                 .append(" settings but quota.store: redis on the same Redis, tenant ").append(tenant)
                 .append(" (keys of this run's own); the load split over both at once; ").append(TOGETHER)
                 .append(": both runs as one (calls/s added, latencies of all calls, CPU of both per call)\n");
-        out.append("- Redis per call: commands the whole Redis processed during the pair's replicas run (INFO")
-                .append(" stats total_commands_processed; other clients of that Redis count too), and of those the")
-                .append(" scripts (EVALSHA and EVAL in INFO commandstats), each one round trip, divided by the calls")
-                .append(" started on both replicas\n\n");
+        out.append("- Redis per call, divided by the calls started on both replicas during the pair's replicas")
+                .append(" run: round trips, the scripts called (EVALSHA and EVAL in INFO commandstats: the quota")
+                .append(" store sends nothing else per call), and commands (INFO stats total_commands_processed:")
+                .append(" the scripts and the commands they run inside Redis); the whole server is counted, other")
+                .append(" clients of that Redis too\n\n");
         final int total = scenario.concurrency();
         shape(out, scenario.withConcurrency(total, scenario.name() + " c" + total, total + " calls open in all ("
                         + total / 2 + " on each replica), 16 tokens, zero delay"),
@@ -143,15 +144,16 @@ final class ReplicasRun {
             commands.add(calls == 0 ? Double.NaN : (double) used.total() / calls);
             scripts.add(calls == 0 ? Double.NaN : (double) used.scripts() / calls);
             err.println(String.format(Locale.ROOT, "[%s] pair %d/%d  local %.0f calls/s, replicas together %.0f"
-                            + " calls/s (%.0f + %.0f), errors %d; Redis %.2f commands and %.2f scripts per call",
+                            + " calls/s (%.0f + %.0f), errors %d; Redis %.2f commands, %.2f scripts per call",
                     whole.name(), pair, args.pairs(), one.result().callsPerSecond(),
                     together.result().callsPerSecond(), two[0].result().callsPerSecond(),
                     two[1].result().callsPerSecond(), together.result().errorCount(), commands.get(pair - 1),
                     scripts.get(pair - 1)));
         }
         out.append(new Report(LOCAL, List.of(TOGETHER)).scenarioTable(result, args.pairs(), LOCAL, List.of(TOGETHER)));
-        out.append(String.format(Locale.ROOT, "Redis per call on the replicas (median over %d pairs): %.2f commands,"
-                + " of which %.2f scripts (round trips)%n%n", args.pairs(), median(commands), median(scripts)));
+        out.append(String.format(Locale.ROOT, "Redis per call on the replicas (median over %d pairs): %.2f round"
+                + " trips (scripts); %.2f commands, those the scripts ran included%n%n", args.pairs(), median(scripts),
+                median(commands)));
     }
 
     private RedisCommandCounts counts(String redisUrl) throws CompareFailure {
