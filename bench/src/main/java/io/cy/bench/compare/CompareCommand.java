@@ -594,7 +594,9 @@ public final class CompareCommand {
         out.append("- machine: ").append(Machine.describe()).append('\n');
         out.append("- during the run: ").append(machineLoad).append('\n');
         out.append("- ").append(DIRECT).append(": the simulated sidecar (cy-sim) on a Unix socket\n");
-        out.append("- ").append(NGINX).append(": ").append(nginxVersion == null ? "not installed, column skipped"
+        final boolean columns = args.scenarios().stream().anyMatch(s -> s.kind() != Scenario.Kind.REPLICAS);
+        out.append("- ").append(NGINX).append(": ").append(!columns ? "not run (no scenario of this run uses it)"
+                : nginxVersion == null ? "not installed, column skipped"
                 : nginxVersion + ", grpc_pass to the same socket, upstream connections kept alive").append('\n');
         for (Variant v : variants) {
             out.append("- ").append(v.name()).append(": cy-coordinator (").append(COORDINATOR_HEAP).append(") forwarding")
