@@ -76,6 +76,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -106,7 +109,7 @@ public final class Coordinator implements AutoCloseable {
     private final HealthStatusManager health;
     private final StreamPredictForwarder forwarder;
     private final Authenticator authenticator;
-    private final Supplier<String> reloader;
+    private final Supplier<CompletionStage<String>> reloader;
     private final List<Server> servers;
     private final ManagedChannel inProcess;
     private final HttpBridge http;
@@ -115,7 +118,7 @@ public final class Coordinator implements AutoCloseable {
     private final List<ServerTlsContext> tls;
     private final Observers observers;
     private final QuotaStore quotaStore;
-    /** The longest a route change waits for Redis; Control commands may wait this on an event loop. */
+    /** The longest a route change waits for Redis; the Control command is answered then, the event loop never waits. */
     static final Duration ROUTES_REDIS_TIMEOUT = Duration.ofSeconds(1);
     private final RedisRouteStore routeStore;
 
@@ -124,7 +127,8 @@ public final class Coordinator implements AutoCloseable {
 
     /** What the listeners serve, and what answers beside them. */
     private record Services(HealthStatusManager health, StreamPredictForwarder forwarder, Authenticator authenticator,
-                            Supplier<String> reloader, QuotaStore quotaStore, RedisRouteStore routeStore) {}
+                            Supplier<CompletionStage<String>> reloader, QuotaStore quotaStore,
+                            RedisRouteStore routeStore) {}
 
     /** Where callers come in: the gRPC servers (TCP, Unix socket, in-process), the HTTP bridge, their TLS. */
     private record Listeners(List<Server> servers, ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint,
@@ -359,7 +363,7 @@ public final class Coordinator implements AutoCloseable {
         final QuotaStore quotaStore = quotaStore(config.quota());
         final RedisRouteStore routeStore = routeStore(config.routesStore(), routing);
         final Quotas quotas = new Quotas(config.quota(), quotaStore, config.limits().maxNewTokens());
-        final Supplier<String> reloader = () -> reload(reloadSource, quotas, routing);
+        final Supplier<CompletionStage<String>> reloader = () -> reload(reloadSource, quotas, routing, routeStore);
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
                 new CallAdmission(new RequestValidator(config.limits()), quotas, audit::isAccepting),
@@ -471,7 +475,8 @@ public final class Coordinator implements AutoCloseable {
         if (!store.redis()) {
             return null;
         }
-        final RedisRouteStore shared = new RedisRouteStore(store.redisUrl(), "cy:routes:", ROUTES_REDIS_TIMEOUT, routing);
+        final RedisRouteStore shared = new RedisRouteStore(store.redisUrl(), store.keyPrefix(), ROUTES_REDIS_TIMEOUT,
+                routing);
         shared.start(Duration.ofSeconds(2));
         return shared;
     }
@@ -521,14 +526,26 @@ public final class Coordinator implements AutoCloseable {
         return message.startsWith(prefix) ? message : prefix + message;
     }
 
-    /** Applies what may change at runtime from a fresh read of the configuration. */
-    private static String reload(Supplier<CoordinatorConfig> source, Quotas quotas, Routing routing) {
+    /**
+     * Applies what may change at runtime from a fresh read of the configuration. With
+     * {@code routes.store: redis} the file's routes are written to the shared table (on top of the
+     * version this replica last saw) and the result comes when Redis answered; nothing applies when
+     * it refused. An invalid configuration throws {@link ConfigException}.
+     */
+    private static CompletionStage<String> reload(Supplier<CoordinatorConfig> source, Quotas quotas, Routing routing,
+                                                  RedisRouteStore routeStore) {
         final CoordinatorConfig fresh = source.get();
         final RouteTable current = routing.active();
         if (current.backends().equals(fresh.backends()) && current.routes().equals(fresh.routes())) {
             quotas.update(fresh.quota());
             logger.info("configuration reloaded: quota limits applied to new calls; backends and routes unchanged");
-            return "quota limits reloaded; other settings take effect on restart";
+            return CompletableFuture.completedFuture("quota limits reloaded; other settings take effect on restart");
+        }
+        if (routeStore != null) {
+            return routeStore.reload(fresh.backends(), fresh.routes()).thenApply(table -> {
+                quotas.update(fresh.quota());
+                return reloaded(current, table, ", written to the shared routes");
+            });
         }
         final RouteTable table;
         try {
@@ -539,10 +556,14 @@ public final class Coordinator implements AutoCloseable {
             throw new ConfigException(message.substring(0, Math.max(0, colon)), message.substring(colon + 2));
         }
         quotas.update(fresh.quota());
-        logger.info("configuration reloaded: quota limits, backends and routes (version {} -> {}) applied to new calls",
-                current.version(), table.version());
-        return "quota limits, backends and routes reloaded (routes version " + current.version() + " -> "
-                + table.version() + "); other settings take effect on restart";
+        return CompletableFuture.completedFuture(reloaded(current, table, ""));
+    }
+
+    private static String reloaded(RouteTable before, RouteTable after, String where) {
+        logger.info("configuration reloaded: quota limits, backends and routes (version {} -> {}{}) applied to new calls",
+                before.version(), after.version(), where);
+        return "quota limits, backends and routes reloaded (routes version " + before.version() + " -> "
+                + after.version() + where + "); other settings take effect on restart";
     }
 
     /** A listener on {@code listen}: the coordinator's own HTTP/2 server, serving what grpc-java's would. */
@@ -690,12 +711,18 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /**
-     * Reads the configuration again and applies what may change at runtime (quota limits);
-     * returns what it did. An invalid configuration changes nothing and throws
-     * {@link io.cy.coordinator.config.ConfigException}.
+     * Reads the configuration again and applies what may change at runtime (quota limits,
+     * backends, routes); returns what it did. An invalid configuration changes nothing and throws
+     * {@link io.cy.coordinator.config.ConfigException}; shared routes that Redis did not take
+     * change nothing and throw {@link io.cy.coordinator.redis.SharedRoutesException}. Waits for
+     * Redis (at most {@link #ROUTES_REDIS_TIMEOUT}): not for an event loop.
      */
     public String reloadConfiguration() {
-        return reloader.get();
+        try {
+            return reloader.get().toCompletableFuture().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
     }
 
     /** Shuts down with the configured grace period. */

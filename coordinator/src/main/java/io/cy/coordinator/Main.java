@@ -6,6 +6,7 @@ import io.cy.coordinator.audit.AuditQuery;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.logs.LogFormat;
+import io.cy.coordinator.redis.SharedRoutesException;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.service.AccessLog;
 import io.cy.coordinator.transport.netty.NettyTransport;
@@ -148,7 +149,7 @@ public final class Main {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
                 try {
                     logger.info("SIGHUP: {}", coordinator.reloadConfiguration());
-                } catch (ConfigException e) {
+                } catch (ConfigException | SharedRoutesException e) {
                     logger.error("SIGHUP: configuration not reloaded: {}", e.getMessage());
                 }
             });

@@ -8,6 +8,7 @@ import io.cy.coordinator.redis.SharedRoutesException;
 import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.Catalog;
 import io.cy.coordinator.routing.ModelSpec;
+import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.RouteTarget;
 import io.cy.coordinator.routing.Routing;
 import io.cy.coordinator.routing.RoutesSpec;
@@ -18,6 +19,9 @@ import io.cy.coordinator.sidecar.Sidecar;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.grpc.ManagedChannel;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +30,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,14 +79,17 @@ class RedisRouteStoreTest {
     }
 
     private Routing replica(List<BackendSpec> backends) {
+        return replica(backends, defaultTo("gpu-a", "m1"));
+    }
+
+    private Routing replica(List<BackendSpec> backends, RoutesSpec routes) {
         final Map<String, List<Sidecar>> members = new LinkedHashMap<>();
         for (BackendSpec backend : backends) {
             final ManagedChannel channel = InProcessChannelBuilder.forName("routes-" + UUID.randomUUID()).build();
             channels.add(channel);
             members.put(backend.id(), List.of(new Sidecar(backend.addresses().get(0), channel, 2, 2)));
         }
-        return new Routing(new SidecarPool(members, new LeastInFlightRouter()), new Catalog(), backends,
-                defaultTo("gpu-a", "m1"));
+        return new Routing(new SidecarPool(members, new LeastInFlightRouter()), new Catalog(), backends, routes);
     }
 
     private RedisRouteStore store(String url, Routing routing) {
@@ -85,6 +97,15 @@ class RedisRouteStoreTest {
         stores.add(store);
         store.start(Duration.ofSeconds(2));
         return store;
+    }
+
+    /** The change's table once Redis answered; its failure as thrown. */
+    private static RouteTable changed(CompletionStage<RouteTable> change) throws Exception {
+        try {
+            return change.toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        }
     }
 
     private static boolean routesTo(Routing routing, String model) {
@@ -98,7 +119,7 @@ class RedisRouteStoreTest {
         final RedisRouteStore storeA = store(SHARED_REDIS, a);
         store(SHARED_REDIS, b);
 
-        final long version = storeA.setRoutes(defaultTo("gpu-a", "m2")).version();
+        final long version = changed(storeA.setRoutes(defaultTo("gpu-a", "m2"))).version();
 
         assertThat(version).isEqualTo(2);
         assertThat(routesTo(a, "m2")).isTrue();
@@ -111,15 +132,15 @@ class RedisRouteStoreTest {
         final Routing b = replica(List.of(GPU));
         final RedisRouteStore storeA = store(SHARED_REDIS, a);
         final RedisRouteStore storeB = store(SHARED_REDIS, b);
-        storeA.setRoutes(defaultTo("gpu-a", "m2"));
+        changed(storeA.setRoutes(defaultTo("gpu-a", "m2")));
         Eventually.await("replica b on version 2", WITHIN, () -> b.active().version() == 2);
 
         // Made on the other replica: both know the versions of the shared history.
-        storeB.rollback(0);
+        changed(storeB.rollback(0));
 
         assertThat(b.active().version()).isEqualTo(1);
         Eventually.await("replica a back on version 1", WITHIN, () -> a.active().version() == 1 && routesTo(a, "m1"));
-        assertThat(storeA.setRoutes(defaultTo("gpu-a", "m2")).version()).isEqualTo(3);
+        assertThat(changed(storeA.setRoutes(defaultTo("gpu-a", "m2"))).version()).isEqualTo(3);
         Eventually.await("replica b on version 3", WITHIN, () -> b.active().version() == 3 && routesTo(b, "m2"));
     }
 
@@ -127,9 +148,9 @@ class RedisRouteStoreTest {
     void aStartingReplicaInstallsTheSharedVersionInsteadOfItsOwn() throws Exception {
         final Routing a = replica(List.of(GPU));
         final RedisRouteStore storeA = store(SHARED_REDIS, a);
-        storeA.setRoutes(defaultTo("gpu-a", "m2"));
-        storeA.setRoutes(defaultTo("gpu-a", "m1"));
-        storeA.setRoutes(defaultTo("gpu-a", "m2"));
+        changed(storeA.setRoutes(defaultTo("gpu-a", "m2")));
+        changed(storeA.setRoutes(defaultTo("gpu-a", "m1")));
+        changed(storeA.setRoutes(defaultTo("gpu-a", "m2")));
 
         final Routing late = replica(List.of(GPU));
         assertThat(late.active().version()).isEqualTo(1);
@@ -147,8 +168,8 @@ class RedisRouteStoreTest {
         final RedisRouteStore storeA = store(SHARED_REDIS, a);
         store(SHARED_REDIS, b);
 
-        storeA.setRoutes(defaultTo("cpu-b", "small"));
-        storeA.setRoutes(defaultTo("gpu-a", "m2"));
+        changed(storeA.setRoutes(defaultTo("cpu-b", "small")));
+        changed(storeA.setRoutes(defaultTo("gpu-a", "m2")));
 
         Eventually.await("replica b on version 3", WITHIN, () -> b.active().version() == 3 && routesTo(b, "m2"));
         // Version 2 never became active on b: it names cpu-b, which b does not have.
@@ -160,12 +181,118 @@ class RedisRouteStoreTest {
         final Routing a = replica(List.of(GPU));
         final RedisRouteStore away = store("redis://127.0.0.1:1/0", a);
 
-        assertThatThrownBy(() -> away.setRoutes(defaultTo("gpu-a", "m2")))
+        assertThatThrownBy(() -> changed(away.setRoutes(defaultTo("gpu-a", "m2"))))
                 .isInstanceOf(SharedRoutesException.class)
                 .hasMessageContaining("Redis at 127.0.0.1:1")
                 .hasMessageContaining("routes not changed");
         assertThat(a.active().version()).isEqualTo(1);
         assertThat(routesTo(a, "m1")).isTrue();
         assertThat(a.nextVersion()).isEqualTo(2);
+    }
+
+    @Test
+    void aReplicaFindingNoTableWritesItsRoutesAsTheFirstVersionAndTheNextTakesThem() throws Exception {
+        final Routing a = replica(List.of(GPU));
+        store(SHARED_REDIS, a);
+
+        final Map<String, String> table = redisHash(prefix + "table");
+        assertThat(table).containsEntry("seq", "1").containsEntry("version", "1");
+        assertThat(table.get("routes")).contains("m1");
+
+        final Routing b = replica(List.of(GPU), defaultTo("gpu-a", "m2"));
+        store(SHARED_REDIS, b);
+        assertThat(b.active().version()).isEqualTo(1);
+        assertThat(routesTo(b, "m1")).as("the stored routes, not b's own").isTrue();
+        assertThat(redisHash(prefix + "table")).containsEntry("seq", "1");
+    }
+
+    @Test
+    void ofTwoReplicasStartingAtOnceExactlyOneWritesTheFirstTableAndTheOtherTakesIt() throws Exception {
+        final Routing a = replica(List.of(GPU), defaultTo("gpu-a", "m1"));
+        final Routing b = replica(List.of(GPU), defaultTo("gpu-a", "m2"));
+        final RedisRouteStore storeA = new RedisRouteStore(SHARED_REDIS, prefix, WITHIN, a);
+        final RedisRouteStore storeB = new RedisRouteStore(SHARED_REDIS, prefix, WITHIN, b);
+        stores.add(storeA);
+        stores.add(storeB);
+        final CountDownLatch go = new CountDownLatch(1);
+        final CompletableFuture<Void> startA = CompletableFuture.runAsync(() -> {
+            awaitQuietly(go);
+            storeA.start(Duration.ofSeconds(2));
+        });
+        final CompletableFuture<Void> startB = CompletableFuture.runAsync(() -> {
+            awaitQuietly(go);
+            storeB.start(Duration.ofSeconds(2));
+        });
+        go.countDown();
+        CompletableFuture.allOf(startA, startB).get(10, TimeUnit.SECONDS);
+
+        final Map<String, String> table = redisHash(prefix + "table");
+        assertThat(table).as("one first write").containsEntry("seq", "1").containsEntry("version", "1");
+        final String stored = table.get("routes").contains("m2") ? "m2" : "m1";
+        assertThat(routesTo(a, stored)).isTrue();
+        assertThat(routesTo(b, stored)).isTrue();
+        assertThat(a.active().version()).isEqualTo(1);
+        assertThat(b.active().version()).isEqualTo(1);
+    }
+
+    @Test
+    void aReloadOnTopOfAVersionThisReplicaHasNotSeenIsRefusedNamingThatVersion() throws Exception {
+        final Routing a = replica(List.of(GPU));
+        // Checks an hour apart and no announcement below: a stays on what it saw at startup.
+        final RedisRouteStore storeA = new RedisRouteStore(SHARED_REDIS, prefix, WITHIN, Duration.ofHours(1), a);
+        stores.add(storeA);
+        storeA.start(Duration.ofSeconds(2));
+        redis(commands -> commands.hset(prefix + "table", Map.of("seq", "2", "version", "7",
+                "routes", "{\"aliases\": {\"default\": {\"backend\": \"gpu-a\", \"model\": \"m2\"}}}")));
+
+        assertThatThrownBy(() -> changed(storeA.reload(List.of(GPU), defaultTo("gpu-a", "m2"))))
+                .isInstanceOf(SharedRoutesException.class)
+                .hasMessageContaining("routes version 7 was written by another replica meanwhile")
+                .hasMessageContaining("on top of version 7")
+                .hasMessageContaining("routes not changed");
+        assertThat(redisHash(prefix + "table")).containsEntry("seq", "2").containsEntry("version", "7");
+        // Refused, it reads what it missed, and has no version of its own in between.
+        assertThat(a.versions()).doesNotContain(2L);
+        Eventually.await("replica a on version 7", WITHIN, () -> a.active().version() == 7 && routesTo(a, "m2"));
+    }
+
+    @Test
+    void aReloadWritesTheRoutesForEveryReplicaAndItsBackendsHereOnly() throws Exception {
+        final Routing a = replica(List.of(GPU, CPU));
+        final Routing b = replica(List.of(GPU));
+        final RedisRouteStore storeA = store(SHARED_REDIS, a);
+        store(SHARED_REDIS, b);
+
+        assertThat(changed(storeA.reload(List.of(GPU, CPU), defaultTo("cpu-b", "small"))).version()).isEqualTo(2);
+        assertThat(redisHash(prefix + "table")).containsEntry("version", "2");
+        // cpu-b leaves a's backends; the routes go to every replica.
+        final RouteTable reloaded = changed(storeA.reload(List.of(GPU), defaultTo("gpu-a", "m2")));
+
+        assertThat(reloaded.version()).isEqualTo(3);
+        assertThat(a.active().backends()).containsExactly(GPU);
+        Eventually.await("replica b on version 3", WITHIN, () -> b.active().version() == 3 && routesTo(b, "m2"));
+        // Version 2 named cpu-b, which b does not have: refused there.
+        assertThat(b.versions()).doesNotContain(2L);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Map<String, String> redisHash(String key) {
+        return redis(commands -> commands.hgetall(key));
+    }
+
+    private static <T> T redis(java.util.function.Function<RedisCommands<String, String>, T> work) {
+        final RedisClient client = RedisClient.create(SHARED_REDIS);
+        try (StatefulRedisConnection<String, String> connection = client.connect()) {
+            return work.apply(connection.sync());
+        } finally {
+            client.shutdown();
+        }
     }
 }

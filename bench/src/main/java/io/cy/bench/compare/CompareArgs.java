@@ -39,6 +39,8 @@ public record CompareArgs(
 
     static final int DEFAULT_PAIRS = 3;
     static final int QUICK_PAIRS = 2;
+    /** The Redis of the replicas2 scenario when --quota-redis names none. */
+    static final String DEFAULT_REPLICAS_REDIS = "redis://127.0.0.1:6379/15";
 
     private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db",
             "--quota-redis");
@@ -62,6 +64,9 @@ public record CompareArgs(
             "  --scenario NAME     run only these scenarios; repeatable or comma-separated",
             "                      full: " + names(Scenario.full()),
             "                      quick: " + names(Scenario.quick()),
+            "                      only when named: replicas2 (two coordinators sharing quotas in the Redis of",
+            "                      --quota-redis, default " + DEFAULT_REPLICAS_REDIS + ", the load split",
+            "                      over both, against one with local quotas; Redis commands per call)",
             "  --pairs N           runs per target (default " + DEFAULT_PAIRS + ", quick " + QUICK_PAIRS + ")",
             "  --no-nginx          leave nginx out even if installed",
             "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
@@ -152,10 +157,12 @@ public record CompareArgs(
         if (names.isEmpty()) {
             scenarios.addAll(available);
         }
+        final List<Scenario> named = new ArrayList<>(available);
+        named.addAll(Scenario.onRequest(quick));
         for (String name : names) {
-            final Scenario scenario = available.stream().filter(s -> s.name().equals(name)).findFirst()
+            final Scenario scenario = named.stream().filter(s -> s.name().equals(name)).findFirst()
                     .orElseThrow(() -> new UsageException("--scenario: " + name + " (expected: one of "
-                            + names(available) + (available.equals(Scenario.quick()) ? " with --quick" : "") + ")"));
+                            + names(named) + (available.equals(Scenario.quick()) ? " with --quick" : "") + ")"));
             if (!scenarios.contains(scenario)) {
                 scenarios.add(scenario);
             }

@@ -61,7 +61,7 @@ public final class CompareCommand {
     /** The columns of the bridge scenario: the governed coordinator over gRPC, and over its HTTP bridge. */
     static final String GRPC = "grpc";
     static final String HTTP_SSE = "http-sse";
-    private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
+    static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
     private static final Duration WARMUP_SATURATED = Duration.ofSeconds(6);
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
@@ -177,10 +177,12 @@ public final class CompareCommand {
         children.add(sim);
         awaitHealthy(transport, sim, simEndpoint);
 
+        // The replicas scenario starts coordinators of its own: alone, it needs none of the columns.
+        final boolean columns = args.scenarios().stream().anyMatch(s -> s.kind() != Scenario.Kind.REPLICAS);
         final List<Target> targets = new ArrayList<>();
         targets.add(new Target(DIRECT, simEndpoint, null));
         String nginxVersion = null;
-        final Optional<Path> nginx = args.nginx() ? NginxProxy.find() : Optional.empty();
+        final Optional<Path> nginx = args.nginx() && columns ? NginxProxy.find() : Optional.empty();
         if (nginx.isPresent()) {
             nginxVersion = NginxProxy.version(nginx.get());
             final int port = freePort();
@@ -191,7 +193,7 @@ public final class CompareCommand {
             final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
             awaitHealthy(transport, proxy, endpoint);
             targets.add(new Target(NGINX, endpoint, proxy));
-        } else {
+        } else if (columns) {
             err.println(args.nginx() ? "nginx is not installed: no nginx column (apt-get install nginx adds it)"
                     : "nginx left out (--no-nginx)");
         }
@@ -200,8 +202,8 @@ public final class CompareCommand {
         final String token = HmacJwt.mint(secret, "cy-bench", "bench", TOKEN_LIFETIME);
         final boolean h2loadWanted = args.scenarios().stream().anyMatch(s -> s.kind() == Scenario.Kind.H2LOAD);
         final Optional<H2Load> h2load = h2loadWanted ? H2Load.find() : Optional.empty();
-        List<Variant> variants = variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
-                args.quotaRedis(), work);
+        List<Variant> variants = columns ? variants(args.accessLog(), args.metrics(), secret, args.auditDb(),
+                args.quotaRedis(), work) : List.of();
         H2LoadSetup h2loadSetup = null;
         if (h2load.isPresent()) {
             h2loadSetup = startH2LoadSetup(java, simJar, work, children, transport);
@@ -212,7 +214,7 @@ public final class CompareCommand {
         }
         final List<String> coordinators = variants.stream().map(Variant::name).toList();
         // The column held to the targets: the last one, with the most governance on.
-        final Variant governed = variants.get(variants.size() - 1);
+        final Variant governed = variants.isEmpty() ? null : variants.get(variants.size() - 1);
         Target governedTarget = null;
         List<Target> bridgeTargets = List.of();
         for (Variant variant : variants) {
@@ -239,7 +241,9 @@ public final class CompareCommand {
             // h2load's direct target is a JVM of its own: warmed as the others, or its JIT shows as the proxies' gain.
             warmed.add(1, new Target(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint(), null));
         }
-        if (args.quick()) {
+        if (!columns) {
+            err.println("no columns to warm up: the replicas scenario warms up its own coordinators");
+        } else if (args.quick()) {
             warmUp(transport, warmed, sim, token, QUICK_WARMUP, QUICK_WARMUP);
         } else {
             warmUp(transport, warmed, sim, token, WARMUP_SATURATED, WARMUP_SEQUENTIAL);
@@ -248,6 +252,7 @@ public final class CompareCommand {
         final List<ScenarioResult> loads = new ArrayList<>();
         final List<MemoryResult> memory = new ArrayList<>();
         final List<H2LoadScenarioResult> h2loads = new ArrayList<>();
+        final List<String> replicaTables = new ArrayList<>();
         for (Scenario scenario : args.scenarios()) {
             switch (scenario.kind()) {
                 case H2LOAD:
@@ -262,6 +267,12 @@ public final class CompareCommand {
                     break;
                 case MEMORY:
                     memory.add(memoryRun(transport, scenario, governedTarget, sim, simEndpoint, token));
+                    break;
+                case REPLICAS:
+                    replicaTables.add(new ReplicasRun(this, transport, args, sim, children, err).run(scenario,
+                            variants(false, false, secret, null, null, work), secret,
+                            (name, env, port) -> startCoordinator(java, coordinatorJar, work,
+                                    new Variant(name, name, env), port, freePort(), simEndpoint, null)));
                     break;
                 case BRIDGE:
                     loads.add(loadRuns(transport, scenario.withDescription(scenario.description() + ", through the "
@@ -293,12 +304,15 @@ public final class CompareCommand {
         for (MemoryResult m : memory) {
             text.append(report.memoryTable(m));
         }
-        final List<TargetChecks.Check> checks = new ArrayList<>(TargetChecks.evaluate(loads, memory, DIRECT,
-                governed.name(), nginx.isPresent() ? NGINX : null));
-        for (H2LoadScenarioResult h : h2loads) {
-            checks.addAll(h.checks(DIRECT, governed.name(), nginx.isPresent() ? NGINX : null));
+        replicaTables.forEach(text::append);
+        if (governed != null) {
+            final List<TargetChecks.Check> checks = new ArrayList<>(TargetChecks.evaluate(loads, memory, DIRECT,
+                    governed.name(), nginx.isPresent() ? NGINX : null));
+            for (H2LoadScenarioResult h : h2loads) {
+                checks.addAll(h.checks(DIRECT, governed.name(), nginx.isPresent() ? NGINX : null));
+            }
+            text.append(report.targets(checks, governed.name()));
         }
-        text.append(report.targets(checks, governed.name()));
         if (h2loadSetup != null) {
             text.insert(text.indexOf("- load generator:"), "- h2load: " + h2load.get().version() + ", direct to a"
                     + " second sim on 127.0.0.1 TCP (h2load speaks no Unix sockets), through nginx and the "
@@ -547,6 +561,18 @@ public final class CompareCommand {
         return result;
     }
 
+    /** One run of {@code plan} against the coordinator {@code process} on {@code endpoint}, its CPU read. */
+    RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, String name, Endpoint endpoint,
+            ChildProcess process, ChildProcess sim) throws CompareFailure, InterruptedException {
+        return measure(transport, scenario, plan, new Target(name, endpoint, process), sim);
+    }
+
+    /** Waits until the coordinator {@code process} answers Health on {@code endpoint} with a sidecar in rotation. */
+    void awaitCoordinator(NettyTransport transport, ChildProcess process, Endpoint endpoint)
+            throws CompareFailure, InterruptedException {
+        awaitHealthy(transport, process, endpoint);
+    }
+
     private RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, Target target,
             ChildProcess sim) throws CompareFailure, InterruptedException {
         if (target.http() != null) {
@@ -703,7 +729,9 @@ public final class CompareCommand {
         out.append("- machine: ").append(Machine.describe()).append('\n');
         out.append("- during the run: ").append(machineLoad).append('\n');
         out.append("- ").append(DIRECT).append(": the simulated sidecar (cy-sim) on a Unix socket\n");
-        out.append("- ").append(NGINX).append(": ").append(nginxVersion == null ? "not installed, column skipped"
+        final boolean columns = args.scenarios().stream().anyMatch(s -> s.kind() != Scenario.Kind.REPLICAS);
+        out.append("- ").append(NGINX).append(": ").append(!columns ? "not run (no scenario of this run uses it)"
+                : nginxVersion == null ? "not installed, column skipped"
                 : nginxVersion + ", grpc_pass to the same socket, upstream connections kept alive").append('\n');
         for (Variant v : variants) {
             out.append("- ").append(v.name()).append(": cy-coordinator (").append(COORDINATOR_HEAP).append(") forwarding")

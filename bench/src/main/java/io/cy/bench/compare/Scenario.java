@@ -49,7 +49,12 @@ public record Scenario(
          * The load from h2load instead of the bench's own generator: direct to a sim on TCP,
          * through nginx and through the governed coordinator; compared with direct.
          */
-        H2LOAD
+        H2LOAD,
+        /**
+         * Two coordinators sharing quotas in one Redis, the load split over both at once, against
+         * one coordinator with local quotas; run only when asked for by name.
+         */
+        REPLICAS
     }
 
     static final int PROMPT_BYTES = 64;
@@ -87,6 +92,24 @@ public record Scenario(
                 // needs some 30 s of one-at-a-time calls on two cores to settle on it).
                 bridge("sse", 5, 30),
                 memory("mem10k", 10_000, 30));
+    }
+
+    /**
+     * The scenarios run only when named with {@code --scenario}: they need more than the machine
+     * (a Redis).
+     */
+    public static List<Scenario> onRequest(boolean quick) {
+        return List.of(replicas("replicas2", quick ? 2 : 5, quick ? 2 : 5));
+    }
+
+    /**
+     * Two coordinators with {@code quota.store: redis}: 64 calls open in all (32 on each), then one
+     * at a time on each; 16 tokens, zero delay.
+     */
+    private static Scenario replicas(String name, int seconds, int warmupS) {
+        return new Scenario(name, "two coordinators sharing quotas in one Redis (quota.store: redis), the load"
+                + " split over both at once, against one coordinator with local quotas", Kind.REPLICAS, 64, 0,
+                Duration.ofSeconds(seconds), Duration.ofSeconds(warmupS), 16, 0, 0, PROMPT_BYTES);
     }
 
     /** A smoke run of about a minute: short runs, fewer streams; its figures are not for publishing. */
@@ -142,6 +165,12 @@ public record Scenario(
     /** The same scenario, described otherwise: e.g. with the coordinator it ran through. */
     public Scenario withDescription(String newDescription) {
         return new Scenario(name, newDescription, kind, concurrency, rate, duration, warmup, tokens, ttftMs, gapMs,
+                promptBytes);
+    }
+
+    /** The same load with {@code n} calls open at once (a closed loop). */
+    public Scenario withConcurrency(int n, String newName, String newDescription) {
+        return new Scenario(newName, newDescription, kind, n, rate, duration, warmup, tokens, ttftMs, gapMs,
                 promptBytes);
     }
 

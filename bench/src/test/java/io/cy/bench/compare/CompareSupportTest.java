@@ -29,7 +29,7 @@ class CompareSupportTest {
         assertThat(quick.pairs()).isEqualTo(2);
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--scenario", "c2")))
                 .isInstanceOf(UsageException.class)
-                .hasMessage("--scenario: c2 (expected: one of c1, c64, h2c1, h2c64, open500, c1000, sse, mem10k)");
+                .hasMessage("--scenario: c2 (expected: one of c1, c64, h2c1, h2c64, open500, c1000, sse, mem10k, replicas2)");
         assertThat(CompareArgs.parse(List.of("--quick")).scenarios()).extracting(Scenario::name)
                 .containsExactly("c1", "c64", "h2c1", "h2c64", "open500", "sse", "mem2k");
         assertThatThrownBy(() -> CompareArgs.parse(List.of("--pairs", "0")))

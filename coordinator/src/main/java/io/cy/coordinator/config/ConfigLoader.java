@@ -36,6 +36,8 @@ import java.util.Set;
 public final class ConfigLoader {
 
     static final String DEFAULTS_RESOURCE = "/cy-coordinator-defaults.yaml";
+    /** Longest routes.redis.key_prefix: a key name, not a place for data. */
+    private static final int MAX_KEY_PREFIX_CHARS = 128;
 
     /** Variables named in the contract, in the order applied; a later one wins. */
     private static final List<Map.Entry<String, String>> CONTRACT_VARIABLES = List.of(
@@ -407,7 +409,12 @@ public final class ConfigLoader {
                     + " here or in quota.redis.url)");
         }
         RedisUrls.check(url, own.isBlank() ? "quota.redis.url" : redis.pathOf("url"));
-        return new CoordinatorConfig.RoutesStore(true, url);
+        final String prefix = redis.string("key_prefix");
+        if (prefix.isEmpty() || prefix.length() > MAX_KEY_PREFIX_CHARS || !prefix.chars().allMatch(c -> c > ' ' && c < 127)) {
+            throw new ConfigException(redis.pathOf("key_prefix"), "'" + prefix + "' (expected: 1 to "
+                    + MAX_KEY_PREFIX_CHARS + " printable ASCII characters without spaces)");
+        }
+        return new CoordinatorConfig.RoutesStore(true, url, prefix);
     }
 
     private static CoordinatorConfig.QuotaStoreSettings quotaStore(ConfigTree quota) {

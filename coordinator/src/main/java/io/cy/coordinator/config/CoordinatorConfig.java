@@ -182,15 +182,17 @@ public record CoordinatorConfig(
 
     /**
      * Where the route table lives: this process ({@code routes.store: local}) or a Redis that
-     * replicas share, at {@code redisUrl} ({@code routes.redis.url}, else {@code quota.redis.url}).
+     * replicas share, at {@code redisUrl} ({@code routes.redis.url}, else {@code quota.redis.url}),
+     * under {@code keyPrefix} ({@code routes.redis.key_prefix}).
      */
-    public record RoutesStore(boolean redis, String redisUrl) {
+    public record RoutesStore(boolean redis, String redisUrl, String keyPrefix) {
 
-        public static final RoutesStore LOCAL = new RoutesStore(false, "");
+        public static final RoutesStore LOCAL = new RoutesStore(false, "", "");
 
         @Override
         public String toString() {
-            return "RoutesStore[redis=" + redis + ", redisUrl=" + ConfigLoader.redactUrl(redisUrl) + "]";
+            return "RoutesStore[redis=" + redis + ", redisUrl=" + ConfigLoader.redactUrl(redisUrl)
+                    + ", keyPrefix=" + keyPrefix + "]";
         }
     }
 

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.RoutingSection;
+import io.cy.coordinator.routing.BackendSpec;
 import io.cy.coordinator.routing.RouteTable;
 import io.cy.coordinator.routing.Routing;
 import io.cy.coordinator.routing.RoutesSpec;
@@ -16,9 +17,17 @@ import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,21 +37,26 @@ import org.slf4j.LoggerFactory;
  * made here is written there first (only on top of the change this replica last saw), then
  * installed here, then announced on a channel. Every replica installs what the hash holds when
  * the counter moved: on the announcement, and by a check every second in case one was missed.
- * Backends stay this replica's own.
+ * A replica that finds no table there writes its own as the first one. Backends stay this
+ * replica's own.
  *
- * <p>A change waits for Redis at most {@code timeout}; Control commands that call it may run on
- * an event loop, which this bounds.
+ * <p>Nothing here waits for Redis: a change returns at once and completes when Redis answered,
+ * or fails after {@code timeout}, so Control commands on an event loop never block on it. What
+ * this replica saw of the hash (the counter, a write or check in flight) is kept on one thread,
+ * {@code routes-redis}, where every answer of Redis is handled.
  */
 public final class RedisRouteStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RedisRouteStore.class);
-    static final Duration CHECK_PERIOD = Duration.ofSeconds(1);
+    /** How often a replica reads the hash in case it missed an announcement. */
+    public static final Duration CHECK_PERIOD = Duration.ofSeconds(1);
 
     // Writes the new table only when the counter is the one the writer saw: no change is lost.
+    // A refusal returns the counter and the version the hash holds.
     private static final String WRITE = """
             local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
             if seq ~= tonumber(ARGV[1]) then
-              return {0, seq}
+              return {0, seq, redis.call('HGET', KEYS[1], 'version') or '0'}
             end
             redis.call('HSET', KEYS[1], 'seq', seq + 1, 'version', ARGV[2], 'routes', ARGV[3])
             redis.call('PUBLISH', ARGV[4], tostring(seq + 1))
@@ -56,16 +70,36 @@ public final class RedisRouteStore implements AutoCloseable {
     private final RedisConnection redis;
     private final RedisClient pubSubClient;
     private final RedisURI pubSubUri;
-    private final ScheduledExecutorService checker;
+    private final Duration checkPeriod;
+    private final ScheduledExecutorService thread;
+    // Answers of Redis continue on the thread; once it is shut down, where they arrive.
+    private final Executor onThread;
     private volatile StatefulRedisPubSubConnection<String, String> pubSub;
-    // The change counter of the table installed here; guarded by this.
+
+    // The thread's alone. The change counter of the table installed here.
     private long seen;
+    // A write (a change or the first table) waits for Redis: another change is refused meanwhile,
+    // so that waiting changes cannot pile up while Redis hangs.
+    private boolean writing;
+    // A read of the hash waits for Redis; a check asked for meanwhile runs once it is answered.
+    private boolean checking;
+    private boolean checkAgain;
+
+    /** What a change writes: the routes as {@code version}, installed here with {@code backends}. */
+    private record Change(long version, List<BackendSpec> backends, RoutesSpec routes) {}
 
     /**
      * @param prefix put before the key and the channel, so that deployments (or tests) can share one Redis
+     * @param timeout the longest a change or a check waits for Redis
      */
     public RedisRouteStore(String url, String prefix, Duration timeout, Routing routing) {
+        this(url, prefix, timeout, CHECK_PERIOD, routing);
+    }
+
+    /** @param checkPeriod how often the hash is read besides on announcements ({@link #CHECK_PERIOD}) */
+    public RedisRouteStore(String url, String prefix, Duration timeout, Duration checkPeriod, Routing routing) {
         this.routing = requireNonNull(routing, "routing");
+        this.checkPeriod = requireNonNull(checkPeriod, "checkPeriod");
         this.key = prefix + "table";
         this.channel = prefix + "changed";
         this.timeout = requireNonNull(timeout, "timeout");
@@ -74,110 +108,237 @@ public final class RedisRouteStore implements AutoCloseable {
         // A Redis Cluster has no single node to subscribe on here: its replicas rely on the check.
         this.pubSubUri = uris.get(0);
         this.pubSubClient = uris.size() == 1 ? RedisClient.create() : null;
-        this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
-            final Thread t = new Thread(r, "routes-redis-check");
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            final Thread t = new Thread(r, "routes-redis");
             t.setDaemon(true);
             return t;
         });
+        this.onThread = task -> {
+            try {
+                thread.execute(task);
+            } catch (RejectedExecutionException e) {
+                task.run(); // closed: the waiting change still gets its answer
+            }
+        };
     }
 
     /**
-     * Installs the shared table when there is one (waiting for Redis at most {@code wait}), then
-     * follows its changes.
+     * Installs the shared table when there is one, or writes this replica's as the first one
+     * (waiting for Redis at most {@code wait}), then follows its changes.
      */
     public void start(Duration wait) {
+        final long deadline = System.nanoTime() + wait.toNanos();
         if (!redis.connect(wait)) {
             log.warn("routes store: Redis at {} not reachable at startup; routes from the configuration until it is",
                     redis.target());
         } else {
-            final long before = routing.active().version();
-            if (check()) {
-                log.info("routes store: installed the shared routes version {} from Redis at {} instead of the"
-                        + " configured routes (version {})", routing.active().version(), redis.target(), before);
+            final RouteTable before = routing.active();
+            final CompletableFuture<Boolean> first = new CompletableFuture<>();
+            thread.execute(() -> check(first));
+            try {
+                first.get(left(deadline), TimeUnit.NANOSECONDS);
+                if (routing.active() != before) {
+                    log.info("routes store: installed the shared routes version {} from Redis at {} instead of the"
+                            + " configured routes (version {})", routing.active().version(), redis.target(),
+                            before.version());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                log.warn("routes store: Redis at {} did not answer at startup; routes from the configuration until"
+                        + " it does", redis.target());
             }
         }
         if (pubSubClient != null) {
-            pubSubClient.connectPubSubAsync(StringCodec.UTF8, pubSubUri).whenComplete((c, failure) -> {
-                if (failure != null) {
-                    log.warn("routes store: no subscription at Redis at {} ({}); changes arrive by the check every {} ms",
-                            redis.target(), failure.toString(), CHECK_PERIOD.toMillis());
-                    return;
-                }
-                // Runs on Lettuce's thread: hand the read to the checker, never wait here.
-                c.addListener(new RedisPubSubAdapter<>() {
-                    @Override
-                    public void message(String from, String message) {
-                        checker.execute(RedisRouteStore.this::checkQuietly);
-                    }
-                });
-                c.async().subscribe(channel);
-                pubSub = c;
-            });
+            subscribe(deadline);
         }
-        checker.scheduleWithFixedDelay(this::checkQuietly, CHECK_PERIOD.toMillis(), CHECK_PERIOD.toMillis(),
+        thread.scheduleWithFixedDelay(() -> check(null), checkPeriod.toMillis(), checkPeriod.toMillis(),
                 TimeUnit.MILLISECONDS);
     }
 
-    /** {@code routes_set} and {@code degrade_set}: {@code routes} as a new version, here and everywhere. */
-    public synchronized RouteTable setRoutes(RoutesSpec routes) {
-        return write(routing.nextVersion(), routes);
-    }
-
-    /** {@code routes_rollback}: as {@link Routing#rollback}, here and everywhere. */
-    public synchronized RouteTable rollback(long version) {
-        final RouteTable target = routing.rollbackTarget(version);
-        return write(target.version(), target.routes());
-    }
-
-    private RouteTable write(long version, RoutesSpec routes) {
-        final RedisClusterAsyncCommands<String, String> commands = redis.commands();
-        if (commands == null) {
-            throw new SharedRoutesException("Redis at " + redis.target() + " not connected (expected: reachable with"
-                    + " routes.store: redis); routes not changed");
-        }
-        final List<?> reply;
+    /**
+     * Listens to the announcements of changes, waiting until {@code deadline} for the subscription
+     * so that a change made right after startup is heard at once.
+     */
+    private void subscribe(long deadline) {
+        final CompletableFuture<Void> subscribed = pubSubClient.connectPubSubAsync(StringCodec.UTF8, pubSubUri)
+                .toCompletableFuture().thenCompose(c -> {
+                    // Runs on Lettuce's thread: hand the read to this store's thread, never wait here.
+                    c.addListener(new RedisPubSubAdapter<>() {
+                        @Override
+                        public void message(String from, String message) {
+                            onThread.execute(() -> check(null));
+                        }
+                    });
+                    pubSub = c;
+                    return c.async().subscribe(channel).toCompletableFuture();
+                });
         try {
-            reply = (List<?>) commands.<Object>eval(WRITE, ScriptOutputType.MULTI, new String[] {key},
-                    String.valueOf(seen), String.valueOf(version), RoutingSection.toJson(routes), channel)
-                    .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            subscribed.get(left(deadline), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new SharedRoutesException("interrupted while writing to Redis at " + redis.target()
-                    + "; routes not changed");
-        } catch (Exception e) {
-            throw new SharedRoutesException("Redis at " + redis.target() + " did not take the change within "
-                    + timeout.toMillis() + " ms (" + e.getClass().getSimpleName() + "); routes not changed");
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("routes store: no subscription at Redis at {} yet ({}); changes arrive by the check every {} ms",
+                    redis.target(), e.getCause() == null ? e.toString() : e.getCause().toString(),
+                    checkPeriod.toMillis());
         }
-        if (((Long) reply.get(0)) == 0L) {
-            checker.execute(this::checkQuietly);
-            throw new SharedRoutesException("another replica changed the shared routes meanwhile (expected: retry on"
-                    + " top of its version); routes not changed");
-        }
-        seen = (Long) reply.get(1);
-        return routing.installShared(version, routes);
     }
 
-    /** Installs the shared table when it changed since the one installed here; true when it did. */
-    synchronized boolean check() {
+    private static long left(long deadline) {
+        return Math.max(0, deadline - System.nanoTime());
+    }
+
+    /**
+     * {@code routes_set} and {@code degrade_set}: {@code routes} as a new version, here and
+     * everywhere. Fails with {@link SharedRoutesException}, nothing changed, when Redis did not take it.
+     */
+    public CompletionStage<RouteTable> setRoutes(RoutesSpec routes) {
+        return change(() -> new Change(routing.nextVersion(), routing.active().backends(), routes));
+    }
+
+    /**
+     * {@code routes_rollback}: as {@link Routing#rollback}, here and everywhere. Fails as
+     * {@link #setRoutes} does, or with {@link IllegalArgumentException} for a version not kept.
+     */
+    public CompletionStage<RouteTable> rollback(long version) {
+        return change(() -> {
+            final RouteTable target = routing.rollbackTarget(version);
+            return new Change(target.version(), target.backends(), target.routes());
+        });
+    }
+
+    /**
+     * {@code reload_config}: the file's {@code routes} as a new version, here and everywhere, and
+     * its {@code backends} here. Fails as {@link #setRoutes} does.
+     */
+    public CompletionStage<RouteTable> reload(List<BackendSpec> backends, RoutesSpec routes) {
+        return change(() -> new Change(routing.nextVersion(), backends, routes));
+    }
+
+    private CompletionStage<RouteTable> change(Supplier<Change> make) {
+        final CompletableFuture<RouteTable> done = new CompletableFuture<>();
+        onThread.execute(() -> {
+            try {
+                write(make, done);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** On the thread: writes the change on top of the counter seen here, and installs it once Redis took it. */
+    private void write(Supplier<Change> make, CompletableFuture<RouteTable> done) {
         final RedisClusterAsyncCommands<String, String> commands = redis.commands();
         if (commands == null) {
-            return false;
+            done.completeExceptionally(new SharedRoutesException("Redis at " + redis.target() + " not connected"
+                    + " (expected: reachable with routes.store: redis); routes not changed"));
+            return;
         }
-        final java.util.Map<String, String> hash;
-        try {
-            hash = commands.hgetall(key).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } catch (Exception e) {
-            log.debug("routes store: Redis at {} did not answer: {}", redis.target(), e.toString());
-            return false;
+        if (writing) {
+            done.completeExceptionally(new SharedRoutesException("another change of the routes is waiting for Redis at "
+                    + redis.target() + " (expected: one at a time); routes not changed"));
+            return;
         }
-        if (hash == null || !hash.containsKey("seq")) {
-            // Nothing shared yet, or Redis lost it: the next change starts again.
-            seen = 0;
-            return false;
+        final Change change = make.get();
+        writing = true;
+        eval(commands, seen, change.version(), change.routes()).whenCompleteAsync((reply, failure) -> {
+            writing = false;
+            if (failure != null) {
+                done.completeExceptionally(new SharedRoutesException("Redis at " + redis.target()
+                        + " did not take the change within " + timeout.toMillis() + " ms ("
+                        + unwrap(failure).getClass().getSimpleName() + "); routes not changed"));
+                return;
+            }
+            if (((Long) reply.get(0)) == 0L) {
+                final String theirs = String.valueOf(reply.get(2));
+                check(null);
+                done.completeExceptionally(new SharedRoutesException("routes version " + theirs + " was written by"
+                        + " another replica meanwhile (expected: the change made again on top of version " + theirs
+                        + "); routes not changed"));
+                return;
+            }
+            seen = (Long) reply.get(1);
+            try {
+                done.complete(routing.installShared(change.version(), change.backends(), change.routes()));
+            } catch (RuntimeException e) {
+                log.error("routes store: version {} written to Redis at {} but not installed here: {}",
+                        change.version(), redis.target(), e.toString());
+                done.completeExceptionally(e);
+            }
+        }, onThread);
+    }
+
+    private CompletableFuture<List<Object>> eval(RedisClusterAsyncCommands<String, String> commands, long expected,
+                                                 long version, RoutesSpec routes) {
+        return commands.<List<Object>>eval(WRITE, ScriptOutputType.MULTI, new String[] {key},
+                String.valueOf(expected), String.valueOf(version), RoutingSection.toJson(routes), channel)
+                .toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * On the thread: reads the hash and installs the shared table when it changed since the one
+     * installed here; with no table there, writes this replica's as the first one. Completes
+     * {@code done} (may be null) with whether a table was installed.
+     */
+    private void check(CompletableFuture<Boolean> done) {
+        final RedisClusterAsyncCommands<String, String> commands = redis.commands();
+        if (commands == null || checking) {
+            checkAgain |= checking;
+            complete(done, false);
+            return;
         }
+        checking = true;
+        commands.hgetall(key).toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenCompleteAsync((hash, failure) -> {
+                    checking = false;
+                    if (failure != null) {
+                        log.debug("routes store: Redis at {} did not answer: {}", redis.target(), failure.toString());
+                        complete(done, false);
+                    } else if (hash == null || !hash.containsKey("seq")) {
+                        // Nothing shared yet, or Redis lost it.
+                        seen = 0;
+                        writeFirst(commands, done);
+                    } else {
+                        complete(done, install(hash));
+                    }
+                    if (checkAgain) {
+                        checkAgain = false;
+                        check(null);
+                    }
+                }, onThread);
+    }
+
+    /**
+     * On the thread: this replica's table as the first shared one, taken only while the hash is
+     * still empty. Of replicas starting at once, one writes it and the others install it.
+     */
+    private void writeFirst(RedisClusterAsyncCommands<String, String> commands, CompletableFuture<Boolean> done) {
+        if (writing) {
+            complete(done, false); // a change on its way writes the table
+            return;
+        }
+        writing = true;
+        final RouteTable active = routing.active();
+        eval(commands, 0, active.version(), active.routes()).whenCompleteAsync((reply, failure) -> {
+            writing = false;
+            if (failure != null) {
+                log.debug("routes store: Redis at {} did not answer: {}", redis.target(), failure.toString());
+                complete(done, false);
+            } else if (((Long) reply.get(0)) == 1L) {
+                seen = (Long) reply.get(1);
+                log.info("routes store: no shared routes at Redis at {}; this replica's routes version {} written"
+                        + " as the first", redis.target(), active.version());
+                complete(done, false);
+            } else {
+                // Another replica wrote first: its table is the one.
+                check(done);
+            }
+        }, onThread);
+    }
+
+    /** On the thread: installs what the hash holds when its counter moved; true when it did. */
+    private boolean install(Map<String, String> hash) {
         final long seq = Long.parseLong(hash.get("seq"));
         if (seq == seen) {
             return false;
@@ -193,24 +354,34 @@ public final class RedisRouteStore implements AutoCloseable {
             return false;
         }
         final RouteTable before = routing.active();
-        final RouteTable after = routing.installShared(version, routes);
+        final RouteTable after;
+        try {
+            after = routing.installShared(version, routes);
+        } catch (RuntimeException e) {
+            log.error("routes store: shared routes version {} not installed, version {} stays active: {}", version,
+                    before.version(), e.toString());
+            return false;
+        }
         if (after != before) {
             log.info("routes store: shared routes installed: version {} -> {}", before.version(), after.version());
         }
         return true;
     }
 
-    private void checkQuietly() {
-        try {
-            check();
-        } catch (RuntimeException e) {
-            log.warn("routes store: check failed: {}", e.toString());
+    private static void complete(CompletableFuture<Boolean> done, boolean installed) {
+        if (done != null) {
+            done.complete(installed);
         }
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
     }
 
     @Override
     public void close() {
-        checker.shutdownNow();
+        thread.shutdownNow();
         final StatefulRedisPubSubConnection<String, String> c = pubSub;
         if (c != null) {
             c.close();

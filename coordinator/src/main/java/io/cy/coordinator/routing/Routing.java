@@ -175,6 +175,27 @@ public final class Routing {
         return List.copyOf(history);
     }
 
+    /**
+     * As {@link #installShared(long, RoutesSpec)}, with {@code backends} as this replica's from
+     * now on: a reloaded file's routes written to the shared table. Sidecars join and leave as on
+     * {@link #reload}.
+     */
+    public synchronized RouteTable installShared(long version, List<BackendSpec> backends, RoutesSpec routes) {
+        if (active.backends().equals(backends)) {
+            return installShared(version, routes);
+        }
+        final RouteTable table = RouteTable.of(version, backends, routes, active);
+        follow(table);
+        history.removeIf(kept -> kept.version() == version);
+        history.addLast(table);
+        while (history.size() > KEPT_VERSIONS) {
+            history.removeFirst();
+        }
+        lastVersion = Math.max(lastVersion, version);
+        activate(table);
+        return table;
+    }
+
     /** The versions kept, oldest first. */
     public synchronized List<Long> versions() {
         final List<Long> out = new ArrayList<>();

@@ -7,6 +7,7 @@ import io.cy.coordinator.call.TraceIds;
 import io.cy.coordinator.config.ConfigException;
 import io.cy.coordinator.config.ConfigLoader;
 import io.cy.coordinator.quota.Quotas;
+import io.cy.coordinator.redis.SharedRoutesException;
 import io.cy.coordinator.sidecar.BackendQueue;
 import io.cy.coordinator.sidecar.RoutingKey;
 import io.cy.coordinator.sidecar.Sidecar;
@@ -25,6 +26,9 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,18 +58,19 @@ public final class ControlHandler {
     private final Quotas quotas;
     private final RouteCommands routes;
     private final CommandListener commands;
-    private final java.util.function.Supplier<String> reload;
+    private final java.util.function.Supplier<CompletionStage<String>> reload;
     private final String internalToken;
     private final String adminRole;
     private final Duration timeout;
     private final String version;
 
     /**
-     * @param reload re-reads the configuration and applies what can change at runtime; returns
-     *     what it did, throws {@link ConfigException} for an invalid configuration
+     * @param reload re-reads the configuration and applies what can change at runtime; completes
+     *     with what it did, or fails with {@link ConfigException} for an invalid configuration or
+     *     {@link SharedRoutesException} when shared routes could not be written
      */
     public ControlHandler(SidecarPool sidecars, Quotas quotas, RouteCommands routes,
-                          java.util.function.Supplier<String> reload,
+                          java.util.function.Supplier<CompletionStage<String>> reload,
                           String internalToken, String adminRole, Duration timeout, String version,
                           CommandListener commands) {
         this.commands = requireNonNull(commands, "commands");
@@ -117,19 +122,19 @@ public final class ControlHandler {
                 reply(responses, traceId, command, quota(command, request));
                 return;
             case "reload_config":
-                reply(responses, traceId, command, reloadConfig());
+                replyLater(responses, traceId, command, reloadConfig());
                 return;
             case "routes_get":
                 reply(responses, traceId, command, routes.get());
                 return;
             case "routes_set":
-                reply(responses, traceId, command, routes.set(request, caller));
+                replyLater(responses, traceId, command, routes.set(request, caller));
                 return;
             case "routes_rollback":
-                reply(responses, traceId, command, routes.rollback(request, caller));
+                replyLater(responses, traceId, command, routes.rollback(request, caller));
                 return;
             case "degrade_set":
-                reply(responses, traceId, command, routes.degradeSet(request, caller));
+                replyLater(responses, traceId, command, routes.degradeSet(request, caller));
                 return;
             case "list_models":
                 if (routes.answersListModels() && !request.containsPayload("sidecar")) {
@@ -220,12 +225,25 @@ public final class ControlHandler {
         }
     }
 
-    private ControlMessage.Builder reloadConfig() {
+    private CompletionStage<ControlMessage.Builder> reloadConfig() {
+        CompletionStage<String> reloaded;
         try {
-            return ok(reload.get());
-        } catch (ConfigException e) {
-            return error("configuration not reloaded: " + e.getMessage());
+            reloaded = reload.get();
+        } catch (RuntimeException e) {
+            reloaded = CompletableFuture.failedFuture(e);
         }
+        return reloaded.handle((done, failure) -> {
+            if (failure == null) {
+                return ok(done);
+            }
+            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (!(cause instanceof ConfigException) && !(cause instanceof SharedRoutesException)) {
+                logger.error("reload_config failed", cause);
+            }
+            return error("configuration not reloaded: " + (cause instanceof ConfigException
+                    || cause instanceof SharedRoutesException ? cause.getMessage() : cause.getClass().getSimpleName()));
+        });
     }
 
     private void forward(ControlMessage request, String traceId, Identity caller,
@@ -363,6 +381,23 @@ public final class ControlHandler {
                 .putPayload("old_version", answer.getPayloadOrThrow("old_version"))
                 .putPayload("new_version", answer.getPayloadOrDefault("version", ""))
                 .build();
+    }
+
+    /**
+     * Answers once {@code answer} completes, on whichever thread completes it: a command that
+     * waits for Redis leaves the event loop free meanwhile.
+     */
+    private static void replyLater(StreamObserver<ControlMessage> responses, String traceId, String command,
+                                   CompletionStage<ControlMessage.Builder> answer) {
+        answer.whenComplete((done, failure) -> {
+            if (failure != null) {
+                logger.error("Control {} failed", command, failure);
+                responses.onError(Status.INTERNAL.withDescription("Control " + command + " failed")
+                        .asRuntimeException());
+                return;
+            }
+            reply(responses, traceId, command, done);
+        });
     }
 
     private static void reply(StreamObserver<ControlMessage> responses, String traceId, String command,

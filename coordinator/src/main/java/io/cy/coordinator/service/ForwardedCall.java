@@ -24,7 +24,6 @@ import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
-import io.netty.util.internal.ThreadExecutorMap;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,6 +61,9 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
     private final Metadata clientHeaders;
     private final Deadline deadline;
     private final Identity identity;
+    // The event loop that started the call and reads its requests; null on another thread
+    // (in-process calls): where the call continues after an asynchronous quota decision.
+    private final Executor loop;
     private final CallTrace trace = CallTrace.current();
     private final long startNanos = System.nanoTime();
     private final Instant startTime = Instant.now();
@@ -112,6 +114,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         this.clientHeaders = clientHeaders;
         this.deadline = deadline;
         this.identity = identity;
+        this.loop = forwarder.sidecars.currentLoop();
         trace.claim();
     }
 
@@ -155,7 +158,6 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 // and the call continues back on it (its sidecar connection is that loop's).
                 final CompletableFuture<QuotaDecision> decision =
                         forwarder.callAdmission.admitAsync(tenant, request, route).toCompletableFuture();
-                final Executor loop = ThreadExecutorMap.currentExecutor();
                 if (decision.isDone() || loop == null) {
                     decision.whenComplete((quota, error) -> admitted(request, quota, error));
                 } else {

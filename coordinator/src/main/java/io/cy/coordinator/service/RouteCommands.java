@@ -20,6 +20,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +52,19 @@ public final class RouteCommands {
         this.shared = shared;
     }
 
-    private RouteTable setRoutes(RoutesSpec routes) {
-        return shared == null ? routing.setRoutes(routes) : shared.setRoutes(routes);
+    /**
+     * The new table, at once for local routes; with shared ones when Redis took it, which the
+     * caller's thread (an event loop) does not wait for.
+     */
+    private CompletionStage<RouteTable> setRoutes(RoutesSpec routes) {
+        if (shared != null) {
+            return shared.setRoutes(routes);
+        }
+        try {
+            return CompletableFuture.completedFuture(routing.setRoutes(routes));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     ControlMessage.Builder get() {
@@ -62,47 +77,46 @@ public final class RouteCommands {
         return answer;
     }
 
-    ControlMessage.Builder set(ControlMessage request, Identity caller) {
+    /** {@code routes_set}: answered once the new table is active (with shared routes, once Redis took it). */
+    CompletionStage<ControlMessage.Builder> set(ControlMessage request, Identity caller) {
         final String text = request.getPayloadOrDefault("routes", "");
         if (text.isBlank()) {
-            return error("routes: missing (expected: the routes section as JSON or YAML)");
+            return now(error("routes: missing (expected: the routes section as JSON or YAML)"));
         }
         if (text.length() > MAX_ROUTES_CHARS) {
-            return error("routes: " + text.length() + " characters (expected: <= " + MAX_ROUTES_CHARS + ")");
+            return now(error("routes: " + text.length() + " characters (expected: <= " + MAX_ROUTES_CHARS + ")"));
         }
         final RouteTable before = routing.active();
         final RoutesSpec routes;
         try {
             routes = RoutingSection.parseRoutes(text, before.backends());
         } catch (ConfigException e) {
-            return error("routes not changed: " + e.getMessage()).putPayload("version", String.valueOf(before.version()));
+            return now(error("routes not changed: " + e.getMessage())
+                    .putPayload("version", String.valueOf(before.version())));
         }
-        final RouteTable after;
-        try {
-            after = setRoutes(routes);
-        } catch (SharedRoutesException e) {
-            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
-        }
-        logger.info("routes set by {}: version {} -> {}", who(caller), before.version(), after.version());
-        return changed("routes set for new calls", before, after);
+        return answer(setRoutes(routes), before, after -> {
+            logger.info("routes set by {}: version {} -> {}", who(caller), before.version(), after.version());
+            return changed("routes set for new calls", before, after);
+        });
     }
 
     /**
      * {@code degrade_set}: payload {@code alias} (or {@code *} for every alias) and {@code mode};
      * a new version of the table, so {@code routes_rollback} undoes it.
      */
-    ControlMessage.Builder degradeSet(ControlMessage request, Identity caller) {
+    CompletionStage<ControlMessage.Builder> degradeSet(ControlMessage request, Identity caller) {
         final String alias = request.getPayloadOrDefault("alias", "").trim();
         final String name = request.getPayloadOrDefault("mode", "").trim();
         final Degrade.Mode mode = Degrade.Mode.fromConfigName(name.toLowerCase(Locale.ROOT));
         if (mode == null) {
-            return error("mode: " + (name.isEmpty() ? "missing" : "'" + name + "'") + " (expected: fallback, reject or off)");
+            return now(error("mode: " + (name.isEmpty() ? "missing" : "'" + name + "'")
+                    + " (expected: fallback, reject or off)"));
         }
         final RouteTable before = routing.active();
         final RoutesSpec routes = before.routes();
         if (alias.isEmpty() || !alias.equals("*") && !routes.aliases().containsKey(alias)) {
-            return error("alias: " + (alias.isEmpty() ? "missing" : "'" + alias + "'") + " (expected: * or one of "
-                    + String.join(", ", routes.aliases().keySet()) + ")");
+            return now(error("alias: " + (alias.isEmpty() ? "missing" : "'" + alias + "'") + " (expected: * or one of "
+                    + String.join(", ", routes.aliases().keySet()) + ")"));
         }
         final Map<String, Degrade> degrade = new LinkedHashMap<>(routes.degrade());
         for (String each : routes.aliases().keySet()) {
@@ -112,26 +126,22 @@ public final class RouteCommands {
             final Degrade current = routes.degradeOf(each);
             if (mode == Degrade.Mode.FALLBACK && current.fallback().isEmpty()) {
                 if (!alias.equals("*")) {
-                    return error("mode: fallback, but alias " + each + " has no fallback targets (expected: set them"
-                            + " with routes_set first)").putPayload("version", String.valueOf(before.version()));
+                    return now(error("mode: fallback, but alias " + each + " has no fallback targets (expected: set"
+                            + " them with routes_set first)").putPayload("version", String.valueOf(before.version())));
                 }
                 // With *, the aliases that have somewhere to fall back to do; the others keep their mode.
                 continue;
             }
             degrade.put(each, current.withMode(mode));
         }
-        final RouteTable after;
-        try {
-            after = setRoutes(new RoutesSpec(routes.aliases(), degrade, routes.stickyKey()));
-        } catch (SharedRoutesException e) {
-            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
-        }
-        logger.info("degrade of {} set to {} by {}: version {} -> {}", alias, mode.configName(), who(caller),
-                before.version(), after.version());
-        return changed("degrade of " + alias + " set to " + mode.configName() + " for new calls", before, after);
+        return answer(setRoutes(new RoutesSpec(routes.aliases(), degrade, routes.stickyKey())), before, after -> {
+            logger.info("degrade of {} set to {} by {}: version {} -> {}", alias, mode.configName(), who(caller),
+                    before.version(), after.version());
+            return changed("degrade of " + alias + " set to " + mode.configName() + " for new calls", before, after);
+        });
     }
 
-    ControlMessage.Builder rollback(ControlMessage request, Identity caller) {
+    CompletionStage<ControlMessage.Builder> rollback(ControlMessage request, Identity caller) {
         final String named = request.getPayloadOrDefault("version", "").trim();
         long version = 0;
         if (!named.isEmpty()) {
@@ -141,18 +151,53 @@ public final class RouteCommands {
                 version = -1;
             }
             if (version < 1) {
-                return error("version: '" + named + "' (expected: one of " + join(routing.versions()) + ")");
+                return now(error("version: '" + named + "' (expected: one of " + join(routing.versions()) + ")"));
             }
         }
         final RouteTable before = routing.active();
-        final RouteTable after;
-        try {
-            after = shared == null ? routing.rollback(version) : shared.rollback(version);
-        } catch (IllegalArgumentException | SharedRoutesException e) {
-            return error(e.getMessage()).putPayload("version", String.valueOf(before.version()));
+        final CompletionStage<RouteTable> rolledBack;
+        if (shared != null) {
+            rolledBack = shared.rollback(version);
+        } else {
+            CompletionStage<RouteTable> local;
+            try {
+                local = CompletableFuture.completedFuture(routing.rollback(version));
+            } catch (RuntimeException e) {
+                local = CompletableFuture.failedFuture(e);
+            }
+            rolledBack = local;
         }
-        logger.info("routes rolled back by {}: version {} -> {}", who(caller), before.version(), after.version());
-        return changed("routes rolled back for new calls", before, after);
+        return answer(rolledBack, before, after -> {
+            logger.info("routes rolled back by {}: version {} -> {}", who(caller), before.version(), after.version());
+            return changed("routes rolled back for new calls", before, after);
+        });
+    }
+
+    /**
+     * The answer once {@code change} completes: {@code made} for the new table; for a change
+     * refused (Redis away or slow, another replica first, no such version), an error with its
+     * message and the version still active.
+     */
+    private static CompletionStage<ControlMessage.Builder> answer(CompletionStage<RouteTable> change,
+                                                                  RouteTable before,
+                                                                  Function<RouteTable, ControlMessage.Builder> made) {
+        return change.handle((after, failure) -> {
+            if (failure == null) {
+                return made.apply(after);
+            }
+            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (!(cause instanceof SharedRoutesException) && !(cause instanceof IllegalArgumentException)) {
+                logger.error("route change failed", cause);
+            }
+            return error(cause instanceof SharedRoutesException || cause instanceof IllegalArgumentException
+                    ? cause.getMessage() : "routes not changed: " + cause.getClass().getSimpleName())
+                    .putPayload("version", String.valueOf(before.version()));
+        });
+    }
+
+    private static CompletionStage<ControlMessage.Builder> now(ControlMessage.Builder answer) {
+        return CompletableFuture.completedFuture(answer);
     }
 
     /** Whether the coordinator answers {@code list_models} itself: it knows the models once backends are configured. */

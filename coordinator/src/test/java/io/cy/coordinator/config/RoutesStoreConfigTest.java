@@ -8,7 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@code routes.store} and {@code routes.redis.url}: defaults, the environment, errors naming the key. */
+/** {@code routes.store}, {@code routes.redis.url} and {@code routes.redis.key_prefix}: defaults, the environment, errors naming the key. */
 class RoutesStoreConfigTest {
 
     private static CoordinatorConfig load(String yaml, Map<String, String> env) {
@@ -27,7 +27,7 @@ class RoutesStoreConfigTest {
         final RoutesStore store = load("routes: {store: redis}\nquota: {redis: {url: 'redis://q.example:6379/1'}}",
                 Map.of()).routesStore();
 
-        assertThat(store).isEqualTo(new RoutesStore(true, "redis://q.example:6379/1"));
+        assertThat(store).isEqualTo(new RoutesStore(true, "redis://q.example:6379/1", "cy:routes:"));
     }
 
     @Test
@@ -35,7 +35,7 @@ class RoutesStoreConfigTest {
         final CoordinatorConfig config = load("", Map.of("CY_ROUTES_STORE", "redis",
                 "CY_ROUTES_REDIS_URL", "redis://:secret@r.example:6380/2"));
 
-        assertThat(config.routesStore()).isEqualTo(new RoutesStore(true, "redis://:secret@r.example:6380/2"));
+        assertThat(config.routesStore()).isEqualTo(new RoutesStore(true, "redis://:secret@r.example:6380/2", "cy:routes:"));
         assertThat(config.routesStore().toString()).contains("r.example:6380").doesNotContain("secret");
         // Where the table lives is not part of a routes version.
         assertThat(config.routes().aliases()).containsOnlyKeys("default");
@@ -52,5 +52,18 @@ class RoutesStoreConfigTest {
         assertThatThrownBy(() -> load("routes: {store: redis, redis: {url: 'http://:pw@x'}}", Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("routes.redis.url").hasMessageNotContaining("pw");
+    }
+
+    @Test
+    void theKeyPrefixIsSetInTheFileOrTheEnvironmentAndCheckedNamingTheKey() {
+        assertThat(load("routes: {store: redis, redis: {url: 'redis://r:6379/0', key_prefix: 'staging:routes:'}}",
+                Map.of()).routesStore().keyPrefix()).isEqualTo("staging:routes:");
+        assertThat(load("routes: {store: redis, redis: {url: 'redis://r:6379/0'}}",
+                Map.of("CY_ROUTES_REDIS_KEY_PREFIX", "eu:")).routesStore().keyPrefix()).isEqualTo("eu:");
+        assertThatThrownBy(() -> load("routes: {store: redis, redis: {url: 'redis://r:6379/0', key_prefix: 'a b'}}",
+                Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("routes.redis.key_prefix")
+                .hasMessageContaining("'a b' (expected: 1 to 128 printable ASCII characters without spaces)");
     }
 }

@@ -64,7 +64,7 @@ class SharedRouteCommandsTest {
     void routesSetIsWrittenToRedisAndAnswersTheNewVersion() {
         final Routing routing = routing();
         final ControlMessage answer = commands("redis://127.0.0.1:6379/0", routing)
-                .set(set(ROUTES), null).build();
+                .set(set(ROUTES), null).toCompletableFuture().join().build();
 
         assertThat(answer.getPayloadMap()).containsEntry("status", "ok").containsEntry("version", "2")
                 .containsEntry("old_version", "1");
@@ -75,7 +75,7 @@ class SharedRouteCommandsTest {
     void withRedisAwayRoutesSetAnswersAnErrorNamingRedisAndTheTableStays() {
         final Routing routing = routing();
         final ControlMessage answer = commands("redis://127.0.0.1:1/0", routing)
-                .set(set(ROUTES), null).build();
+                .set(set(ROUTES), null).toCompletableFuture().join().build();
 
         assertThat(answer.getPayloadMap()).containsEntry("status", "error").containsEntry("version", "1");
         assertThat(answer.getPayloadOrThrow("message")).contains("Redis at 127.0.0.1:1").contains("routes not changed");
