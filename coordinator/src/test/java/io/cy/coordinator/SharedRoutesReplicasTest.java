@@ -11,9 +11,6 @@ import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -117,21 +114,14 @@ class SharedRoutesReplicasTest {
 
     @Test
     void aRouteChangeWaitingForAStalledRedisHoldsUpNoOtherCallOnItsConnection() throws Exception {
-        final int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        final Process redis = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            awaitListening(port);
+        try (RedisServerProcess redis = RedisServerProcess.start()) {
+            final int port = redis.port();
             sims = TestStack.start(dir, 1, sim -> sim.models(List.of("a", "b")), "", Map.of());
             final Path file = dir.resolve("a.yaml");
             Files.writeString(file, config(dir, "redis://127.0.0.1:" + port + "/0", "cy-test:routes:", "a"));
             final ManagedChannel channel = replica(file);
             assertThat(command(channel, "routes_get", Map.of())).containsEntry("version", "1");
-            signal(redis, "STOP"); // connected, and answering nothing
+            redis.stall(); // connected, and answering nothing
 
             final Future<ControlMessage> change = AiInferenceGrpc.newFutureStub(channel)
                     .withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -150,27 +140,6 @@ class SharedRoutesReplicasTest {
             assertThat(refused.get("message")).contains("Redis at 127.0.0.1:" + port).contains("routes not changed");
             assertThat(command(channel, "routes_get", Map.of())).containsEntry("version", "1");
             assertThat(routesTo(channel, "a")).isTrue();
-        } finally {
-            signal(redis, "CONT");
-            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private static void signal(Process process, String signal) throws Exception {
-        assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).start()
-                .waitFor()).isZero();
-    }
-
-    private static void awaitListening(int port) throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException e) {
-                assertThat(System.nanoTime()).as("redis-server not listening within 10s").isLessThan(deadline);
-                Thread.sleep(20); // polling a port with a deadline
-            }
         }
     }
 }

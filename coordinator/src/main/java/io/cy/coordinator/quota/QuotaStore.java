@@ -40,6 +40,27 @@ public interface QuotaStore {
      */
     void reset(String tenant);
 
+    /**
+     * As {@link #usage}, for a caller that must not wait (a Control command on an event loop): a
+     * shared store completes it when it answers, or within its timeout with what it knows.
+     */
+    default CompletionStage<Map<String, String>> usageAsync(String tenant, QuotaPolicy policy) {
+        return CompletableFuture.completedFuture(usage(tenant, policy));
+    }
+
+    /**
+     * As {@link #reset}, for a caller that must not wait; completes exceptionally with an
+     * {@link IllegalStateException} when a shared store could not be reached.
+     */
+    default CompletionStage<Void> resetAsync(String tenant) {
+        try {
+            reset(tenant);
+            return CompletableFuture.completedFuture(null);
+        } catch (IllegalStateException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     int trackedTenants();
 
     /** Up to {@code max} of the tenants it tracks now, in no particular order. */

@@ -105,6 +105,11 @@ public final class Quotas {
 
     /** The tenant's policy and usage, as Control {@code quota_get} answers it. */
     public Map<String, String> describe(String tenant) {
+        return describeAsync(tenant).toCompletableFuture().join();
+    }
+
+    /** As {@link #describe}, for a caller that must not wait for a shared store. */
+    public CompletionStage<Map<String, String>> describeAsync(String tenant) {
         final QuotaPolicy policy = config.policyFor(tenant);
         final Map<String, String> out = new LinkedHashMap<>();
         out.put("tenant", tenant);
@@ -117,8 +122,10 @@ public final class Quotas {
         out.put("limit.max_new_tokens", show(policy.maxNewTokens()));
         out.put("limit.max_priority", show(policy.maxPriority()));
         out.put("limit.models", policy.models().isEmpty() ? "all" : String.join(",", policy.models()));
-        store.usage(tenant, policy).forEach((key, value) -> out.put("usage." + key, value));
-        return out;
+        return store.usageAsync(tenant, policy).thenApply(usage -> {
+            usage.forEach((key, value) -> out.put("usage." + key, value));
+            return out;
+        });
     }
 
     /** Sets one tenant's policy for new calls; calls in flight keep what they reserved. */
@@ -154,6 +161,14 @@ public final class Quotas {
 
     public void reset(String tenant) {
         store.reset(tenant);
+    }
+
+    /**
+     * As {@link #reset}, for a caller that must not wait for a shared store; completes
+     * exceptionally with an {@link IllegalStateException} when the store could not be reached.
+     */
+    public CompletionStage<Void> resetAsync(String tenant) {
+        return store.resetAsync(tenant);
     }
 
     public Map<String, String> metrics() {

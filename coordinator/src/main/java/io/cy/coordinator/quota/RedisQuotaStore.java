@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -167,37 +169,59 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
 
     @Override
     public Map<String, String> usage(String tenant, QuotaPolicy policy) {
-        final Map<String, String> usage = new LinkedHashMap<>();
-        final List<?> shared = sharedUsage(tenant, policy);
-        usage.put("inflight", shared == null ? "unknown" : shared.get(0).toString());
-        usage.put("requests_in_window", shared == null ? "unknown" : shared.get(1).toString());
-        usage.put("tokens_in_minute_window", shared == null ? "unknown" : shared.get(2).toString());
-        usage.put("tokens_in_day_window", shared == null ? "unknown" : shared.get(3).toString());
-        final Counts c = counts(tenant);
-        usage.put("admitted", String.valueOf(c.admitted.sum()));
-        usage.put("tokens_charged", String.valueOf(c.charged.sum()));
-        for (Map.Entry<RejectionReason, LongAdder> e : c.rejected.entrySet()) {
-            usage.put("rejected." + e.getKey().key(), String.valueOf(e.getValue().sum()));
-        }
-        usage.put("store", "redis" + (unavailable.get() ? " (unavailable)" : ""));
-        return usage;
+        return usageAsync(tenant, policy).toCompletableFuture().join();
+    }
+
+    /** Never fails: what Redis does not answer within the timeout shows as {@code unknown}. */
+    @Override
+    public CompletionStage<Map<String, String>> usageAsync(String tenant, QuotaPolicy policy) {
+        return sharedUsage(tenant, policy).thenApply(shared -> {
+            final Map<String, String> usage = new LinkedHashMap<>();
+            usage.put("inflight", shared == null ? "unknown" : shared.get(0).toString());
+            usage.put("requests_in_window", shared == null ? "unknown" : shared.get(1).toString());
+            usage.put("tokens_in_minute_window", shared == null ? "unknown" : shared.get(2).toString());
+            usage.put("tokens_in_day_window", shared == null ? "unknown" : shared.get(3).toString());
+            final Counts c = counts(tenant);
+            usage.put("admitted", String.valueOf(c.admitted.sum()));
+            usage.put("tokens_charged", String.valueOf(c.charged.sum()));
+            for (Map.Entry<RejectionReason, LongAdder> e : c.rejected.entrySet()) {
+                usage.put("rejected." + e.getKey().key(), String.valueOf(e.getValue().sum()));
+            }
+            usage.put("store", "redis" + (unavailable.get() ? " (unavailable)" : ""));
+            return usage;
+        });
     }
 
     @Override
     public void reset(String tenant) {
+        try {
+            resetAsync(tenant).toCompletableFuture().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof IllegalStateException refused ? refused : e;
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> resetAsync(String tenant) {
         fallback.reset(tenant);
         final RedisClusterAsyncCommands<String, String> commands = redis.commands();
         if (commands == null) {
-            throw new IllegalStateException("Redis at " + redis.target() + " is not connected");
+            return CompletableFuture.failedFuture(
+                    new IllegalStateException("Redis at " + redis.target() + " is not connected"));
         }
         final List<String> keys = keys(tenant);
-        try {
-            commands.del(keys.get(0), keys.get(1), keys.get(2)).toCompletableFuture()
-                    .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("Redis at " + redis.target() + " did not reset tenant " + tenant
-                    + ": " + e);
-        }
+        return commands.del(keys.get(0), keys.get(1), keys.get(2)).toCompletableFuture()
+                .orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .handle((deleted, failure) -> {
+                    if (failure != null) {
+                        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                                ? failure.getCause() : failure;
+                        throw new IllegalStateException("Redis at " + redis.target() + " did not reset tenant "
+                                + tenant + ": " + (cause instanceof TimeoutException
+                                ? "no answer within " + settings.timeout().toMillis() + "ms" : cause.toString()));
+                    }
+                    return null;
+                });
     }
 
     @Override
@@ -391,24 +415,19 @@ public final class RedisQuotaStore implements QuotaStore, AutoCloseable {
         });
     }
 
-    private List<?> sharedUsage(String tenant, QuotaPolicy policy) {
+    /** The shared counts, or null when Redis does not answer within the timeout. */
+    private CompletionStage<List<?>> sharedUsage(String tenant, QuotaPolicy policy) {
         final RedisClusterAsyncCommands<String, String> commands = redis.commands();
         if (commands == null) {
-            return null;
+            return CompletableFuture.completedFuture(null);
         }
         final List<String> args = new ArrayList<>(9);
         bucketArgs(args, policy.requestBurst(), policy.requestsPerMinute(), MINUTE);
         bucketArgs(args, policy.tokensPerMinute(), policy.tokensPerMinute(), MINUTE);
         bucketArgs(args, policy.tokensPerDay(), policy.tokensPerDay(), DAY);
-        try {
-            return (List<?>) RedisScripts.run(commands, RedisScripts.USAGE, keys(tenant), args)
-                    .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (Exception e) {
-            return null;
-        }
+        return RedisScripts.run(commands, RedisScripts.USAGE, keys(tenant), args)
+                .orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .handle((result, failure) -> failure == null ? (List<?>) result : null);
     }
 
     private List<String> admitArgs(String member, QuotaPolicy policy, long reserve) {

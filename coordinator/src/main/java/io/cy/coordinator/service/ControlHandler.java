@@ -119,7 +119,7 @@ public final class ControlHandler {
             case "quota_get":
             case "quota_set":
             case "quota_reset":
-                reply(responses, traceId, command, quota(command, request));
+                replyLater(responses, traceId, command, quota(command, request));
                 return;
             case "reload_config":
                 replyLater(responses, traceId, command, reloadConfig());
@@ -192,36 +192,42 @@ public final class ControlHandler {
         return ok((draining ? "draining " : "undrained ") + sidecar);
     }
 
-    private ControlMessage.Builder quota(String command, ControlMessage request) {
+    /** Answered when a shared quota store has answered: the event loop never waits for Redis. */
+    private CompletionStage<ControlMessage.Builder> quota(String command, ControlMessage request) {
         final String tenant = request.getPayloadOrDefault("tenant", "").trim();
         if (tenant.isEmpty()) {
-            return error("tenant: missing (expected: the tenant whose quota to " + command.substring(6) + ")");
+            return CompletableFuture.completedFuture(
+                    error("tenant: missing (expected: the tenant whose quota to " + command.substring(6) + ")"));
         }
         switch (command) {
             case "quota_get":
-                return ok("quota of tenant " + tenant).putAllPayload(quotas.describe(tenant));
+                return quotas.describeAsync(tenant).thenApply(usage -> ok("quota of tenant " + tenant).putAllPayload(usage));
             case "quota_reset":
-                try {
-                    quotas.reset(tenant);
-                } catch (IllegalStateException e) {
-                    // A shared store that did not answer: nothing was reset, and the caller is told.
-                    return error(e.getMessage());
-                }
-                logger.info("quota usage of tenant {} reset", tenant);
-                return ok("usage of tenant " + tenant + " reset");
+                return quotas.resetAsync(tenant).handle((done, failure) -> {
+                    if (failure != null) {
+                        // A shared store that did not answer: nothing was reset, and the caller is told.
+                        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                                ? failure.getCause() : failure;
+                        return error(cause.getMessage());
+                    }
+                    logger.info("quota usage of tenant {} reset", tenant);
+                    return ok("usage of tenant " + tenant + " reset");
+                });
             default:
                 final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(request.getPayloadMap());
                 settings.remove("tenant");
                 if (settings.isEmpty()) {
-                    return error("payload: no limits given (expected: keys such as requests_per_minute, concurrent)");
+                    return CompletableFuture.completedFuture(
+                            error("payload: no limits given (expected: keys such as requests_per_minute, concurrent)"));
                 }
                 try {
                     quotas.setTenantPolicy(tenant, ConfigLoader.policy(settings, quotas.policyFor(tenant), "payload"));
                 } catch (ConfigException e) {
-                    return error(e.getMessage());
+                    return CompletableFuture.completedFuture(error(e.getMessage()));
                 }
                 logger.info("quota of tenant {} set: {}", tenant, settings);
-                return ok("quota of tenant " + tenant + " set for new calls").putAllPayload(quotas.describe(tenant));
+                return quotas.describeAsync(tenant).thenApply(usage ->
+                        ok("quota of tenant " + tenant + " set for new calls").putAllPayload(usage));
         }
     }
 
