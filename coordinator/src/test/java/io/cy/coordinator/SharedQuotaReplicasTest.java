@@ -6,10 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cy.coordinator.TestStack.Result;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,21 +54,14 @@ class SharedQuotaReplicasTest {
 
     @Test
     void aCallWaitingForAStalledRedisHoldsUpNoOtherCallOnItsConnection() throws Exception {
-        final int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        final Process redis = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            awaitListening(port);
+        try (RedisServerProcess redis = RedisServerProcess.start()) {
+            final int port = redis.port();
             final String yaml = "quota: {store: redis, redis: {url: 'redis://127.0.0.1:" + port + "/0', timeout: 3s,"
                     + " on_unavailable: reject}, tenants: {limited: {requests_per_minute: 100}}}";
             try (TestStack stack = TestStack.start(dir, 1, sim -> { }, yaml, Map.of())) {
                 final ManagedChannel channel = stack.coordinatorChannel();
                 assertThat(QuotaCalls.call(channel, request("limited", 2)).status().isOk()).isTrue();
-                signal(redis, "STOP"); // connected, and answering nothing
+                redis.stall(); // connected, and answering nothing
 
                 final CompletableFuture<Result> waiting = CompletableFuture.supplyAsync(() -> {
                     try {
@@ -90,27 +79,6 @@ class SharedQuotaReplicasTest {
                 final Result refused = waiting.get(10, TimeUnit.SECONDS);
                 assertThat(refused.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
                 assertThat(refused.status().getDescription()).isEqualTo("quota store unavailable, tenant limited not admitted");
-            }
-        } finally {
-            signal(redis, "CONT");
-            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private static void signal(Process process, String signal) throws Exception {
-        assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).start()
-                .waitFor()).isZero();
-    }
-
-    private static void awaitListening(int port) throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException e) {
-                assertThat(System.nanoTime()).as("redis-server not listening within 10s").isLessThan(deadline);
-                Thread.sleep(20); // polling a port with a deadline
             }
         }
     }

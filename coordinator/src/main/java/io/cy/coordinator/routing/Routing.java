@@ -159,15 +159,7 @@ public final class Routing {
                 return table;
             }
         }
-        history.removeIf(table -> table.version() == version);
-        final RouteTable table = RouteTable.of(version, active.backends(), routes, active);
-        history.addLast(table);
-        while (history.size() > KEPT_VERSIONS) {
-            history.removeFirst();
-        }
-        lastVersion = Math.max(lastVersion, version);
-        activate(table);
-        return table;
+        return installNew(RouteTable.of(version, active.backends(), routes, active));
     }
 
     /** The tables kept, oldest first, the active one among them. */
@@ -186,12 +178,17 @@ public final class Routing {
         }
         final RouteTable table = RouteTable.of(version, backends, routes, active);
         follow(table);
-        history.removeIf(kept -> kept.version() == version);
+        return installNew(table);
+    }
+
+    /** Keeps {@code table} in place of any kept one of its version, and makes it the active one. */
+    private RouteTable installNew(RouteTable table) {
+        history.removeIf(kept -> kept.version() == table.version());
         history.addLast(table);
         while (history.size() > KEPT_VERSIONS) {
             history.removeFirst();
         }
-        lastVersion = Math.max(lastVersion, version);
+        lastVersion = Math.max(lastVersion, table.version());
         activate(table);
         return table;
     }
