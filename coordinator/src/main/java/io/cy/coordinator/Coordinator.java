@@ -363,7 +363,8 @@ public final class Coordinator implements AutoCloseable {
         final QuotaStore quotaStore = quotaStore(config.quota());
         final RedisRouteStore routeStore = routeStore(config.routesStore(), routing);
         final Quotas quotas = new Quotas(config.quota(), quotaStore, config.limits().maxNewTokens());
-        final Supplier<CompletionStage<String>> reloader = () -> reload(reloadSource, quotas, routing, routeStore);
+        final Supplier<CompletionStage<String>> reloader =
+                new ConfigReloads(() -> reload(reloadSource, quotas, routing, routeStore));
         final AccessLogAppender accessLogAppender = AccessLogAppender.configured();
         final StreamPredictForwarder forwarder = new StreamPredictForwarder(sidecars, routing,
                 new CallAdmission(new RequestValidator(config.limits()), quotas, audit::isAccepting),
@@ -715,7 +716,8 @@ public final class Coordinator implements AutoCloseable {
      * backends, routes); returns what it did. An invalid configuration changes nothing and throws
      * {@link io.cy.coordinator.config.ConfigException}; shared routes that Redis did not take
      * change nothing and throw {@link io.cy.coordinator.redis.SharedRoutesException}. Waits for
-     * Redis (at most {@link #ROUTES_REDIS_TIMEOUT}): not for an event loop.
+     * the reload's own thread and for Redis (at most {@link #ROUTES_REDIS_TIMEOUT}): not for an
+     * event loop.
      */
     public String reloadConfiguration() {
         try {
