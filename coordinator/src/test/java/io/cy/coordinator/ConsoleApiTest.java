@@ -68,8 +68,15 @@ class ConsoleApiTest {
         assertThat(wrong.statusCode()).isEqualTo(401);
         assertThat(ConsoleStack.json(wrong).get("message").asText()).isNotEmpty().doesNotContain(forged);
 
-        final HttpResponse<String> scheme = console.send("GET", "/admin/api/routes", null, null, null);
+        // The header read as the gRPC listener reads it: the same answers for the same mistakes.
+        final HttpResponse<String> scheme = console.getAuthorized("/admin/api/routes", "Basic b3BzOnNlY3JldA==");
         assertThat(scheme.statusCode()).isEqualTo(401);
+        assertThat(ConsoleStack.json(scheme).get("message").asText())
+                .isEqualTo("unsupported authorization scheme 'Basic' (expected: Bearer)");
+        final HttpResponse<String> empty = console.getAuthorized("/admin/api/routes", "Bearer ");
+        assertThat(empty.statusCode()).isEqualTo(401);
+        assertThat(ConsoleStack.json(empty).get("message").asText())
+                .isEqualTo("the token after 'Bearer ' is empty (expected: Bearer <token>)");
 
         final String user = ConsoleStack.token("svc-user", "acme", List.of("user"), ConsoleStack.SECRET);
         final HttpResponse<String> forbidden = console.post("/admin/api/sidecars/drain", user,

@@ -101,6 +101,12 @@ final class ConsoleStack implements AutoCloseable {
         return send("GET", path, token, null, null);
     }
 
+    /** A GET with {@code authorization} as the whole Authorization header, scheme included. */
+    HttpResponse<String> getAuthorized(String path, String authorization) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(admin.resolve(path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", authorization).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> post(String path, String token, String json) throws IOException, InterruptedException {
         return send("POST", path, token, "application/json", json);
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.coordinator.auth.Authentication;
 import io.cy.coordinator.auth.Authenticator;
+import io.cy.coordinator.auth.BearerHeader;
 import io.cy.coordinator.auth.Identity;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -17,8 +18,6 @@ import java.util.concurrent.TimeoutException;
  * that request alone, never a gRPC call (the fetch runs on the authenticator's own thread).
  */
 final class AdminAuth {
-
-    private static final String BEARER = "Bearer ";
 
     private final Authenticator authenticator;
     private final String role;
@@ -49,17 +48,15 @@ final class AdminAuth {
             return null;
         }
         if (header == null || header.isBlank()) {
-            throw unauthenticated("missing authorization header (expected: Bearer <token>)");
+            throw unauthenticated(BearerHeader.MISSING);
         }
-        if (header.trim().equalsIgnoreCase(BEARER.trim())) {
-            throw unauthenticated("the token after 'Bearer ' is empty (expected: Bearer <token>)");
-        }
-        if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-            throw unauthenticated("unsupported authorization scheme (expected: Bearer)");
+        final String problem = BearerHeader.problem(header);
+        if (problem != null) {
+            throw unauthenticated(problem);
         }
         final Authentication authentication;
         try {
-            authentication = authenticator.authenticate(header.substring(BEARER.length()).trim())
+            authentication = authenticator.authenticate(BearerHeader.token(header))
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             throw new ApiException(503, "unavailable", "the token could not be checked within "

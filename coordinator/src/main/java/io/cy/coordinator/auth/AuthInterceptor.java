@@ -13,8 +13,6 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.security.cert.X509Certificate;
-import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,10 +32,6 @@ public final class AuthInterceptor implements ServerInterceptor {
     private static final Logger logger = LoggerFactory.getLogger(AuthInterceptor.class);
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-    private static final String BEARER = "Bearer ";
-    /** Schemes named back to the client; any other first word may be a credential sent without a scheme. */
-    private static final Set<String> KNOWN_SCHEMES = Set.of("basic", "digest", "negotiate", "ntlm", "token",
-            "apikey", "dpop", "hoba", "mutual", "aws4-hmac-sha256");
 
     /** Told of every call refused here, for the audit log. Must not block or throw. */
     @FunctionalInterface
@@ -81,20 +75,13 @@ public final class AuthInterceptor implements ServerInterceptor {
                     return admit(call, headers, next, requirement, authenticator.authenticate(certificate),
                             Context.current());
                 }
-                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
-                        "missing authorization header (expected: Bearer <token>)"));
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(BearerHeader.MISSING));
             }
-            // "Bearer " with nothing after it (a shell variable left unset) arrives from HTTP trimmed to
-            // "Bearer": the same mistake as over gRPC, so the same answer, not an unknown scheme.
-            if (header.trim().equalsIgnoreCase(BEARER.trim())) {
-                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(
-                        "the token after 'Bearer ' is empty (expected: Bearer <token>)"));
+            final String problem = BearerHeader.problem(header);
+            if (problem != null) {
+                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription(problem));
             }
-            if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-                return refuse(call, headers, Status.UNAUTHENTICATED.withDescription("unsupported authorization scheme"
-                        + scheme(header) + " (expected: Bearer)"));
-            }
-            final String token = header.substring(BEARER.length()).trim();
+            final String token = BearerHeader.token(header);
             authentication = authenticator.authenticate(token);
         } catch (RuntimeException e) {
             logger.error("authentication of {} failed", call.getMethodDescriptor().getFullMethodName(), e);
@@ -150,18 +137,5 @@ public final class AuthInterceptor implements ServerInterceptor {
             logger.error("rejection listener failed", e);
         }
         return new ServerCall.Listener<>() { };
-    }
-
-    /**
-     * " 'Basic'" for a header that starts with a well-known scheme and its credentials; "" for
-     * anything else, which may be a bare credential and is never repeated.
-     */
-    private static String scheme(String header) {
-        final int space = header.indexOf(' ');
-        if (space <= 0) {
-            return "";
-        }
-        final String word = header.substring(0, space);
-        return KNOWN_SCHEMES.contains(word.toLowerCase(Locale.ROOT)) ? " '" + word + "'" : "";
     }
 }
