@@ -6,7 +6,6 @@ import static io.cy.coordinator.TestStack.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.coordinator.TestStack.Result;
-import io.cy.coordinator.config.ConfigLoader;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -60,8 +59,7 @@ class BackendReloadTest {
         final Map<String, String> env = Map.of("COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
                 "COORDINATOR_HTTP_ADDR", "127.0.0.1:0", "CY_AUTH_MODE", "none", "CY_AUDIT_ENABLED", "false",
                 "CY_ADMIN_ADDR", "", "CY_SIDECARS_HEALTH_INTERVAL", "100ms", "CY_SIDECARS_HEALTH_TIMEOUT", "100ms");
-        reloadable = Coordinator.start(ConfigLoader.load(configFile, env).config(), summary -> { },
-                () -> ConfigLoader.load(configFile, env).config());
+        reloadable = TestStack.startFromFile(configFile, env);
         channel = stack.channel(reloadable.grpcEndpoint());
     }
 

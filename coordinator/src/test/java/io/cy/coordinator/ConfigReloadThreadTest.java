@@ -49,9 +49,7 @@ class ConfigReloadThreadTest {
         sims = TestStack.start(dir, 1, sim -> { }, "", Map.of());
         final Path file = dir.resolve("coordinator.yaml");
         Files.writeString(file, "sidecars:\n  addresses: [\"unix://" + dir + "/sidecar-0.sock\"]\n");
-        final Map<String, String> env = Map.of("COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
-                "COORDINATOR_HTTP_ADDR", "", "CY_AUTH_MODE", "none", "CY_AUDIT_ENABLED", "false",
-                "CY_ADMIN_ADDR", "");
+        final Map<String, String> env = TestStack.PLAIN_ENV;
         final CountDownLatch reading = new CountDownLatch(1);
         final CountDownLatch readMayEnd = new CountDownLatch(1);
         final Supplier<CoordinatorConfig> slowSource = () -> {

@@ -12,7 +12,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.cy.coordinator.QuotaCalls.Stream;
 import io.cy.coordinator.TestStack.Result;
 import io.cy.coordinator.config.ConfigException;
-import io.cy.coordinator.config.ConfigLoader;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,8 +53,7 @@ class QuotaRuntimeChangeTest {
         final Map<String, String> env = Map.of("SIDECAR_GRPC_ADDR", stack.sim().target(),
                 "COORDINATOR_GRPC_ADDR", "127.0.0.1:0", "COORDINATOR_HTTP_ADDR", "127.0.0.1:0", "CY_AUTH_MODE", "none",
                 "CY_AUDIT_ENABLED", "false");
-        reloadable = Coordinator.start(ConfigLoader.load(configFile, env).config(), summary -> { },
-                () -> ConfigLoader.load(configFile, env).config());
+        reloadable = TestStack.startFromFile(configFile, env);
         channel = stack.channel(reloadable.grpcEndpoint());
     }
 

@@ -4,7 +4,6 @@ import static io.cy.coordinator.HealthAndControlTest.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.coordinator.TestStack.Result;
-import io.cy.coordinator.config.ConfigLoader;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.ControlMessage;
 import io.grpc.ManagedChannel;
@@ -64,11 +63,8 @@ class SharedQuotaControlTest {
                   tenants:
                     acme: {requests_per_minute: 1000}
                 """.formatted(dir, port, TIMEOUT_MS));
-        final Map<String, String> env = Map.of("COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
-                "COORDINATOR_HTTP_ADDR", "", "CY_AUTH_MODE", "none", "CY_AUDIT_ENABLED", "false",
-                "CY_ADMIN_ADDR", "");
-        coordinator = Coordinator.start(ConfigLoader.load(file, env).config(), summary -> { },
-                () -> ConfigLoader.load(file, env).config());
+        final Map<String, String> env = TestStack.PLAIN_ENV;
+        coordinator = TestStack.startFromFile(file, env);
         final ManagedChannel channel = sims.channel(coordinator.grpcEndpoint());
         final String tenant = "acme";
         assertThat(command(channel, "quota_get", Map.of("tenant", tenant)))

@@ -4,7 +4,6 @@ import static io.cy.coordinator.HealthAndControlTest.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.coordinator.TestStack.Result;
-import io.cy.coordinator.config.ConfigLoader;
 import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.ControlMessage;
 import io.cy.llm.proto.StreamPredictRequest;
@@ -61,11 +60,8 @@ class SharedRoutesReplicasTest {
 
     /** A coordinator reading {@code file}, on the sidecars of {@link #sims}. */
     private ManagedChannel replica(Path file) throws IOException {
-        final Map<String, String> env = Map.of("COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
-                "COORDINATOR_HTTP_ADDR", "", "CY_AUTH_MODE", "none", "CY_AUDIT_ENABLED", "false",
-                "CY_ADMIN_ADDR", "");
-        final Coordinator coordinator = Coordinator.start(ConfigLoader.load(file, env).config(), summary -> { },
-                () -> ConfigLoader.load(file, env).config());
+        final Map<String, String> env = TestStack.PLAIN_ENV;
+        final Coordinator coordinator = TestStack.startFromFile(file, env);
         coordinators.add(coordinator);
         return sims.channel(coordinator.grpcEndpoint());
     }

@@ -157,6 +157,16 @@ final class TestStack implements AutoCloseable {
     }
 
     /** Sends {@code request}, half-closes and collects everything until the call ends. */
+    /** A coordinator on ephemeral TCP ports with authentication, the audit log and the admin listener off. */
+    static final Map<String, String> PLAIN_ENV = Map.of("COORDINATOR_GRPC_ADDR", "127.0.0.1:0",
+            "COORDINATOR_HTTP_ADDR", "", "CY_AUTH_MODE", "none", "CY_AUDIT_ENABLED", "false", "CY_ADMIN_ADDR", "");
+
+    /** A coordinator configured by {@code file} and {@code env}, which reload_config and SIGHUP read again. */
+    static Coordinator startFromFile(Path file, Map<String, String> env) throws IOException {
+        return Coordinator.start(ConfigLoader.load(file, env).config(), summary -> { },
+                () -> ConfigLoader.load(file, env).config());
+    }
+
     static Result call(ManagedChannel channel, StreamPredictRequest request) throws Exception {
         return call(channel, request, new Metadata(), null);
     }
