@@ -14,7 +14,8 @@ import io.netty.handler.codec.http2.Http2Settings;
  * Builds a connection's HTTP/2 handler through Netty's builder, so that the builder's decorators
  * come with it: the cap on queued control frames, the RST_STREAM rate limit both ways, the limit
  * on empty DATA frames and on small CONTINUATION frames. Encoder and decoder built by hand would
- * have none of them. The limits are set from {@link FloodLimits}; the rest are Netty's defaults.
+ * have none of them. The limits are set from {@link FloodLimits}; the rest are Netty's defaults,
+ * but that the values of {@link PerCallHeaders} stay out of the HPACK dynamic table.
  *
  * @param <T> the connection's own handler
  */
@@ -44,6 +45,7 @@ public final class GuardedHandlerBuilder<T extends Http2ConnectionHandler>
         decoderEnforceMaxRstFramesPerWindow(0, 0);
         encoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), windowSeconds);
         decoderEnforceMaxConsecutiveEmptyDataFrames(limits.maxConsecutiveEmptyDataFrames());
+        headerSensitivityDetector(PerCallHeaders.INSTANCE);
     }
 
     @Override
