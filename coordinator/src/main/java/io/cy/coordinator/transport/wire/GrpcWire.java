@@ -1,6 +1,7 @@
 package io.cy.coordinator.transport.wire;
 
 import io.grpc.Drainable;
+import io.grpc.InternalMetadata;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
@@ -35,6 +36,8 @@ public final class GrpcWire {
     private static final Set<AsciiString> TRANSPORT_HEADERS = Set.of(GRPC_STATUS, GRPC_MESSAGE, GRPC_TIMEOUT,
             CONTENT_TYPE, GRPC_ENCODING, GRPC_ACCEPT_ENCODING,
             AsciiString.cached("te"), AsciiString.cached("user-agent"), AsciiString.cached("content-length"));
+
+    private static final AsciiString BINARY_SUFFIX = AsciiString.cached(Metadata.BINARY_HEADER_SUFFIX);
 
     /** The largest value of a grpc-timeout, in any unit: eight digits. */
     private static final long TIMEOUT_MAX_VALUE = 99_999_999L;
@@ -370,18 +373,22 @@ public final class GrpcWire {
      * headers are left out: the transport sets them.
      */
     public static void addMetadata(Http2Headers headers, Metadata metadata) {
-        for (String key : metadata.keys()) {
-            if (TRANSPORT_HEADERS.contains(AsciiString.of(key))) {
+        if (InternalMetadata.headerCount(metadata) == 0) {
+            return;
+        }
+        // The entries as the metadata holds them, names and values in turn: no key looked up or
+        // made again, and the bytes wrapped, not copied.
+        final byte[][] entries = InternalMetadata.serialize(metadata);
+        for (int i = 0; i + 1 < entries.length; i += 2) {
+            final AsciiString name = new AsciiString(entries[i], false);
+            if (TRANSPORT_HEADERS.contains(name)) {
                 continue;
             }
-            if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
-                for (byte[] value : metadata.getAll(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER))) {
-                    headers.add(AsciiString.of(key), Base64.getEncoder().withoutPadding().encodeToString(value));
-                }
+            final byte[] value = entries[i + 1];
+            if (name.endsWith(BINARY_SUFFIX)) {
+                headers.add(name, new AsciiString(Base64.getEncoder().withoutPadding().encode(value), false));
             } else {
-                for (String value : metadata.getAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER))) {
-                    headers.add(AsciiString.of(key), value);
-                }
+                headers.add(name, new AsciiString(value, false));
             }
         }
     }
