@@ -571,9 +571,10 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
 
     /** Starts the sidecar call on {@code sidecar}, counted against this call; holds the lock. */
     private void startOn(Sidecar sidecar) {
+        final String backend = forwarder.sidecars.backendOf(sidecar);
         if (tried.isEmpty()) {
             // The first attempt: a retry stays in its backend, and counts against its budget.
-            attemptBackend = forwarder.sidecars.backendOf(sidecar);
+            attemptBackend = backend;
             final RetryBudget budget = route.table().retryBudget(attemptBackend);
             if (budget != null) {
                 budget.recordCall();
@@ -581,14 +582,13 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         }
         tried.add(sidecar);
         final SidecarCall<StreamPredictRequest> call = sidecar.streams().newCall(forwarder.sidecarMethod, deadline);
-        final SidecarAttempt started = new SidecarAttempt(this, serverCall, sidecar,
-                forwarder.sidecars.backendOf(sidecar), route.model(), call);
+        final SidecarAttempt started = new SidecarAttempt(this, serverCall, sidecar, backend, route.model(), call);
         attempt = started;
         // Counted before start(): a call that cannot connect is closed soon after start(),
         // and onClose must then see the request as held.
         started.countForwarded();
         final Metadata headers = sidecarHeaders();
-        trace.attemptStarted(headers, forwarder.sidecars.backendOf(sidecar), sidecar.toString(), tried.size() > 1);
+        trace.attemptStarted(headers, backend, sidecar.toString(), tried.size() > 1);
         call.start(started, headers);
         if (attempt != started || ended) {
             // Closed inside start(): onClose already retried elsewhere or ended the call.
@@ -734,7 +734,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         if (cancelled != null || overrideStatus != null || (deadline != null && deadline.isExpired())) {
             return;
         }
-        final String backend = forwarder.sidecars.backendOf(closed.sidecar());
+        final String backend = closed.backend();
         final OutlierDetector detector = route.table().outliers(backend);
         if (detector == null) {
             return;

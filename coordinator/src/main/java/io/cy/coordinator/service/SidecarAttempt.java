@@ -80,6 +80,11 @@ final class SidecarAttempt implements SidecarCall.Listener {
         return bytesOut;
     }
 
+    /** The backend the sidecar belonged to when the attempt started. */
+    String backend() {
+        return backend;
+    }
+
     long firstMessageNanos() {
         return firstMessageNanos;
     }
@@ -91,14 +96,16 @@ final class SidecarAttempt implements SidecarCall.Listener {
     @Override
     public void onMessage(byte[] message) {
         try {
-            final long now = System.nanoTime();
-            if (messages == 0) {
-                firstMessageNanos = now;
-                owner.trace().firstChunk();
-            }
-            lastMessageNanos = now;
-            messages++;
             final boolean last = ResponseFrames.isEndOfStream(message);
+            // The clock is read for the first message and the last, not for every token between.
+            if (messages == 0) {
+                firstMessageNanos = System.nanoTime();
+                lastMessageNanos = firstMessageNanos;
+                owner.trace().firstChunk();
+            } else if (last) {
+                lastMessageNanos = System.nanoTime();
+            }
+            messages++;
             if (last) {
                 endOfStream = true;
             }
@@ -154,6 +161,10 @@ final class SidecarAttempt implements SidecarCall.Listener {
         owner.trace().attemptEnded(status);
         sidecar.release();
         if (messages > 0) {
+            if (!endOfStream) {
+                // Ended without its last message: the span of its messages runs to the end.
+                lastMessageNanos = System.nanoTime();
+            }
             sidecar.latency().record(firstMessageNanos - attemptStartNanos, messages,
                     lastMessageNanos - firstMessageNanos);
         }
