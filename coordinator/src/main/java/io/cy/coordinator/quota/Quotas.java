@@ -40,7 +40,15 @@ public final class Quotas {
      * for English text with common BPE vocabularies; no tokenizer runs in the coordinator).
      */
     public static long estimatePromptTokens(StreamPredictRequest request) {
-        return request.getPromptBytes().size() / 4;
+        // Counted on the prompt as text: the request keeps the text once read, and asking it
+        // for the bytes again would encode them afresh.
+        final String prompt = request.getPrompt();
+        try {
+            return com.google.common.base.Utf8.encodedLength(prompt) / 4;
+        } catch (IllegalArgumentException e) {
+            // An unpaired surrogate (JSON allows one): counted as protobuf encodes it.
+            return request.getPromptBytes().size() / 4;
+        }
     }
 
     public QuotaDecision admit(String tenant, StreamPredictRequest request) {

@@ -185,6 +185,19 @@ class QuotaStoreTest {
         assertThat(Quotas.estimatePromptTokens(request(1).toBuilder().setPrompt("abcdefg").build())).isEqualTo(1);
         // four two-byte characters
         assertThat(Quotas.estimatePromptTokens(request(1).toBuilder().setPrompt("éééé").build())).isEqualTo(2);
+        // a four-byte character, and an unpaired surrogate (one '?' as protobuf encodes it) with three more
+        assertThat(Quotas.estimatePromptTokens(request(1).toBuilder().setPrompt("\uD83D\uDE00").build())).isEqualTo(1);
+        assertThat(Quotas.estimatePromptTokens(request(1).toBuilder().setPrompt("\uD83Dabc").build())).isEqualTo(1);
+    }
+
+    @Test
+    void thePromptEstimateIsTheSameFromTheWire() throws Exception {
+        final StreamPredictRequest sent = request(1).toBuilder().setPrompt("héllo wörld").build();
+        final StreamPredictRequest received = StreamPredictRequest.parseFrom(sent.toByteArray());
+
+        assertThat(Quotas.estimatePromptTokens(received)).isEqualTo(13 / 4);
+        assertThat(received.getPrompt()).isEqualTo("héllo wörld");
+        assertThat(Quotas.estimatePromptTokens(received)).isEqualTo(13 / 4);
     }
 
     @Test
