@@ -43,6 +43,8 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws InterruptedException {
+        // First: the choice is read once, when Netty makes its default allocator.
+        NettyTransport.usePooledAllocatorUnlessAsked();
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
         NettyTransport.disableLeakDetectionUnlessAsked();

@@ -51,6 +51,8 @@ public final class NettyTransport implements AutoCloseable {
      * @param workerThreads event-loop threads; 0 means one per available processor
      * @param name thread name prefix, shown in thread dumps and profiles
      */
+    static final String ALLOCATOR_TYPE_PROPERTY = "io.netty.allocator.type";
+
     public static NettyTransport create(int workerThreads, String name) {
         requireNonNull(name, "name");
         if (workerThreads < 0) {
@@ -74,6 +76,20 @@ public final class NettyTransport implements AutoCloseable {
     public static void disableLeakDetectionUnlessAsked() {
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
+    }
+
+    /**
+     * Makes Netty's default buffer allocator the pooled one, with per-thread caches, as grpc-java
+     * and Armeria use, unless the {@code io.netty.allocator.type} system property names one. Netty
+     * 4.2's own default, the adaptive allocator, cost a relayed call about a tenth more CPU with
+     * several client connections on the event loops (h2load, 4 connections of 16 streams), and
+     * no less in any other load of {@code scripts/bench}. To be called before any buffer is
+     * allocated: the property is read once, when the allocator is made.
+     */
+    public static void usePooledAllocatorUnlessAsked() {
+        if (System.getProperty(ALLOCATOR_TYPE_PROPERTY) == null) {
+            System.setProperty(ALLOCATOR_TYPE_PROPERTY, "pooled");
         }
     }
 

@@ -44,6 +44,26 @@ class NettyTransportTest {
     }
 
     @Test
+    void thePooledAllocatorIsChosenWhenNobodyAskedForOne() {
+        final String before = System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+        try {
+            System.clearProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+            NettyTransport.usePooledAllocatorUnlessAsked();
+            assertThat(System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY)).isEqualTo("pooled");
+
+            System.setProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY, "adaptive");
+            NettyTransport.usePooledAllocatorUnlessAsked();
+            assertThat(System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY)).isEqualTo("adaptive");
+        } finally {
+            if (before == null) {
+                System.clearProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+            } else {
+                System.setProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void eventLoopsListsEveryWorkerOnce() {
         try (NettyTransport transport = NettyTransport.create(3, "netty-transport-test")) {
             assertThat(transport.eventLoops()).hasSize(3).doesNotHaveDuplicates()
