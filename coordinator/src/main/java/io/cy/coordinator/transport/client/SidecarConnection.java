@@ -3,6 +3,7 @@ package io.cy.coordinator.transport.client;
 import io.cy.coordinator.transport.wire.ConnectionChores;
 import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.transport.wire.GuardedHandlerBuilder;
+import io.cy.coordinator.transport.wire.WriteCoalescer;
 import io.grpc.Status;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -123,6 +124,8 @@ final class SidecarConnection {
                         if (tls != null) {
                             // The preface and the first streams wait in it until the handshake is over.
                             ch.pipeline().addLast(tls);
+                        } else {
+                            ch.pipeline().addLast(new WriteCoalescer());
                         }
                         ch.pipeline().addLast(handler);
                     }

@@ -6,6 +6,7 @@ import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.cy.coordinator.transport.wire.FloodLimits;
+import io.cy.coordinator.transport.wire.WriteCoalescer;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -129,8 +130,8 @@ public final class GrpcFrontServer extends Server {
                     @Override
                     protected void initChannel(Channel channel) {
                         if (tls == null) {
-                            channel.pipeline().addLast(new FrontConnection(GrpcFrontServer.this, channel.eventLoop(),
-                                    null).handler());
+                            channel.pipeline().addLast(new WriteCoalescer(),
+                                    new FrontConnection(GrpcFrontServer.this, channel.eventLoop(), null).handler());
                             return;
                         }
                         final SslHandler ssl = tls.newHandler(channel.alloc());
