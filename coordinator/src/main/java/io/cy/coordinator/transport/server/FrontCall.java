@@ -53,7 +53,8 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     static final String APPLICATION_ERROR = "Application error processing RPC";
     /** The most bytes of messages held back until the end of the turn: one default-size DATA frame. */
     static final int UNSENT_LIMIT = 16 * 1024;
-    private static final int UNSENT_INITIAL_BYTES = 512;
+    // Room for a burst of 16 short tokens without growing.
+    private static final int UNSENT_INITIAL_BYTES = 1024;
 
     private final FrontConnection connection;
     private final EventLoop loop;
