@@ -218,8 +218,9 @@ public final class CompareCommand {
         Target governedTarget = null;
         List<Target> bridgeTargets = List.of();
         for (Variant variant : variants) {
-            final int port = freePort();
-            final int httpPort = freePort();
+            final int[] ports = freePorts(2);
+            final int port = ports[0];
+            final int httpPort = ports[1];
             final boolean jfr = args.jfr() != null && variant == governed;
             err.println("starting the " + variant.name() + " (" + variant.description() + ") on 127.0.0.1:" + port + "...");
             final ChildProcess coordinator = startCoordinator(java, coordinatorJar, work, variant, port, httpPort,
@@ -272,7 +273,7 @@ public final class CompareCommand {
                     replicaTables.add(new ReplicasRun(this, transport, args, sim, children, err).run(scenario,
                             variants(false, false, secret, null, null, work), secret,
                             (name, env, port) -> startCoordinator(java, coordinatorJar, work,
-                                    new Variant(name, name, env), port, freePort(), simEndpoint, null)));
+                                    new Variant(name, name, env), port, freePortOtherThan(port), simEndpoint, null)));
                     break;
                 case BRIDGE:
                     loads.add(loadRuns(transport, scenario.withDescription(scenario.description() + ", through the "
@@ -783,8 +784,37 @@ public final class CompareCommand {
 
     /** A TCP port free right now on the loopback interface. */
     static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+        return freePorts(1)[0];
+    }
+
+    /** A free port that is not {@code taken}, a port chosen for the same process but not yet bound. */
+    static int freePortOtherThan(int taken) throws IOException {
+        int port = freePort();
+        while (port == taken) {
+            port = freePort();
+        }
+        return port;
+    }
+
+    /**
+     * {@code count} ports free on the loopback address, all different: held open together while
+     * they are chosen, since a port closed a moment ago may be the system's next pick.
+     */
+    static int[] freePorts(int count) throws IOException {
+        final ServerSocket[] sockets = new ServerSocket[count];
+        try {
+            final int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                sockets[i] = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                ports[i] = sockets[i].getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket socket : sockets) {
+                if (socket != null) {
+                    socket.close();
+                }
+            }
         }
     }
 

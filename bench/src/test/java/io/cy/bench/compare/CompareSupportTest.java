@@ -17,6 +17,15 @@ import org.junit.jupiter.api.Test;
 class CompareSupportTest {
 
     @Test
+    void portsChosenTogetherAreAllDifferent() throws Exception {
+        for (int round = 0; round < 50; round++) {
+            final int[] ports = CompareCommand.freePorts(3);
+            assertThat(ports).doesNotHaveDuplicates().doesNotContain(0);
+            assertThat(CompareCommand.freePortOtherThan(ports[0])).isNotEqualTo(ports[0]);
+        }
+    }
+
+    @Test
     void argumentsPickScenarios() throws UsageException {
         final CompareArgs full = CompareArgs.parse(List.of());
         final CompareArgs quick = CompareArgs.parse(List.of("--quick", "--scenario", "c64,mem2k"));
