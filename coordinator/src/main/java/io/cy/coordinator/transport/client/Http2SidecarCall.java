@@ -1,6 +1,5 @@
 package io.cy.coordinator.transport.client;
 
-import com.google.protobuf.MessageLite;
 import io.cy.coordinator.transport.wire.GrpcWire;
 import io.cy.coordinator.transport.wire.InboundMessages;
 import io.grpc.Deadline;
@@ -452,12 +451,6 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
     }
 
     private ByteBuf frame(ReqT message) throws IOException {
-        // A protobuf marshaller's bytes are the message's own encoding: written without its stream.
-        if (message instanceof MessageLite lite
-                && method.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> prototyped
-                && prototyped.getMessagePrototype() instanceof MessageLite) {
-            return GrpcWire.frame(streams.allocator(), lite);
-        }
         return GrpcWire.frame(streams.allocator(), method.streamRequest(message));
     }
 }

@@ -1,9 +1,8 @@
 package io.cy.coordinator.transport.wire;
 
-import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.MessageLite;
 import io.grpc.Drainable;
 import io.grpc.InternalMetadata;
+import io.grpc.KnownLength;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
@@ -130,36 +129,11 @@ public final class GrpcWire {
     }
 
     /**
-     * A protobuf message in a buffer of its own, ready for a DATA frame: encoded straight into
-     * the buffer, where a marshaller's stream would encode it into an array first and copy that.
+     * A streamed message in a buffer of its own, ready for a DATA frame; sized from the stream's
+     * known length (a protobuf marshaller's streams know it), so that it never grows.
      */
-    public static ByteBuf frame(ByteBufAllocator alloc, MessageLite message) throws IOException {
-        final int size = message.getSerializedSize();
-        final ByteBuf buf = alloc.buffer(5 + size);
-        boolean done = false;
-        try {
-            buf.writeByte(0).writeInt(size);
-            if (buf.nioBufferCount() == 1) {
-                final CodedOutputStream out = CodedOutputStream.newInstance(buf.nioBuffer(buf.writerIndex(), size));
-                message.writeTo(out);
-                out.checkNoSpaceLeft();
-                buf.writerIndex(buf.writerIndex() + size);
-            } else {
-                // A view of several pieces would be a copy: written through an array instead.
-                buf.writeBytes(message.toByteArray());
-            }
-            done = true;
-            return buf;
-        } finally {
-            if (!done) {
-                buf.release();
-            }
-        }
-    }
-
-    /** A streamed message in a buffer of its own, ready for a DATA frame. */
     public static ByteBuf frame(ByteBufAllocator alloc, InputStream message) throws IOException {
-        final ByteBuf buf = alloc.buffer(256);
+        final ByteBuf buf = alloc.buffer(message instanceof KnownLength known ? 5 + known.available() : 256);
         boolean done = false;
         try {
             appendFrame(buf, message);
