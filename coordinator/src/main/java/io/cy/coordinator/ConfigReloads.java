@@ -32,10 +32,11 @@ final class ConfigReloads implements Supplier<CompletionStage<String>> {
                     "another reload is still running (expected: one at a time; ask again once it answered)"));
         }
         final CompletableFuture<String> done = new CompletableFuture<>();
-        done.whenComplete((result, failure) -> running.set(false));
         final Thread thread = new Thread(() -> {
             try {
                 reload.get().whenComplete((result, failure) -> {
+                    // Free before answering: a caller that asks again as soon as it has the answer is taken.
+                    running.set(false);
                     if (failure == null) {
                         done.complete(result);
                     } else {
@@ -45,6 +46,7 @@ final class ConfigReloads implements Supplier<CompletionStage<String>> {
                     }
                 });
             } catch (RuntimeException e) {
+                running.set(false);
                 done.completeExceptionally(e);
             }
         }, "cy-config-reload");
