@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -49,5 +50,14 @@ class PerCallHeadersTest {
         assertThat(PerCallHeaders.INSTANCE.isSensitive("trace-id", "x")).isTrue();
         assertThat(PerCallHeaders.INSTANCE.isSensitive(new StringBuilder("grpc-timeout"), "1S")).isTrue();
         assertThat(PerCallHeaders.INSTANCE.isSensitive("content-type", "application/grpc")).isFalse();
+    }
+
+    @Test
+    void namesOfTheSameLengthOrFirstLetterAreNotTaken() {
+        // The same length as a listed name, or its first letter, or both.
+        for (String name : List.of("grpc-status", "grpc-encoding", "grpc-timeouts", "x-request-ix", "trace-ix",
+                "tracestatf", "te", "user-agent", ":authority", "grpc-accept-encoding", "")) {
+            assertThat(PerCallHeaders.INSTANCE.isSensitive(name, "v")).as(name).isFalse();
+        }
     }
 }
