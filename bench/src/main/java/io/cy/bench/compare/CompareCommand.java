@@ -473,6 +473,14 @@ public final class CompareCommand {
                 final long simBefore = targetSim.cpuNanos();
                 final Map<String, Long> statusesBefore = direct || target.name().equals(NGINX)
                         ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+                if (pair == 0) {
+                    // A first warm-up whose connections then close: the JVM targets deoptimize code
+                    // on the first close and the next connection's first calls (branches never taken
+                    // while four connections stayed open) and recompile it, seconds of JIT time that
+                    // would otherwise be charged to the first pair.
+                    h2load.run(connections, streams, length, body, token, target.endpoint().port(),
+                            work.resolve("h2load-" + scenario.name() + "-" + target.name() + "-warm-up.log"));
+                }
                 final H2LoadResult run = h2load.run(connections, streams, length, body, token,
                         target.endpoint().port(), work.resolve("h2load-" + scenario.name() + "-" + target.name()
                                 + "-" + pair + ".log"));
@@ -487,8 +495,8 @@ public final class CompareCommand {
                     }
                 }
                 if (pair == 0) {
-                    err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (" + length.toSeconds()
-                            + " s): " + run);
+                    err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
+                            + length.toSeconds() + " s, connecting again): " + run);
                     continue;
                 }
                 final H2LoadRun figures = new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
