@@ -220,6 +220,22 @@ final class EventCodec {
             bytes[at + 3] = (byte) v;
         }
 
+        void writeShort(int v) {
+            ensure(2);
+            bytes[size++] = (byte) (v >>> 8);
+            bytes[size++] = (byte) v;
+        }
+
+        void writeBytes(byte[] b) {
+            writeBytes(b, 0, b.length);
+        }
+
+        void writeBytes(byte[] b, int offset, int length) {
+            ensure(length);
+            System.arraycopy(b, offset, bytes, size, length);
+            size += length;
+        }
+
         void writeLong(long v) {
             ensure(8);
             for (int shift = 56; shift >= 0; shift -= 8) {

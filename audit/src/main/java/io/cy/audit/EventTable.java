@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Writes events into {@code cy_audit.audit_event}: one statement per batch, each column passed as
+ * Writes events into {@code cy_audit.audit_event}. The usual way is {@link EventCopy}; this insert
+ * is for a batch the table already holds some of. One statement per batch, each column passed as
  * one array parameter and turned back into rows by {@code unnest}, so a batch of any size is one
  * round trip with 33 parameters. Rows are inserted in the batch's order (which numbers
  * {@code ingest_seq}); an event already in the table is skipped ({@code ON CONFLICT DO NOTHING}), which
@@ -49,8 +50,23 @@ final class EventTable {
 
     private EventTable() {}
 
-    /** Inserts {@code events} in one statement; returns how many were new. */
-    static int insert(Connection c, List<AuditEvent> events) throws SQLException {
+    /**
+     * Writes {@code events} in one statement: a binary COPY ({@link EventCopy}), or, when the
+     * table holds one of them already, the insert that skips those.
+     */
+    static void insert(Connection c, List<AuditEvent> events) throws SQLException {
+        try {
+            EventCopy.copy(c, events);
+        } catch (SQLException e) {
+            if (!EventCopy.UNIQUE_VIOLATION.equals(e.getSQLState())) {
+                throw e;
+            }
+            insertSkippingKnown(c, events);
+        }
+    }
+
+    /** Inserts {@code events} in one statement, skipping those already in the table; returns how many were new. */
+    static int insertSkippingKnown(Connection c, List<AuditEvent> events) throws SQLException {
         final int n = events.size();
         final UUID[] eventId = new UUID[n];
         final String[] kind = new String[n];

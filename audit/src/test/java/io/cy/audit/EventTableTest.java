@@ -1,0 +1,107 @@
+package io.cy.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The two ways a batch reaches the table, against a real PostgreSQL. */
+class EventTableTest {
+
+    private static final Instant END = Instant.parse("2026-03-31T23:59:59.999999Z");
+
+    @Test
+    void copyStoresEveryColumnAsTheInsertDoes() throws Exception {
+        final List<AuditEvent> events = varied();
+        final TestDatabase.Db copied = database();
+        final TestDatabase.Db inserted = database();
+        try (Connection c = copied.connect()) {
+            assertThat(EventCopy.copy(c, events)).isEqualTo(events.size());
+        }
+        try (Connection c = inserted.connect()) {
+            assertThat(EventTable.insertSkippingKnown(c, events)).isEqualTo(events.size());
+        }
+
+        final List<AuditEvent> rows = Rows.all(copied);
+        assertThat(rows).isEqualTo(Rows.all(inserted));
+        assertThat(rows).hasSize(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            final AuditEvent expected = events.get(i);
+            if (expected.prompt().indexOf('\0') >= 0 || expected.statusDescription().indexOf('\0') >= 0) {
+                assertThat(rows.get(i).prompt()).isEqualTo(expected.prompt().replace('\0', '\uFFFD'));
+                assertThat(rows.get(i).statusDescription())
+                        .isEqualTo(expected.statusDescription().replace('\0', '\uFFFD'));
+            } else if (expected.kind() != AuditEvent.Kind.CONTROL) {
+                assertThat(rows.get(i)).isEqualTo(expected);
+            }
+        }
+        // The payload, as JSON: redacted where the event redacted it.
+        assertThat(rows.get(2).payload()).containsEntry("addr", "unix:///tmp/cy_sidecar.sock")
+                .containsEntry("auth_token", AuditEvent.REDACTED);
+    }
+
+    @Test
+    void aBatchPartlyInTheTableIsWrittenOnceInOrder() throws Exception {
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            events.add(Events.call("acme", END.minusMillis(100 - i), i));
+        }
+        final TestDatabase.Db db = database();
+        try (Connection c = db.connect()) {
+            EventTable.insert(c, events.subList(0, 40));
+            // A replay: the first 40 are in the table, COPY refuses the batch, the insert skips them.
+            EventTable.insert(c, events);
+            EventTable.insert(c, events.subList(90, 100));
+        }
+        assertThat(Rows.all(db)).isEqualTo(events);
+    }
+
+    private static List<AuditEvent> varied() {
+        final List<AuditEvent> events = new ArrayList<>();
+        events.add(Events.call("acme", END, 1));
+        events.add(Events.rejected("acme", END, "RESOURCE_EXHAUSTED", "requests_per_minute: 61 (expected: <= 60)"));
+        events.add(Events.control("ops", END));
+        events.add(AuditEvent.builder(AuditEvent.Kind.CALL)
+                .traceId("trace-\u0000-ünï")
+                .startTime(END.minusSeconds(1))
+                .endTime(END)
+                .api("grpc")
+                .method("StreamPredict")
+                .tenant("ténant 😀")
+                .model("llama")
+                .alias("chat")
+                .backend("canary")
+                .degraded("fallback")
+                .priority(-3)
+                .status("UNAVAILABLE", "sidecar \u0000 gone")
+                .chunks(Long.MAX_VALUE)
+                .timeToFirstChunkNanos(-1)
+                .durationNanos(1)
+                .cancelledByClient(true)
+                .prompt("User: \u0000odd \"text\" ünï\\\n\tAssistant:", AuditConfig.StorePrompts.FULL)
+                .build());
+        events.add(AuditEvent.builder(AuditEvent.Kind.CALL).endTime(END.plusNanos(1000)).build());
+        events.add(AuditEvent.builder(AuditEvent.Kind.CONTROL).endTime(END).command("reload")
+                .payload(Map.of("note", "quote \" backslash \\ tab \t newline \n")).build());
+        return events;
+    }
+
+    private static TestDatabase.Db database() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        try (HikariDataSource ds = SchemaTest.dataSource(db)) {
+            Schema.migrate(ds);
+        }
+        try (Connection c = db.connect()) {
+            Schema.ensurePartition(c, YearMonth.from(END.atOffset(ZoneOffset.UTC)));
+            Schema.ensurePartition(c, YearMonth.from(END.plusSeconds(1).atOffset(ZoneOffset.UTC)));
+        }
+        return db;
+    }
+}
