@@ -6,6 +6,7 @@ import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.UniformStreamByteDistributor;
@@ -26,6 +27,9 @@ public final class ConnectionChores {
 
     private final EventLoop loop;
     private final Http2ConnectionHandler handler;
+    /** The handler's, held here: reached through the handler, each look-up went through three encoders. */
+    private final Http2Connection connection;
+    private Http2LocalFlowController localFlow;
     private final Runnable beforeFlush;
     private final Runnable flushTask = this::flushNow;
     private ChannelHandlerContext ctx;
@@ -53,6 +57,7 @@ public final class ConnectionChores {
     public ConnectionChores(EventLoop loop, Http2ConnectionHandler handler, Runnable beforeFlush) {
         this.loop = loop;
         this.handler = handler;
+        this.connection = handler.connection();
         this.beforeFlush = beforeFlush;
     }
 
@@ -71,12 +76,15 @@ public final class ConnectionChores {
 
     /** Gives {@code bytes} of a stream back to the peer's window (a WINDOW_UPDATE when due). */
     public void returnBytes(int streamId, int bytes) {
-        final Http2Stream stream = handler.connection().stream(streamId);
+        final Http2Stream stream = connection.stream(streamId);
         if (stream == null) {
             return;
         }
+        if (localFlow == null) {
+            localFlow = connection.local().flowController();
+        }
         try {
-            if (handler.connection().local().flowController().consumeBytes(stream, bytes)) {
+            if (localFlow.consumeBytes(stream, bytes)) {
                 scheduleFlush();
             }
         } catch (Http2Exception e) {
