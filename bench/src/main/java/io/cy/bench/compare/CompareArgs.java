@@ -3,6 +3,7 @@ package io.cy.bench.compare;
 import io.cy.bench.Flags;
 import io.cy.bench.UsageException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +43,8 @@ public record CompareArgs(
     /** The Redis of the replicas2 scenario when --quota-redis names none. */
     static final String DEFAULT_REPLICAS_REDIS = "redis://127.0.0.1:6379/15";
 
-    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--out", "--jfr", "--audit-db",
-            "--quota-redis");
+    private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--warmup-s", "--out", "--jfr",
+            "--audit-db", "--quota-redis");
     private static final Set<String> SWITCHES = Set.of("--quick", "--no-nginx", "--access-log", "--metrics", "--keep");
 
     public static final String USAGE = String.join("\n",
@@ -68,6 +69,9 @@ public record CompareArgs(
             "                      --quota-redis, default " + DEFAULT_REPLICAS_REDIS + ", the load split",
             "                      over both, against one with local quotas; Redis commands per call)",
             "  --pairs N           runs per target (default " + DEFAULT_PAIRS + ", quick " + QUICK_PAIRS + ")",
+            "  --warmup-s N        warm every target up for at least N seconds before each scenario's pairs",
+            "                      (default: each scenario's own, 3-30 s); on a slow or busy machine the JIT",
+            "                      compilers of the JVMs may need longer, and their CPU is charged to the calls",
             "  --no-nginx          leave nginx out even if installed",
             "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
             "                      the audit log spools to files in the working directory)",
@@ -96,6 +100,7 @@ public record CompareArgs(
         boolean quick = false;
         final List<String> names = new ArrayList<>();
         int pairs = 0;
+        int warmupS = 0;
         boolean nginx = true;
         boolean accessLog = false;
         boolean metrics = false;
@@ -123,6 +128,9 @@ public record CompareArgs(
                     break;
                 case "--pairs":
                     pairs = Flags.inRange(flag.name(), value, 1, 100);
+                    break;
+                case "--warmup-s":
+                    warmupS = Flags.inRange(flag.name(), value, 1, 600);
                     break;
                 case "--no-nginx":
                     nginx = false;
@@ -166,6 +174,10 @@ public record CompareArgs(
             if (!scenarios.contains(scenario)) {
                 scenarios.add(scenario);
             }
+        }
+        if (warmupS > 0) {
+            final Duration least = Duration.ofSeconds(warmupS);
+            scenarios.replaceAll(s -> s.withWarmupAtLeast(least));
         }
         if (pairs == 0) {
             pairs = quick ? QUICK_PAIRS : DEFAULT_PAIRS;

@@ -168,6 +168,15 @@ public record Scenario(
                 promptBytes);
     }
 
+    /** The same scenario warmed up for at least {@code least}; the memory run, which has no warm-up, as it is. */
+    public Scenario withWarmupAtLeast(Duration least) {
+        if (memory() || warmup.compareTo(least) >= 0) {
+            return this;
+        }
+        return new Scenario(name, description, kind, concurrency, rate, duration, least, tokens, ttftMs, gapMs,
+                promptBytes);
+    }
+
     /** The same load with {@code n} calls open at once (a closed loop). */
     public Scenario withConcurrency(int n, String newName, String newDescription) {
         return new Scenario(newName, newDescription, kind, n, rate, duration, warmup, tokens, ttftMs, gapMs,

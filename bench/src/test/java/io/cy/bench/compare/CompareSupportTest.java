@@ -46,6 +46,18 @@ class CompareSupportTest {
     }
 
     @Test
+    void warmUpsCanBeLengthened() throws UsageException {
+        final CompareArgs longer = CompareArgs.parse(List.of("--scenario", "c1,c64,h2c64,mem10k", "--warmup-s", "30"));
+
+        // c1's own warm-up is 20 s, c64's and h2c64's 3 s; the memory run has none and keeps none.
+        assertThat(longer.scenarios()).extracting(s -> s.warmup().toSeconds()).containsExactly(30L, 30L, 30L, 0L);
+        assertThat(CompareArgs.parse(List.of("--scenario", "sse", "--warmup-s", "10")).scenarios().get(0).warmup())
+                .isEqualTo(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> CompareArgs.parse(List.of("--warmup-s", "0")))
+                .hasMessage("--warmup-s: 0 (expected: >= 1)");
+    }
+
+    @Test
     void everyFullScenarioFitsItsOwnLimits() {
         for (Scenario s : Scenario.full()) {
             assertThat(s.plan(null).request().getGeneration().getMaxNewTokens()).isEqualTo(s.tokens());
