@@ -68,7 +68,10 @@ class DegradeTest {
                       target: {backend: gpu-a, model: qwen2.5-7b}
                       degrade: {mode: reject}
                     plain: {backend: gpu-a, model: qwen2.5-7b}
-                """.formatted(dir), Map.of("CY_SIDECARS_HEALTH_INTERVAL", "100ms", "CY_SIDECARS_HEALTH_TIMEOUT", "100ms"));
+                """.formatted(dir), Map.of("CY_SIDECARS_HEALTH_INTERVAL", "100ms", "CY_SIDECARS_HEALTH_TIMEOUT", "100ms",
+                // One probe late on a busy machine must not take the fallback out of rotation; a
+                // closed sidecar's refused connection still takes it out at once.
+                "CY_SIDECARS_HEALTH_UNHEALTHY_THRESHOLD", "3"));
         channel = stack.coordinatorChannel();
     }
 
