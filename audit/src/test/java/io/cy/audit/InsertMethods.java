@@ -1,7 +1,10 @@
 package io.cy.audit;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -13,7 +16,9 @@ import java.util.List;
  * Compares the two ways {@link EventTable} writes a batch: the binary COPY ({@link EventCopy},
  * the usual way) against the INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO NOTHING (for a
  * batch the table holds some of), in alternating rounds, each into a fresh database. Prints
- * events/s and the writing thread's CPU per event, the figure the audit log adds to every call.
+ * events/s, the writing thread's CPU per event (what the audit log adds to every call in the
+ * coordinator's process) and, when the database runs on this machine, its server process's CPU
+ * per event (what it takes from the cores the coordinator shares with it).
  * Run: {@code java -cp <test classpath> io.cy.audit.InsertMethods [events] [batchSize] [rounds]}.
  */
 public final class InsertMethods {
@@ -34,14 +39,15 @@ public final class InsertMethods {
         for (int round = 0; round < rounds; round++) {
             final double[] copy = run(all, batchSize, true);
             final double[] insert = run(all, batchSize, false);
-            System.out.printf("round %d: copy %,.0f events/s, %.2f us CPU/event; insert %,.0f events/s, %.2f us"
-                    + " CPU/event; copy/insert CPU %.2f%n", round, copy[0], copy[1], insert[0], insert[1],
-                    copy[1] / insert[1]);
+            System.out.printf("round %d: copy %,.0f events/s, %.2f us CPU/event (server %.2f); insert %,.0f"
+                    + " events/s, %.2f us CPU/event (server %.2f); copy/insert CPU %.2f (server %.2f)%n", round,
+                    copy[0], copy[1], copy[2], insert[0], insert[1], insert[2], copy[1] / insert[1],
+                    copy[2] / insert[2]);
         }
         System.exit(0);
     }
 
-    /** Events per second and the thread's CPU microseconds per event. */
+    /** Events per second, the thread's and the server process's CPU microseconds per event (NaN if not local). */
     private static double[] run(List<AuditEvent> all, int batchSize, boolean copy) throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         try (var ds = SchemaTest.dataSource(db)) {
@@ -50,6 +56,12 @@ public final class InsertMethods {
         try (Connection c = db.connect()) {
             Schema.ensurePartition(c, YearMonth.from(all.get(0).endTime().atOffset(ZoneOffset.UTC)));
             Schema.ensurePartition(c, YearMonth.from(all.get(all.size() - 1).endTime().atOffset(ZoneOffset.UTC)));
+            final long backend;
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                backend = rs.getLong(1);
+            }
+            final long serverCpu = processCpuNanos(backend);
             final long cpu = THREADS.getCurrentThreadCpuTime();
             final long start = System.nanoTime();
             for (int i = 0; i < all.size(); i += batchSize) {
@@ -62,10 +74,22 @@ public final class InsertMethods {
             }
             final double seconds = (System.nanoTime() - start) / 1e9;
             final double cpuMicros = (THREADS.getCurrentThreadCpuTime() - cpu) / 1e3;
+            final double serverMicros = serverCpu < 0 ? Double.NaN : (processCpuNanos(backend) - serverCpu) / 1e3;
             if (Rows.count(db) != all.size()) {
                 throw new AssertionError("rows: " + Rows.count(db));
             }
-            return new double[] {all.size() / seconds, cpuMicros / all.size()};
+            return new double[] {all.size() / seconds, cpuMicros / all.size(), serverMicros / all.size()};
+        }
+    }
+
+    /** User and system CPU of a process on this machine from Linux's /proc, assuming 100 ticks a second; -1 if unreadable. */
+    private static long processCpuNanos(long pid) {
+        try {
+            final String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 }
