@@ -43,10 +43,16 @@ final class EventCopy {
         try {
             copy.writeToCopy(out.array(), 0, out.size());
             return copy.endCopy();
-        } finally {
+        } catch (SQLException | RuntimeException e) {
+            // The statement's own failure is what the caller acts on (its SQL state), not the cancel's.
             if (copy.isActive()) {
-                copy.cancelCopy();
+                try {
+                    copy.cancelCopy();
+                } catch (SQLException cancel) {
+                    e.addSuppressed(cancel);
+                }
             }
+            throw e;
         }
     }
 
