@@ -1,9 +1,11 @@
 package io.cy.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -61,6 +63,22 @@ class EventTableTest {
             EventTable.insert(c, events.subList(90, 100));
         }
         assertThat(Rows.all(db)).isEqualTo(events);
+    }
+
+    @Test
+    void aRefusedBatchFailsWithTheDatabasesStateAndLeavesTheConnectionUsable() throws Exception {
+        final TestDatabase.Db db = database();
+        // A month with no partition: the database refuses the row (check_violation), and the
+        // sink decides from that state what comes next.
+        final AuditEvent later = Events.call("acme", Instant.parse("2027-01-15T00:00:00Z"), 1);
+        try (Connection c = db.connect()) {
+            assertThatThrownBy(() -> EventTable.insert(c, List.of(later)))
+                    .isInstanceOf(SQLException.class)
+                    .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("23514");
+            // The connection is usable afterwards: the failed COPY left nothing open.
+            EventTable.insert(c, List.of(Events.call("acme", END, 2)));
+        }
+        assertThat(Rows.count(db)).isEqualTo(1);
     }
 
     private static List<AuditEvent> varied() {
