@@ -27,9 +27,9 @@ public final class ConnectionChores {
 
     private final EventLoop loop;
     private final Http2ConnectionHandler handler;
-    /** The handler's, held here: reached through the handler, each look-up went through three encoders. */
+    // The handler's, held here: reached through the handler, each look-up went through three encoders.
     private final Http2Connection connection;
-    private Http2LocalFlowController localFlow;
+    private final Http2LocalFlowController localFlow;
     private final Runnable beforeFlush;
     private final Runnable flushTask = this::flushNow;
     private ChannelHandlerContext ctx;
@@ -58,6 +58,8 @@ public final class ConnectionChores {
         this.loop = loop;
         this.handler = handler;
         this.connection = handler.connection();
+        // Set when the handler's decoder was built, before the handler itself.
+        this.localFlow = connection.local().flowController();
         this.beforeFlush = beforeFlush;
     }
 
@@ -79,9 +81,6 @@ public final class ConnectionChores {
         final Http2Stream stream = connection.stream(streamId);
         if (stream == null) {
             return;
-        }
-        if (localFlow == null) {
-            localFlow = connection.local().flowController();
         }
         try {
             if (localFlow.consumeBytes(stream, bytes)) {
