@@ -1,5 +1,7 @@
 package io.cy.coordinator.auth;
 
+import io.cy.coordinator.transport.server.GrpcFrontServer;
+import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -54,7 +56,9 @@ public final class CallOrigin {
                 return address;
             }
         }
-        return String.valueOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        final Attributes attributes = call.getAttributes();
+        final String text = attributes.get(GrpcFrontServer.TRANSPORT_ATTR_REMOTE_ADDR_TEXT);
+        return text != null ? text : String.valueOf(attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     }
 
     /**

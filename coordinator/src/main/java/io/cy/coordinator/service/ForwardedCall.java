@@ -792,6 +792,15 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         }
     }
 
+    /** The prompt's estimated tokens: as quotas counted them when they did, which saves counting again. */
+    private long promptTokens(StreamPredictRequest r) {
+        final Admission admitted = admission;
+        if (admitted != null && admitted.promptTokens() > 0) {
+            return admitted.promptTokens();
+        }
+        return r == null ? 0 : Quotas.estimatePromptTokens(r);
+    }
+
     private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
         forwarder.callEnded();
         settleQuota(chunks, sidecar != null);
@@ -811,7 +820,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                     r == null ? "" : r.getAdapter(),
                     r == null ? 0 : r.getPriority(),
                     r == null ? "" : r.getPrompt(),
-                    r == null ? 0 : Quotas.estimatePromptTokens(r),
+                    promptTokens(r),
                     sidecar == null ? "" : sidecar.toString(),
                     status,
                     chunks,

@@ -2,6 +2,7 @@ package io.cy.coordinator.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cy.coordinator.transport.server.GrpcFrontServer;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -41,6 +42,16 @@ class CallOriginTest {
     }
 
     @Test
+    void theTransportsTextOfThePeerIsTakenAsItIs() {
+        final Attributes attributes = Attributes.newBuilder()
+                .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, TCP_PEER)
+                .set(GrpcFrontServer.TRANSPORT_ATTR_REMOTE_ADDR_TEXT, "made once per connection")
+                .build();
+
+        assertThat(CallOrigin.clientAddress(call(attributes), new Metadata())).isEqualTo("made once per connection");
+    }
+
+    @Test
     void anOverlongAddressIsNotBelieved() {
         final Metadata headers = bridgeHeaders("x".repeat(129));
 
@@ -56,7 +67,10 @@ class CallOriginTest {
 
     /** A server call that only has a peer address; nothing else of it is used. */
     private static ServerCall<Object, Object> call(SocketAddress peer) {
-        final Attributes attributes = Attributes.newBuilder().set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, peer).build();
+        return call(Attributes.newBuilder().set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, peer).build());
+    }
+
+    private static ServerCall<Object, Object> call(Attributes attributes) {
         return new ServerCall<>() {
             @Override
             public void request(int numMessages) {}

@@ -423,6 +423,7 @@ final class FrontConnection {
             chores.attach(ctx);
             final Attributes.Builder builder = Attributes.newBuilder()
                     .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
+                    .set(GrpcFrontServer.TRANSPORT_ATTR_REMOTE_ADDR_TEXT, String.valueOf(ctx.channel().remoteAddress()))
                     .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress());
             // Once per connection: the kernel's answer cannot change while it is open.
             final UnixPeer peer = UnixPeer.of(ctx.channel());

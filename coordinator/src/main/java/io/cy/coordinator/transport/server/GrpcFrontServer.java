@@ -7,6 +7,7 @@ import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
 import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.transport.wire.WriteCoalescer;
+import io.grpc.Attributes;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -39,6 +40,13 @@ import java.util.concurrent.atomic.LongAdder;
  * progress go on; {@link #shutdownNow} cancels them; terminated once every connection closed.
  */
 public final class GrpcFrontServer extends Server {
+
+    /**
+     * A call's {@link io.grpc.Grpc#TRANSPORT_ATTR_REMOTE_ADDR} as text, {@code String.valueOf} of it,
+     * made once per connection rather than by every call that records where it came from.
+     */
+    public static final Attributes.Key<String> TRANSPORT_ATTR_REMOTE_ADDR_TEXT =
+            Attributes.Key.create("cy-remote-addr-text");
 
     /**
      * Limits and timings, as grpc-java's server builder takes them.

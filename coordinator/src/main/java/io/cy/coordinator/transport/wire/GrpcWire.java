@@ -348,6 +348,62 @@ public final class GrpcWire {
      * metadata (a bad name, bad base64) is left out rather than failing the call.
      */
     public static Metadata metadata(Http2Headers headers) {
+        final Metadata metadata = metadataAsReceived(headers);
+        return metadata != null ? metadata : metadataEntryByEntry(headers);
+    }
+
+    /**
+     * The metadata made from the received bytes themselves, as grpc-java's transport makes it: no
+     * key made and validated, no value decoded to a String and encoded again. Null when an entry
+     * needs {@link #metadataEntryByEntry}'s care: a name that is not a metadata key as it stands
+     * (upper case, other characters), a value with bytes outside ASCII, a {@code -bin} value.
+     */
+    private static Metadata metadataAsReceived(Http2Headers headers) {
+        final byte[][] entries = new byte[headers.size() * 2][];
+        int n = 0;
+        for (Map.Entry<CharSequence, CharSequence> entry : headers) {
+            final AsciiString name = AsciiString.of(entry.getKey());
+            if (name.length() == 0 || name.byteAt(0) == ':' || TRANSPORT_HEADERS.contains(name)) {
+                continue;
+            }
+            final AsciiString value = AsciiString.of(entry.getValue());
+            if (!isPlainKey(name) || name.endsWith(BINARY_SUFFIX) || !isAscii(value)) {
+                return null;
+            }
+            entries[n++] = bytesOf(name);
+            entries[n++] = bytesOf(value);
+        }
+        return InternalMetadata.newMetadata(n / 2, entries);
+    }
+
+    /** Whether {@code name} is a metadata key as it is: lower case letters, digits, '-', '_', '.'. */
+    private static boolean isPlainKey(AsciiString name) {
+        final byte[] a = name.array();
+        for (int i = name.arrayOffset(), end = i + name.length(); i < end; i++) {
+            final byte b = a[i];
+            if (!(b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isAscii(AsciiString value) {
+        final byte[] a = value.array();
+        for (int i = value.arrayOffset(), end = i + value.length(); i < end; i++) {
+            if (a[i] < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The bytes, shared when the string is its whole array: metadata never writes into them. */
+    private static byte[] bytesOf(AsciiString s) {
+        return s.isEntireArrayUsed() ? s.array() : s.toByteArray();
+    }
+
+    private static Metadata metadataEntryByEntry(Http2Headers headers) {
         final Metadata metadata = new Metadata();
         for (Map.Entry<CharSequence, CharSequence> entry : headers) {
             final AsciiString name = AsciiString.of(entry.getKey());

@@ -489,6 +489,42 @@ class GrpcWireTest {
         }
 
         @Test
+        void plainEntriesKeepTheirOrderAndTheMetadataTakesMore() {
+            final Http2Headers headers = new DefaultHttp2Headers()
+                    .add("x-a", "1")
+                    .add("x-b", "only")
+                    .add("x-a", "2");
+
+            final Metadata metadata = GrpcWire.metadata(headers);
+            metadata.put(X_A, "3");
+
+            assertThat(metadata.getAll(X_A)).containsExactly("1", "2", "3");
+            assertThat(metadata.getAll(X_B)).containsExactly("only");
+        }
+
+        @Test
+        void aValueWithBytesOutsideAsciiReadsAsAStringValueWouldBePut() {
+            final Http2Headers headers = new DefaultHttp2Headers()
+                    .add(AsciiString.of("x-a"), new AsciiString(new byte[] {'o', 'k', (byte) 0xE9}, false))
+                    .add("x-b", "plain");
+
+            final Metadata metadata = GrpcWire.metadata(headers);
+
+            assertThat(metadata.get(X_A)).isEqualTo("ok?");
+            assertThat(metadata.get(X_B)).isEqualTo("plain");
+        }
+
+        @Test
+        void anUpperCaseNameIsTakenAsItsKey() {
+            final Http2Headers headers = new DefaultHttp2Headers(false).add("X-A", "v").add("x-b", "w");
+
+            final Metadata metadata = GrpcWire.metadata(headers);
+
+            assertThat(metadata.get(X_A)).isEqualTo("v");
+            assertThat(metadata.get(X_B)).isEqualTo("w");
+        }
+
+        @Test
         void noHeadersMeansNoMetadata() {
             assertThat(GrpcWire.metadata(new DefaultHttp2Headers().status("200")).keys()).isEmpty();
         }
