@@ -234,7 +234,8 @@ final class Spool implements AutoCloseable {
      * Reading thread only.
      */
     Chunk read(int max) throws IOException {
-        final long limit;
+        final long size;
+        long limit;
         final boolean sealed;
         Batch kept = null;
         synchronized (this) {
@@ -248,20 +249,29 @@ final class Spool implements AutoCloseable {
                 }
                 reader = new Reader(head);
             }
-            limit = head.size;
+            size = head.size;
+            limit = size;
             sealed = head.sealed;
             for (Batch b : recent) {
-                if (b.segment == head && b.start == reader.position && b.events.size() <= max) {
-                    kept = b;
-                    break;
+                if (b.segment != head || b.end <= reader.position) {
+                    continue;
                 }
+                if (b.start == reader.position && b.events.size() <= max) {
+                    kept = b;
+                } else {
+                    // Behind the batches kept, or inside one (chunks read from the file need not end
+                    // where batches do): read from the file up to a kept batch's start, so that
+                    // the reads after this one are handed on from memory again.
+                    limit = b.start > reader.position ? b.start : b.end;
+                }
+                break;
             }
         }
         if (kept != null) {
             reader.position = kept.end;
-            return new Chunk(kept.events, kept.end, sealed && kept.end == limit);
+            return new Chunk(kept.events, kept.end, sealed && kept.end == size, false);
         }
-        return reader.read(max, limit, sealed);
+        return reader.read(max, limit, sealed && limit == size);
     }
 
     /** The events of {@code chunk} are in the database: its segment goes once all of it is. Reading thread only. */
@@ -392,16 +402,19 @@ final class Spool implements AutoCloseable {
 
     /** Events read from one segment, and where reading stopped. */
     static final class Chunk {
-        static final Chunk EMPTY = new Chunk(List.of(), 0, false);
+        static final Chunk EMPTY = new Chunk(List.of(), 0, false, false);
 
         final List<AuditEvent> events;
         final long end;
         final boolean endOfSegment;
+        /** Read back from the segment's file, rather than handed on as appended. */
+        final boolean fromFile;
 
-        Chunk(List<AuditEvent> events, long end, boolean endOfSegment) {
+        Chunk(List<AuditEvent> events, long end, boolean endOfSegment, boolean fromFile) {
             this.events = events;
             this.end = end;
             this.endOfSegment = endOfSegment;
+            this.fromFile = fromFile;
         }
 
         boolean isEmpty() {
@@ -456,7 +469,7 @@ final class Spool implements AutoCloseable {
                 }
                 events.add(e);
             }
-            return new Chunk(events, position, sealed && position >= size);
+            return new Chunk(events, position, sealed && position >= size, true);
         }
 
         /** The next record, or null when the rest of the segment is unreadable (logged). */

@@ -70,6 +70,54 @@ class SpoolTest {
     }
 
     @Test
+    void aReaderThatStoppedInsideABatchReadsItsRestFromTheFileThenTakesTheNextFromMemory() throws IOException {
+        final List<AuditEvent> events = events(20);
+        try (Spool spool = new Spool(dir, 1 << 20, false)) {
+            spool.append(events.subList(0, 10));
+            spool.append(events.subList(10, 20));
+
+            final Spool.Chunk first = spool.read(5);
+            spool.commit(first);
+            final Spool.Chunk rest = spool.read(64);
+            spool.commit(rest);
+            final Spool.Chunk next = spool.read(64);
+            spool.commit(next);
+
+            assertThat(first.events).isEqualTo(events.subList(0, 5));
+            assertThat(first.fromFile).isTrue();
+            assertThat(rest.events).as("the first batch's rest, up to where the second starts")
+                    .isEqualTo(events.subList(5, 10));
+            assertThat(rest.fromFile).isTrue();
+            assertThat(next.events).isEqualTo(events.subList(10, 20));
+            assertThat(next.fromFile).as("aligned again: the second batch as appended").isFalse();
+        }
+    }
+
+    @Test
+    void aReaderBehindTheBatchesKeptReadsTheFileUpToThemOnly() throws IOException {
+        final List<AuditEvent> events = events(30);
+        try (Spool spool = new Spool(dir, 1 << 20, false)) {
+            for (int i = 0; i < 30; i += 3) {
+                spool.append(events.subList(i, i + 3)); // ten batches; memory keeps the last eight
+            }
+            final List<Spool.Chunk> chunks = new ArrayList<>();
+            Spool.Chunk chunk;
+            while (!(chunk = spool.read(100)).isEmpty()) {
+                chunks.add(chunk);
+                spool.commit(chunk);
+            }
+
+            assertThat(chunks.get(0).events).isEqualTo(events.subList(0, 6));
+            assertThat(chunks.get(0).fromFile).isTrue();
+            assertThat(chunks.subList(1, chunks.size())).hasSize(8).allSatisfy(c -> {
+                assertThat(c.events).hasSize(3);
+                assertThat(c.fromFile).isFalse();
+            });
+            assertThat(chunks.stream().flatMap(c -> c.events.stream()).toList()).isEqualTo(events);
+        }
+    }
+
+    @Test
     void aRecordCutShortByACrashEndsItsSegment() throws IOException {
         final List<AuditEvent> events = events(10);
         try (Spool spool = new Spool(dir, 1 << 20, true)) {
