@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The bound: a call of b joins the turn of its band behind at most a's one turn, so it takes
  * the second slot that frees. Four slots each free within one service time S, so b waits at most
  * about S more than with a absent. A first-come queue would make it wait behind a's whole flood:
- * about 200 / 4 x S.
+ * about 200 / 4 x S. The test holds b's median to the bound, and allows two of its twenty calls
+ * past it (a shared machine's pauses), none past 10 S.
  */
 class FairQueueingTest {
 
@@ -54,15 +55,21 @@ class FairQueueingTest {
             final long[] contended = sequential(channel, quiet, 20);
             final long floodLeft = flood.stream().filter(s -> !s.result.isDone()).count();
 
-            // then: every b call within S of its median latency alone, with another S as margin for a
-            // shared machine; a first-come queue would have made it wait about 40 S
+            // then: b's calls within S of its median latency alone, with another S as margin for a
+            // shared machine; a first-come queue would have made each wait about 40 S. Every call
+            // within 10 S still tells the two apart, and lets one call of twenty meet a pause of
+            // the machine's (a collection, a neighbour's burst) without failing the test.
             final long bound = median(alone) + 2 * serviceMillis;
+            final long eachBound = median(alone) + 10 * serviceMillis;
             System.out.printf("fair queueing: S=%d ms; b alone: median %d, max %d ms; b behind a's flood: median %d,"
-                    + " max %d ms (bound %d ms); a's calls left when b was done: %d%n", serviceMillis, median(alone),
-                    max(alone), median(contended), max(contended), bound, floodLeft);
+                    + " max %d ms (bounds %d, each %d ms); a's calls left when b was done: %d%n", serviceMillis,
+                    median(alone), max(alone), median(contended), max(contended), bound, eachBound, floodLeft);
             assertThat(floodLeft).as("a's flood still queued while b called").isGreaterThan(20);
+            assertThat(median(contended)).isLessThanOrEqualTo(bound);
+            assertThat(Arrays.stream(contended).filter(latency -> latency > bound).count())
+                    .as("calls of b past %d ms: %s", bound, Arrays.toString(contended)).isLessThanOrEqualTo(2);
             for (long latency : contended) {
-                assertThat(latency).isLessThanOrEqualTo(bound);
+                assertThat(latency).isLessThanOrEqualTo(eachBound);
             }
             for (Stream stream : flood) {
                 assertThat(stream.awaitResult().status().isOk()).isTrue();
