@@ -81,6 +81,34 @@ class EventTableTest {
         assertThat(Rows.count(db)).isEqualTo(1);
     }
 
+    @Test
+    void aCopyCutOffMidStreamFailsWithTheConnectionsStateAndWritesNothing() throws Exception {
+        final TestDatabase.Db db = database();
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            events.add(Events.call("acme", END.minusMillis(2000 - i), i));
+        }
+        try (TcpRelay relay = new TcpRelay(db.host(), db.port())) {
+            final Connection c =
+                    TestDatabase.Db.connect("127.0.0.1", relay.port(), db.name(), db.user(), db.password());
+            try {
+                // Some 700 KB of rows; the connection breaks after the first 64 KiB of them.
+                relay.cutAfterUpstreamBytes(64 * 1024);
+                assertThatThrownBy(() -> EventCopy.copy(c, events))
+                        .isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).asString()
+                        .as("a connection failure, which marks the database down").startsWith("08");
+            } finally {
+                try {
+                    c.close();
+                } catch (SQLException broken) {
+                    // The connection is gone; there is nothing to close properly.
+                }
+            }
+        }
+        assertThat(Rows.count(db)).isZero();
+    }
+
     private static List<AuditEvent> varied() {
         final List<AuditEvent> events = new ArrayList<>();
         events.add(Events.call("acme", END, 1));

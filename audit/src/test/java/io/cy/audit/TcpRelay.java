@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP relay on 127.0.0.1 in front of the database, to cut it off at the TCP level: {@link #cut()}
@@ -23,6 +24,8 @@ final class TcpRelay implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean cut;
+    /** Bytes towards the target after which every connection is dropped; negative: none. */
+    private final AtomicLong upstreamBudget = new AtomicLong(-1);
 
     TcpRelay(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -45,6 +48,11 @@ final class TcpRelay implements AutoCloseable {
             closeQuietly(s);
         }
         open.clear();
+    }
+
+    /** Drops every connection once {@code bytes} more have gone towards the target, mid-stream. */
+    void cutAfterUpstreamBytes(long bytes) {
+        upstreamBudget.set(bytes);
     }
 
     void restore() {
@@ -73,8 +81,8 @@ final class TcpRelay implements AutoCloseable {
                 final Socket server = new Socket(targetHost, targetPort);
                 open.add(client);
                 open.add(server);
-                pump(client, server);
-                pump(server, client);
+                pump(client, server, true);
+                pump(server, client, false);
                 if (cut) {
                     // Cut while connecting.
                     closeQuietly(client);
@@ -86,12 +94,22 @@ final class TcpRelay implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, boolean upstream) {
         final Thread t = new Thread(() -> {
             final byte[] buffer = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
+                    if (upstream && upstreamBudget.get() >= 0) {
+                        final long left = upstreamBudget.getAndAdd(-n);
+                        if (left < n) {
+                            out.write(buffer, 0, (int) Math.max(0, left));
+                            out.flush();
+                            upstreamBudget.set(-1);
+                            cut();
+                            return;
+                        }
+                    }
                     out.write(buffer, 0, n);
                 }
             } catch (IOException e) {
