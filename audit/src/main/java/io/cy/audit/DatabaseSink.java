@@ -19,10 +19,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The thread that moves events from the {@link Spool} into PostgreSQL, in the order they were
- * appended: read a chunk of up to {@code audit.batch_size} events, write it in one statement
- * ({@link EventTable#insert}), commit it in the spool. A crash between the write and the commit
- * writes the chunk again at the next start, and the insert's {@code ON CONFLICT (event_id,
- * end_time) DO NOTHING} keeps each event once. A chunk whose write failed may or may not have
+ * appended: read a chunk of up to {@code audit.batch_size} events, write it ({@link
+ * EventTable#insert}: one COPY), commit it in the spool. A crash between the write and the commit
+ * writes the chunk again at the next start: its COPY then meets the events already in the table,
+ * and the insert that replaces it, {@code ON CONFLICT (event_id, end_time) DO NOTHING}, keeps each
+ * event once. A chunk whose write failed may or may not have
  * been committed by the database; it is read again all the same.
  *
  * <p>Up and down: at start, and whenever the {@link DatabaseProbe} has reached a database that

@@ -32,7 +32,8 @@ public class MetadataFromHeadersBenchmark {
     @Setup
     public void setUp() {
         // An HS256 JWT of the size cy-bench's token has.
-        final String jwt = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJiZW5jaCIsInRlbmFudCI6ImJlbmNoIiwiaWF0IjoxNzY1MDAwMDAwLCJleHAiOjE3NjUwMDM2MDB9"
+        final String jwt = "eyJhbGciOiJIUzI1NiJ9."
+                + "eyJzdWIiOiJiZW5jaCIsInRlbmFudCI6ImJlbmNoIiwiaWF0IjoxNzY1MDAwMDAwLCJleHAiOjE3NjUwMDM2MDB9"
                 + ".c2lnbmF0dXJlLW9mLXRoZS1iZW5jaC10b2tlbi0wMTIzNDU2Nzg5";
         clientHeaders = new DefaultHttp2Headers()
                 .method(ascii("POST")).scheme(ascii("http")).path(ascii("/cy.llm.AiInference/StreamPredict"))

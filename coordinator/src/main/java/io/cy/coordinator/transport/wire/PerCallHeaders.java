@@ -2,6 +2,7 @@ package io.cy.coordinator.transport.wire;
 
 import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.util.AsciiString;
+import java.util.Arrays;
 
 /**
  * The headers whose values differ from call to call (trace ids, the remaining deadline, a status
@@ -20,6 +21,11 @@ final class PerCallHeaders implements Http2HeadersEncoder.SensitivityDetector {
             AsciiString.cached("tracestate"),
             GrpcWire.GRPC_TIMEOUT,
             GrpcWire.GRPC_MESSAGE};
+    // Derived from NAMES, so that a name added there is never turned away by the quick checks.
+    private static final int MIN_LENGTH = Arrays.stream(NAMES).mapToInt(AsciiString::length).min().orElse(0);
+    private static final int MAX_LENGTH = Arrays.stream(NAMES).mapToInt(AsciiString::length).max().orElse(-1);
+    private static final String FIRST_CHARACTERS = Arrays.stream(NAMES)
+            .map(n -> String.valueOf(n.charAt(0))).distinct().reduce("", String::concat);
 
     private PerCallHeaders() {}
 
@@ -28,11 +34,7 @@ final class PerCallHeaders implements Http2HeadersEncoder.SensitivityDetector {
         // Asked for every header of every call: most names are turned away by their length and
         // first character, before any hashing or comparing.
         final int length = name.length();
-        if (length < 8 || length > 12) {
-            return false;
-        }
-        final char first = name.charAt(0);
-        if (first != 't' && first != 'x' && first != 'g') {
+        if (length < MIN_LENGTH || length > MAX_LENGTH || FIRST_CHARACTERS.indexOf(name.charAt(0)) < 0) {
             return false;
         }
         for (AsciiString known : NAMES) {
