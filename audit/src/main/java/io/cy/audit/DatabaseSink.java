@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -302,13 +303,18 @@ final class DatabaseSink implements Runnable {
     }
 
     private void ensurePartitions(Connection c, List<AuditEvent> events) throws SQLException {
-        YearMonth last = null;
+        // The month of the event before, as instants: most batches fall in one month, and
+        // working out each event's month was a tenth of this thread's time.
+        Instant monthStart = Instant.MAX;
+        Instant monthEnd = Instant.MIN;
         for (AuditEvent e : events) {
-            final YearMonth month = YearMonth.from(e.endTime().atOffset(ZoneOffset.UTC));
-            if (month.equals(last)) {
+            final Instant end = e.endTime();
+            if (!end.isBefore(monthStart) && end.isBefore(monthEnd)) {
                 continue;
             }
-            last = month;
+            final YearMonth month = YearMonth.from(end.atOffset(ZoneOffset.UTC));
+            monthStart = month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+            monthEnd = month.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
             if (!knownPartitions.contains(month)) {
                 if (Schema.ensurePartition(c, month)) {
                     logger.info("audit: created partition for {} (an event ended then)", month);

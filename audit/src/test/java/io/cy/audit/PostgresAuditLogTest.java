@@ -322,6 +322,36 @@ class PostgresAuditLogTest {
         assertThat(partitions(db)).contains("2026_03");
     }
 
+    @Test
+    void aBatchWhoseEventsEndInSeveralMonthsGetsAPartitionForEachAtTheirEdges() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final SettableClock clock = new SettableClock(Instant.parse("2026-01-15T12:00:00Z"));
+        final List<Instant> ends = List.of(
+                Instant.parse("2026-01-15T12:00:00Z"),
+                Instant.parse("2025-12-31T23:59:59.999999Z"),
+                Instant.parse("2026-01-15T12:00:00.001Z"),
+                Instant.parse("2026-05-01T00:00:00Z"),
+                Instant.parse("2026-04-30T23:59:59.999999Z"),
+                Instant.parse("2026-05-15T00:00:00Z"));
+        final PostgresAuditLog log = PostgresAuditLog.start(config(db.url()).retentionDays(3650).partitionsAhead(2)
+                .batchSize(ends.size()).batchInterval(Duration.ofHours(1)).maxUnwritten(Duration.ofHours(2)).build(),
+                clock);
+        cleanup.add(() -> log.close(Duration.ofSeconds(5)));
+        await("partitions ahead", () -> partitions(db).containsAll(List.of("2026_01", "2026_02", "2026_03")));
+        assertThat(partitions(db)).doesNotContain("2025_12", "2026_04", "2026_05");
+
+        final Set<UUID> ids = new HashSet<>();
+        for (int i = 0; i < ends.size(); i++) {
+            final AuditEvent e = Events.call("acme", ends.get(i), i);
+            assertThat(log.record(e)).isTrue();
+            ids.add(e.eventId());
+        }
+
+        await("one batch of six rows", () -> Rows.countIfPresent(db) == ends.size());
+        assertThat(Rows.ids(db)).isEqualTo(ids);
+        assertThat(partitions(db)).contains("2025_12", "2026_04", "2026_05");
+    }
+
     // --- helpers
 
     private PostgresAuditLog start(AuditConfig.Builder config) {
