@@ -1,0 +1,191 @@
+package io.cy.coordinator.transport.wire;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersDecoder;
+
+/**
+ * A connection's HPACK decoding: Netty's decoder, and a short cut for a header block that
+ * repeats the one before it byte for byte. A client sends the same block call after call once
+ * its constant headers are in the dynamic table; what is left to decode each time is then a
+ * literal it never indexes, most often a bearer token, Huffman-coded (nghttp2, and so curl,
+ * h2load and Node's HTTP/2, never index {@code authorization}). Decoding that token was the
+ * largest single cost of reading a call's headers.
+ *
+ * <p>A block is answered from the one before only when neither changed the dynamic table: it
+ * holds nothing but indexed fields and literals without indexing or never indexed, no literal
+ * that is added to the table and no table size update. Decoding such a block reads the table
+ * and leaves it as it is, so the same bytes decode to the same headers, which the first
+ * decoding checked. A block that changes the table, fails to decode, or a change to the
+ * decoder's limits forgets the block kept. The block is kept from its first decoding, its
+ * headers from its second, so that a client whose blocks never repeat (a deadline in every
+ * call) pays only for a copy of the bytes. Each call gets headers of its own, a copy.
+ *
+ * <p>Confined to the connection's event loop, as the frame reader that calls it.
+ */
+public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2HeadersDecoder.Configuration {
+
+    /** Larger blocks are decoded each time: they are rare, and keeping them costs more. */
+    static final int MAX_KEPT_BYTES = 1024;
+    /** An HPACK integer longer than this many bytes is not one this class reads (2^28 and up). */
+    private static final int MAX_INTEGER_BYTES = 5;
+
+    private final DefaultHttp2HeadersDecoder decoder;
+    private final byte[] kept = new byte[MAX_KEPT_BYTES];
+    private final ByteBuf keptBuf = Unpooled.wrappedBuffer(kept);
+    /** Bytes of the block kept; -1 for none. */
+    private int keptLength = -1;
+    /** What the block kept decoded to, once it came a second time; null before. */
+    private Http2Headers keptHeaders;
+    /** Where {@link #integer} left off. */
+    private int cursor;
+
+    public RepeatedHeaderBlocks(DefaultHttp2HeadersDecoder decoder) {
+        this.decoder = requireNonNull(decoder, "decoder");
+    }
+
+    @Override
+    public Http2Headers decodeHeaders(int streamId, ByteBuf block) throws Http2Exception {
+        final int start = block.readerIndex();
+        final int length = block.readableBytes();
+        final boolean repeated = length == keptLength && ByteBufUtil.equals(block, start, keptBuf, 0, length);
+        if (repeated && keptHeaders != null) {
+            block.skipBytes(length);
+            return copy(keptHeaders);
+        }
+        final boolean keep = length <= MAX_KEPT_BYTES && keepsTable(block, start, start + length);
+        final Http2Headers headers;
+        try {
+            headers = decoder.decodeHeaders(streamId, block);
+        } catch (Http2Exception | RuntimeException e) {
+            forget();
+            throw e;
+        }
+        if (!keep) {
+            forget();
+        } else if (repeated) {
+            keptHeaders = copy(headers);
+        } else {
+            block.getBytes(start, kept, 0, length);
+            keptLength = length;
+            keptHeaders = null;
+        }
+        return headers;
+    }
+
+    @Override
+    public Configuration configuration() {
+        return this;
+    }
+
+    @Override
+    public void maxHeaderTableSize(long max) throws Http2Exception {
+        // A smaller table must be acknowledged by the peer in its next block, which the decoder checks.
+        forget();
+        decoder.maxHeaderTableSize(max);
+    }
+
+    @Override
+    public long maxHeaderTableSize() {
+        return decoder.maxHeaderTableSize();
+    }
+
+    @Override
+    public void maxHeaderListSize(long max, long goAwayMax) throws Http2Exception {
+        forget();
+        decoder.maxHeaderListSize(max, goAwayMax);
+    }
+
+    @Override
+    public long maxHeaderListSize() {
+        return decoder.maxHeaderListSize();
+    }
+
+    @Override
+    public long maxHeaderListSizeGoAway() {
+        return decoder.maxHeaderListSizeGoAway();
+    }
+
+    private void forget() {
+        keptLength = -1;
+        keptHeaders = null;
+    }
+
+    private static Http2Headers copy(Http2Headers headers) {
+        // Checked when the block was first decoded; the values are the same.
+        final DefaultHttp2Headers copy = new DefaultHttp2Headers(false, false, headers.size());
+        copy.add(headers);
+        return copy;
+    }
+
+    /**
+     * Whether decoding the block between {@code from} and {@code to} leaves the dynamic table as
+     * it is (RFC 7541, section 6): false as well for anything it cannot read, which the decoder
+     * then reports.
+     */
+    boolean keepsTable(ByteBuf block, int from, int to) {
+        cursor = from;
+        while (cursor < to) {
+            final int first = block.getUnsignedByte(cursor);
+            if ((first & 0x80) != 0) {
+                // Indexed field.
+                if (integer(block, to, 7) < 0) {
+                    return false;
+                }
+            } else if ((first & 0x40) != 0 || (first & 0x20) != 0) {
+                // A literal added to the table, or a table size update.
+                return false;
+            } else {
+                // A literal without indexing or never indexed: its name's index, 0 for a literal name.
+                final long nameIndex = integer(block, to, 4);
+                if (nameIndex < 0 || nameIndex == 0 && !string(block, to)) {
+                    return false;
+                }
+                if (!string(block, to)) {
+                    return false;
+                }
+            }
+        }
+        return cursor == to;
+    }
+
+    /** Skips a string literal: its length (the Huffman flag aside), then its bytes. */
+    private boolean string(ByteBuf block, int to) {
+        if (cursor >= to) {
+            return false;
+        }
+        final long length = integer(block, to, 7);
+        if (length < 0 || length > to - cursor) {
+            return false;
+        }
+        cursor += (int) length;
+        return true;
+    }
+
+    /** Reads an integer with an N-bit prefix at the cursor, and moves past it; -1 if it is cut off or too long. */
+    private long integer(ByteBuf block, int to, int prefixBits) {
+        final int mask = (1 << prefixBits) - 1;
+        long value = block.getUnsignedByte(cursor++) & mask;
+        if (value < mask) {
+            return value;
+        }
+        for (int shift = 0, n = 0; n < MAX_INTEGER_BYTES; shift += 7, n++) {
+            if (cursor >= to) {
+                return -1;
+            }
+            final int b = block.getUnsignedByte(cursor++);
+            value += (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                return value;
+            }
+        }
+        return -1;
+    }
+}
