@@ -25,12 +25,15 @@ public final class Endpoint {
     private final int port;
     // dns:///host:port: a name whose every address is a peer, looked up again from time to time.
     private final boolean dns;
+    /** The canonical form, made once: it names the sidecar in every call's record and keys the maps of endpoints. */
+    private final String text;
 
     private Endpoint(Path socketPath, String host, int port, boolean dns) {
         this.socketPath = socketPath;
         this.host = host;
         this.port = port;
         this.dns = dns;
+        this.text = socketPath != null ? "unix://" + socketPath : dns ? "dns:///" + hostPort() : hostPort();
     }
 
     public static Endpoint unix(Path socketPath) {
@@ -172,12 +175,12 @@ public final class Endpoint {
         if (!(o instanceof Endpoint)) {
             return false;
         }
-        return toString().equals(o.toString());
+        return text.equals(((Endpoint) o).text);
     }
 
     @Override
     public int hashCode() {
-        return toString().hashCode();
+        return text.hashCode();
     }
 
     /** {@code host:port}, with an IPv6 host in brackets; only for TCP endpoints. */
@@ -191,9 +194,6 @@ public final class Endpoint {
     /** The canonical form, usable as a gRPC target: {@code unix:///path}, {@code host:port} or {@code dns:///host:port}. */
     @Override
     public String toString() {
-        if (socketPath != null) {
-            return "unix://" + socketPath;
-        }
-        return dns ? "dns:///" + hostPort() : hostPort();
+        return text;
     }
 }
