@@ -64,6 +64,26 @@ class NettyTransportTest {
     }
 
     @Test
+    void pinnedMemoryIsNotCountedUnlessAsked() {
+        final String before = System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
+        try {
+            System.clearProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
+            NettyTransport.usePooledAllocatorUnlessAsked();
+            assertThat(System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY)).isEqualTo("false");
+
+            System.setProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY, "true");
+            NettyTransport.usePooledAllocatorUnlessAsked();
+            assertThat(System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY)).isEqualTo("true");
+        } finally {
+            if (before == null) {
+                System.clearProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
+            } else {
+                System.setProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void eventLoopsListsEveryWorkerOnce() {
         try (NettyTransport transport = NettyTransport.create(3, "netty-transport-test")) {
             assertThat(transport.eventLoops()).hasSize(3).doesNotHaveDuplicates()
