@@ -118,7 +118,7 @@ class ForwardingTest {
         final Result first = call(stack.coordinatorChannel(), request(1));
         final Result second = call(stack.coordinatorChannel(), request(1));
 
-        assertThat(first.traceIdHeader()).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+        assertThat(first.traceIdHeader()).matches("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
         assertThat(second.traceIdHeader()).isNotEqualTo(first.traceIdHeader());
         assertThat(stack.sim().stats().lastRequest().getMetadata().getTraceId()).isEqualTo(second.traceIdHeader());
     }

@@ -97,7 +97,7 @@ class HttpProtocolTest {
     void missingOrUnusableRequestIdIsReplacedByANewOne() throws Exception {
         final HttpResponse<String> none = fixture.post("/v1/chat/completions", CHAT);
         final String generated = none.headers().firstValue("x-request-id").orElseThrow();
-        assertThat(generated).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+        assertThat(generated).matches("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
         assertThat(upstream.lastRequest.get().getMetadata().getTraceId()).isEqualTo(generated);
 
         final HttpResponse<String> tooLong = fixture.post("/v1/chat/completions", CHAT, "x-request-id", "x".repeat(129));

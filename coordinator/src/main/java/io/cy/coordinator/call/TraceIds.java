@@ -1,8 +1,7 @@
 package io.cy.coordinator.call;
 
+import io.cy.coordinator.ids.TraceIdGenerator;
 import io.grpc.Metadata;
-import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Where a call's trace id comes from, and the headers that carry it. Every call has one, refused
@@ -26,7 +25,7 @@ public final class TraceIds {
 
     /**
      * The trace id for a call: the one in the message if set and valid, else the {@code trace-id}
-     * or {@code x-request-id} header if usable, else a new random UUID. A message whose trace id
+     * or {@code x-request-id} header if usable, else a new UUID (version 7). A message whose trace id
      * is invalid is refused, and the refusal is recorded under the id found next.
      */
     public static String resolve(String fromMessage, Metadata headers) {
@@ -44,11 +43,8 @@ public final class TraceIds {
         return newId();
     }
 
-    /** A random (version 4) UUID; ThreadLocalRandom avoids SecureRandom's cost and contention. */
+    /** A new id: a version 7 UUID, see {@link TraceIdGenerator}. */
     public static String newId() {
-        final ThreadLocalRandom random = ThreadLocalRandom.current();
-        final long msb = (random.nextLong() & ~0xF000L) | 0x4000L;
-        final long lsb = (random.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
-        return new UUID(msb, lsb).toString();
+        return TraceIdGenerator.next();
     }
 }

@@ -1,6 +1,6 @@
 package io.cy.bridge.internal;
 
-import java.util.UUID;
+import io.cy.coordinator.ids.TraceIdGenerator;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -18,7 +18,7 @@ final class RequestIds {
 
     private RequestIds() {}
 
-    /** {@code header} if it is 1 to 128 visible ASCII characters, else a new random UUID. */
+    /** {@code header} if it is 1 to 128 visible ASCII characters, else a new UUID. */
     static String resolve(String header) {
         if (header != null && !header.isEmpty() && header.length() <= MAX_CHARS && isVisibleAscii(header)) {
             return header;
@@ -26,12 +26,9 @@ final class RequestIds {
         return newUuid();
     }
 
-    /** A random (version 4) UUID; ThreadLocalRandom avoids SecureRandom's cost on the event loop. */
+    /** A new id: a version 7 UUID, see {@link TraceIdGenerator}. */
     static String newUuid() {
-        final ThreadLocalRandom random = ThreadLocalRandom.current();
-        final long msb = (random.nextLong() & ~0xF000L) | 0x4000L;
-        final long lsb = (random.nextLong() & ~0xC000000000000000L) | 0x8000000000000000L;
-        return new UUID(msb, lsb).toString();
+        return TraceIdGenerator.next();
     }
 
     /** A response id in OpenAI's shape: {@code prefix} and 24 random letters and digits. */
