@@ -38,8 +38,8 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     private static final int MAX_INTEGER_BYTES = 5;
 
     private final DefaultHttp2HeadersDecoder decoder;
-    private final byte[] kept = new byte[MAX_KEPT_BYTES];
-    private final ByteBuf keptBuf = Unpooled.wrappedBuffer(kept);
+    /** Room for the block kept, made when first needed and as large as the largest block kept so far. */
+    private ByteBuf kept = Unpooled.EMPTY_BUFFER;
     /** Bytes of the block kept; -1 for none. */
     private int keptLength = -1;
     /** What the block kept decoded to, once it came a second time; null before. */
@@ -55,7 +55,7 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     public Http2Headers decodeHeaders(int streamId, ByteBuf block) throws Http2Exception {
         final int start = block.readerIndex();
         final int length = block.readableBytes();
-        final boolean repeated = length == keptLength && ByteBufUtil.equals(block, start, keptBuf, 0, length);
+        final boolean repeated = length == keptLength && ByteBufUtil.equals(block, start, kept, 0, length);
         if (repeated && keptHeaders != null) {
             block.skipBytes(length);
             return copy(keptHeaders);
@@ -73,7 +73,10 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
         } else if (repeated) {
             keptHeaders = copy(headers);
         } else {
-            block.getBytes(start, kept, 0, length);
+            if (kept.capacity() < length) {
+                kept = Unpooled.wrappedBuffer(new byte[length]);
+            }
+            kept.setBytes(0, block, start, length);
             keptLength = length;
             keptHeaders = null;
         }
