@@ -304,7 +304,7 @@ final class DatabaseSink implements Runnable {
 
     private void ensurePartitions(Connection c, List<AuditEvent> events) throws SQLException {
         // The month of the event before, as instants: most batches fall in one month, and
-        // working out each event's month was a tenth of this thread's time.
+        // working out each event's month was a sixth of this thread's time.
         Instant monthStart = Instant.MAX;
         Instant monthEnd = Instant.MIN;
         for (AuditEvent e : events) {
