@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.io.ByteArrayOutputStream;
 import java.net.SocketAddress;
@@ -98,8 +99,13 @@ final class RawHttp2Client implements AutoCloseable {
 
     /** Connects and waits for the server's SETTINGS, so that the server has taken the connection. */
     RawHttp2Client(SocketAddress server) throws Exception {
+        this(server, Http2HeadersEncoder.NEVER_SENSITIVE);
+    }
+
+    /** As above; the headers {@code sensitive} names are sent as HPACK literals never indexed. */
+    RawHttp2Client(SocketAddress server, Http2HeadersEncoder.SensitivityDetector sensitive) throws Exception {
         handler = new Http2ConnectionHandlerBuilder().server(false).frameListener(new Recorder())
-                .initialSettings(new Http2Settings()).build();
+                .initialSettings(new Http2Settings()).headerSensitivityDetector(sensitive).build();
         try {
             channel = new Bootstrap().group(group).channel(NioSocketChannel.class).handler(handler)
                     .connect(server).syncUninterruptibly().channel();
