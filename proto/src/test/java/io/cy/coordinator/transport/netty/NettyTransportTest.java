@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class NettyTransportTest {
 
@@ -43,42 +45,25 @@ class NettyTransportTest {
         assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.PARANOID);
     }
 
-    @Test
-    void thePooledAllocatorIsChosenWhenNobodyAskedForOne() {
-        final String before = System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+    @ParameterizedTest
+    @CsvSource({
+            "io.netty.allocator.type, pooled, adaptive",
+            "io.netty.trackPinnedMemory, false, true"})
+    void theAllocatorsSettingsAreChosenWhenNobodyAskedForThem(String property, String chosen, String asked) {
+        final String before = System.getProperty(property);
         try {
-            System.clearProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+            System.clearProperty(property);
             NettyTransport.usePooledAllocatorUnlessAsked();
-            assertThat(System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY)).isEqualTo("pooled");
+            assertThat(System.getProperty(property)).isEqualTo(chosen);
 
-            System.setProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY, "adaptive");
+            System.setProperty(property, asked);
             NettyTransport.usePooledAllocatorUnlessAsked();
-            assertThat(System.getProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY)).isEqualTo("adaptive");
+            assertThat(System.getProperty(property)).isEqualTo(asked);
         } finally {
             if (before == null) {
-                System.clearProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY);
+                System.clearProperty(property);
             } else {
-                System.setProperty(NettyTransport.ALLOCATOR_TYPE_PROPERTY, before);
-            }
-        }
-    }
-
-    @Test
-    void pinnedMemoryIsNotCountedUnlessAsked() {
-        final String before = System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
-        try {
-            System.clearProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
-            NettyTransport.usePooledAllocatorUnlessAsked();
-            assertThat(System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY)).isEqualTo("false");
-
-            System.setProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY, "true");
-            NettyTransport.usePooledAllocatorUnlessAsked();
-            assertThat(System.getProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY)).isEqualTo("true");
-        } finally {
-            if (before == null) {
-                System.clearProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY);
-            } else {
-                System.setProperty(NettyTransport.TRACK_PINNED_MEMORY_PROPERTY, before);
+                System.setProperty(property, before);
             }
         }
     }
