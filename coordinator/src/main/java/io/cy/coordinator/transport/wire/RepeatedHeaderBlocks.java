@@ -34,7 +34,7 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
 
     /** Larger blocks are decoded each time: they are rare, and keeping them costs more. */
     static final int MAX_KEPT_BYTES = 1024;
-    /** An HPACK integer longer than this many bytes is not one this class reads (2^28 and up). */
+    /** Continuation bytes of an HPACK integer read at most (35 bits): no index or length in a kept block needs more. */
     private static final int MAX_INTEGER_BYTES = 5;
 
     private final DefaultHttp2HeadersDecoder decoder;
