@@ -5,11 +5,17 @@ import static java.util.Objects.requireNonNull;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersDecoder;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
+import io.netty.util.AsciiString;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A connection's HPACK decoding: Netty's decoder, and a short cut for a header block that
@@ -26,7 +32,11 @@ import io.netty.handler.codec.http2.Http2HeadersDecoder;
  * decoding checked. A block that changes the table, fails to decode, or a change to the
  * decoder's limits forgets the block kept. The block is kept from its first decoding, its
  * headers from its second, so that a client whose blocks never repeat (a deadline in every
- * call) pays only for a copy of the bytes. Each call gets headers of its own, a copy.
+ * call) pays only for a copy of the bytes. The calls of a repeated block share one read-only
+ * set of its headers, made once: nothing downstream writes into the headers it receives but
+ * Netty's decoder, which rewrites {@code content-length}; a block with one, or with pseudo-headers
+ * other than a request's four or a response's status, gets a copy per call instead. The sidecar
+ * connections read their responses through this class too: their headers and trailers repeat.
  *
  * <p>Confined to the connection's event loop, as the frame reader that calls it.
  */
@@ -36,6 +46,11 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     static final int MAX_KEPT_BYTES = 1024;
     /** Continuation bytes of an HPACK integer read at most (35 bits): no index or length in a kept block needs more. */
     private static final int MAX_INTEGER_BYTES = 5;
+    /** In the order {@link ReadOnlyHttp2Headers#clientHeaders} takes them. */
+    private static final List<AsciiString> REQUEST_PSEUDO_HEADERS = List.of(
+            Http2Headers.PseudoHeaderName.METHOD.value(), Http2Headers.PseudoHeaderName.PATH.value(),
+            Http2Headers.PseudoHeaderName.SCHEME.value(), Http2Headers.PseudoHeaderName.AUTHORITY.value());
+    private static final AsciiString STATUS = Http2Headers.PseudoHeaderName.STATUS.value();
 
     private final DefaultHttp2HeadersDecoder decoder;
     /** Room for the block kept, made when first needed and as large as the largest block kept so far. */
@@ -44,6 +59,8 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     private int keptLength = -1;
     /** What the block kept decoded to, once it came a second time; null before. */
     private Http2Headers keptHeaders;
+    /** Whether {@link #keptHeaders} is read-only and handed out as it is, else copied for each call. */
+    private boolean keptShared;
     /** Where {@link #integer} left off. */
     private int cursor;
 
@@ -58,7 +75,7 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
         final boolean repeated = length == keptLength && ByteBufUtil.equals(block, start, kept, 0, length);
         if (repeated && keptHeaders != null) {
             block.skipBytes(length);
-            return copy(keptHeaders);
+            return keptShared ? keptHeaders : copy(keptHeaders);
         }
         final boolean keep = length <= MAX_KEPT_BYTES && keepsTable(block, start, start + length);
         final Http2Headers headers;
@@ -71,7 +88,9 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
         if (!keep) {
             forget();
         } else if (repeated) {
-            keptHeaders = copy(headers);
+            final Http2Headers readOnly = readOnly(headers);
+            keptShared = readOnly != null;
+            keptHeaders = keptShared ? readOnly : copy(headers);
         } else {
             if (kept.capacity() < length) {
                 kept = Unpooled.wrappedBuffer(new byte[length]);
@@ -119,6 +138,48 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     private void forget() {
         keptLength = -1;
         keptHeaders = null;
+    }
+
+    /**
+     * The headers as one read-only set that every call of the block can be given (a request's,
+     * a response's, trailers), or null when they cannot be: a {@code content-length}, a
+     * pseudo-header other than a request's four or a response's status, or one of those missing
+     * or repeated.
+     */
+    static Http2Headers readOnly(Http2Headers headers) {
+        final AsciiString[] request = new AsciiString[4];
+        AsciiString status = null;
+        final AsciiString[] others = new AsciiString[2 * headers.size()];
+        int n = 0;
+        for (Map.Entry<CharSequence, CharSequence> entry : headers) {
+            final AsciiString name = AsciiString.of(entry.getKey());
+            final AsciiString value = AsciiString.of(entry.getValue());
+            if (name.length() > 0 && name.byteAt(0) == ':') {
+                final int at = REQUEST_PSEUDO_HEADERS.indexOf(name);
+                if (at >= 0 && request[at] == null) {
+                    request[at] = value;
+                } else if (STATUS.contentEquals(name) && status == null) {
+                    status = value;
+                } else {
+                    return null;
+                }
+            } else if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)) {
+                return null;
+            } else {
+                others[n++] = name;
+                others[n++] = value;
+            }
+        }
+        final AsciiString[] rest = n == others.length ? others : Arrays.copyOf(others, n);
+        final boolean isRequest = request[0] != null && request[1] != null && request[2] != null && request[3] != null;
+        if (isRequest && status == null) {
+            return ReadOnlyHttp2Headers.clientHeaders(false, request[0], request[1], request[2], request[3], rest);
+        }
+        final boolean noRequest = request[0] == null && request[1] == null && request[2] == null && request[3] == null;
+        if (status != null && noRequest) {
+            return ReadOnlyHttp2Headers.serverHeaders(false, status, rest);
+        }
+        return status == null && noRequest ? ReadOnlyHttp2Headers.trailers(false, rest) : null;
     }
 
     private static Http2Headers copy(Http2Headers headers) {

@@ -12,7 +12,10 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RepeatedHeaderBlocksTest {
@@ -71,7 +74,7 @@ class RepeatedHeaderBlocksTest {
     }
 
     @Test
-    void aBlockThatComesAThirdTimeIsAnsweredWithoutDecodingAndEachCallGetsItsOwnHeaders() throws Exception {
+    void aBlockThatComesAThirdTimeIsAnsweredWithoutDecodingWithHeadersNoCallCanChange() throws Exception {
         final DefaultHttp2HeadersEncoder encoder = nghttp2Like();
         // The first block adds the constant headers to the table: it is decoded, and not kept.
         final Http2Headers first = blocks.decodeHeaders(1, encode(encoder, request("token-1")));
@@ -87,12 +90,70 @@ class RepeatedHeaderBlocksTest {
         assertThat(netty.decoded).as("the fourth block was answered from the third").isEqualTo(3);
         assertThat(fourth.isReadable()).isFalse();
         for (Http2Headers h : new Http2Headers[] {second, fromThird, fromFourth}) {
-            assertThat(h).isEqualTo(first);
+            assertThat(entries(h)).isEqualTo(entries(first));
             assertThat(h.get("authorization")).hasToString("Bearer token-1");
+            assertThat(h.method()).hasToString("POST");
+            assertThat(h.path()).hasToString("/cy.llm.AiInference/StreamPredict");
         }
-        fromFourth.set("authorization", "changed");
-        assertThat(blocks.decodeHeaders(9, again.copy(0, again.writerIndex())).get("authorization"))
+        assertThat(blocks.decodeHeaders(9, again.copy(0, again.writerIndex()))).isSameAs(fromFourth);
+        assertThatThrownBy(() -> fromFourth.set("authorization", "changed"))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThat(blocks.decodeHeaders(11, again.copy(0, again.writerIndex())).get("authorization"))
                 .hasToString("Bearer token-1");
+    }
+
+    @Test
+    void responseHeadersAndTrailersAreSharedAsWell() throws Exception {
+        final DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
+        final Http2Headers response = new DefaultHttp2Headers().status("200")
+                .add("content-type", "application/grpc").add("grpc-encoding", "identity");
+        blocks.decodeHeaders(1, encode(encoder, response));
+        final ByteBuf again = encode(encoder, response);
+        blocks.decodeHeaders(3, again.copy());
+        blocks.decodeHeaders(5, again.copy());
+        final Http2Headers fourth = blocks.decodeHeaders(7, again.copy());
+
+        assertThat(blocks.decodeHeaders(9, again.copy())).isSameAs(fourth);
+        assertThat(fourth.status()).hasToString("200");
+        assertThat(entries(fourth)).isEqualTo(entries(response));
+
+        final Http2Headers trailers = new DefaultHttp2Headers().add("grpc-status", "0");
+        blocks.decodeHeaders(9, encode(encoder, trailers));
+        final ByteBuf trailerBlock = encode(encoder, trailers);
+        for (int i = 0; i < 3; i++) {
+            blocks.decodeHeaders(11 + 2 * i, trailerBlock.copy());
+        }
+        final Http2Headers shared = blocks.decodeHeaders(17, trailerBlock.copy());
+        assertThat(blocks.decodeHeaders(19, trailerBlock.copy())).isSameAs(shared);
+        assertThat(entries(shared)).isEqualTo(entries(trailers));
+    }
+
+    @Test
+    void blocksWhoseHeadersCannotBeSharedAreCopiedForEachCall() throws Exception {
+        final Http2Headers withLength = request("token-1").add("content-length", "42");
+        final Http2Headers withoutAuthority = new DefaultHttp2Headers()
+                .method("POST").scheme("http").path("/cy.llm.AiInference/StreamPredict")
+                .add("content-type", "application/grpc");
+        final Http2Headers withProtocol = request("token-1").set(":protocol", "websocket");
+        for (Http2Headers headers : List.of(withLength, withoutAuthority, withProtocol)) {
+            final CountingDecoder decoder = new CountingDecoder();
+            final RepeatedHeaderBlocks fresh = new RepeatedHeaderBlocks(decoder);
+            final DefaultHttp2HeadersEncoder encoder = nghttp2Like();
+            fresh.decodeHeaders(1, encode(encoder, headers));
+            final ByteBuf again = encode(encoder, headers);
+            fresh.decodeHeaders(3, again.copy());
+            fresh.decodeHeaders(5, again.copy());
+            final Http2Headers fourth = fresh.decodeHeaders(7, again.copy());
+            final Http2Headers fifth = fresh.decodeHeaders(9, again.copy());
+
+            assertThat(decoder.decoded).as("answered from the block kept: %s", headers).isEqualTo(3);
+            assertThat(fifth).isNotSameAs(fourth);
+            assertThat(entries(fourth)).isEqualTo(entries(headers));
+            // Netty's decoder writes content-length back into what it is given.
+            fourth.setLong("content-length", 42);
+            assertThat(String.valueOf(fresh.decodeHeaders(11, again.copy()).get("content-length")))
+                    .isEqualTo(String.valueOf(headers.get("content-length")));
+        }
     }
 
     @Test
@@ -232,6 +293,16 @@ class RepeatedHeaderBlocksTest {
         // An integer of more bytes than any length or index here could need.
         assertThat(keepsTable(0xFF, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)).isFalse();
         assertThat(keepsTable()).isTrue();
+    }
+
+    /** Pseudo-headers by name, then the others in order, whatever the class holding them. */
+    private static List<String> entries(Http2Headers headers) {
+        final List<String> pseudo = new ArrayList<>();
+        final List<String> others = new ArrayList<>();
+        headers.forEach(e -> (e.getKey().charAt(0) == ':' ? pseudo : others).add(e.getKey() + ": " + e.getValue()));
+        Collections.sort(pseudo);
+        pseudo.addAll(others);
+        return pseudo;
     }
 
     private boolean keepsTable(int... block) {
