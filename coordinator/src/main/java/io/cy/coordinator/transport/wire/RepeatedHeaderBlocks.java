@@ -19,24 +19,25 @@ import java.util.Map;
 
 /**
  * A connection's HPACK decoding: Netty's decoder, and a short cut for a header block that
- * repeats the one before it byte for byte. A client sends the same block call after call once
+ * repeats one of the last two byte for byte. A client sends the same block call after call once
  * its constant headers are in the dynamic table; what is left to decode each time is then a
  * literal it never indexes, most often a bearer token, Huffman-coded (nghttp2, and so curl,
  * h2load and Node's HTTP/2, never index {@code authorization}). Decoding that token was the
- * largest single cost of reading a call's headers.
+ * largest single cost of reading a call's headers. A sidecar's responses alternate two blocks,
+ * their headers and their trailers, hence two.
  *
- * <p>A block is answered from the one before only when neither changed the dynamic table: it
+ * <p>A block is answered from one kept only when no block since changed the dynamic table: it
  * holds nothing but indexed fields and literals without indexing or never indexed, no literal
  * that is added to the table and no table size update. Decoding such a block reads the table
  * and leaves it as it is, so the same bytes decode to the same headers, which the first
  * decoding checked. A block that changes the table, fails to decode, or a change to the
- * decoder's limits forgets the block kept. The block is kept from its first decoding, its
+ * decoder's limits forgets the blocks kept. A block is kept from its first decoding, its
  * headers from its second, so that a client whose blocks never repeat (a deadline in every
  * call) pays only for a copy of the bytes. The calls of a repeated block share one read-only
  * set of its headers, made once: nothing downstream writes into the headers it receives but
- * Netty's decoder, which rewrites {@code content-length}; a block with one, or with pseudo-headers
- * other than a request's four or a response's status, gets a copy per call instead. The sidecar
- * connections read their responses through this class too: their headers and trailers repeat.
+ * Netty's decoder, which rewrites {@code content-length}; a block with one (h2load sends it), or
+ * with pseudo-headers other than a request's four or a response's status, gets a copy per call
+ * instead.
  *
  * <p>Confined to the connection's event loop, as the frame reader that calls it.
  */
@@ -53,14 +54,10 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     private static final AsciiString STATUS = Http2Headers.PseudoHeaderName.STATUS.value();
 
     private final DefaultHttp2HeadersDecoder decoder;
-    /** Room for the block kept, made when first needed and as large as the largest block kept so far. */
-    private ByteBuf kept = Unpooled.EMPTY_BUFFER;
-    /** Bytes of the block kept; -1 for none. */
-    private int keptLength = -1;
-    /** What the block kept decoded to, once it came a second time; null before. */
-    private Http2Headers keptHeaders;
-    /** Whether {@link #keptHeaders} is read-only and handed out as it is, else copied for each call. */
-    private boolean keptShared;
+    /** The blocks kept, two: a sidecar connection's responses alternate headers and trailers. */
+    private final Kept[] kept = {new Kept(), new Kept()};
+    /** The slot a block not kept yet replaces: the one that did not serve last. */
+    private int older;
     /** Where {@link #integer} left off. */
     private int cursor;
 
@@ -72,10 +69,12 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     public Http2Headers decodeHeaders(int streamId, ByteBuf block) throws Http2Exception {
         final int start = block.readerIndex();
         final int length = block.readableBytes();
-        final boolean repeated = length == keptLength && ByteBufUtil.equals(block, start, kept, 0, length);
-        if (repeated && keptHeaders != null) {
+        final Kept repeated = kept[0].holds(block, start, length) ? kept[0]
+                : kept[1].holds(block, start, length) ? kept[1] : null;
+        if (repeated != null && repeated.headers != null) {
             block.skipBytes(length);
-            return keptShared ? keptHeaders : copy(keptHeaders);
+            older = repeated == kept[0] ? 1 : 0;
+            return repeated.shared ? repeated.headers : copy(repeated.headers);
         }
         final boolean keep = length <= MAX_KEPT_BYTES && keepsTable(block, start, start + length);
         final Http2Headers headers;
@@ -86,18 +85,16 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
             throw e;
         }
         if (!keep) {
+            // Every block kept may now mean something else.
             forget();
-        } else if (repeated) {
+        } else if (repeated != null) {
             final Http2Headers readOnly = readOnly(headers);
-            keptShared = readOnly != null;
-            keptHeaders = keptShared ? readOnly : copy(headers);
+            repeated.shared = readOnly != null;
+            repeated.headers = repeated.shared ? readOnly : copy(headers);
+            older = repeated == kept[0] ? 1 : 0;
         } else {
-            if (kept.capacity() < length) {
-                kept = Unpooled.wrappedBuffer(new byte[length]);
-            }
-            kept.setBytes(0, block, start, length);
-            keptLength = length;
-            keptHeaders = null;
+            kept[older].keep(block, start, length);
+            older ^= 1;
         }
         return headers;
     }
@@ -136,8 +133,38 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
     }
 
     private void forget() {
-        keptLength = -1;
-        keptHeaders = null;
+        kept[0].forget();
+        kept[1].forget();
+    }
+
+    /** One block kept, and what it decoded to once it came again. */
+    private static final class Kept {
+        /** Room for the block, made when first needed and as large as the largest block kept in it so far. */
+        private ByteBuf bytes = Unpooled.EMPTY_BUFFER;
+        /** Bytes of the block; -1 for none. */
+        private int length = -1;
+        /** What the block decoded to, once it came a second time; null before. */
+        private Http2Headers headers;
+        /** Whether {@link #headers} is read-only and handed out as it is, else copied for each call. */
+        private boolean shared;
+
+        boolean holds(ByteBuf block, int start, int blockLength) {
+            return blockLength == length && ByteBufUtil.equals(block, start, bytes, 0, blockLength);
+        }
+
+        void keep(ByteBuf block, int start, int blockLength) {
+            if (bytes.capacity() < blockLength) {
+                bytes = Unpooled.wrappedBuffer(new byte[blockLength]);
+            }
+            bytes.setBytes(0, block, start, blockLength);
+            length = blockLength;
+            headers = null;
+        }
+
+        void forget() {
+            length = -1;
+            headers = null;
+        }
     }
 
     /**

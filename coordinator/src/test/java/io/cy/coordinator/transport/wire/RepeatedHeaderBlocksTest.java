@@ -129,6 +129,56 @@ class RepeatedHeaderBlocksTest {
     }
 
     @Test
+    void twoBlocksThatTakeTurnsAreBothAnsweredWithoutDecodingAndAThirdIsNotMistakenForEither() throws Exception {
+        final DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
+        final Http2Headers response = new DefaultHttp2Headers().status("200").add("content-type", "application/grpc");
+        final Http2Headers trailers = new DefaultHttp2Headers().add("grpc-status", "0");
+        final Http2Headers failed = new DefaultHttp2Headers().add("grpc-status", "14");
+        // Into the table, then the blocks that only index it.
+        blocks.decodeHeaders(1, encode(encoder, response));
+        blocks.decodeHeaders(1, encode(encoder, trailers));
+        blocks.decodeHeaders(3, encode(encoder, failed));
+        final ByteBuf responseBlock = encode(encoder, response);
+        final ByteBuf trailersBlock = encode(encoder, trailers);
+        final ByteBuf failedBlock = encode(encoder, failed);
+        for (int i = 0; i < 2; i++) {
+            blocks.decodeHeaders(5, responseBlock.copy());
+            blocks.decodeHeaders(5, trailersBlock.copy());
+        }
+        final int before = netty.decoded;
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(blocks.decodeHeaders(7, responseBlock.copy()).status()).hasToString("200");
+            assertThat(blocks.decodeHeaders(7, trailersBlock.copy()).get("grpc-status")).hasToString("0");
+        }
+        assertThat(netty.decoded).as("both answered from the blocks kept").isEqualTo(before);
+
+        // A third block takes the place of the one used longest ago, the response's.
+        assertThat(blocks.decodeHeaders(9, failedBlock.copy()).get("grpc-status")).hasToString("14");
+        assertThat(blocks.decodeHeaders(9, trailersBlock.copy()).get("grpc-status")).hasToString("0");
+        assertThat(netty.decoded).isEqualTo(before + 1);
+        assertThat(blocks.decodeHeaders(11, responseBlock.copy()).status()).hasToString("200");
+        assertThat(netty.decoded).isEqualTo(before + 2);
+    }
+
+    @Test
+    void aBlockThatAddsToTheTableForgetsBothBlocksKept() throws Exception {
+        blocks.decodeHeaders(1, added("x-a", "1"));
+        blocks.decodeHeaders(1, added("x-b", "2"));
+        // x-b at 62, x-a at 63.
+        for (int i = 0; i < 2; i++) {
+            blocks.decodeHeaders(3, bytes(0xBE));
+            blocks.decodeHeaders(3, bytes(0xBF));
+        }
+
+        // Now x-c at 62, x-b at 63.
+        blocks.decodeHeaders(5, added("x-c", "3"));
+
+        assertThat(blocks.decodeHeaders(7, bytes(0xBE)).get("x-c")).hasToString("3");
+        assertThat(blocks.decodeHeaders(7, bytes(0xBF)).get("x-b")).hasToString("2");
+    }
+
+    @Test
     void blocksWhoseHeadersCannotBeSharedAreCopiedForEachCall() throws Exception {
         final Http2Headers withLength = request("token-1").add("content-length", "42");
         final Http2Headers withoutAuthority = new DefaultHttp2Headers()
