@@ -73,8 +73,8 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
                 : kept[1].holds(block, start, length) ? kept[1] : null;
         if (repeated != null && repeated.headers != null) {
             block.skipBytes(length);
-            older = repeated == kept[0] ? 1 : 0;
-            return repeated.shared ? repeated.headers : copy(repeated.headers);
+            served(repeated);
+            return repeated.headers instanceof ReadOnlyHttp2Headers ? repeated.headers : copy(repeated.headers);
         }
         final boolean keep = length <= MAX_KEPT_BYTES && keepsTable(block, start, start + length);
         final Http2Headers headers;
@@ -89,9 +89,8 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
             forget();
         } else if (repeated != null) {
             final Http2Headers readOnly = readOnly(headers);
-            repeated.shared = readOnly != null;
-            repeated.headers = repeated.shared ? readOnly : copy(headers);
-            older = repeated == kept[0] ? 1 : 0;
+            repeated.headers = readOnly != null ? readOnly : copy(headers);
+            served(repeated);
         } else {
             kept[older].keep(block, start, length);
             older ^= 1;
@@ -132,6 +131,11 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
         return decoder.maxHeaderListSizeGoAway();
     }
 
+    /** The other slot is now the one a new block replaces. */
+    private void served(Kept slot) {
+        older = slot == kept[0] ? 1 : 0;
+    }
+
     private void forget() {
         kept[0].forget();
         kept[1].forget();
@@ -143,10 +147,11 @@ public final class RepeatedHeaderBlocks implements Http2HeadersDecoder, Http2Hea
         private ByteBuf bytes = Unpooled.EMPTY_BUFFER;
         /** Bytes of the block; -1 for none. */
         private int length = -1;
-        /** What the block decoded to, once it came a second time; null before. */
+        /**
+         * What the block decoded to, once it came a second time; null before. Handed out as it is
+         * when read-only, else copied for each call.
+         */
         private Http2Headers headers;
-        /** Whether {@link #headers} is read-only and handed out as it is, else copied for each call. */
-        private boolean shared;
 
         boolean holds(ByteBuf block, int start, int blockLength) {
             return blockLength == length && ByteBufUtil.equals(block, start, bytes, 0, blockLength);

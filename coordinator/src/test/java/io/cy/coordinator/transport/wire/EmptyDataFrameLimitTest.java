@@ -51,9 +51,7 @@ class EmptyDataFrameLimitTest {
 
     /** The listener the limit puts in front of {@link #inner}, as the connection's reader calls it. */
     private Http2FrameListener limited(int max) {
-        final Http2Connection connection = new DefaultHttp2Connection(true);
-        final DefaultHttp2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection,
-                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()), new DefaultHttp2FrameReader());
+        final DefaultHttp2ConnectionDecoder decoder = nettyDecoder();
         final EmptyDataFrameLimit limit = new EmptyDataFrameLimit(decoder, max);
         limit.frameListener(inner);
         assertThat(limit.frameListener()).as("what it was given, not its own wrapper").isSameAs(inner);
@@ -108,11 +106,16 @@ class EmptyDataFrameLimitTest {
         assertThatThrownBy(() -> listener.onDataRead(null, 1, empty(), 0, false)).isInstanceOf(Http2Exception.class);
     }
 
+    /** A server connection's decoder, as Netty makes it. */
+    private static DefaultHttp2ConnectionDecoder nettyDecoder() {
+        final Http2Connection connection = new DefaultHttp2Connection(true);
+        return new DefaultHttp2ConnectionDecoder(connection,
+                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()), new DefaultHttp2FrameReader());
+    }
+
     @Test
     void aLimitBelowOneIsRefused() {
-        final Http2Connection connection = new DefaultHttp2Connection(true);
-        final DefaultHttp2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection,
-                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()), new DefaultHttp2FrameReader());
+        final DefaultHttp2ConnectionDecoder decoder = nettyDecoder();
 
         assertThatThrownBy(() -> new EmptyDataFrameLimit(decoder, 0))
                 .isInstanceOf(IllegalArgumentException.class)
