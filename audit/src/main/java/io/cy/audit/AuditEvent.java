@@ -83,9 +83,11 @@ public record AuditEvent(
         /** A Control command. */
         CONTROL;
 
+        private final String dbName = name().toLowerCase(Locale.ROOT);
+
         /** The name stored in the table. */
         public String dbName() {
-            return name().toLowerCase(Locale.ROOT);
+            return dbName;
         }
     }
 

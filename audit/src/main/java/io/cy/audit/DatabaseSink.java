@@ -63,6 +63,7 @@ final class DatabaseSink implements Runnable {
     private final AtomicLong written = new AtomicLong();
 
     // This thread only.
+    private final EventTable table = new EventTable();
     private final Set<YearMonth> knownPartitions = new HashSet<>();
     private boolean migrated;
     private LocalDate maintainedOn;
@@ -259,7 +260,7 @@ final class DatabaseSink implements Runnable {
         }
         try (Connection c = connection()) {
             ensurePartitions(c, events);
-            EventTable.insert(c, events);
+            table.insert(c, events);
             written.addAndGet(events.size());
             return true;
         } catch (SQLException e) {
@@ -286,7 +287,7 @@ final class DatabaseSink implements Runnable {
         logger.warn("audit: the database refused a batch ({}); writing it event by event", describe(cause));
         for (AuditEvent e : events) {
             try (Connection c = connection()) {
-                EventTable.insert(c, List.of(e));
+                table.insert(c, List.of(e));
                 written.incrementAndGet();
             } catch (SQLException x) {
                 if (!isDataError(x)) {

@@ -24,8 +24,14 @@ final class EventCodec {
 
     private EventCodec() {}
 
-    /** Appends the encoding of {@code e} to {@code out}. */
-    static void encode(AuditEvent e, Sink out) {
+    /**
+     * The text fields that repeat from one event to the next, numbered for {@link RepeatedText}.
+     * The trace id, the prompt and its hash differ in every event and are encoded each time.
+     */
+    static final int REPEATED_FIELDS = 18;
+
+    /** Appends the encoding of {@code e} to {@code out}, with {@code repeated} from the same thread's previous call. */
+    static void encode(AuditEvent e, Sink out, RepeatedText repeated) {
         out.writeByte(VERSION);
         out.writeByte(kindCode(e.kind()));
         out.writeLong(e.eventId().getMostSignificantBits());
@@ -33,28 +39,28 @@ final class EventCodec {
         out.writeLong(micros(e.startTime()));
         out.writeLong(micros(e.endTime()));
         out.writeString(e.traceId());
-        out.writeString(e.api());
-        out.writeString(e.method());
-        out.writeString(e.tenant());
-        out.writeString(e.subject());
-        out.writeString(e.credentialKind());
-        out.writeString(e.keyId());
-        out.writeString(e.clientAddress());
-        out.writeString(e.model());
-        out.writeString(e.adapter());
+        out.writeText(repeated, 0, e.api());
+        out.writeText(repeated, 1, e.method());
+        out.writeText(repeated, 2, e.tenant());
+        out.writeText(repeated, 3, e.subject());
+        out.writeText(repeated, 4, e.credentialKind());
+        out.writeText(repeated, 5, e.keyId());
+        out.writeText(repeated, 6, e.clientAddress());
+        out.writeText(repeated, 7, e.model());
+        out.writeText(repeated, 8, e.adapter());
         out.writeInt(e.priority());
-        out.writeString(e.sidecar());
-        out.writeString(e.statusCode());
-        out.writeString(e.statusDescription());
+        out.writeText(repeated, 9, e.sidecar());
+        out.writeText(repeated, 10, e.statusCode());
+        out.writeText(repeated, 11, e.statusDescription());
         out.writeLong(e.chunks());
         out.writeLong(e.promptTokens());
         out.writeLong(e.timeToFirstChunkNanos());
         out.writeLong(e.durationNanos());
         out.writeLong(e.bytesOut());
-        out.writeString(e.quotaDecision());
+        out.writeText(repeated, 12, e.quotaDecision());
         out.writeByte(e.cancelledByClient() ? (byte) 1 : (byte) 0);
-        out.writeString(e.reason());
-        out.writeString(e.command());
+        out.writeText(repeated, 13, e.reason());
+        out.writeText(repeated, 14, e.command());
         out.writeVarint(e.payload().size());
         for (Map.Entry<String, String> entry : e.payload().entrySet()) {
             out.writeString(entry.getKey());
@@ -62,9 +68,9 @@ final class EventCodec {
         }
         out.writeString(e.promptSha256());
         out.writeString(e.prompt());
-        out.writeString(e.alias());
-        out.writeString(e.backend());
-        out.writeString(e.degraded());
+        out.writeText(repeated, 15, e.alias());
+        out.writeText(repeated, 16, e.backend());
+        out.writeText(repeated, 17, e.degraded());
     }
 
     /**
@@ -257,11 +263,21 @@ final class EventCodec {
                 writeVarint(0);
                 return;
             }
-            final byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+            writeUtf8(s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** As {@link #writeString}, with the bytes of text repeated from the previous event used again. */
+        void writeText(RepeatedText repeated, int field, String s) {
+            if (s.isEmpty()) {
+                writeVarint(0);
+                return;
+            }
+            writeUtf8(repeated.bytes(field, s));
+        }
+
+        private void writeUtf8(byte[] utf8) {
             writeVarint(utf8.length);
-            ensure(utf8.length);
-            System.arraycopy(utf8, 0, bytes, size, utf8.length);
-            size += utf8.length;
+            writeBytes(utf8, 0, utf8.length);
         }
 
         /** Room for four bytes to be filled in later with {@link #putInt}; returns where they are. */

@@ -14,6 +14,9 @@ import org.postgresql.copy.CopyIn;
  * so a batch that meets one ({@code unique_violation}, a replay after a crash) is left to
  * {@link EventTable}'s insert, which does.
  *
+ * <p>One per writing thread: it keeps the buffer a batch is encoded into, and the encoded text of
+ * recent rows ({@link RepeatedText}).
+ *
  * <p>Why not the insert every time: it passes each column as an array, and the driver writes
  * text arrays as escaped array literals, scanning and copying every value twice. Here a value is
  * encoded once, straight into the bytes sent; the database's side is cheaper as well.
@@ -32,71 +35,84 @@ final class EventCopy {
     /** PostgreSQL's timestamps count microseconds from 2000-01-01 UTC. */
     private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
     private static final byte JSONB_VERSION = 1;
-    private static final byte[] REPLACEMENT = "\uFFFD".getBytes(StandardCharsets.UTF_8);
+    private static final int INITIAL_BUFFER = 64 * 1024;
+    /** A batch of large prompts may need more; its buffer is not kept. */
+    private static final int MAX_KEPT_BUFFER = 8 << 20;
 
-    private EventCopy() {}
+    /** The text columns that repeat from row to row, numbered for {@link RepeatedText}; not the trace id or the prompt. */
+    private static final int REPEATED_COLUMNS = 19;
+
+    // The copying thread's: a buffer used for every batch, and the text of recent rows.
+    private final RepeatedText repeated = new RepeatedText(REPEATED_COLUMNS, true);
+    private EventCodec.Sink out = new EventCodec.Sink(INITIAL_BUFFER);
 
     /** Copies {@code events} into the table in one statement; returns how many rows it wrote. */
-    static long copy(Connection c, List<AuditEvent> events) throws SQLException {
-        final EventCodec.Sink out = encode(events);
-        final CopyIn copy = c.unwrap(PGConnection.class).getCopyAPI().copyIn(COPY);
+    long copy(Connection c, List<AuditEvent> events) throws SQLException {
         try {
-            copy.writeToCopy(out.array(), 0, out.size());
-            return copy.endCopy();
-        } catch (SQLException | RuntimeException e) {
-            // The statement's own failure is what the caller acts on (its SQL state), not the cancel's.
-            if (copy.isActive()) {
-                try {
-                    copy.cancelCopy();
-                } catch (SQLException cancel) {
-                    e.addSuppressed(cancel);
+            encode(events);
+            final CopyIn copy = c.unwrap(PGConnection.class).getCopyAPI().copyIn(COPY);
+            try {
+                copy.writeToCopy(out.array(), 0, out.size());
+                return copy.endCopy();
+            } catch (SQLException | RuntimeException e) {
+                // The statement's own failure is what the caller acts on (its SQL state), not the cancel's.
+                if (copy.isActive()) {
+                    try {
+                        copy.cancelCopy();
+                    } catch (SQLException cancel) {
+                        e.addSuppressed(cancel);
+                    }
                 }
+                throw e;
             }
-            throw e;
+        } finally {
+            if (out.array().length > MAX_KEPT_BUFFER) {
+                out = new EventCodec.Sink(INITIAL_BUFFER);
+            }
         }
     }
 
-    /** The COPY stream: header, one tuple per event, trailer. */
-    static EventCodec.Sink encode(List<AuditEvent> events) {
-        final EventCodec.Sink out = new EventCodec.Sink(64 + 512 * events.size());
+    /** The COPY stream of {@code events}, header, one tuple per event, trailer; valid until the next call. */
+    EventCodec.Sink encode(List<AuditEvent> events) {
+        out.reset();
         out.writeBytes(SIGNATURE);
         out.writeInt(0); // flags
         out.writeInt(0); // header extension length
         for (AuditEvent e : events) {
             out.writeShort(COLUMNS);
-            uuid(out, e);
-            text(out, e.kind().dbName());
-            text(out, e.traceId());
-            int8(out, EventCodec.micros(e.startTime()) - POSTGRES_EPOCH_MICROS);
-            int8(out, EventCodec.micros(e.endTime()) - POSTGRES_EPOCH_MICROS);
-            text(out, e.api());
-            text(out, e.method());
-            text(out, e.tenant());
-            text(out, e.subject());
-            text(out, e.credentialKind());
-            text(out, e.keyId());
-            text(out, e.clientAddress());
-            text(out, e.model());
-            text(out, e.adapter());
+            uuid(e);
+            text(0, e.kind().dbName());
+            textOnce(e.traceId());
+            int8(EventCodec.micros(e.startTime()) - POSTGRES_EPOCH_MICROS);
+            int8(EventCodec.micros(e.endTime()) - POSTGRES_EPOCH_MICROS);
+            text(1, e.api());
+            text(2, e.method());
+            text(3, e.tenant());
+            text(4, e.subject());
+            text(5, e.credentialKind());
+            text(6, e.keyId());
+            text(7, e.clientAddress());
+            text(8, e.model());
+            text(9, e.adapter());
             out.writeInt(4);
             out.writeInt(e.priority());
-            text(out, e.sidecar());
-            text(out, e.statusCode());
-            text(out, e.statusDescription());
-            int8(out, e.chunks());
-            int8(out, e.promptTokens());
+            text(10, e.sidecar());
+            text(11, e.statusCode());
+            text(12, e.statusDescription());
+            int8(e.chunks());
+            int8(e.promptTokens());
             if (e.timeToFirstChunkNanos() < 0) {
                 out.writeInt(-1);
             } else {
-                float8(out, e.timeToFirstChunkNanos() / 1e6);
+                float8(e.timeToFirstChunkNanos() / 1e6);
             }
-            float8(out, e.durationNanos() / 1e6);
-            int8(out, e.bytesOut());
-            text(out, e.quotaDecision());
+            float8(e.durationNanos() / 1e6);
+            int8(e.bytesOut());
+            text(13, e.quotaDecision());
             out.writeInt(1);
             out.writeByte((byte) (e.cancelledByClient() ? 1 : 0));
-            text(out, e.reason());
-            text(out, e.command());
+            text(14, e.reason());
+            text(15, e.command());
             if (e.payload().isEmpty()) {
                 out.writeInt(-1);
             } else {
@@ -105,50 +121,51 @@ final class EventCopy {
                 out.writeByte(JSONB_VERSION);
                 out.writeBytes(json);
             }
-            text(out, e.promptSha256());
-            text(out, e.prompt());
-            text(out, e.alias());
-            text(out, e.backend());
-            text(out, e.degraded());
+            textOnce(e.promptSha256());
+            textOnce(e.prompt());
+            text(16, e.alias());
+            text(17, e.backend());
+            text(18, e.degraded());
         }
         out.writeShort(-1);
         return out;
     }
 
-    private static void uuid(EventCodec.Sink out, AuditEvent e) {
+    private void uuid(AuditEvent e) {
         out.writeInt(16);
         out.writeLong(e.eventId().getMostSignificantBits());
         out.writeLong(e.eventId().getLeastSignificantBits());
     }
 
-    private static void int8(EventCodec.Sink out, long v) {
+    private void int8(long v) {
         out.writeInt(8);
         out.writeLong(v);
     }
 
-    private static void float8(EventCodec.Sink out, double v) {
-        int8(out, Double.doubleToLongBits(v));
+    private void float8(double v) {
+        int8(Double.doubleToLongBits(v));
     }
 
     /** As {@link EventTable#text}: NULL for empty text; NUL, which text cannot hold, as U+FFFD. */
-    private static void text(EventCodec.Sink out, String s) {
+    private void text(int field, String s) {
         if (s.isEmpty()) {
             out.writeInt(-1);
-            return;
+        } else {
+            value(repeated.bytes(field, s));
         }
-        final byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-        final int lengthAt = out.skipInt();
-        final int start = out.size();
-        int from = 0;
-        for (int i = 0; i < utf8.length; i++) {
-            // A zero byte in UTF-8 is the NUL character and nothing else.
-            if (utf8[i] == 0) {
-                out.writeBytes(utf8, from, i - from);
-                out.writeBytes(REPLACEMENT);
-                from = i + 1;
-            }
+    }
+
+    /** As {@link #text}, for text that differs from row to row. */
+    private void textOnce(String s) {
+        if (s.isEmpty()) {
+            out.writeInt(-1);
+        } else {
+            value(repeated.once(s));
         }
-        out.writeBytes(utf8, from, utf8.length - from);
-        out.putInt(lengthAt, out.size() - start);
+    }
+
+    private void value(byte[] bytes) {
+        out.writeInt(bytes.length);
+        out.writeBytes(bytes);
     }
 }

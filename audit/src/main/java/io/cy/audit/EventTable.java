@@ -16,7 +16,7 @@ import java.util.UUID;
  * {@code ingest_seq}); an event already in the table is skipped ({@code ON CONFLICT DO NOTHING}), which
  * makes a replay harmless.
  *
- * <p>Empty text is stored as NULL; NUL characters, which PostgreSQL text cannot hold, become U+FFFD.
+ * <p>One per writing thread. Empty text is stored as NULL; NUL characters, which PostgreSQL text cannot hold, become U+FFFD.
  */
 final class EventTable {
 
@@ -48,15 +48,15 @@ final class EventTable {
             ON CONFLICT (event_id, end_time) DO NOTHING
             """;
 
-    private EventTable() {}
+    private final EventCopy copy = new EventCopy();
 
     /**
      * Writes {@code events} in one statement: a binary COPY ({@link EventCopy}), or, when the
-     * table holds one of them already, the insert that skips those.
+     * table holds one of them already, the insert that skips those. Writing thread only.
      */
-    static void insert(Connection c, List<AuditEvent> events) throws SQLException {
+    void insert(Connection c, List<AuditEvent> events) throws SQLException {
         try {
-            EventCopy.copy(c, events);
+            copy.copy(c, events);
         } catch (SQLException e) {
             if (!EventCopy.UNIQUE_VIOLATION.equals(e.getSQLState())) {
                 throw e;

@@ -74,6 +74,7 @@ final class Spool implements AutoCloseable {
 
     // Appending thread only.
     private EventCodec.Sink sink = new EventCodec.Sink(64 * 1024);
+    private final RepeatedText repeated = new RepeatedText(EventCodec.REPEATED_FIELDS, false);
     private final CRC32C crc = new CRC32C();
     private FileChannel active;
     private Segment activeSegment;
@@ -170,7 +171,7 @@ final class Spool implements AutoCloseable {
         for (AuditEvent e : events) {
             final int header = sink.skipInt();
             sink.skipInt();
-            EventCodec.encode(e, sink);
+            EventCodec.encode(e, sink, repeated);
             final int length = sink.size() - header - FRAME_HEADER;
             crc.reset();
             crc.update(sink.array(), header + FRAME_HEADER, length);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -66,9 +68,31 @@ class AuditEventTest {
                     .degraded("fallback; from=gpu-a/qwen2.5-7b; to=cpu-b/qwen2.5-0.5b; reason=queue_full").build(),
         }) {
             final EventCodec.Sink sink = new EventCodec.Sink(16);
-            EventCodec.encode(e, sink);
+            EventCodec.encode(e, sink, new RepeatedText(EventCodec.REPEATED_FIELDS, false));
             final AuditEvent back = EventCodec.decode(ByteBuffer.wrap(sink.array(), 0, sink.size()).slice());
             assertThat(back).isEqualTo(e);
+        }
+    }
+
+    @Test
+    void eventsEncodedOneAfterAnotherEachReadBackWithTheirOwnText() {
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int n = 0; n < 12; n++) {
+            events.add(Events.call(n % 3 == 0 ? "beta" : "acme", END, n));
+        }
+        events.add(Events.rejected("acme", END, "UNAUTHENTICATED", "token expired"));
+        events.add(Events.control("ops", END));
+        events.add(builder().model("qwen2.5-7b").alias("default").backend("gpu-a").build());
+        events.add(Events.call("acme", END, 12));
+        events.add(builder().build());
+        events.add(Events.call("acme", END, 13));
+        // One encoder for all of them, as the spool has: each field's text repeats, changes, comes back, empties.
+        final RepeatedText repeated = new RepeatedText(EventCodec.REPEATED_FIELDS, false);
+        final EventCodec.Sink sink = new EventCodec.Sink(16);
+        for (AuditEvent e : events) {
+            sink.reset();
+            EventCodec.encode(e, sink, repeated);
+            assertThat(EventCodec.decode(ByteBuffer.wrap(sink.array(), 0, sink.size()).slice())).isEqualTo(e);
         }
     }
 
@@ -76,7 +100,7 @@ class AuditEventTest {
     void aRecordSpooledBeforeTheRoutingFieldsIsStillRead() {
         final AuditEvent e = Events.call("acme", END, 3);
         final EventCodec.Sink sink = new EventCodec.Sink(16);
-        EventCodec.encode(e, sink);
+        EventCodec.encode(e, sink, new RepeatedText(EventCodec.REPEATED_FIELDS, false));
         final byte[] bytes = java.util.Arrays.copyOf(sink.array(), sink.size());
         // Version 1 ends after the prompt: drop the three empty strings (one length byte each) after it.
         final byte[] v1 = java.util.Arrays.copyOf(bytes, bytes.length - 3);
@@ -93,7 +117,7 @@ class AuditEventTest {
     void aRecordSpooledBeforeTheDegradeMarkerIsStillRead() {
         final AuditEvent e = builder().model("qwen2.5-7b").alias("default").backend("gpu-a").build();
         final EventCodec.Sink sink = new EventCodec.Sink(16);
-        EventCodec.encode(e, sink);
+        EventCodec.encode(e, sink, new RepeatedText(EventCodec.REPEATED_FIELDS, false));
         // Version 2 ends after the backend: drop the empty degrade marker (one length byte).
         final byte[] v2 = java.util.Arrays.copyOf(sink.array(), sink.size() - 1);
         v2[0] = 2;

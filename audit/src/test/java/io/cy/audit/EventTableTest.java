@@ -25,7 +25,7 @@ class EventTableTest {
         final TestDatabase.Db copied = database();
         final TestDatabase.Db inserted = database();
         try (Connection c = copied.connect()) {
-            assertThat(EventCopy.copy(c, events)).isEqualTo(events.size());
+            assertThat(new EventCopy().copy(c, events)).isEqualTo(events.size());
         }
         try (Connection c = inserted.connect()) {
             assertThat(EventTable.insertSkippingKnown(c, events)).isEqualTo(events.size());
@@ -50,6 +50,26 @@ class EventTableTest {
     }
 
     @Test
+    void oneCopyWritesBatchAfterBatchWithEachRowsOwnText() throws Exception {
+        final List<AuditEvent> events = new ArrayList<>();
+        for (int n = 0; n < 30; n++) {
+            events.add(Events.call(n % 4 == 0 ? "beta" : n % 4 == 1 ? "" : "acme", END.minusMillis(30 - n), n));
+        }
+        events.set(7, Events.rejected("acme", END.minusMillis(23), "RESOURCE_EXHAUSTED", "requests_per_minute: 61"));
+        events.set(8, Events.rejected("acme", END.minusMillis(22), "RESOURCE_EXHAUSTED", "requests_per_minute: 61"));
+        final TestDatabase.Db db = database();
+        // As the sink writes: one copy, its buffer and the text of the row before used for every batch;
+        // the second batch is the largest, the last the smallest.
+        final EventCopy copy = new EventCopy();
+        try (Connection c = db.connect()) {
+            assertThat(copy.copy(c, events.subList(0, 9))).isEqualTo(9);
+            assertThat(copy.copy(c, events.subList(9, 27))).isEqualTo(18);
+            assertThat(copy.copy(c, events.subList(27, 30))).isEqualTo(3);
+        }
+        assertThat(Rows.all(db)).isEqualTo(events);
+    }
+
+    @Test
     void aBatchPartlyInTheTableIsWrittenOnceInOrder() throws Exception {
         final List<AuditEvent> events = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
@@ -57,10 +77,10 @@ class EventTableTest {
         }
         final TestDatabase.Db db = database();
         try (Connection c = db.connect()) {
-            EventTable.insert(c, events.subList(0, 40));
+            new EventTable().insert(c, events.subList(0, 40));
             // A replay: the first 40 are in the table, COPY refuses the batch, the insert skips them.
-            EventTable.insert(c, events);
-            EventTable.insert(c, events.subList(90, 100));
+            new EventTable().insert(c, events);
+            new EventTable().insert(c, events.subList(90, 100));
         }
         assertThat(Rows.all(db)).isEqualTo(events);
     }
@@ -72,11 +92,11 @@ class EventTableTest {
         // sink decides from that state what comes next.
         final AuditEvent later = Events.call("acme", Instant.parse("2027-01-15T00:00:00Z"), 1);
         try (Connection c = db.connect()) {
-            assertThatThrownBy(() -> EventTable.insert(c, List.of(later)))
+            assertThatThrownBy(() -> new EventTable().insert(c, List.of(later)))
                     .isInstanceOf(SQLException.class)
                     .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("23514");
             // The connection is usable afterwards: the failed COPY left nothing open.
-            EventTable.insert(c, List.of(Events.call("acme", END, 2)));
+            new EventTable().insert(c, List.of(Events.call("acme", END, 2)));
         }
         assertThat(Rows.count(db)).isEqualTo(1);
     }
@@ -94,7 +114,7 @@ class EventTableTest {
             try {
                 // Some 700 KB of rows; the connection breaks after the first 64 KiB of them.
                 relay.cutAfterUpstreamBytes(64 * 1024);
-                assertThatThrownBy(() -> EventCopy.copy(c, events))
+                assertThatThrownBy(() -> new EventCopy().copy(c, events))
                         .isInstanceOf(SQLException.class)
                         .extracting(e -> ((SQLException) e).getSQLState()).asString()
                         .as("a connection failure, which marks the database down").startsWith("08");

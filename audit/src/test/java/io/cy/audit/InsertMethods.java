@@ -67,7 +67,7 @@ public final class InsertMethods {
             for (int i = 0; i < all.size(); i += batchSize) {
                 final List<AuditEvent> batch = all.subList(i, Math.min(all.size(), i + batchSize));
                 if (copy) {
-                    EventCopy.copy(c, batch);
+                    new EventCopy().copy(c, batch);
                 } else {
                     EventTable.insertSkippingKnown(c, batch);
                 }

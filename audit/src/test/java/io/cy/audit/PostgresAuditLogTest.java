@@ -164,7 +164,7 @@ class PostgresAuditLogTest {
                 Schema.ensurePartition(c, java.time.YearMonth.from(clock.atOffset(java.time.ZoneOffset.UTC)));
                 Schema.ensurePartition(c, java.time.YearMonth.from(
                         events.get(0).endTime().atOffset(java.time.ZoneOffset.UTC)));
-                EventTable.insert(c, events.subList(0, 120));
+                new EventTable().insert(c, events.subList(0, 120));
             }
         }
 

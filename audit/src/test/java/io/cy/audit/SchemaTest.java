@@ -55,7 +55,7 @@ class SchemaTest {
             // A row lands in the partition of its end_time (UTC months).
             assertThat(Schema.ensurePartition(c, YearMonth.of(2026, 4))).isTrue();
             assertThat(Schema.ensurePartition(c, YearMonth.of(2026, 4))).isFalse();
-            EventTable.insert(c, List.of(
+            new EventTable().insert(c, List.of(
                     Events.call("acme", Instant.parse("2026-03-31T23:59:59.999999Z"), 1),
                     Events.call("acme", Instant.parse("2026-04-01T00:00:00Z"), 2)));
             assertThat(db.count("SELECT count(*) FROM cy_audit.audit_event_2026_03")).isEqualTo(1);
