@@ -191,6 +191,35 @@ class RedisRouteStoreTest {
     }
 
     @Test
+    void aReplicaStartedBeforeRedisSubscribesOnceRedisIsThereAndHearsChanges() throws Exception {
+        final int port = RedisServerProcess.freePort();
+        final String url = "redis://127.0.0.1:" + port + "/0";
+        // Checks once a minute: within this test, a change reaches a replica by its subscription only.
+        final Duration noCheck = Duration.ofMinutes(1);
+        final Routing a = replica(List.of(GPU));
+        final RedisRouteStore storeA = new RedisRouteStore(url, prefix, WITHIN, noCheck, a);
+        stores.add(storeA);
+        storeA.start(Duration.ofMillis(200));
+
+        try (RedisServerProcess redis = RedisServerProcess.start(port)) {
+            Eventually.await("replica a subscribed", Duration.ofSeconds(10),
+                    () -> redis(url, c -> c.pubsubNumsub(prefix + "changed")).get(prefix + "changed") == 1L);
+            // Its reads go over a connection of their own, made on the first read after subscribing.
+            Eventually.await("replica a connected for reads", Duration.ofSeconds(5),
+                    () -> redis(url, c -> c.clientList().lines().filter(l -> !l.contains("cmd=client")).count()) >= 2);
+            final Routing b = replica(List.of(GPU));
+            final RedisRouteStore storeB = new RedisRouteStore(url, prefix, WITHIN, noCheck, b);
+            stores.add(storeB);
+            storeB.start(Duration.ofSeconds(2));
+
+            final long version = changed(storeB.setRoutes(defaultTo("gpu-a", "m2"))).version();
+
+            Eventually.await("replica a on version " + version, Duration.ofSeconds(5),
+                    () -> a.active().version() == version && routesTo(a, "m2"));
+        }
+    }
+
+    @Test
     void aReplicaFindingNoTableWritesItsRoutesAsTheFirstVersionAndTheNextTakesThem() throws Exception {
         final Routing a = replica(List.of(GPU));
         store(SHARED_REDIS, a);
@@ -288,7 +317,11 @@ class RedisRouteStoreTest {
     }
 
     private static <T> T redis(java.util.function.Function<RedisCommands<String, String>, T> work) {
-        final RedisClient client = RedisClient.create(SHARED_REDIS);
+        return redis(SHARED_REDIS, work);
+    }
+
+    private static <T> T redis(String url, java.util.function.Function<RedisCommands<String, String>, T> work) {
+        final RedisClient client = RedisClient.create(url);
         try (StatefulRedisConnection<String, String> connection = client.connect()) {
             return work.apply(connection.sync());
         } finally {

@@ -24,10 +24,18 @@ final class RedisServerProcess implements AutoCloseable {
 
     /** Starts one and returns once it accepts connections. */
     static RedisServerProcess start() throws Exception {
-        final int port;
+        return start(freePort());
+    }
+
+    /** A port nothing listens on now, for a server started later. */
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
+            return socket.getLocalPort();
         }
+    }
+
+    /** Starts one on {@code port} and returns once it accepts connections. */
+    static RedisServerProcess start(int port) throws Exception {
         final Process process = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind",
                 "127.0.0.1", "--save", "", "--appendonly", "no").redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

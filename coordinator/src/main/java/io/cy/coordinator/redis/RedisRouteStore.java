@@ -50,6 +50,9 @@ public final class RedisRouteStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisRouteStore.class);
     /** How often a replica reads the hash in case it missed an announcement. */
     public static final Duration CHECK_PERIOD = Duration.ofSeconds(1);
+    /** After a failed subscription, the first wait before the next attempt; it doubles up to {@link #RESUBSCRIBE_MAX}. */
+    private static final Duration RESUBSCRIBE_FIRST = Duration.ofMillis(500);
+    private static final Duration RESUBSCRIBE_MAX = Duration.ofSeconds(30);
 
     // Writes the new table only when the counter is the one the writer saw: no change is lost.
     // A refusal returns the counter and the version the hash holds.
@@ -158,10 +161,31 @@ public final class RedisRouteStore implements AutoCloseable {
 
     /**
      * Listens to the announcements of changes, waiting until {@code deadline} for the subscription
-     * so that a change made right after startup is heard at once.
+     * so that a change made right after startup is heard at once. Without a subscription (Redis
+     * not there yet), tries again in the background, {@link #RESUBSCRIBE_FIRST} after the
+     * failure and then twice as long each time up to {@link #RESUBSCRIBE_MAX}; meanwhile changes
+     * arrive by the check. Once subscribed, Lettuce reconnects and subscribes again by itself.
      */
     private void subscribe(long deadline) {
-        final CompletableFuture<Void> subscribed = pubSubClient.connectPubSubAsync(StringCodec.UTF8, pubSubUri)
+        final CompletableFuture<Void> subscribed = connectAndSubscribe();
+        subscribed.whenComplete((v, failure) -> {
+            if (failure != null) {
+                subscribeLater(RESUBSCRIBE_FIRST);
+            }
+        });
+        try {
+            subscribed.get(left(deadline), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("routes store: no subscription at Redis at {} yet ({}); changes arrive by the check every {} ms"
+                    + " until there is", redis.target(), e.getCause() == null ? e.toString() : e.getCause().toString(),
+                    checkPeriod.toMillis());
+        }
+    }
+
+    private CompletableFuture<Void> connectAndSubscribe() {
+        return pubSubClient.connectPubSubAsync(StringCodec.UTF8, pubSubUri)
                 .toCompletableFuture().thenCompose(c -> {
                     // Runs on Lettuce's thread: hand the read to this store's thread, never wait here.
                     c.addListener(new RedisPubSubAdapter<>() {
@@ -171,16 +195,32 @@ public final class RedisRouteStore implements AutoCloseable {
                         }
                     });
                     pubSub = c;
-                    return c.async().subscribe(channel).toCompletableFuture();
+                    return c.async().subscribe(channel).toCompletableFuture().whenComplete((v, failure) -> {
+                        if (failure != null) {
+                            // Connected but not subscribed: the next attempt starts over.
+                            pubSub = null;
+                            c.closeAsync();
+                        }
+                    });
                 });
+    }
+
+    private void subscribeLater(Duration delay) {
         try {
-            subscribed.get(left(deadline), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            log.warn("routes store: no subscription at Redis at {} yet ({}); changes arrive by the check every {} ms",
-                    redis.target(), e.getCause() == null ? e.toString() : e.getCause().toString(),
-                    checkPeriod.toMillis());
+            thread.schedule(() -> connectAndSubscribe().whenComplete((v, failure) -> {
+                if (failure != null) {
+                    log.debug("routes store: still no subscription at Redis at {}: {}", redis.target(),
+                            unwrap(failure).toString());
+                    final Duration doubled = delay.multipliedBy(2);
+                    subscribeLater(doubled.compareTo(RESUBSCRIBE_MAX) > 0 ? RESUBSCRIBE_MAX : doubled);
+                } else {
+                    log.info("routes store: subscribed at Redis at {}; changes are heard at once", redis.target());
+                    // What changed before the subscription, without waiting for the check.
+                    onThread.execute(() -> check(null));
+                }
+            }), delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // Closed.
         }
     }
 
