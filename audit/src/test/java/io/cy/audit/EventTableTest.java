@@ -70,6 +70,22 @@ class EventTableTest {
     }
 
     @Test
+    void aBatchLargerThanTheKeptBufferIsWrittenAndItsBufferNotKept() throws Exception {
+        final String prompt = "p".repeat(9 << 20);
+        final AuditEvent large = AuditEvent.builder(AuditEvent.Kind.CALL).endTime(END)
+                .prompt(prompt, AuditConfig.StorePrompts.FULL).build();
+        final TestDatabase.Db db = database();
+        final EventCopy copy = new EventCopy();
+        try (Connection c = db.connect()) {
+            assertThat(copy.copy(c, List.of(large))).isEqualTo(1);
+        }
+
+        assertThat(Rows.all(db).get(0).prompt()).hasSize(prompt.length());
+        // The next batch starts from a buffer of the usual size, not the 9 MiB one.
+        assertThat(copy.encode(List.of(Events.call("acme", END, 1))).array().length).isLessThan(1 << 20);
+    }
+
+    @Test
     void aBatchPartlyInTheTableIsWrittenOnceInOrder() throws Exception {
         final List<AuditEvent> events = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
