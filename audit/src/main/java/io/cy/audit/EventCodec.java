@@ -25,12 +25,17 @@ final class EventCodec {
     private EventCodec() {}
 
     /**
-     * The text fields that repeat from one event to the next, numbered for {@link RepeatedText}.
-     * The trace id, the prompt and its hash differ in every event and are encoded each time.
+     * How many text fields {@link #encode} numbers for {@link RepeatedText}, those that repeat from
+     * one event to the next; the trace id, the prompt and its hash differ in every event and are
+     * encoded each time. A field added takes the next number and raises this count; a count left
+     * too small fails the codec's round trip of an event with that field set.
      */
     static final int REPEATED_FIELDS = 18;
 
-    /** Appends the encoding of {@code e} to {@code out}, with {@code repeated} from the same thread's previous call. */
+    /**
+     * Appends the encoding of {@code e} to {@code out}, taking text repeated from recent events
+     * from {@code repeated}, which this thread uses for every event it encodes.
+     */
     static void encode(AuditEvent e, Sink out, RepeatedText repeated) {
         out.writeByte(VERSION);
         out.writeByte(kindCode(e.kind()));
@@ -266,7 +271,7 @@ final class EventCodec {
             writeUtf8(s.getBytes(StandardCharsets.UTF_8));
         }
 
-        /** As {@link #writeString}, with the bytes of text repeated from the previous event used again. */
+        /** As {@link #writeString}, with the bytes of text repeated from recent events taken from {@code repeated}. */
         void writeText(RepeatedText repeated, int field, String s) {
             if (s.isEmpty()) {
                 writeVarint(0);

@@ -39,7 +39,12 @@ final class EventCopy {
     /** A batch of large prompts may need more; its buffer is not kept. */
     private static final int MAX_KEPT_BUFFER = 8 << 20;
 
-    /** The text columns that repeat from row to row, numbered for {@link RepeatedText}; not the trace id or the prompt. */
+    /**
+     * How many text columns {@link #encode} numbers for {@link RepeatedText}, those that repeat
+     * from row to row (not the trace id, the prompt or its hash). A column added takes the next
+     * number and raises this count; a count left too small fails the copy of a row with that
+     * column set.
+     */
     private static final int REPEATED_COLUMNS = 19;
 
     // The copying thread's: a buffer used for every batch, and the text of recent rows.
