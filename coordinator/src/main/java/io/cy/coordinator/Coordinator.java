@@ -53,18 +53,15 @@ import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTls;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
+import io.cy.coordinator.transport.local.LocalChannel;
 import io.cy.coordinator.transport.server.GrpcFrontServer;
 import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.webhook.UsageWebhook;
-import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.api.OpenTelemetry;
@@ -93,6 +90,8 @@ public final class Coordinator implements AutoCloseable {
     private static final Logger logger = LoggerFactory.getLogger(Coordinator.class);
     /** grpc-java's default limit on a call's header list. */
     private static final int DEFAULT_MAX_METADATA_BYTES = 8192;
+    /** The peer the services see for calls of the HTTP bridge: a call from inside the process. */
+    private static final String BRIDGE_PEER = "cy-coordinator-bridge";
     /** How long a pinged client may take to answer, as grpc-java's server waits. */
     private static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
     /** How long a client connection may take to start HTTP/2, as grpc-java's server allows. */
@@ -111,7 +110,7 @@ public final class Coordinator implements AutoCloseable {
     private final Authenticator authenticator;
     private final Supplier<CompletionStage<String>> reloader;
     private final List<Server> servers;
-    private final ManagedChannel inProcess;
+    private final LocalChannel bridgeChannel;
     private final HttpBridge http;
     private final AuditLog audit;
     private final Endpoint grpcEndpoint;
@@ -130,8 +129,8 @@ public final class Coordinator implements AutoCloseable {
                             Supplier<CompletionStage<String>> reloader, QuotaStore quotaStore,
                             RedisRouteStore routeStore) {}
 
-    /** Where callers come in: the gRPC servers (TCP, Unix socket, in-process), the HTTP bridge, their TLS. */
-    private record Listeners(List<Server> servers, ManagedChannel inProcess, HttpBridge http, Endpoint grpcEndpoint,
+    /** Where callers come in: the gRPC servers (TCP, Unix socket), the HTTP bridge and the channel it calls the services through, their TLS. */
+    private record Listeners(List<Server> servers, LocalChannel bridgeChannel, HttpBridge http, Endpoint grpcEndpoint,
                              List<ServerTlsContext> tls) {}
 
     private Coordinator(CoordinatorConfig config, Upstream upstream, Services services, Listeners listeners,
@@ -145,7 +144,7 @@ public final class Coordinator implements AutoCloseable {
         this.authenticator = services.authenticator();
         this.reloader = services.reloader();
         this.servers = listeners.servers();
-        this.inProcess = listeners.inProcess();
+        this.bridgeChannel = listeners.bridgeChannel();
         this.http = listeners.http();
         this.grpcEndpoint = listeners.grpcEndpoint();
         this.tls = listeners.tls();
@@ -398,7 +397,7 @@ public final class Coordinator implements AutoCloseable {
                         callEnds.onCallEnd(CallSummary.refusedAtStart(method, api, traceId, peer, status)));
 
         Endpoint grpcEndpoint = config.server().grpcAddr();
-        ManagedChannel inProcess = null;
+        LocalChannel bridgeChannel = null;
         HttpBridge http = null;
         String where = grpcEndpoint.toString();
         final List<ServerTlsContext> tls = new ArrayList<>();
@@ -418,12 +417,8 @@ public final class Coordinator implements AutoCloseable {
             if (config.http().addr() != null) {
                 where = config.http().addr().toString();
                 // The bridge calls the same services, interceptors and all, without a socket.
-                final String name = "cy-coordinator-" + java.util.UUID.randomUUID();
-                servers.add(build((ServerBuilder<?>) InProcessServerBuilder.forName(name), config, services, health, auth,
-                        observers.tracing())
-                        .start());
-                inProcess = InProcessChannelBuilder.forName(name).directExecutor().build();
-                http = HttpBridge.start(bridgeConfig(config.http()), inProcess, transport,
+                bridgeChannel = new LocalChannel(tcp, served, transport.workerGroup(), BRIDGE_PEER);
+                http = HttpBridge.start(bridgeConfig(config.http()), bridgeChannel, transport,
                         tls(config.http().tls(), ServerTlsContext.HTTP_1_1, tls));
             }
             if (config.observability().adminAddr() != null) {
@@ -434,8 +429,8 @@ public final class Coordinator implements AutoCloseable {
                                 version, sidecars, routing, quotas, forwarder::activeCalls, started.database()));
             }
         } catch (IOException | RuntimeException | Error e) {
-            if (inProcess != null) {
-                inProcess.shutdownNow();
+            if (bridgeChannel != null) {
+                bridgeChannel.shutdownNow();
             }
             for (Server server : servers) {
                 server.shutdownNow();
@@ -465,7 +460,7 @@ public final class Coordinator implements AutoCloseable {
                 describeBackends(config), transport.isNative());
         return new Coordinator(config, new Upstream(transport, sidecars, prober),
                 new Services(health, forwarder, authenticator, reloader, quotaStore, routeStore),
-                new Listeners(List.copyOf(servers), inProcess, http, grpcEndpoint, List.copyOf(tls)), audit, observers);
+                new Listeners(List.copyOf(servers), bridgeChannel, http, grpcEndpoint, List.copyOf(tls)), audit, observers);
     }
 
     /**
@@ -609,35 +604,6 @@ public final class Coordinator implements AutoCloseable {
         return Math.max(DEFAULT_MAX_METADATA_BYTES, config.auth().maxTokenBytes() + DEFAULT_MAX_METADATA_BYTES);
     }
 
-    private static Server build(ServerBuilder<?> builder, CoordinatorConfig config,
-                                List<ServerServiceDefinition> services, HealthStatusManager health,
-                                AuthInterceptor auth, TracingInterceptor tracing) {
-        // Handlers never block: they validate, pick a sidecar and hand messages on. Running
-        // them on the event loop avoids a thread hop per message and an executor to size.
-        builder.directExecutor()
-                .maxInboundMessageSize(config.limits().maxRequestBytes())
-                .maxInboundMetadataSize(maxMetadataBytes(config))
-                .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance());
-        addLegacyReflection(builder);
-        services.forEach(builder::addService);
-        if (auth != null) {
-            // Global: applies to every service, including health and reflection (open by default).
-            builder.intercept(auth);
-        }
-        if (tracing != null) {
-            // Added last, so it runs first: outside authentication.
-            builder.intercept(tracing);
-        }
-        return builder.build();
-    }
-
-    @SuppressWarnings("deprecation")
-    private static void addLegacyReflection(ServerBuilder<?> builder) {
-        // grpcurl and most tools still ask v1alpha reflection first.
-        builder.addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance());
-    }
-
     /** The audit log, and the database it writes to (null when none: disabled, or the spool alone). */
     private record StartedAudit(AuditLog log, io.cy.audit.DbUrl database) {}
 
@@ -749,7 +715,7 @@ public final class Coordinator implements AutoCloseable {
         prober.close();
         final long deadline = System.nanoTime() + grace.toNanos();
         if (http != null) {
-            // First: its requests are calls on the in-process server below.
+            // First: its requests are calls of the services the listeners below serve.
             http.shutdown(grace);
         }
         for (Server server : servers) {
@@ -769,8 +735,8 @@ public final class Coordinator implements AutoCloseable {
             servers.forEach(Server::shutdownNow);
             Thread.currentThread().interrupt();
         }
-        if (inProcess != null) {
-            inProcess.shutdownNow();
+        if (bridgeChannel != null) {
+            bridgeChannel.shutdownNow();
         }
         tls.forEach(ServerTlsContext::close);
         if (observers.webhook() != null) {

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * HttpBridge bridge = HttpBridge.start(BridgeConfig.fromEnvironment(System.getenv()),
- *         inProcessChannel, transport);
+ *         channel, transport);
  * ...
  * bridge.shutdown(Duration.ofSeconds(30));
  * }</pre>
@@ -73,7 +73,7 @@ public final class HttpBridge implements AutoCloseable {
     /**
      * Binds {@code config.listen()} and starts serving.
      *
-     * @param upstream where AiInference is served: an in-process channel to the coordinator, or a
+     * @param upstream where AiInference is served: a channel into the coordinator's own process, or a
      *     channel to a remote one
      * @param channelType the server channel class matching the event loops and the listen address
      * @throws IOException when the address cannot be bound

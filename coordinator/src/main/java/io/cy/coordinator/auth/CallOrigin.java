@@ -18,9 +18,10 @@ import javax.net.ssl.SSLSession;
  * Where a call came from, for the audit log and authentication: the API ({@code grpc} or
  * {@code http}), the client's address and its verified TLS client certificate.
  *
- * <p>The HTTP bridge calls the services over an in-process channel, so the transport's peer is
- * not the client; the bridge names the API and the HTTP client's address in headers, which are
- * believed only on that in-process transport. A caller over a socket cannot set them.
+ * <p>The HTTP bridge calls the services from inside the process (a {@code LocalChannel}, whose
+ * peer is an {@link InProcessSocketAddress}), so the transport's peer is not the client; the
+ * bridge names the API and the HTTP client's address in headers, which are believed only on
+ * such calls. A caller over a socket cannot set them.
  */
 public final class CallOrigin {
 

@@ -7,7 +7,7 @@ import java.util.concurrent.Executor;
 
 /**
  * Where one upstream call's callbacks run: on the HTTP connection's event loop, at once when they
- * come from that loop already, else queued to it. The in-process coordinator forwards a call on
+ * come from that loop already, else queued to it. The coordinator in the same process forwards a call on
  * the event loop that started it, so every message of such a call arrives on the connection's own
  * loop: queuing it there would cost a task (and the cold code around it) per token for nothing.
  *
@@ -25,8 +25,8 @@ final class CallbackExecutor implements Executor {
     }
 
     /**
-     * From now on, callbacks arriving on the loop run at once. Until then they queue: an
-     * in-process call may end (a refusal) from inside {@code start()}, before the caller is done
+     * From now on, callbacks arriving on the loop run at once. Until then they queue: a call
+     * inside the process may end (a refusal) from inside {@code start()}, before the caller is done
      * starting it.
      */
     void runInline() {

@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The AiInference service the bridge calls: the coordinator over an in-process channel, or a
+ * The AiInference service the bridge calls: the coordinator inside the same process, or a
  * remote address. Calls are made with the generated method descriptors on raw {@link ClientCall}s,
  * so the bridge controls flow ({@code request(n)}) itself, and their callbacks run on the HTTP
  * connection's event loop (the executor passed in), where all per-request state lives.
@@ -29,7 +29,7 @@ public final class Upstream {
     static final Metadata.Key<String> TRACE_ID = Metadata.Key.of("trace-id", Metadata.ASCII_STRING_MARSHALLER);
     /** Tells the coordinator the call came through the HTTP bridge, so its audit records {@code api = http}. */
     static final Metadata.Key<String> API = Metadata.Key.of("cy-api", Metadata.ASCII_STRING_MARSHALLER);
-    /** The HTTP client's address, which the coordinator's audit log records instead of the in-process peer. */
+    /** The HTTP client's address, which the coordinator's audit log records instead of its own peer (the bridge). */
     static final Metadata.Key<String> CLIENT_ADDRESS =
             Metadata.Key.of("cy-client-address", Metadata.ASCII_STRING_MARSHALLER);
 
