@@ -120,6 +120,9 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
                 : base.withDeadline(deadline, channel.deadlines());
         synchronized (this) {
             context = callContext;
+            // No drain until the service has its listener: what happens meanwhile (a refusal, a
+            // deadline, the channel's shutdown) is heard after, in order.
+            draining = true;
         }
         channel.opened(this);
         if (deadline != null) {
@@ -132,21 +135,23 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
             }, Runnable::run);
         }
         final Context previous = callContext.attach();
-        ServerCall.Listener<Object> started = null;
+        ServerCall.Listener<Object> serviceStarted = null;
         try {
-            started = served.getServerCallHandler().startCall(service, headers);
+            serviceStarted = served.getServerCallHandler().startCall(service, headers);
         } catch (RuntimeException | Error e) {
             logger.error("{}: the handler failed to start the call", method.getFullMethodName(), e);
         } finally {
             callContext.detach(previous);
         }
-        if (started == null) {
+        synchronized (this) {
+            serviceListener = serviceStarted;
+            draining = false;
+        }
+        if (serviceStarted == null) {
             service.close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
             return;
         }
-        synchronized (this) {
-            serviceListener = started;
-        }
+        schedule();
     }
 
     @Override

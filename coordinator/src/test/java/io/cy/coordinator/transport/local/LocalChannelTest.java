@@ -24,7 +24,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -78,6 +77,8 @@ class LocalChannelTest {
             .setRequestMarshaller(TEXT)
             .setResponseMarshaller(TEXT)
             .build();
+
+    private static final Metadata.Key<String> REFUSE = Metadata.Key.of("x-refuse", Metadata.ASCII_STRING_MARSHALLER);
 
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
     private final ExecutorService callerThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "caller"));
@@ -214,6 +215,21 @@ class LocalChannelTest {
     }
 
     @Test
+    void aCallRefusedWhileItStartsIsHeardOnceStartedAndOnTheCallersExecutor() throws Exception {
+        final LocalChannel channel = channel(CHAT);
+        final Caller caller = new Caller();
+        final Metadata headers = new Metadata();
+        headers.put(REFUSE, "yes");
+        final ClientCall<String, String> call = channel.newCall(CHAT, CallOptions.DEFAULT.withExecutor(callerThread));
+        call.start(caller, headers);
+        call.request(1);
+
+        assertThat(caller.events.poll(5, TimeUnit.SECONDS)).isEqualTo("close PERMISSION_DENIED refused");
+        assertThat(caller.closedOn.get()).isEqualTo("caller");
+        assertThat(channel.openCalls()).isZero();
+    }
+
+    @Test
     void theCallerHearsOnItsExecutorWhateverThreadTheServiceSendsFrom() throws Exception {
         final LocalChannel channel = channel(CHAT);
         final Caller caller = new Caller();
@@ -288,6 +304,11 @@ class LocalChannelTest {
 
     private <Req, Resp> LocalChannel channel(MethodDescriptor<Req, Resp> method) {
         final ServerCallHandler<Req, Resp> handler = (call, headers) -> {
+            if (headers.containsKey(REFUSE)) {
+                // As an interceptor refusing the call does: closed before the handler returns.
+                call.close(Status.PERMISSION_DENIED.withDescription("refused"), new Metadata());
+                return new ServerCall.Listener<>() {};
+            }
             final ServiceSide side = new ServiceSide(call);
             services.add(side);
             @SuppressWarnings("unchecked")
@@ -351,7 +372,7 @@ class LocalChannelTest {
         final BlockingQueue<String> events = new LinkedBlockingQueue<>();
         final AtomicReference<Status> status = new AtomicReference<>();
         final AtomicReference<Metadata> trailers = new AtomicReference<>();
-        final CountDownLatch closed = new CountDownLatch(1);
+        final AtomicReference<String> closedOn = new AtomicReference<>();
 
         @Override
         public void onHeaders(Metadata headers) {
@@ -365,10 +386,10 @@ class LocalChannelTest {
 
         @Override
         public void onClose(Status status, Metadata trailers) {
+            closedOn.set(Thread.currentThread().getName());
             this.status.set(status);
             this.trailers.set(trailers);
             events.add("close " + status.getCode() + " " + status.getDescription());
-            closed.countDown();
         }
     }
 }
