@@ -9,9 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -21,7 +19,7 @@ import java.util.function.BooleanSupplier;
  * SslHandler           with TLS only: TLS 1.2+, ALPN http/1.1, the context in use when the connection came
  * FlushConsolidation   tokens that arrive together leave in one write: a flush waits for the
  *                      end of the event loop's current task (microseconds), not for more tokens
- * IdleStateHandler     closes idle keep-alive connections and clients that stopped reading
+ * IdleTimeout          closes idle keep-alive connections and clients that stopped reading
  * HttpServerCodec      HTTP/1.1; request line and headers bounded by Netty's defaults (4 KiB, 8 KiB)
  * BodyLimitAggregator  whole bodies up to the limit, 413 beyond it
  * BridgeHandler        one request at a time, routed by {@link Routes}
@@ -32,7 +30,7 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
     private final Routes routes;
     private final ObjectMapper mapper;
     private final int maxBodyBytes;
-    private final long idleMillis;
+    private final long idleNanos;
     private final BooleanSupplier draining;
     private final ChannelGroup connections;
     private final ServerTlsContext tls;
@@ -44,7 +42,7 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
         this.routes = requireNonNull(routes, "routes");
         this.mapper = requireNonNull(mapper, "mapper");
         this.maxBodyBytes = maxBodyBytes;
-        this.idleMillis = idleTimeout.toMillis();
+        this.idleNanos = idleTimeout.toNanos();
         this.draining = requireNonNull(draining, "draining");
         this.connections = requireNonNull(connections, "connections");
     }
@@ -62,7 +60,7 @@ public final class ConnectionInitializer extends ChannelInitializer<Channel> {
                 // per token) even when a burst of them came from the sidecar in one read.
                 .addLast("flush", new FlushConsolidationHandler(
                         FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
-                .addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS))
+                .addLast("idle", new IdleTimeout(idleNanos))
                 .addLast("codec", new HttpServerCodec())
                 .addLast("aggregator", new BodyLimitAggregator(maxBodyBytes))
                 .addLast("bridge", new BridgeHandler(routes, mapper, draining));
