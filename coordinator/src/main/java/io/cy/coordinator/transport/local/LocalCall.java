@@ -5,7 +5,6 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.InternalServer;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.SecurityLevel;
@@ -115,7 +114,7 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
         if (inherited != null && (deadline == null || inherited.isBefore(deadline))) {
             deadline = inherited;
         }
-        final Context base = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, channel.server());
+        final Context base = channel.baseContext();
         final Context.CancellableContext callContext = deadline == null ? base.withCancellation()
                 : base.withDeadline(deadline, channel.deadlines());
         synchronized (this) {

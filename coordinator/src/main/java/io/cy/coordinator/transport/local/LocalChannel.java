@@ -6,7 +6,9 @@ import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
+import io.grpc.Context;
 import io.grpc.Grpc;
+import io.grpc.InternalServer;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
@@ -41,7 +43,8 @@ import java.util.concurrent.ScheduledExecutorService;
 public final class LocalChannel extends Channel {
 
     private final Map<String, ServerMethodDefinition<?, ?>> methods = new HashMap<>();
-    private final Server server;
+    /** Every call's context derives from it: the server in it is how grpc's reflection service finds what is served. */
+    private final Context baseContext;
     private final ScheduledExecutorService deadlines;
     private final Attributes attributes;
     private final String authority;
@@ -57,7 +60,7 @@ public final class LocalChannel extends Channel {
      */
     public LocalChannel(Server server, List<ServerServiceDefinition> services, ScheduledExecutorService deadlines,
                         String name) {
-        this.server = requireNonNull(server, "server");
+        this.baseContext = Context.ROOT.withValue(InternalServer.SERVER_CONTEXT_KEY, requireNonNull(server, "server"));
         this.deadlines = requireNonNull(deadlines, "deadlines");
         this.authority = requireNonNull(name, "name");
         for (ServerServiceDefinition service : services) {
@@ -106,8 +109,8 @@ public final class LocalChannel extends Channel {
         return shutdown;
     }
 
-    Server server() {
-        return server;
+    Context baseContext() {
+        return baseContext;
     }
 
     ScheduledExecutorService deadlines() {

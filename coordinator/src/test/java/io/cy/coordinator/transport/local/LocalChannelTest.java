@@ -132,6 +132,7 @@ class LocalChannelTest {
         call.start(caller, new Metadata());
         final ServiceSide service = services.poll(5, TimeUnit.SECONDS);
         call.request(1);
+        assertThat(service.events.poll(5, TimeUnit.SECONDS)).isEqualTo("ready");
 
         service.call.sendHeaders(new Metadata());
         for (String m : List.of("a", "b", "c")) {
