@@ -138,6 +138,11 @@ final class Spool implements AutoCloseable {
         return Math.max(4096, Math.min(64L << 20, maxBytes / 8));
     }
 
+    /** The size of the buffer appends are encoded into, kept between appends. Appending thread only (tests). */
+    int bufferBytes() {
+        return sink.array().length;
+    }
+
     /** Bytes of records not yet committed to the database, including those read but not committed. */
     long bytes() {
         return backlog;

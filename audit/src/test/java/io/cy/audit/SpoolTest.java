@@ -43,6 +43,21 @@ class SpoolTest {
     }
 
     @Test
+    void aBatchLargerThanTheKeptBufferIsSpooledWholeAndItsBufferNotKept() throws IOException {
+        final AuditEvent large = AuditEvent.builder(AuditEvent.Kind.CALL).endTime(Instant.parse("2026-12-06T12:00:00Z"))
+                .prompt("p".repeat(9 << 20), AuditConfig.StorePrompts.FULL).build();
+        final List<AuditEvent> small = events(2);
+        try (Spool spool = new Spool(dir, 64L << 20, true)) {
+            assertThat(spool.append(List.of(large))).isEqualTo(1);
+            // The next append starts from a buffer of the usual size, not the 9 MiB one.
+            assertThat(spool.bufferBytes()).isLessThan(1 << 20);
+            assertThat(spool.append(small)).isEqualTo(2);
+
+            assertThat(readAll(spool, 64)).containsExactly(large, small.get(0), small.get(1));
+        }
+    }
+
+    @Test
     void aReopenedSpoolReplaysWhatWasLeftAndAppendsAfterIt() throws IOException {
         final List<AuditEvent> events = events(30);
         try (Spool spool = new Spool(dir, 1 << 20, true)) {
