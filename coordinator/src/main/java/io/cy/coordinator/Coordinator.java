@@ -49,11 +49,11 @@ import io.cy.coordinator.sidecar.SidecarAddresses;
 import io.cy.coordinator.sidecar.SidecarPool;
 import io.cy.coordinator.tracing.Tracing;
 import io.cy.coordinator.tracing.TracingInterceptor;
+import io.cy.coordinator.transport.local.LocalChannel;
 import io.cy.coordinator.transport.netty.Endpoint;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.coordinator.transport.netty.ServerTls;
 import io.cy.coordinator.transport.netty.ServerTlsContext;
-import io.cy.coordinator.transport.local.LocalChannel;
 import io.cy.coordinator.transport.server.GrpcFrontServer;
 import io.cy.coordinator.transport.wire.FloodLimits;
 import io.cy.coordinator.webhook.UsageWebhook;
@@ -129,7 +129,10 @@ public final class Coordinator implements AutoCloseable {
                             Supplier<CompletionStage<String>> reloader, QuotaStore quotaStore,
                             RedisRouteStore routeStore) {}
 
-    /** Where callers come in: the gRPC servers (TCP, Unix socket), the HTTP bridge and the channel it calls the services through, their TLS. */
+    /**
+     * Where callers come in: the gRPC servers (TCP, Unix socket), the HTTP bridge and the channel
+     * it calls the services through, their TLS.
+     */
     private record Listeners(List<Server> servers, LocalChannel bridgeChannel, HttpBridge http, Endpoint grpcEndpoint,
                              List<ServerTlsContext> tls) {}
 
