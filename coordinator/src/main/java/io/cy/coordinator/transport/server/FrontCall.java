@@ -49,8 +49,6 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private static final AsciiString STATUS_OK = AsciiString.cached("200");
     private static final AsciiString CONTENT_TYPE_GRPC = AsciiString.cached("application/grpc");
     private static final AsciiString GZIP = AsciiString.cached("gzip");
-    /** What grpc-java's server answers when a handler or listener throws: no detail of it leaves the process. */
-    static final String APPLICATION_ERROR = "Application error processing RPC";
     /** The most bytes of messages held back until the end of the turn: one default-size DATA frame. */
     static final int UNSENT_LIMIT = 16 * 1024;
     // Room for a burst of 16 short tokens without growing.
@@ -108,13 +106,13 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
             listener = handler.startCall(this, headers);
         } catch (RuntimeException | Error e) {
             logger.error("{}: the handler failed to start the call", method.getFullMethodName(), e);
-            close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
+            close(GrpcWire.APPLICATION_ERROR, new Metadata());
             return;
         } finally {
             context.detach(previous);
         }
         if (listener == null) {
-            close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
+            close(GrpcWire.APPLICATION_ERROR, new Metadata());
             return;
         }
         // As grpc-java does once the stream can take messages.
@@ -437,7 +435,7 @@ final class FrontCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
         } catch (RuntimeException | Error e) {
             logger.error("{}: a call listener failed", method.getFullMethodName(), e);
             if (!over && !closeCalled) {
-                close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
+                close(GrpcWire.APPLICATION_ERROR, new Metadata());
             }
         } finally {
             context.detach(previous);

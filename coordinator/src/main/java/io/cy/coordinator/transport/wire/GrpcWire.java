@@ -33,6 +33,12 @@ public final class GrpcWire {
     public static final AsciiString GRPC_ENCODING = AsciiString.cached("grpc-encoding");
     public static final AsciiString GRPC_ACCEPT_ENCODING = AsciiString.cached("grpc-accept-encoding");
 
+    /**
+     * What grpc-java's server answers when a handler or listener throws, on a socket or inside the
+     * process: no detail of the failure leaves the service.
+     */
+    public static final Status APPLICATION_ERROR = Status.UNKNOWN.withDescription("Application error processing RPC");
+
     /** Headers of the transport, never relayed as a call's metadata. */
     private static final Set<AsciiString> TRANSPORT_HEADERS = Set.of(GRPC_STATUS, GRPC_MESSAGE, GRPC_TIMEOUT,
             CONTENT_TYPE, GRPC_ENCODING, GRPC_ACCEPT_ENCODING,
