@@ -1,5 +1,6 @@
 package io.cy.coordinator.transport.local;
 
+import io.cy.coordinator.transport.wire.GrpcWire;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -39,8 +40,6 @@ import org.slf4j.LoggerFactory;
 final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
     private static final Logger logger = LoggerFactory.getLogger(LocalCall.class);
-    /** What grpc-java's server answers when a service throws: no detail of it leaves the service. */
-    static final String APPLICATION_ERROR = "Application error processing RPC";
 
     private final LocalChannel channel;
     private final MethodDescriptor<ReqT, RespT> method;
@@ -147,7 +146,7 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
             draining = false;
         }
         if (serviceStarted == null) {
-            service.close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
+            service.close(GrpcWire.APPLICATION_ERROR, new Metadata());
             return;
         }
         schedule();
@@ -155,9 +154,7 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
     @Override
     public void request(int numMessages) {
-        if (numMessages <= 0) {
-            throw new IllegalArgumentException("numMessages: " + numMessages + " (expected: > 0)");
-        }
+        requireNotNegative(numMessages);
         synchronized (this) {
             if (callerClosed) {
                 return;
@@ -403,9 +400,16 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
             event.accept(l);
         } catch (RuntimeException | Error e) {
             logger.error("{}: a call listener failed", method.getFullMethodName(), e);
-            service.close(Status.UNKNOWN.withDescription(APPLICATION_ERROR), new Metadata());
+            service.close(GrpcWire.APPLICATION_ERROR, new Metadata());
         } finally {
             callContext.detach(previous);
+        }
+    }
+
+    /** As grpc-java's calls: asking for no message is allowed, and changes nothing. */
+    private static void requireNotNegative(int numMessages) {
+        if (numMessages < 0) {
+            throw new IllegalArgumentException("numMessages: " + numMessages + " (expected: >= 0)");
         }
     }
 
@@ -414,6 +418,7 @@ final class LocalCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
         @Override
         public void request(int numMessages) {
+            requireNotNegative(numMessages);
             synchronized (LocalCall.this) {
                 if (serviceOver) {
                     return;

@@ -2,6 +2,7 @@ package io.cy.coordinator.transport.local;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -122,6 +123,24 @@ class LocalChannelTest {
         assertThat(service.call.isReady()).isFalse();
         assertThat(caller.events.poll(5, TimeUnit.SECONDS)).isEqualTo("headers");
         assertThat(caller.events.poll(5, TimeUnit.SECONDS)).isEqualTo("message answer on caller");
+    }
+
+    @Test
+    void askingForNoMessageChangesNothingAndANegativeCountIsRefused() throws Exception {
+        final LocalChannel channel = channel(CHAT);
+        final Caller caller = new Caller();
+        final ClientCall<String, String> call = channel.newCall(CHAT, CallOptions.DEFAULT.withExecutor(callerThread));
+        call.start(caller, new Metadata());
+        final ServiceSide service = services.poll(5, TimeUnit.SECONDS);
+
+        call.request(0);
+        service.call.request(0);
+        call.sendMessage("held");
+        assertThat(service.events.poll(200, TimeUnit.MILLISECONDS)).isNull();
+        assertThat(service.call.isReady()).isFalse();
+
+        assertThatThrownBy(() -> call.request(-1)).hasMessage("numMessages: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> service.call.request(-1)).hasMessage("numMessages: -1 (expected: >= 0)");
     }
 
     @Test
