@@ -3,11 +3,8 @@ package io.cy.bridge;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cy.coordinator.transport.netty.NettyTransport;
-import io.cy.sim.SimConfig;
 import io.cy.sim.SimStats;
 import io.cy.sim.SimulatedSidecar;
-import io.grpc.ManagedChannel;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.time.Duration;
@@ -25,24 +22,21 @@ class IdleTimeoutTest {
     private static final Duration LIMIT = Duration.ofMillis(400);
     private static final Duration WAIT = Duration.ofSeconds(15);
 
-    private final NettyTransport upstreamTransport = NettyTransport.create(1, "test-upstream");
+    private SimUpstream upstream;
     private SimulatedSidecar sim;
-    private ManagedChannel channel;
     private BridgeFixture fixture;
 
     @BeforeEach
     void start() throws Exception {
-        sim = SimulatedSidecar.start(SimConfig.builder().listen("127.0.0.1:0").build());
-        channel = upstreamTransport.channelBuilder(sim.endpoint()).build();
-        fixture = new BridgeFixture(channel, c -> c.withIdleTimeout(LIMIT));
+        upstream = SimUpstream.start();
+        sim = upstream.sim;
+        fixture = new BridgeFixture(upstream.channel, c -> c.withIdleTimeout(LIMIT));
     }
 
     @AfterEach
     void stop() {
         fixture.close();
-        channel.shutdownNow();
-        sim.close();
-        upstreamTransport.close();
+        upstream.close();
     }
 
     @Test

@@ -4,10 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cy.coordinator.transport.netty.NettyTransport;
-import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
-import io.grpc.ManagedChannel;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,24 +22,21 @@ class ShutdownTest {
     private static final String SLOW_STREAM = "{\"model\":\"sim\",\"stream\":true,\"max_tokens\":10,"
             + "\"metadata\":{\"sim.gap_ms\":\"50\"},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
-    private final NettyTransport upstreamTransport = NettyTransport.create(1, "test-upstream");
+    private SimUpstream upstream;
     private SimulatedSidecar sim;
-    private ManagedChannel channel;
     private BridgeFixture fixture;
 
     @BeforeEach
     void start() throws Exception {
-        sim = SimulatedSidecar.start(SimConfig.builder().listen("127.0.0.1:0").build());
-        channel = upstreamTransport.channelBuilder(sim.endpoint()).build();
-        fixture = new BridgeFixture(channel);
+        upstream = SimUpstream.start();
+        sim = upstream.sim;
+        fixture = new BridgeFixture(upstream.channel);
     }
 
     @AfterEach
     void stop() {
         fixture.close();
-        channel.shutdownNow();
-        sim.close();
-        upstreamTransport.close();
+        upstream.close();
     }
 
     @Test

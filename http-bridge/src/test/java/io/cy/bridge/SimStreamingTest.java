@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cy.coordinator.transport.netty.NettyTransport;
-import io.cy.sim.SimConfig;
 import io.cy.sim.SimStats;
 import io.cy.sim.SimulatedSidecar;
-import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -34,27 +31,22 @@ class SimStreamingTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
 
     private final ObjectMapper json = new ObjectMapper();
-    private final NettyTransport upstreamTransport = NettyTransport.create(1, "test-upstream");
+    private SimUpstream upstream;
     private SimulatedSidecar sim;
-    private ManagedChannel channel;
     private BridgeFixture fixture;
 
     @BeforeEach
     void start() throws Exception {
-        sim = SimulatedSidecar.start(SimConfig.builder().listen("127.0.0.1:0").build());
-        channel = upstreamTransport.channelBuilder(sim.endpoint())
-                // A small fixed HTTP/2 window, so holding back shows at the sidecar after little data.
-                .flowControlWindow(64 << 10)
-                .build();
-        fixture = new BridgeFixture(channel);
+        // A small fixed HTTP/2 window, so holding back shows at the sidecar after little data.
+        upstream = SimUpstream.start(channel -> channel.flowControlWindow(64 << 10));
+        sim = upstream.sim;
+        fixture = new BridgeFixture(upstream.channel);
     }
 
     @AfterEach
     void stop() {
         fixture.close();
-        channel.shutdownNow();
-        sim.close();
-        upstreamTransport.close();
+        upstream.close();
     }
 
     @Test
@@ -189,7 +181,7 @@ class SimStreamingTest {
 
     @Test
     void upstreamDeadlineIs504() throws Exception {
-        try (BridgeFixture withDeadline = new BridgeFixture(channel, c -> c.withUpstreamDeadline(Duration.ofMillis(300)))) {
+        try (BridgeFixture withDeadline = new BridgeFixture(upstream.channel, c -> c.withUpstreamDeadline(Duration.ofMillis(300)))) {
             final HttpResponse<String> r = withDeadline.post("/v1/chat/completions", "{\"model\":\"sim\","
                     + "\"metadata\":{\"sim.stall_after\":\"0\"},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
             assertThat(r.statusCode()).isEqualTo(504);
