@@ -1,12 +1,9 @@
 package io.cy.bridge;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.sim.SimStats;
 import io.cy.sim.SimulatedSidecar;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,20 +57,9 @@ class IdleTimeoutTest {
                     + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"));
             final RawHttp.Head head = http.readHead();
             assertThat(head.status()).isEqualTo(200);
-            final BufferedReader events = new BufferedReader(new InputStreamReader(http.body(head), UTF_8));
-            int contents = 0;
-            String last = null;
-            String line;
-            while ((line = events.readLine()) != null) {
-                if (line.startsWith("data: ")) {
-                    last = line;
-                    if (line.contains("\"delta\":{\"content\":\"")) {
-                        contents++;
-                    }
-                }
-            }
-            assertThat(contents).isEqualTo(6);
-            assertThat(last).isEqualTo("data: [DONE]");
+            final RawHttp.Completion completion = http.readCompletion(head);
+            assertThat(completion.contents()).isEqualTo(6);
+            assertThat(completion.last()).isEqualTo("data: [DONE]");
             assertThat(sim.stats().callsSucceeded()).isEqualTo(1);
         }
     }

@@ -4,10 +4,12 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.BufferedInputStream;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -91,6 +93,25 @@ final class RawHttp implements AutoCloseable {
             headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
         }
         return new Head(status, headers);
+    }
+
+    /** A streamed completion read to its end: the chunks with content, and the last {@code data:} line. */
+    record Completion(int contents, String last) {}
+
+    /** Reads the event stream of a response whose head was just read, to its end. */
+    Completion readCompletion(Head head) throws IOException {
+        final BufferedReader events = new BufferedReader(new InputStreamReader(body(head), UTF_8));
+        int contents = 0;
+        String last = null;
+        for (String line = events.readLine(); line != null; line = events.readLine()) {
+            if (line.startsWith("data: ")) {
+                last = line;
+                if (line.contains("\"delta\":{\"content\":\"")) {
+                    contents++;
+                }
+            }
+        }
+        return new Completion(contents, last);
     }
 
     /** The decoded body of a chunked response whose head was just read, as it arrives. */

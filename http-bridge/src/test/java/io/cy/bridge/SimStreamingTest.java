@@ -140,20 +140,9 @@ class SimStreamingTest {
 
             // Reading resumes the stream; every token arrives.
             final RawHttp.Head head = http.readHead();
-            final BufferedReader events = new BufferedReader(new InputStreamReader(http.body(head), UTF_8));
-            int contents = 0;
-            String last = null;
-            String line;
-            while ((line = events.readLine()) != null) {
-                if (line.startsWith("data: ")) {
-                    last = line;
-                    if (line.contains("\"delta\":{\"content\":\"")) {
-                        contents++;
-                    }
-                }
-            }
-            assertThat(contents).isEqualTo(chunks);
-            assertThat(last).isEqualTo("data: [DONE]");
+            final RawHttp.Completion completion = http.readCompletion(head);
+            assertThat(completion.contents()).isEqualTo(chunks);
+            assertThat(completion.last()).isEqualTo("data: [DONE]");
             assertThat(stats.callsSucceeded()).isEqualTo(1);
         }
     }
