@@ -74,6 +74,8 @@ public final class CompareCommand {
 
     private final PrintStream out;
     private final PrintStream err;
+    /** The audit database's CPU, when it runs on this machine; set when a comparison starts. */
+    private DatabaseCpu databaseCpu = DatabaseCpu.forUrl(null);
 
     public CompareCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -169,6 +171,7 @@ public final class CompareCommand {
         }
         final MachineLoad.Ticks machineStart = MachineLoad.read();
         final long ownStart = ownCpuNanos();
+        databaseCpu = DatabaseCpu.forUrl(args.auditDb());
 
         err.println("starting the simulated sidecar on " + simEndpoint + "...");
         final ChildProcess sim = ChildProcess.start("simulated sidecar",
@@ -471,6 +474,7 @@ public final class CompareCommand {
                 final long proxyBefore = direct ? -1 : target.proxy().cpuNanos();
                 final long jitBefore = direct ? -1 : target.proxy().jitCpuNanos();
                 final long simBefore = targetSim.cpuNanos();
+                final long dbBefore = databaseCpu.cpuNanos();
                 final Map<String, Long> statusesBefore = direct || target.name().equals(NGINX)
                         ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
                 if (pair == 0) {
@@ -487,6 +491,7 @@ public final class CompareCommand {
                 final long proxyAfter = direct ? -1 : target.proxy().cpuNanos();
                 final long jitAfter = direct ? -1 : target.proxy().jitCpuNanos();
                 final long simAfter = targetSim.cpuNanos();
+                final long dbAfter = databaseCpu.cpuNanos();
                 final Map<String, Long> statusesAfter = direct || target.name().equals(NGINX)
                         ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
                 for (ChildProcess process : direct ? List.of(targetSim) : List.of(targetSim, target.proxy())) {
@@ -500,7 +505,8 @@ public final class CompareCommand {
                     continue;
                 }
                 final H2LoadRun figures = new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                        delta(simBefore, simAfter), H2LoadRun.difference(statusesBefore, statusesAfter));
+                        delta(simBefore, simAfter), delta(dbBefore, dbAfter),
+                        H2LoadRun.difference(statusesBefore, statusesAfter));
                 result.add(target.name(), figures);
                 err.println(String.format(Locale.ROOT, "[%s] pair %d/%d %-16s %s; statuses %s%s", scenario.name(),
                         pair, pairs, target.name(), run, figures.describeStatuses(),
@@ -605,11 +611,13 @@ public final class CompareCommand {
         final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
         final long jitBefore = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
         final long simBefore = sim.cpuNanos();
+        final long dbBefore = databaseCpu.cpuNanos();
         final long clientBefore = ownCpuNanos();
         final LoadResult result = generator.run(plan);
         final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
         final long jitAfter = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
         final long simAfter = sim.cpuNanos();
+        final long dbAfter = databaseCpu.cpuNanos();
         final long clientAfter = ownCpuNanos();
         for (ChildProcess process : target.proxy() == null ? List.of(sim) : List.of(sim, target.proxy())) {
             if (!process.isAlive()) {
@@ -617,8 +625,7 @@ public final class CompareCommand {
             }
         }
         return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                delta(simBefore, simAfter),
-                delta(clientBefore, clientAfter));
+                delta(simBefore, simAfter), delta(dbBefore, dbAfter), delta(clientBefore, clientAfter));
     }
 
     /**
@@ -757,6 +764,11 @@ public final class CompareCommand {
                 .append(" 127.0.0.1; over HTTP, a Netty HTTP/1.1 client on the same event loops, one keep-alive")
                 .append(" connection per call in progress; every call carries the same bearer token; all processes")
                 .append(" share the machine's cores\n");
+        if (databaseCpu.measured()) {
+            out.append("- audit database: PostgreSQL on this machine, on the same cores; its CPU per call is the")
+                    .append(" CPU time of all its processes over each run (every target's, so the runs that write")
+                    .append(" nothing show its background work)\n");
+        }
         out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");

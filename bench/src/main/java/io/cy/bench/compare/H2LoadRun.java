@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 
 /**
  * One h2load run against one target: h2load's report, the CPU time each process spent over it
- * (nanoseconds; -1 where not measured), and the gRPC statuses the calls ended with, counted on
+ * (nanoseconds; -1 where not measured; the audit database's as in {@link RunFigures}), and the gRPC statuses the calls ended with, counted on
  * the target's side because h2load does not read them.
  *
  * @param statuses status name to count over the run (e.g. OK, CANCELLED), as the coordinator's
@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
  *     could not be read
  */
 record H2LoadRun(H2LoadResult h2load, long proxyCpuNanos, long proxyJitCpuNanos, long simCpuNanos,
-        Map<String, Long> statuses) {
+        long databaseCpuNanos, Map<String, Long> statuses) {
 
     static final String OK = "OK";
     static final String CANCELLED = "CANCELLED";
@@ -62,6 +62,10 @@ record H2LoadRun(H2LoadResult h2load, long proxyCpuNanos, long proxyJitCpuNanos,
 
     double simCpuPerCallMicros() {
         return perCall(simCpuNanos);
+    }
+
+    double databaseCpuPerCallMicros() {
+        return perCall(databaseCpuNanos);
     }
 
     private double perCall(long nanos) {

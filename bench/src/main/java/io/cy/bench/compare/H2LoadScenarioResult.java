@@ -15,8 +15,13 @@ import java.util.function.ToDoubleFunction;
  */
 final class H2LoadScenarioResult {
 
-    /** One row of the table. */
-    private record Row(String label, String format, boolean ratio, ToDoubleFunction<H2LoadRun> value) {}
+    /** One row of the table; an optional one is left out when no run has it. */
+    private record Row(String label, String format, boolean ratio, boolean optional, ToDoubleFunction<H2LoadRun> value) {
+
+        Row(String label, String format, boolean ratio, ToDoubleFunction<H2LoadRun> value) {
+            this(label, format, ratio, false, value);
+        }
+    }
 
     private static final List<Row> ROWS = List.of(
             new Row("calls/s", "%.0f", true, r -> r.h2load().callsPerSecond()),
@@ -29,6 +34,7 @@ final class H2LoadScenarioResult {
             new Row("proxy CPU per call (us)", "%.1f", true, H2LoadRun::proxyCpuPerCallMicros),
             new Row("of which in the JIT compiler (us)", "%.1f", false, H2LoadRun::proxyJitCpuPerCallMicros),
             new Row("sim CPU per call (us)", "%.1f", true, H2LoadRun::simCpuPerCallMicros),
+            new Row(Figure.DATABASE_CPU.label(), "%.1f", false, true, H2LoadRun::databaseCpuPerCallMicros),
             new Row("h2load CPU per call (us)", "%.1f", true, r -> r.h2load().cpuPerCallMicros()));
 
     private final Scenario scenario;
@@ -108,6 +114,9 @@ final class H2LoadScenarioResult {
                 .append(c).append(" - ").append(base).append(" |"));
         out.append("\n|---|").append("--:|".repeat(targets.size() + 2 * compared.size())).append('\n');
         for (Row row : ROWS) {
+            if (row.optional() && targets.stream().allMatch(t -> Double.isNaN(median(t, row.value())))) {
+                continue;
+            }
             out.append("| ").append(row.label()).append(" |");
             for (String target : targets) {
                 out.append(' ').append(format(row.format(), median(target, row.value()))).append(" |");

@@ -187,7 +187,7 @@ final class ReplicasRun {
 
     /** The sim and the load generator served both replicas at once: their CPU is not one replica's. */
     private static RunFigures withoutSharedCpu(RunFigures run) {
-        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), -1, -1);
+        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), -1, -1, -1);
     }
 
     /** Two runs made at the same time as one: calls and CPU added, latencies of every call. */
@@ -202,7 +202,8 @@ final class ReplicasRun {
                 x.firstError() != null ? x.firstError() : y.firstError());
         return new RunFigures(both, sum(a.proxyCpuNanos(), b.proxyCpuNanos()),
                 sum(a.proxyJitCpuNanos(), b.proxyJitCpuNanos()),
-                Math.max(a.simCpuNanos(), b.simCpuNanos()), Math.max(a.clientCpuNanos(), b.clientCpuNanos()));
+                Math.max(a.simCpuNanos(), b.simCpuNanos()), Math.max(a.databaseCpuNanos(), b.databaseCpuNanos()),
+                Math.max(a.clientCpuNanos(), b.clientCpuNanos()));
     }
 
     private static Histogram added(Histogram a, Histogram b) {

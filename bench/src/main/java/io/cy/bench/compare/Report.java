@@ -43,6 +43,9 @@ final class Report {
         out.append("--:|".repeat(targets.size() + 2 * compared.size()));
         out.append('\n');
         for (Figure figure : Figure.values()) {
+            if (figure.optional() && targets.stream().allMatch(t -> Double.isNaN(s.median(t, figure)))) {
+                continue;
+            }
             out.append("| ").append(figure.label()).append(" |");
             for (String target : targets) {
                 out.append(' ').append(figure.format(s.median(target, figure))).append(" |");

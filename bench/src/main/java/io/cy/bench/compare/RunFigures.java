@@ -6,10 +6,11 @@ import io.cy.bench.load.LoadResult;
  * One measured run against one target: what the load generator saw, and the CPU time each
  * process spent over the run (nanoseconds; -1 where not measured, e.g. no proxy when direct).
  * {@code proxyJitCpuNanos} is the part of the proxy's time spent in JIT compiler threads (0 for
- * nginx).
+ * nginx); {@code databaseCpuNanos} that of the audit database's server when it runs on this
+ * machine ({@link DatabaseCpu}).
  */
 record RunFigures(LoadResult result, long proxyCpuNanos, long proxyJitCpuNanos, long simCpuNanos,
-        long clientCpuNanos) {
+        long databaseCpuNanos, long clientCpuNanos) {
 
     /** Microseconds of proxy CPU per call started; NaN when not measured. */
     double proxyCpuPerCallMicros() {
@@ -22,6 +23,10 @@ record RunFigures(LoadResult result, long proxyCpuNanos, long proxyJitCpuNanos, 
 
     double simCpuPerCallMicros() {
         return perCallMicros(simCpuNanos);
+    }
+
+    double databaseCpuPerCallMicros() {
+        return perCallMicros(databaseCpuNanos);
     }
 
     double clientCpuPerCallMicros() {

@@ -39,6 +39,23 @@ class ReportTest {
         assertThat(table).contains("| of which in the JIT compiler (us) | n/a | 5.0 | 10.0 |  |  |");
         assertThat(table).contains("| errors | 0 | 0 | 3 |  | +3 |");
         assertThat(table).contains("- errors, coordinator run 1: UNAVAILABLE=3 (first: UNAVAILABLE: gone)");
+        assertThat(table).as("no database on this machine, no row for it").doesNotContain("audit database");
+    }
+
+    @Test
+    void theAuditDatabaseRowShowsItsCpuPerCallWithoutARatio() {
+        final ScenarioResult s = twoPairs("c1", withDatabaseCpu(run(Double.NaN, 100, 0), 0.2),
+                withDatabaseCpu(run(20, 110, 0), 0.3), withDatabaseCpu(run(40, 150, 0), 12.5));
+
+        final String table = new Report("direct", List.of("coordinator")).scenarioTable(s, 2);
+
+        assertThat(table).contains("| audit database CPU per call (us) | 0.2 | 0.3 | 12.5 |  | +12.3 |");
+    }
+
+    /** {@code run} with the audit database's CPU at {@code micros} per call. */
+    private static RunFigures withDatabaseCpu(RunFigures run, double micros) {
+        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), run.simCpuNanos(),
+                (long) (micros * 1000 * run.result().started()), run.clientCpuNanos());
     }
 
     @Test
