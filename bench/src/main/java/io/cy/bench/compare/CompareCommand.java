@@ -65,6 +65,15 @@ public final class CompareCommand {
     private static final Duration WARMUP_SATURATED = Duration.ofSeconds(6);
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
+    /**
+     * h2load's calls take other paths through a coordinator than the load generator's (a client
+     * of another kind, a connection per run), compiled only once h2load runs. A JVM target is
+     * warmed up with h2load until its JIT compilers take at most this share of its CPU over one
+     * warm-up run, as long as {@link #H2LOAD_WARMUP_LIMIT} allows.
+     */
+    static final double JIT_SETTLED_SHARE = 0.03;
+    /** The most warm-up with h2load per target and scenario: the minute of warm-up the issue's own runs had. */
+    private static final Duration H2LOAD_WARMUP_LIMIT = Duration.ofSeconds(60);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
@@ -322,7 +331,10 @@ public final class CompareCommand {
                     + " second sim on 127.0.0.1 TCP (h2load speaks no Unix sockets), through nginx and the "
                     + governed.name() + " (which serves its metrics on an admin listener for this: its"
                     + " llmproxy_requests_total counts the statuses of h2load's calls; the sim's Health counters"
-                    + " count them for direct and nginx); calls cut off when h2load's time is up are not errors\n");
+                    + " count them for direct and nginx); calls cut off when h2load's time is up are not errors;"
+                    + " each JVM target is warmed up with h2load until its JIT compilers take at most "
+                    + Math.round(JIT_SETTLED_SHARE * 100) + " % of its CPU over a warm-up run, for at most "
+                    + H2LOAD_WARMUP_LIMIT.toSeconds() + " s\n");
         }
         return text.toString();
     }
@@ -502,6 +514,10 @@ public final class CompareCommand {
                 if (pair == 0) {
                     err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
                             + length.toSeconds() + " s, connecting again): " + run);
+                    if (!direct && !jitSettled(delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter))) {
+                        warmUntilJitSettles(h2load, scenario, target, connections, streams, length, body, token,
+                                work, length.multipliedBy(2));
+                    }
                     continue;
                 }
                 final H2LoadRun figures = new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
@@ -515,6 +531,41 @@ public final class CompareCommand {
             }
         }
         return result;
+    }
+
+    /**
+     * Whether a JVM's JIT compilers took at most {@link #JIT_SETTLED_SHARE} of its CPU over a run;
+     * true when either figure is unknown, as there is nothing to wait for then.
+     */
+    static boolean jitSettled(long cpuNanos, long jitCpuNanos) {
+        return cpuNanos <= 0 || jitCpuNanos < 0 || jitCpuNanos <= JIT_SETTLED_SHARE * cpuNanos;
+    }
+
+    /** More h2load warm-up runs of {@code length} until the target's JIT has settled or the limit is spent. */
+    private void warmUntilJitSettles(H2Load h2load, Scenario scenario, Target target, int connections, int streams,
+            Duration length, Path body, String token, Path work, Duration spent)
+            throws CompareFailure, IOException, InterruptedException {
+        final ChildProcess proxy = target.proxy();
+        for (int n = 1; spent.plus(length).compareTo(H2LOAD_WARMUP_LIMIT) <= 0; n++) {
+            final long cpuBefore = proxy.cpuNanos();
+            final long jitBefore = proxy.jitCpuNanos();
+            h2load.run(connections, streams, length, body, token, target.endpoint().port(),
+                    work.resolve("h2load-" + scenario.name() + "-" + target.name() + "-warm-up-" + n + ".log"));
+            final long cpu = delta(cpuBefore, proxy.cpuNanos());
+            final long jit = delta(jitBefore, proxy.jitCpuNanos());
+            if (!proxy.isAlive()) {
+                throw new CompareFailure(proxy.describeExit());
+            }
+            spent = spent.plus(length);
+            final boolean settled = jitSettled(cpu, jit);
+            err.println(String.format(Locale.ROOT, "[%s] warm-up, %s: %d s in all; its JIT compilers took %.1f %% of"
+                    + " its CPU over the last %d s%s", scenario.name(), target.name(), spent.toSeconds(),
+                    cpu > 0 && jit >= 0 ? 100.0 * jit / cpu : Double.NaN, length.toSeconds(),
+                    settled ? ", settled" : ""));
+            if (settled) {
+                return;
+            }
+        }
     }
 
     /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
