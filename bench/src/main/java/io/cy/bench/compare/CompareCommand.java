@@ -72,7 +72,7 @@ public final class CompareCommand {
      * warm-up run, as long as {@link #H2LOAD_WARMUP_LIMIT} allows.
      */
     static final double JIT_SETTLED_SHARE = 0.03;
-    /** The most warm-up with h2load per target and scenario: the minute of warm-up the issue's own runs had. */
+    /** The most warm-up with h2load per target and scenario: a minute, as the independent h2load runs had. */
     private static final Duration H2LOAD_WARMUP_LIMIT = Duration.ofSeconds(60);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);

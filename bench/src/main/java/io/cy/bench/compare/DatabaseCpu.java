@@ -15,8 +15,8 @@ import java.util.Set;
  * them, and this is how much; elsewhere it is not measured.
  *
  * <p>Every local PostgreSQL counts, whichever database it serves, so the figure is what the
- * machine's PostgreSQL did over a run: idle databases add their background work (a few µs per
- * second), which the runs of targets that write nothing show.
+ * machine's PostgreSQL did over a run: its background work is in it too, and the runs of targets
+ * that write nothing show how much.
  */
 final class DatabaseCpu {
 
@@ -56,7 +56,7 @@ final class DatabaseCpu {
         }
     }
 
-    /** The host of an authority {@link URI} could not parse as a server one, e.g. {@code user@/run/pg:5432}. */
+    /** The host of an authority {@link URI} does not parse as a server's (a host name with an underscore, say). */
     private static String hostOf(String authority) {
         final String hostPort = authority.substring(authority.lastIndexOf('@') + 1);
         final int colon = hostPort.lastIndexOf(':');

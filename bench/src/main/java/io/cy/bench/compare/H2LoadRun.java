@@ -6,8 +6,9 @@ import java.util.stream.Collectors;
 
 /**
  * One h2load run against one target: h2load's report, the CPU time each process spent over it
- * (nanoseconds; -1 where not measured; the audit database's as in {@link RunFigures}), and the gRPC statuses the calls ended with, counted on
- * the target's side because h2load does not read them.
+ * (nanoseconds; -1 where not measured; the audit database's as in {@link RunFigures}), and the
+ * gRPC statuses the calls ended with, counted on the target's side because h2load does not read
+ * them.
  *
  * @param statuses status name to count over the run (e.g. OK, CANCELLED), as the coordinator's
  *     {@code llmproxy_requests_total} or the sim's Health counters give them; null when they

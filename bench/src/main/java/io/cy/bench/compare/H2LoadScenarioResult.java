@@ -16,7 +16,8 @@ import java.util.function.ToDoubleFunction;
 final class H2LoadScenarioResult {
 
     /** One row of the table; an optional one is left out when no run has it. */
-    private record Row(String label, String format, boolean ratio, boolean optional, ToDoubleFunction<H2LoadRun> value) {
+    private record Row(String label, String format, boolean ratio, boolean optional,
+            ToDoubleFunction<H2LoadRun> value) {
 
         Row(String label, String format, boolean ratio, ToDoubleFunction<H2LoadRun> value) {
             this(label, format, ratio, false, value);
