@@ -66,14 +66,14 @@ public final class CompareCommand {
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
     /**
-     * h2load's calls take other paths through a coordinator than the load generator's (a client
-     * of another kind, a connection per run), compiled only once h2load runs. A JVM target is
-     * warmed up with h2load until its JIT compilers take at most this share of its CPU over one
-     * warm-up run, as long as {@link #H2LOAD_WARMUP_LIMIT} allows.
+     * A scenario's calls take paths through a coordinator the warm-ups before it did not compile
+     * (h2load's, a client of another kind with a connection per run; the bridge's; paced calls).
+     * After a scenario's warm-up run, a JVM target gets more of them until its JIT compilers take
+     * at most this share of its CPU over one, as long as {@link #WARMUP_LIMIT} allows.
      */
     static final double JIT_SETTLED_SHARE = 0.03;
-    /** The most warm-up with h2load per target and scenario: a minute, as the independent h2load runs had. */
-    private static final Duration H2LOAD_WARMUP_LIMIT = Duration.ofSeconds(60);
+    /** The most warm-up per target and scenario: a minute, as the independent h2load runs had. */
+    private static final Duration WARMUP_LIMIT = Duration.ofSeconds(60);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
@@ -331,10 +331,7 @@ public final class CompareCommand {
                     + " second sim on 127.0.0.1 TCP (h2load speaks no Unix sockets), through nginx and the "
                     + governed.name() + " (which serves its metrics on an admin listener for this: its"
                     + " llmproxy_requests_total counts the statuses of h2load's calls; the sim's Health counters"
-                    + " count them for direct and nginx); calls cut off when h2load's time is up are not errors;"
-                    + " each JVM target is warmed up with h2load until its JIT compilers take at most "
-                    + Math.round(JIT_SETTLED_SHARE * 100) + " % of its CPU over a warm-up run, for at most "
-                    + H2LOAD_WARMUP_LIMIT.toSeconds() + " s\n");
+                    + " count them for direct and nginx); calls cut off when h2load's time is up are not errors\n");
         }
         return text.toString();
     }
@@ -546,7 +543,7 @@ public final class CompareCommand {
             Duration length, Path body, String token, Path work, Duration spent)
             throws CompareFailure, IOException, InterruptedException {
         final ChildProcess proxy = target.proxy();
-        for (int n = 1; spent.plus(length).compareTo(H2LOAD_WARMUP_LIMIT) <= 0; n++) {
+        for (int n = 1; spent.plus(length).compareTo(WARMUP_LIMIT) <= 0; n++) {
             final long cpuBefore = proxy.cpuNanos();
             final long jitBefore = proxy.jitCpuNanos();
             h2load.run(connections, streams, length, body, token, target.endpoint().port(),
@@ -557,15 +554,18 @@ public final class CompareCommand {
                 throw new CompareFailure(proxy.describeExit());
             }
             spent = spent.plus(length);
-            final boolean settled = jitSettled(cpu, jit);
-            err.println(String.format(Locale.ROOT, "[%s] warm-up, %s: %d s in all; its JIT compilers took %.1f %% of"
-                    + " its CPU over the last %d s%s", scenario.name(), target.name(), spent.toSeconds(),
-                    cpu > 0 && jit >= 0 ? 100.0 * jit / cpu : Double.NaN, length.toSeconds(),
-                    settled ? ", settled" : ""));
-            if (settled) {
+            reportWarmUp(scenario, target, spent, cpu, jit);
+            if (jitSettled(cpu, jit)) {
                 return;
             }
         }
+    }
+
+    private void reportWarmUp(Scenario scenario, Target target, Duration spent, long cpuNanos, long jitNanos) {
+        err.println(String.format(Locale.ROOT, "[%s] warm-up, %s: %d s in all; its JIT compilers took %.1f %% of"
+                + " its CPU over the last run%s", scenario.name(), target.name(), spent.toSeconds(),
+                cpuNanos > 0 && jitNanos >= 0 ? 100.0 * jitNanos / cpuNanos : Double.NaN,
+                jitSettled(cpuNanos, jitNanos) ? ", settled" : ""));
     }
 
     /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
@@ -614,7 +614,14 @@ public final class CompareCommand {
         for (Target target : targets) {
             err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
                     + scenario.warmup().toSeconds() + " s)");
-            measure(transport, scenario, scenario.warmupPlan(token), target, sim);
+            RunFigures warm = measure(transport, scenario, scenario.warmupPlan(token), target, sim);
+            Duration spent = scenario.warmup();
+            while (target.proxy() != null && !jitSettled(warm.proxyCpuNanos(), warm.proxyJitCpuNanos())
+                    && spent.plus(scenario.warmup()).compareTo(WARMUP_LIMIT) <= 0) {
+                warm = measure(transport, scenario, scenario.warmupPlan(token), target, sim);
+                spent = spent.plus(scenario.warmup());
+                reportWarmUp(scenario, target, spent, warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+            }
         }
         final ScenarioResult result = new ScenarioResult(scenario);
         for (int pair = 1; pair <= pairs; pair++) {
@@ -820,7 +827,9 @@ public final class CompareCommand {
                     .append(" CPU time of all its processes over each run (every target's, so the runs that write")
                     .append(" nothing show its background work)\n");
         }
-        out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each);")
+        out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each,")
+                .append(" more for a JVM until its JIT compilers take at most ").append(Math.round(JIT_SETTLED_SHARE * 100))
+                .append(" % of its CPU over one, for at most ").append(WARMUP_LIMIT.toSeconds()).append(" s in all);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");
         return out.toString();
