@@ -475,7 +475,7 @@ public final class CompareCommand {
                 + streams + ", " + scenario.runs(pairs));
         final H2LoadScenarioResult result = new H2LoadScenarioResult(scenario, connections, streams);
         for (int pair = 0; pair <= pairs; pair++) {
-            for (Target target : targets) {
+            for (Target target : pair == 0 ? targets : turnOrder(targets, pair)) {
                 final boolean direct = target.proxy() == null;
                 final ChildProcess targetSim = direct ? setup.simProcess() : sim;
                 final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
@@ -528,6 +528,21 @@ public final class CompareCommand {
             }
         }
         return result;
+    }
+
+    /**
+     * The targets in the order they run in pair {@code pair} (from 1): as given in odd pairs,
+     * reversed in even ones. The machine's speed drifts during a scenario (other VMs on the host,
+     * the audit database's background work): in one order every time, the same target would
+     * always run last, just before or after the baseline, and take the drift's bias in every pair.
+     */
+    static <T> List<T> turnOrder(List<T> targets, int pair) {
+        if (pair % 2 == 1) {
+            return targets;
+        }
+        final List<T> reversed = new ArrayList<>(targets);
+        Collections.reverse(reversed);
+        return reversed;
     }
 
     /**
@@ -605,7 +620,7 @@ public final class CompareCommand {
         }
     }
 
-    /** Warm-up against every target, then the pairs: every target once per pair, in the same order. */
+    /** Warm-up against every target, then the pairs: every target once per pair (see {@link #turnOrder}). */
     private ScenarioResult loadRuns(NettyTransport transport, Scenario scenario, List<Target> targets,
             ChildProcess sim, int pairs, String token) throws CompareFailure, InterruptedException {
         err.println();
@@ -625,7 +640,7 @@ public final class CompareCommand {
         }
         final ScenarioResult result = new ScenarioResult(scenario);
         for (int pair = 1; pair <= pairs; pair++) {
-            for (Target target : targets) {
+            for (Target target : turnOrder(targets, pair)) {
                 final RunFigures run = measure(transport, scenario, scenario.plan(token), target, sim);
                 result.add(target.name(), run);
                 err.println(progress(scenario, pair, pairs, target, run));
@@ -827,7 +842,8 @@ public final class CompareCommand {
                     .append(" CPU time of all its processes over each run (every target's, so the runs that write")
                     .append(" nothing show its background work)\n");
         }
-        out.append("- each target runs in turn (").append(args.pairs()).append(" pairs, after one warm-up run each,")
+        out.append("- each target runs in turn, in reverse order in every second pair (").append(args.pairs())
+                .append(" pairs, after one warm-up run each,")
                 .append(" more for a JVM until its JIT compilers take at most ").append(Math.round(JIT_SETTLED_SHARE * 100))
                 .append(" % of its CPU over one, for at most ").append(WARMUP_LIMIT.toSeconds()).append(" s in all);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
