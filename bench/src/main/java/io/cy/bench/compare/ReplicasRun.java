@@ -131,15 +131,13 @@ final class ReplicasRun {
         final List<Double> commands = new ArrayList<>();
         final List<Double> scripts = new ArrayList<>();
         for (int pair = 1; pair <= args.pairs(); pair++) {
-            // In odd pairs the one coordinator runs first, in even ones the two (CompareCommand.turnOrder).
+            // In odd pairs the one coordinator runs first, in even ones the two (as CompareCommand.turnOrder).
             final boolean aloneFirst = pair % 2 == 1;
-            RunFigures one = aloneFirst ? measure(whole, whole.plan(token), alone) : null;
+            final RunFigures oneBefore = aloneFirst ? measure(whole, whole.plan(token), alone) : null;
             final RedisCommandCounts before = counts(redisUrl);
             final RunFigures[] two = both(each, each.plan(token), first, second);
             final RedisCommandCounts used = before.until(counts(redisUrl));
-            if (!aloneFirst) {
-                one = measure(whole, whole.plan(token), alone);
-            }
+            final RunFigures one = aloneFirst ? oneBefore : measure(whole, whole.plan(token), alone);
             result.add(LOCAL, one);
             final RunFigures together = together(two[0], two[1]);
             result.add(REPLICA_1, withoutSharedCpu(two[0]));
