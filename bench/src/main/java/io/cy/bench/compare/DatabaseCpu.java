@@ -1,7 +1,10 @@
 package io.cy.bench.compare;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -16,12 +19,20 @@ import java.util.Set;
  *
  * <p>Every local PostgreSQL counts, whichever database it serves, so the figure is what the
  * machine's PostgreSQL did over a run: its background work is in it too, and the runs of targets
- * that write nothing show how much.
+ * that write nothing show how much. That includes processes that ended during the run (autovacuum
+ * workers, backends of closed connections): once the postmaster has reaped them, their CPU is in
+ * its children's times ({@code cutime} and {@code cstime} in {@code /proc/<pid>/stat}), which are
+ * added. A process that ended but is not reaped yet is missed until it is.
  */
 final class DatabaseCpu {
 
     private static final Set<String> LOCAL_HOSTS = Set.of("", "localhost", "127.0.0.1", "[::1]", "::1");
     private static final String EXECUTABLE = "postgres";
+    /** {@code cutime} and {@code cstime}, fields 16 and 17 of {@code /proc/<pid>/stat}, counted from field 3. */
+    private static final int CUTIME = 13;
+    private static final int CSTIME = 14;
+    /** {@code /proc} counts in clock ticks of USER_HZ, 100 per second on Linux's architectures. */
+    private static final long NANOS_PER_TICK = 10_000_000L;
 
     private final boolean measured;
     private final String executable;
@@ -74,8 +85,32 @@ final class DatabaseCpu {
         }
         return ProcessHandle.allProcesses()
                 .filter(this::isServer)
-                .mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L))
+                .mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)
+                        + reapedChildrenCpuNanos(p.pid()))
                 .sum();
+    }
+
+    /**
+     * The CPU time of the children {@code pid} has reaped (and of theirs), from {@code
+     * /proc/<pid>/stat}; 0 where there is no such file (not Linux, or the process is gone).
+     */
+    static long reapedChildrenCpuNanos(long pid) {
+        final String stat;
+        try {
+            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return 0;
+        }
+        // The command name, in parentheses, may hold spaces: the fields are counted after it.
+        final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        if (fields.length <= CSTIME) {
+            return 0;
+        }
+        try {
+            return (Long.parseLong(fields[CUTIME]) + Long.parseLong(fields[CSTIME])) * NANOS_PER_TICK;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private boolean isServer(ProcessHandle p) {

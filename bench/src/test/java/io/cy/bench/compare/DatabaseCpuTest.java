@@ -2,10 +2,13 @@ package io.cy.bench.compare;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +33,54 @@ class DatabaseCpuTest {
         assertThat(DatabaseCpu.forUrl(null).cpuNanos()).isEqualTo(-1);
         assertThat(DatabaseCpu.forUrl("postgresql://db.internal/x").cpuNanos()).isEqualTo(-1);
         assertThat(DatabaseCpu.forUrl("postgresql://127.0.0.1/x").measured()).isTrue();
+    }
+
+    /**
+     * A process of the server's that ran a busy child and reaped it, as the postmaster reaps its
+     * backends and autovacuum workers: the child's CPU is counted though the child is gone. The
+     * shell reports its children's times itself ({@code times}), from the same kernel counters.
+     */
+    @Test
+    void countsTheCpuOfProcessesThatEndedAndWereReaped(@TempDir Path dir) throws Exception {
+        final String name = "cy-bench-db-parent-" + ProcessHandle.current().pid();
+        final Path shell = dir.resolve(name);
+        Files.copy(Path.of("/bin/sh"), shell);
+        Files.setPosixFilePermissions(shell, PosixFilePermissions.fromString("rwx------"));
+        final Path times = dir.resolve("times");
+        final Process parent = new ProcessBuilder(shell.toString(), "-c",
+                // Builtins only after the child, so that nothing else is reaped before the reading.
+                "timeout 0.5 yes > /dev/null; { times; echo end; } > \"$1\"; sleep 60", name,
+                times.toString()).start();
+        try {
+            final long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!written(times) && System.nanoTime() < giveUp && parent.isAlive()) {
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+            final List<String> lines = Files.readAllLines(times);
+            final long children = shellTimeNanos(lines.get(1));
+            assertThat(children).as("the busy child's CPU").isPositive();
+
+            final long measured = new DatabaseCpu(true, name).cpuNanos();
+            assertThat(measured).isBetween(children, children + cpuOf(parent));
+        } finally {
+            parent.destroyForcibly().waitFor();
+        }
+    }
+
+    private static boolean written(Path times) throws IOException {
+        return Files.exists(times) && Files.readAllLines(times).contains("end");
+    }
+
+    /** The sum of a line of the shell's {@code times}, e.g. {@code 0m0.060000s 0m0.230000s}. */
+    private static long shellTimeNanos(String line) {
+        long sum = 0;
+        for (String time : line.trim().split("\\s+")) {
+            final int m = time.indexOf('m');
+            final long minutes = Long.parseLong(time.substring(0, m));
+            final double seconds = Double.parseDouble(time.substring(m + 1, time.length() - 1));
+            sum += TimeUnit.MINUTES.toNanos(minutes) + Math.round(seconds * 1e9);
+        }
+        return sum;
     }
 
     /**
