@@ -3,6 +3,8 @@ package io.cy.coordinator.transport.netty;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.util.ResourceLeakDetector;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -73,6 +75,17 @@ class NettyTransportTest {
         try (NettyTransport transport = NettyTransport.create(3, "netty-transport-test")) {
             assertThat(transport.eventLoops()).hasSize(3).doesNotHaveDuplicates()
                     .allSatisfy(loop -> assertThat(loop.parent()).isSameAs(transport.workerGroup()));
+        }
+    }
+
+    @Test
+    void eventLoopsKeepTheirThreadAndAreNeverSuspended() {
+        try (NettyTransport transport = NettyTransport.create(1, "netty-transport-test")) {
+            final SingleThreadEventExecutor loop = (SingleThreadEventExecutor) transport.eventLoops().get(0);
+
+            assertThat(loop.trySuspend()).isFalse();
+            assertThat(loop.isSuspended()).isFalse();
+            assertThat(loop.submit(() -> true)).succeedsWithin(Duration.ofSeconds(10));
         }
     }
 }
