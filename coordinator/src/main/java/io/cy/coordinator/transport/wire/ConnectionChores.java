@@ -35,8 +35,11 @@ public final class ConnectionChores {
     private ChannelHandlerContext ctx;
     private boolean flushScheduled;
 
-    private long lastReadNanos = System.nanoTime();
-    private long pingSentNanos;
+    // Reads are counted, not timed: a read is on every call's path, a keepalive tick is not, and
+    // the tick only needs to know whether anything was read since the one before.
+    private long reads;
+    private long readsAtLastTick;
+    private boolean pingOutstanding;
     private ScheduledFuture<?> keepalive;
 
     /**
@@ -93,13 +96,14 @@ public final class ConnectionChores {
 
     /** Something was read: the peer is alive. */
     public void onRead() {
-        lastReadNanos = System.nanoTime();
-        pingSentNanos = 0;
+        reads++;
+        pingOutstanding = false;
     }
 
     /**
-     * Pings when nothing was read for {@code time}; runs {@code onTimeout} when nothing is read
-     * within {@code timeout} of a ping. A zero {@code time} means no pings.
+     * Pings when nothing was read for {@code time} (checked every {@code time}, so a ping goes out
+     * between one and two times {@code time} after the last read); runs {@code onTimeout} when
+     * nothing is read within {@code timeout} of a ping. A zero {@code time} means no pings.
      */
     public void startKeepalive(Duration time, Duration timeout, Runnable onTimeout) {
         final long timeNanos = time.toNanos();
@@ -107,15 +111,17 @@ public final class ConnectionChores {
             return;
         }
         keepalive = loop.scheduleWithFixedDelay(() -> {
-            final long now = System.nanoTime();
-            if (pingSentNanos != 0 || now - lastReadNanos < timeNanos || ctx == null) {
+            final boolean readSinceLastTick = reads != readsAtLastTick;
+            readsAtLastTick = reads;
+            if (pingOutstanding || readSinceLastTick || ctx == null) {
                 return;
             }
-            pingSentNanos = now;
-            handler.encoder().writePing(ctx, false, now, ctx.newPromise());
+            pingOutstanding = true;
+            final long readsAtPing = reads;
+            handler.encoder().writePing(ctx, false, System.nanoTime(), ctx.newPromise());
             scheduleFlush();
             loop.schedule(() -> {
-                if (pingSentNanos == now && lastReadNanos - now < 0) {
+                if (pingOutstanding && reads == readsAtPing) {
                     onTimeout.run();
                 }
             }, timeout.toNanos(), TimeUnit.NANOSECONDS);
