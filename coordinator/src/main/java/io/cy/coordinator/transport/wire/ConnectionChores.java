@@ -39,7 +39,8 @@ public final class ConnectionChores {
     // the tick only needs to know whether anything was read since the one before.
     private long reads;
     private long readsAtLastTick;
-    private boolean pingOutstanding;
+    // A ping is unanswered while nothing was read after it.
+    private long readsAtLastPing = -1;
     private ScheduledFuture<?> keepalive;
 
     /**
@@ -97,7 +98,6 @@ public final class ConnectionChores {
     /** Something was read: the peer is alive. */
     public void onRead() {
         reads++;
-        pingOutstanding = false;
     }
 
     /**
@@ -113,15 +113,15 @@ public final class ConnectionChores {
         keepalive = loop.scheduleWithFixedDelay(() -> {
             final boolean readSinceLastTick = reads != readsAtLastTick;
             readsAtLastTick = reads;
-            if (pingOutstanding || readSinceLastTick || ctx == null) {
+            if (readSinceLastTick || reads == readsAtLastPing || ctx == null) {
                 return;
             }
-            pingOutstanding = true;
             final long readsAtPing = reads;
+            readsAtLastPing = readsAtPing;
             handler.encoder().writePing(ctx, false, System.nanoTime(), ctx.newPromise());
             scheduleFlush();
             loop.schedule(() -> {
-                if (pingOutstanding && reads == readsAtPing) {
+                if (reads == readsAtPing) {
                     onTimeout.run();
                 }
             }, timeout.toNanos(), TimeUnit.NANOSECONDS);

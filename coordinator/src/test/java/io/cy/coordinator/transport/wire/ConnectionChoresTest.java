@@ -85,6 +85,16 @@ class ConnectionChoresTest {
     }
 
     @Test
+    void pingsOnceWhileThePingIsUnanswered() {
+        advance(TIME);
+        assertThat(pingsWritten()).isEqualTo(1);
+
+        advance(TIME.multipliedBy(2));
+
+        assertThat(pingsWritten()).isZero();
+    }
+
+    @Test
     void aReadAfterThePingCallsTheTimeoutOffAndPingsAgainWhenIdle() {
         advance(TIME);
         assertThat(pingsWritten()).isEqualTo(1);
