@@ -16,8 +16,13 @@ import java.time.Duration;
  * @param retentionDays monthly partitions whose whole range is older than this are dropped
  * @param partitionsAhead how many months after the current one get a partition in advance
  * @param queueCapacity events held in memory between {@link AuditLog#record} and the batcher
- * @param batchSize the most events in one write to the database
+ * @param batchSize the most events in one batch appended to the spool
  * @param batchInterval the longest an event waits in the batcher for its batch to fill up
+ * @param dbBatchSize the most events in one write to the database (one COPY): the batches
+ *     appended meanwhile go together, up to this many; at least {@code batchSize}
+ * @param dbBatchInterval the least time between the starts of two writes to the database, unless
+ *     {@code dbBatchSize} events are waiting sooner; zero writes as soon as anything waits (what
+ *     waits then goes together)
  * @param maxUnwritten the longest an event may be in memory only, from its recording until it is
  *     on disk in the spool: {@code batchInterval} may take at most half of it, the rest is left
  *     for the write to disk
@@ -40,6 +45,8 @@ public record AuditConfig(
         int queueCapacity,
         int batchSize,
         Duration batchInterval,
+        int dbBatchSize,
+        Duration dbBatchInterval,
         Duration maxUnwritten,
         Path spoolDir,
         long spoolMaxBytes,
@@ -48,6 +55,13 @@ public record AuditConfig(
         int poolSize,
         Duration connectTimeout,
         Duration writeTimeout) {
+
+    /** Events in one COPY at most: its rows are held in memory until it ends. */
+    public static final int MAX_DB_BATCH_SIZE = 1_000_000;
+    /** Rows reach the database at least this often while it is up. */
+    public static final Duration MAX_DB_BATCH_INTERVAL = Duration.ofMinutes(1);
+    /** {@code audit.db_batch_size} unless set: enough rows per COPY that PostgreSQL's cost per statement is small. */
+    public static final int DEFAULT_DB_BATCH_SIZE = 10_000;
 
     /** What is kept of a call's prompt: nothing (the default), its SHA-256, or the whole text. */
     public enum StorePrompts { NONE, SHA256, FULL }
@@ -66,6 +80,7 @@ public record AuditConfig(
     public AuditConfig {
         requireNonNull(storePrompts, "storePrompts");
         requireNonNull(batchInterval, "batchInterval");
+        requireNonNull(dbBatchInterval, "dbBatchInterval");
         requireNonNull(maxUnwritten, "maxUnwritten");
         requireNonNull(spoolDir, "spoolDir");
         requireNonNull(onUnavailable, "onUnavailable");
@@ -78,6 +93,15 @@ public record AuditConfig(
         if (batchSize > queueCapacity) {
             throw new IllegalArgumentException("audit.batch_size: " + batchSize
                     + " (expected: <= audit.queue_capacity " + queueCapacity + ")");
+        }
+        if (dbBatchSize < batchSize) {
+            throw new IllegalArgumentException("audit.db_batch_size: " + dbBatchSize
+                    + " (expected: >= audit.batch_size " + batchSize + ")");
+        }
+        atMost("audit.db_batch_size", dbBatchSize, MAX_DB_BATCH_SIZE);
+        if (dbBatchInterval.isNegative() || dbBatchInterval.compareTo(MAX_DB_BATCH_INTERVAL) > 0) {
+            throw new IllegalArgumentException("audit.db_batch_interval: " + dbBatchInterval
+                    + " (expected: >= 0 and <= " + MAX_DB_BATCH_INTERVAL + ")");
         }
         positive("audit.batch_interval", batchInterval);
         positive("audit.max_unwritten", maxUnwritten);
@@ -114,6 +138,8 @@ public record AuditConfig(
                 .queueCapacity(queueCapacity)
                 .batchSize(batchSize)
                 .batchInterval(batchInterval)
+                .dbBatchSize(dbBatchSize)
+                .dbBatchInterval(dbBatchInterval)
                 .maxUnwritten(maxUnwritten)
                 .spoolMaxBytes(spoolMaxBytes)
                 .spoolFsync(spoolFsync)
@@ -129,7 +155,8 @@ public record AuditConfig(
         return "AuditConfig[db=" + (dbUrl == null ? "<unset>" : dbUrl.redacted())
                 + ", storePrompts=" + storePrompts + ", retentionDays=" + retentionDays
                 + ", partitionsAhead=" + partitionsAhead + ", queueCapacity=" + queueCapacity
-                + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval + ", maxUnwritten=" + maxUnwritten
+                + ", batchSize=" + batchSize + ", batchInterval=" + batchInterval + ", dbBatchSize=" + dbBatchSize
+                + ", dbBatchInterval=" + dbBatchInterval + ", maxUnwritten=" + maxUnwritten
                 + ", spoolDir=" + spoolDir
                 + ", spoolMaxBytes=" + spoolMaxBytes + ", spoolFsync=" + spoolFsync
                 + ", onUnavailable=" + onUnavailable + ", poolSize=" + poolSize
@@ -139,6 +166,12 @@ public record AuditConfig(
     private static void atLeast(String setting, long value, long min) {
         if (value < min) {
             throw new IllegalArgumentException(setting + ": " + value + " (expected: >= " + min + ")");
+        }
+    }
+
+    private static void atMost(String setting, long value, long max) {
+        if (value > max) {
+            throw new IllegalArgumentException(setting + ": " + value + " (expected: <= " + max + ")");
         }
     }
 
@@ -157,6 +190,9 @@ public record AuditConfig(
         private int queueCapacity = 65_536;
         private int batchSize = 1000;
         private Duration batchInterval = Duration.ofMillis(200);
+        /** Null: {@link #DEFAULT_DB_BATCH_SIZE}, or {@code batchSize} if that is more. */
+        private Integer dbBatchSize;
+        private Duration dbBatchInterval = Duration.ofSeconds(1);
         private Duration maxUnwritten = Duration.ofSeconds(1);
         private final Path spoolDir;
         private long spoolMaxBytes = 1L << 30;
@@ -206,6 +242,16 @@ public record AuditConfig(
             return this;
         }
 
+        public Builder dbBatchSize(int dbBatchSize) {
+            this.dbBatchSize = dbBatchSize;
+            return this;
+        }
+
+        public Builder dbBatchInterval(Duration dbBatchInterval) {
+            this.dbBatchInterval = dbBatchInterval;
+            return this;
+        }
+
         public Builder maxUnwritten(Duration maxUnwritten) {
             this.maxUnwritten = maxUnwritten;
             return this;
@@ -243,7 +289,8 @@ public record AuditConfig(
 
         public AuditConfig build() {
             return new AuditConfig(dbUrl, storePrompts, retentionDays, partitionsAhead, queueCapacity, batchSize,
-                    batchInterval, maxUnwritten, spoolDir, spoolMaxBytes, spoolFsync, onUnavailable, poolSize, connectTimeout,
+                    batchInterval, dbBatchSize != null ? dbBatchSize : Math.max(DEFAULT_DB_BATCH_SIZE, batchSize),
+                    dbBatchInterval, maxUnwritten, spoolDir, spoolMaxBytes, spoolFsync, onUnavailable, poolSize, connectTimeout,
                     writeTimeout);
         }
     }

@@ -275,7 +275,7 @@ final class Spool implements AutoCloseable {
         }
         if (kept != null) {
             reader.position = kept.end;
-            return new Chunk(kept.events, kept.end, sealed && kept.end == size, false);
+            return new Chunk(kept.events, kept.start, kept.end, sealed && kept.end == size, false);
         }
         return reader.read(max, limit, sealed && limit == size);
     }
@@ -408,16 +408,19 @@ final class Spool implements AutoCloseable {
 
     /** Events read from one segment, and where reading stopped. */
     static final class Chunk {
-        static final Chunk EMPTY = new Chunk(List.of(), 0, false, false);
+        static final Chunk EMPTY = new Chunk(List.of(), 0, 0, false, false);
 
         final List<AuditEvent> events;
+        /** Where its records start and end in the segment. */
+        final long start;
         final long end;
         final boolean endOfSegment;
         /** Read back from the segment's file, rather than handed on as appended. */
         final boolean fromFile;
 
-        Chunk(List<AuditEvent> events, long end, boolean endOfSegment, boolean fromFile) {
+        Chunk(List<AuditEvent> events, long start, long end, boolean endOfSegment, boolean fromFile) {
             this.events = events;
+            this.start = start;
             this.end = end;
             this.endOfSegment = endOfSegment;
             this.fromFile = fromFile;
@@ -467,6 +470,7 @@ final class Spool implements AutoCloseable {
                 channel = FileChannel.open(path, StandardOpenOption.READ);
             }
             channel.position(position);
+            final long start = position;
             final List<AuditEvent> events = new ArrayList<>(Math.min(max, 1024));
             while (events.size() < max && position < size) {
                 final AuditEvent e = readRecord(size);
@@ -475,7 +479,7 @@ final class Spool implements AutoCloseable {
                 }
                 events.add(e);
             }
-            return new Chunk(events, position, sealed && position >= size, true);
+            return new Chunk(events, start, position, sealed && position >= size, true);
         }
 
         /** The next record, or null when the rest of the segment is unreadable (logged). */

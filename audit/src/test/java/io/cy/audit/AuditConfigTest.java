@@ -21,6 +21,8 @@ class AuditConfigTest {
         assertThat(c.queueCapacity()).isEqualTo(65_536);
         assertThat(c.batchSize()).isEqualTo(1000);
         assertThat(c.batchInterval()).isEqualTo(Duration.ofMillis(200));
+        assertThat(c.dbBatchSize()).isEqualTo(10_000);
+        assertThat(c.dbBatchInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.maxUnwritten()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.spoolDir()).isEqualTo(SPOOL);
         assertThat(c.spoolMaxBytes()).isEqualTo(1L << 30);
@@ -45,12 +47,29 @@ class AuditConfigTest {
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).batchInterval(Duration.ofMillis(600)).build())
                 .hasMessage("audit.batch_interval: PT0.6S (expected: <= half of audit.max_unwritten PT1S, "
                         + "the other half left for the write to disk)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).dbBatchSize(999).build())
+                .hasMessage("audit.db_batch_size: 999 (expected: >= audit.batch_size 1000)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).dbBatchSize(1_000_001).build())
+                .hasMessage("audit.db_batch_size: 1000001 (expected: <= 1000000)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).dbBatchInterval(Duration.ofMillis(-1)).build())
+                .hasMessage("audit.db_batch_interval: PT-0.001S (expected: >= 0 and <= PT1M)");
+        assertThatThrownBy(() -> AuditConfig.builder(SPOOL).dbBatchInterval(Duration.ofMinutes(2)).build())
+                .hasMessage("audit.db_batch_interval: PT2M (expected: >= 0 and <= PT1M)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).maxUnwritten(Duration.ZERO).build())
                 .hasMessage("audit.max_unwritten: PT0S (expected: > 0)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).spoolMaxBytes(1000).build())
                 .hasMessage("audit.spool_max_bytes: 1000 (expected: >= 65536)");
         assertThatThrownBy(() -> AuditConfig.builder(SPOOL).poolSize(1).build())
                 .hasMessage("audit.pool_size: 1 (expected: >= 2)");
+    }
+
+    @Test
+    void theDatabaseBatchIsAtLeastTheSpoolBatchUnlessSet() {
+        assertThat(AuditConfig.builder(SPOOL).queueCapacity(100_000).batchSize(20_000).build().dbBatchSize())
+                .isEqualTo(20_000);
+        assertThat(AuditConfig.builder(SPOOL).batchSize(10).dbBatchSize(30).build().dbBatchSize()).isEqualTo(30);
+        assertThat(AuditConfig.builder(SPOOL).dbBatchInterval(Duration.ZERO).build().dbBatchInterval())
+                .isEqualTo(Duration.ZERO);
     }
 
     @Test

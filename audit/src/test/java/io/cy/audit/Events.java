@@ -11,6 +11,11 @@ final class Events {
 
     /** A finished call of {@code tenant}, ending at {@code end}. */
     static AuditEvent call(String tenant, Instant end, int n) {
+        return call(tenant, end, n, "User: Hello " + n + "\nAssistant:", AuditConfig.StorePrompts.SHA256);
+    }
+
+    /** A call whose prompt is kept as {@code policy} says. */
+    static AuditEvent call(String tenant, Instant end, int n, String prompt, AuditConfig.StorePrompts policy) {
         return AuditEvent.builder(AuditEvent.Kind.CALL)
                 .traceId("trace-" + tenant + "-" + n)
                 .startTime(end.minusMillis(250))
@@ -33,7 +38,7 @@ final class Events {
                 .bytesOut(1800 + n)
                 .quotaDecision("allowed")
                 .cancelledByClient(false)
-                .prompt("User: Hello " + n + "\nAssistant:", AuditConfig.StorePrompts.SHA256)
+                .prompt(prompt, policy)
                 .build();
     }
 

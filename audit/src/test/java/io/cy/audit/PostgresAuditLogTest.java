@@ -281,7 +281,7 @@ class PostgresAuditLogTest {
     @Test
     void aFullBatchIsWrittenWithoutWaitingForTheBatchInterval() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
-        // Only the event that completes a batch can get it written before the hour is up.
+        // Only the event that completes a batch can get it written before the minute is up.
         final PostgresAuditLog log =
                 startWithDatabaseUp(config(db.url()).batchSize(50).batchInterval(Duration.ofHours(1)).maxUnwritten(Duration.ofHours(2)));
         for (int i = 0; i < 49; i++) {
@@ -305,6 +305,69 @@ class PostgresAuditLogTest {
         final List<UUID> ids = recordConcurrently(log, 250);
         await("1000 rows", () -> Rows.countIfPresent(db) == ids.size());
         assertThat(Rows.ids(db)).isEqualTo(new HashSet<>(ids));
+    }
+
+    @Test
+    void batchesAppendedWithinTheDatabaseIntervalGoInOneWrite() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = startWithDatabaseUp(config(db.url()).batchSize(10)
+                .dbBatchInterval(Duration.ofMinutes(1)));
+        // After a quiet spell the first write goes at once.
+        assertThat(log.record(Events.call("acme", next(), 0))).isTrue();
+        await("the first event in the table", () -> Rows.countIfPresent(db) == 1);
+
+        for (int i = 1; i <= 50; i++) {
+            assertThat(log.record(Events.call("acme", next(), i))).isTrue();
+        }
+        // Five batches or more on disk in the spool, waiting for the interval.
+        await("the 50 events in the spool", () -> "0".equals(log.metrics().get("audit_queue")));
+        assertThat(Rows.count(db)).isEqualTo(1);
+
+        // Closing writes what waits, all in one COPY.
+        log.close(Duration.ofSeconds(10));
+        assertThat(Rows.perWrite(db)).containsExactly(1L, 50L);
+        assertThat(log.metrics()).containsEntry("audit_spool_bytes", "0");
+    }
+
+    @Test
+    void aWriteGoesBeforeTheIntervalOnceDbBatchSizeEventsWait() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = startWithDatabaseUp(config(db.url()).batchSize(10).dbBatchSize(30)
+                .dbBatchInterval(Duration.ofMinutes(1)));
+        assertThat(log.record(Events.call("acme", next(), 0))).isTrue();
+        await("the first event in the table", () -> Rows.countIfPresent(db) == 1);
+
+        for (int i = 1; i <= 60; i++) {
+            assertThat(log.record(Events.call("acme", next(), i))).isTrue();
+        }
+        // Only audit.db_batch_size can get them written before the minute is up: batches of up to 10
+        // are gathered while another fits under 30, so each write takes 21 to 30 events.
+        await("a write of the events that waited", () -> Rows.count(db) > 1);
+        log.close(Duration.ofSeconds(10));
+        final List<Long> perWrite = Rows.perWrite(db);
+        assertThat(perWrite.get(0)).isEqualTo(1);
+        assertThat(perWrite.get(1)).isBetween(21L, 30L);
+        assertThat(perWrite).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(30));
+        assertThat(perWrite.stream().mapToLong(Long::longValue).sum()).isEqualTo(61);
+    }
+
+    @Test
+    void aWriteGoesBeforeTheIntervalOnceItsEventsAreLarge() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = startWithDatabaseUp(config(db.url()).batchSize(1)
+                .storePrompts(AuditConfig.StorePrompts.FULL).dbBatchInterval(Duration.ofMinutes(1)));
+        assertThat(log.record(Events.call("acme", next(), 0))).isTrue();
+        await("the first event in the table", () -> Rows.countIfPresent(db) == 1);
+
+        final String prompt = "x".repeat(1 << 20);
+        final long perWrite = DatabaseSink.MAX_GATHERED_BYTES / prompt.length();
+        for (int i = 1; i <= perWrite + 2; i++) {
+            assertThat(log.record(Events.call("acme", next(), i, prompt, AuditConfig.StorePrompts.FULL))).isTrue();
+        }
+        // 10,000 events would fit, but not their bytes: the first 8 MiB go before the minute is up.
+        await("a write of the large events", () -> Rows.count(db) > 1);
+        log.close(Duration.ofSeconds(10));
+        assertThat(Rows.perWrite(db)).containsExactly(1L, perWrite, 2L);
     }
 
     @Test

@@ -99,6 +99,22 @@ final class Rows {
         return db.count("SELECT count(*) FROM cy_audit.audit_event");
     }
 
+    /**
+     * Rows per write to the table, in the order written: the rows of one COPY (or one insert)
+     * share the transaction that wrote them.
+     */
+    static List<Long> perWrite(TestDatabase.Db db) throws SQLException {
+        final List<Long> counts = new ArrayList<>();
+        try (var c = db.connect(); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM cy_audit.audit_event GROUP BY xmin::text "
+                     + "ORDER BY min(ingest_seq)")) {
+            while (rs.next()) {
+                counts.add(rs.getLong(1));
+            }
+        }
+        return counts;
+    }
+
     /** 0 when the table does not exist yet. */
     static long countIfPresent(TestDatabase.Db db) throws SQLException {
         if (db.count("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

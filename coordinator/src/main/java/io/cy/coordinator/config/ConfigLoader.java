@@ -268,7 +268,11 @@ public final class ConfigLoader {
         }
         final Path embeddedDatabaseDir = embeddedDatabaseDir(audit, spoolDir);
         try {
-            return new CoordinatorConfig.Audit(io.cy.audit.AuditConfig.builder(Path.of(spoolDir))
+            final io.cy.audit.AuditConfig.Builder builder = io.cy.audit.AuditConfig.builder(Path.of(spoolDir));
+            if (!audit.string("db_batch_size").isEmpty()) {
+                builder.dbBatchSize(audit.intIn("db_batch_size", 1, io.cy.audit.AuditConfig.MAX_DB_BATCH_SIZE));
+            }
+            return new CoordinatorConfig.Audit(builder
                     .dbUrl(dbUrl)
                     .storePrompts(choice(audit, "store_prompts", io.cy.audit.AuditConfig.StorePrompts.class))
                     .retentionDays(audit.intIn("retention_days", 1, 36500))
@@ -276,6 +280,7 @@ public final class ConfigLoader {
                     .queueCapacity(audit.intIn("queue_capacity", 16, 16_777_216))
                     .batchSize(audit.intIn("batch_size", 1, 100_000))
                     .batchInterval(audit.duration("batch_interval", Duration.ofMillis(1)))
+                    .dbBatchInterval(audit.duration("db_batch_interval", Duration.ZERO))
                     .maxUnwritten(audit.duration("max_unwritten", Duration.ofMillis(10)))
                     .spoolMaxBytes(audit.intIn("spool_max_bytes", 65536, Integer.MAX_VALUE))
                     .spoolFsync(audit.bool("spool_fsync"))
