@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * statement's first 1,000 rows, and allocates their memory afresh), and a write per batch is one
  * per {@code audit.batch_interval} at most, a fifth of a second by default. The events wait in the
  * spool meanwhile, already on disk: the interval delays when rows can be queried, not whether
- * they are kept.
+ * they are kept. Nor does it hold up a filling spool: a write never goes past the end of a
+ * segment, so one starts as soon as the oldest segment is sealed, and a segment is at most an
+ * eighth of {@code audit.spool_max_bytes}.
  *
  * <p>Up and down: at start, and whenever the {@link DatabaseProbe} has reached a database that
  * was down, the schema is migrated (once per process) and partitions are maintained; the database

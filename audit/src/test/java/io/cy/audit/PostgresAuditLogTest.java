@@ -371,6 +371,26 @@ class PostgresAuditLogTest {
     }
 
     @Test
+    void aFullSpoolIsWrittenWithoutWaitingForTheDatabaseInterval() throws Exception {
+        final TestDatabase.Db db = TestDatabase.create();
+        final PostgresAuditLog log = startWithDatabaseUp(config(db.url()).batchSize(10).spoolMaxBytes(64 * 1024)
+                .dbBatchInterval(Duration.ofMinutes(1)));
+        assertThat(log.record(Events.call("acme", next(), 0))).isTrue();
+        await("the first event in the table", () -> Rows.countIfPresent(db) == 1);
+
+        // Some 300 KiB of events through a spool of 64 KiB: only writes make room, so they cannot
+        // wait for the minute. A write ends where a segment (8 KiB here) does.
+        for (int i = 1; i <= 1000; i++) {
+            assertThat(log.record(Events.call("acme", next(), i))).isTrue();
+        }
+        await("every event through the spool", () -> log.batcher().spooled() == 1001);
+        // The last of them wait for the minute, or for the close.
+        log.close(Duration.ofSeconds(10));
+        assertThat(Rows.count(db)).isEqualTo(1001);
+        assertThat(log.metrics()).containsEntry("audit_dropped", "0");
+    }
+
+    @Test
     void theWriterRollsPartitionsByItsClock() throws Exception {
         final TestDatabase.Db db = TestDatabase.create();
         final SettableClock clock = new SettableClock(Instant.parse("2026-01-15T12:00:00Z"));
