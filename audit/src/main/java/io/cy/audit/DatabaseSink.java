@@ -88,9 +88,10 @@ final class DatabaseSink implements Runnable {
     /** Failed attempts to bring the database up in a row, though the probe reached it (e.g. a failing migration). */
     private int failedTries;
     private long notBeforeNanos;
-    /** Chunks read from the spool for the next write, in order; the last one's end is what it commits. */
+    /** The events of the chunks read for the next write, in order, and their bytes in the spool. */
     private final List<AuditEvent> gathered = new ArrayList<>();
     private long gatheredBytes;
+    /** The last of those chunks, whose end the write commits; null when none is gathered. */
     private Spool.Chunk lastGathered;
     /** When the last write started; long enough ago at start that the first one goes at once. */
     private long lastWriteNanos;
