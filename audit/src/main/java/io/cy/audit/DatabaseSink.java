@@ -55,8 +55,9 @@ final class DatabaseSink implements Runnable {
     private static final Logger logger = LoggerFactory.getLogger(DatabaseSink.class);
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     /**
-     * Spool bytes gathered for one write at most, whatever {@code audit.db_batch_size} allows:
-     * events that carry whole prompts are large, and a write holds all of them in memory.
+     * Spool bytes after which no more chunks join a write, whatever {@code audit.db_batch_size}
+     * allows: events that carry whole prompts are large, and a write holds all of them in memory.
+     * The chunk that crosses it still goes, so a write holds at most this and one batch.
      */
     static final long MAX_GATHERED_BYTES = 8L << 20;
 
