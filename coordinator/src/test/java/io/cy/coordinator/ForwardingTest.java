@@ -11,8 +11,13 @@ import io.cy.llm.proto.StreamPredictResponse;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -151,6 +156,41 @@ class ForwardingTest {
         assertThat(summary.cancelledByClient()).isFalse();
         assertThat(stack.summaries).isEmpty();
         assertThat(stack.coordinator.activeCalls()).isZero();
+    }
+
+    @Test
+    void theClientHasItsTrailersBeforeTheCallEndIsRecorded() throws Exception {
+        final CompletableFuture<Result> result = new CompletableFuture<>();
+        final CompletableFuture<Boolean> endedBeforeRecorded = new CompletableFuture<>();
+        // On the event loop. Were the call recorded before the turn's flush, its trailers would
+        // wait behind this listener, and the client could not end its call while it waits.
+        stack.atCallEnd = summary -> endedBeforeRecorded.complete(endsWithin(result, Duration.ofSeconds(5)));
+        final Thread client = new Thread(() -> {
+            try {
+                result.complete(call(stack.coordinatorChannel(), request(5)));
+            } catch (Exception e) {
+                result.completeExceptionally(e);
+            }
+        });
+        client.start();
+
+        assertThat(endedBeforeRecorded.get(TestStack.TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(result.get(TestStack.TIMEOUT.toSeconds(), TimeUnit.SECONDS).chunks()).hasSize(5);
+        client.join();
+    }
+
+    private static boolean endsWithin(CompletableFuture<Result> result, Duration wait) {
+        try {
+            result.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return false;
+        }
     }
 
     private static List<StreamPredictResponse> withoutTimings(List<StreamPredictResponse> responses) {

@@ -44,6 +44,8 @@ final class TestStack implements AutoCloseable {
     final BlockingQueue<CallSummary> summaries = new ArrayBlockingQueue<>(10_000);
     /** The logging MDC as each call-end listener saw it, in the order of {@link #summaries}. */
     final BlockingQueue<Map<String, String>> mdcAtCallEnd = new ArrayBlockingQueue<>(10_000);
+    /** Runs in the call-end listener, on its thread, before the summary is queued. */
+    volatile Consumer<CallSummary> atCallEnd = summary -> { };
     private final NettyTransport clientTransport = NettyTransport.create(1, "test-client");
     private final List<ManagedChannel> channels = new ArrayList<>();
 
@@ -63,6 +65,7 @@ final class TestStack implements AutoCloseable {
         try {
             final var config = ConfigLoader.fromYaml(yaml, environment).config();
             coordinator = Coordinator.start(config, summary -> {
+                atCallEnd.accept(summary);
                 final Map<String, String> mdc = org.slf4j.MDC.getCopyOfContextMap();
                 mdcAtCallEnd.offer(mdc == null ? Map.of() : mdc);
                 summaries.offer(summary);

@@ -2,7 +2,8 @@ package io.cy.coordinator.service;
 
 /**
  * Told about every call once it has ended, on the thread that ended it (often a Netty event
- * loop): implementations must not block and must not throw.
+ * loop; there after the turn's flush, so the client has its trailers before this runs):
+ * implementations must not block and must not throw.
  */
 @FunctionalInterface
 public interface CallEndListener {

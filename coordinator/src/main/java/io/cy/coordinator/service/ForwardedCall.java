@@ -384,7 +384,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             ended = true;
             settleQuota(0, false);
             serverCall.close(status, trailersWithTraceId(null));
-            finish(status, null, 0, 0, -1);
+            finishAfterTheTurn(status, null, 0, 0, -1);
             return;
         }
         startOn(sidecar);
@@ -437,7 +437,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
                 final Metadata pushback = trailers != null ? trailers : QueueRefusal.unavailable();
                 settleQuota(0, false);
                 serverCall.close(status, trailersWithTraceId(pushback));
-                finish(status, null, 0, 0, -1);
+                finishAfterTheTurn(status, null, 0, 0, -1);
                 return true;
             default:
                 return false;
@@ -492,7 +492,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             ended = true;
             settleQuota(0, false);
             serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
-            finish(refusal.status(), null, 0, 0, -1);
+            finishAfterTheTurn(refusal.status(), null, 0, 0, -1);
             return;
         }
         queuedIn = queue;
@@ -565,7 +565,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             }
             settleQuota(0, false);
             serverCall.close(refusal.status(), trailersWithTraceId(refusal.trailers()));
-            finish(refusal.status(), null, 0, 0, -1);
+            finishAfterTheTurn(refusal.status(), null, 0, 0, -1);
         }
     }
 
@@ -630,7 +630,7 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             ended = true;
         }
         serverCall.close(status, trailersWithTraceId(trailers));
-        finish(status, null, 0, 0, -1);
+        finishAfterTheTurn(status, null, 0, 0, -1);
     }
 
     private Metadata trailersWithTraceId(Metadata trailers) {
@@ -712,8 +712,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             if (cancelled == null) {
                 serverCall.close(outcome, closed.headersSent() ? trailers : trailersWithTraceId(trailers));
             }
-            finish(cancelled != null ? cancelled : outcome, closed.sidecar(), closed.delivered(), closed.bytesOut(),
-                    closed.firstMessageNanos());
+            finishAfterTheTurn(cancelled != null ? cancelled : outcome, closed.sidecar(), closed.delivered(),
+                    closed.bytesOut(), closed.firstMessageNanos());
         } catch (RuntimeException e) {
             try (CallTrace.LogScope ignored = trace.logScope(traceId)) {
                 logger.error("StreamPredict trace_id={} failed while closing", traceId, e);
@@ -801,10 +801,36 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
         return r == null ? 0 : Quotas.estimatePromptTokens(r);
     }
 
+    /**
+     * {@link #finish} once the client's call was closed: on the event loop, after the turn's flush.
+     * The trailers just written go out with that flush, and the call's bookkeeping (audit, metrics,
+     * access log, trace) would otherwise run before it, on the client's time; grpc-java likewise
+     * tells a call's observers of its end once the trailers are written. The call's duration still
+     * ends here. Anything the client must find settled when it starts its next call (its quota) is
+     * settled before the close.
+     */
+    private void finishAfterTheTurn(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
+        final long endNanos = System.nanoTime();
+        if (loop == null) {
+            finish(status, sidecar, chunks, bytesOut, firstChunkNanos, endNanos);
+            return;
+        }
+        try {
+            // The flush was queued by the turn's first write, so it runs before this.
+            loop.execute(() -> finish(status, sidecar, chunks, bytesOut, firstChunkNanos, endNanos));
+        } catch (RejectedExecutionException e) {
+            finish(status, sidecar, chunks, bytesOut, firstChunkNanos, endNanos); // the loop is gone: record it here
+        }
+    }
+
     private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos) {
+        finish(status, sidecar, chunks, bytesOut, firstChunkNanos, System.nanoTime());
+    }
+
+    private void finish(Status status, Sidecar sidecar, long chunks, long bytesOut, long firstChunkNanos,
+                        long now) {
         forwarder.callEnded();
         settleQuota(chunks, sidecar != null);
-        final long now = System.nanoTime();
         final StreamPredictRequest r = request;
         final Route routed = route;
         try {
