@@ -9,6 +9,7 @@ import io.cy.coordinator.logs.LogFormat;
 import io.cy.coordinator.redis.SharedRoutesException;
 import io.cy.coordinator.config.CoordinatorConfig;
 import io.cy.coordinator.service.AccessLog;
+import io.cy.coordinator.service.AccessLogAppender;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import java.io.IOException;
 import java.io.InputStream;
@@ -174,6 +175,12 @@ public final class Main {
      * run alongside the coordinator's graceful shutdown and stop logging in the middle of it.
      */
     private static void stopLogging() {
+        // First the access log, while stdout's appender still takes its lines: logback stops the
+        // root logger's appenders before those of other loggers.
+        final AccessLogAppender accessLog = AccessLogAppender.configured();
+        if (accessLog != null) {
+            accessLog.stop();
+        }
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext) {
             ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
         }

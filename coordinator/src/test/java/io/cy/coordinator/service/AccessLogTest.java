@@ -2,16 +2,22 @@ package io.cy.coordinator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
-import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.AppenderBase;
+import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.util.Duration;
+import io.cy.coordinator.Eventually;
 import io.cy.coordinator.auth.Identity;
 import io.grpc.Status;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,17 +79,17 @@ class AccessLogTest {
 
     @Test
     void linesLeaveThroughABoundedQueueThatNeverBlocksTheCaller() {
-        final List<AsyncAppender> async = new ArrayList<>();
+        final List<AccessLogAppender> queued = new ArrayList<>();
         for (var it = access.iteratorForAppenders(); it.hasNext(); ) {
-            final Appender<ILoggingEvent> appender = it.next();
-            if (appender instanceof AsyncAppender) {
-                async.add((AsyncAppender) appender);
+            if (it.next() instanceof AccessLogAppender appender) {
+                queued.add(appender);
             }
         }
-        assertThat(async).as("logback.xml: the access log's appender").singleElement().satisfies(appender -> {
-            assertThat(appender.isNeverBlock()).isTrue();
-            assertThat(appender.getQueueSize()).isBetween(1, 65_536);
-            assertThat(appender.getDiscardingThreshold()).as("INFO lines are not discarded early").isZero();
+        assertThat(queued).as("logback.xml: the access log's appender").singleElement().satisfies(appender -> {
+            assertThat(appender.isStarted()).isTrue();
+            assertThat(appender.getQueueSize()).isBetween(2, 65_536);
+            assertThat(appender.getFlushInterval().getMilliseconds()).isBetween(1L, 1_000L);
+            assertThat(appender.getAppender("STDOUT")).as("written as every other line is").isNotNull();
             assertThat(appender).isSameAs(AccessLogAppender.configured());
         });
         assertThat(access.isAdditive()).as("not also written synchronously by the root logger").isFalse();
@@ -110,15 +116,13 @@ class AccessLogTest {
         final AccessLogAppender appender = new AccessLogAppender();
         appender.setContext(access.getLoggerContext());
         appender.setQueueSize(4);
-        appender.setDiscardingThreshold(0);
-        appender.setNeverBlock(true);
         stuck.setContext(access.getLoggerContext());
         stuck.start();
         appender.addAppender(stuck);
         appender.start();
         try {
             appender.doAppend(event("line 0"));
-            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the worker took the first line").isTrue();
+            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the writer took the first line").isTrue();
             for (int i = 1; i <= 4; i++) {
                 appender.doAppend(event("line " + i));
             }
@@ -134,6 +138,116 @@ class AccessLogTest {
             appender.stop();
         }
         assertThat(written).containsExactly("line 0", "line 1", "line 2", "line 3", "line 4");
+    }
+
+    @Test
+    void linesThatWaitTogetherGoToTheConsoleInOneWriteWithItsEncoder() throws Exception {
+        final CountingStream stdout = new CountingStream();
+        final PrintStream before = System.out;
+        // The console appender looks System.out up on every write, as logback.xml's STDOUT does.
+        System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+        final ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        final AccessLogAppender appender = new AccessLogAppender();
+        try {
+            console.setContext(access.getLoggerContext());
+            final PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+            encoder.setContext(access.getLoggerContext());
+            encoder.setPattern("%logger %msg%n");
+            encoder.start();
+            console.setEncoder(encoder);
+            console.start();
+            appender.setContext(access.getLoggerContext());
+            // Long enough that the lines below are all offered before the writer's next turn.
+            appender.setFlushInterval(Duration.buildBySeconds(5));
+            appender.addAppender(console);
+            appender.start();
+
+            for (int i = 0; i < 100; i++) {
+                appender.doAppend(event("line " + i));
+            }
+            // Stopping writes what waits, as the writer's turn would.
+            appender.stop();
+
+            final String[] written = stdout.text().split("\n");
+            assertThat(written).hasSize(100);
+            assertThat(written[0]).isEqualTo("cy.access line 0");
+            assertThat(written[99]).isEqualTo("cy.access line 99");
+            assertThat(stdout.writes).as("writes to stdout for 100 lines").isLessThanOrEqualTo(2);
+        } finally {
+            System.setOut(before);
+            console.stop();
+        }
+        assertThat(appender.dropped()).isZero();
+    }
+
+    @Test
+    void theWriterWakesWhenHalfTheQueueIsTakenAndLinesOtherwiseWaitForTheInterval() throws Exception {
+        final List<String> written = new CopyOnWriteArrayList<>();
+        final CountDownLatch fourWritten = new CountDownLatch(4);
+        final AppenderBase<ILoggingEvent> list = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                written.add(event.getFormattedMessage());
+                fourWritten.countDown();
+            }
+        };
+        list.setContext(access.getLoggerContext());
+        list.start();
+        final AccessLogAppender appender = new AccessLogAppender();
+        appender.setContext(access.getLoggerContext());
+        appender.setQueueSize(8);
+        appender.setFlushInterval(Duration.buildBySeconds(10));
+        appender.addAppender(list);
+        appender.start();
+        try {
+            Eventually.await("the writer sleeping", java.time.Duration.ofSeconds(10), appender::writerSleeping);
+            for (int i = 0; i < 3; i++) {
+                appender.doAppend(event("line " + i));
+            }
+            assertThat(fourWritten.await(300, TimeUnit.MILLISECONDS)).as("three lines wait for the interval").isFalse();
+            assertThat(written).isEmpty();
+
+            appender.doAppend(event("line 3"));
+
+            assertThat(fourWritten.await(5, TimeUnit.SECONDS)).as("the fourth line of eight wakes the writer").isTrue();
+            assertThat(written).containsExactly("line 0", "line 1", "line 2", "line 3");
+        } finally {
+            appender.stop();
+        }
+    }
+
+    @Test
+    void settingsOutsideTheirRangeKeepTheAppenderStoppedWithAMessage() {
+        final AccessLogAppender appender = new AccessLogAppender();
+        appender.setContext(access.getLoggerContext());
+        appender.setQueueSize(1);
+        appender.start();
+
+        assertThat(appender.isStarted()).isFalse();
+        assertThat(access.getLoggerContext().getStatusManager().getCopyOfStatusList())
+                .anySatisfy(status -> assertThat(status.getMessage()).isEqualTo("queueSize: 1 (expected: 2..1048576)"));
+    }
+
+    /** Counts the writes that reach it, as a file descriptor would see them. */
+    private static final class CountingStream extends OutputStream {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        volatile int writes;
+
+        @Override
+        public synchronized void write(int b) {
+            writes++;
+            bytes.write(b);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            writes++;
+            bytes.write(b, off, len);
+        }
+
+        synchronized String text() {
+            return bytes.toString(StandardCharsets.UTF_8);
+        }
     }
 
     private ILoggingEvent event(String message) {
