@@ -175,15 +175,22 @@ public final class Main {
      * run alongside the coordinator's graceful shutdown and stop logging in the middle of it.
      */
     private static void stopLogging() {
-        // First the access log, while stdout's appender still takes its lines: logback stops the
-        // root logger's appenders before those of other loggers.
-        final AccessLogAppender accessLog = AccessLogAppender.configured();
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            stopLogging(context);
+        }
+    }
+
+    /**
+     * First the access log, while stdout's appender still takes its lines: logback stops the
+     * root logger's appenders before those of other loggers, and the access log's waiting lines
+     * would go to a stopped appender.
+     */
+    static void stopLogging(LoggerContext context) {
+        final AccessLogAppender accessLog = AccessLogAppender.configured(context);
         if (accessLog != null) {
             accessLog.stop();
         }
-        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext) {
-            ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
-        }
+        context.stop();
     }
 
     private static void exit(int code, String message) {

@@ -225,9 +225,11 @@ public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILogging
 
     /** The appender of logger {@code cy.access} as logback.xml sets it up; null under another configuration. */
     public static AccessLogAppender configured() {
-        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
-            return null;
-        }
+        return LoggerFactory.getILoggerFactory() instanceof LoggerContext context ? configured(context) : null;
+    }
+
+    /** The appender of logger {@code cy.access} in {@code context}; null if it has none. */
+    public static AccessLogAppender configured(LoggerContext context) {
         final Logger access = context.getLogger("cy.access");
         for (Iterator<Appender<ILoggingEvent>> it = access.iteratorForAppenders(); it.hasNext(); ) {
             if (it.next() instanceof AccessLogAppender appender) {

@@ -816,7 +816,8 @@ final class ForwardedCall extends ServerCall.Listener<StreamPredictRequest> {
             return;
         }
         try {
-            // The flush was queued by the turn's first write, so it runs before this.
+            // Closed on this loop, the turn's flush is already queued (by the close's write or one
+            // before it), so it runs first.
             loop.execute(() -> finish(status, sidecar, chunks, bytesOut, firstChunkNanos, endNanos));
         } catch (RejectedExecutionException e) {
             finish(status, sidecar, chunks, bytesOut, firstChunkNanos, endNanos); // the loop is gone: record it here
