@@ -2,9 +2,7 @@ package io.cy.bench.compare;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
@@ -27,10 +25,10 @@ final class CompilerThreads {
     }
 
     /**
-     * The same for a {@code /proc/<pid>/task} directory: the first field of each compiler thread's
-     * {@code schedstat} (time on CPU in nanoseconds). HotSpot names those threads
-     * {@code C1 CompilerThread<n>} and {@code C2 CompilerThread<n>}, which {@code comm} cuts to 15
-     * characters. A thread that ends while it is read counts for nothing.
+     * The same for a {@code /proc/<pid>/task} directory: user and kernel time of each compiler
+     * thread, from its {@code stat} (in clock ticks, as the process's own CPU time is counted).
+     * HotSpot names those threads {@code C1 CompilerThread<n>} and {@code C2 CompilerThread<n>},
+     * which the kernel cuts to 15 characters. A thread that ends while it is read counts for nothing.
      */
     static long cpuNanos(Path taskDir) {
         if (!Files.isDirectory(taskDir)) {
@@ -39,11 +37,10 @@ final class CompilerThreads {
         try (Stream<Path> threads = Files.list(taskDir)) {
             long total = 0;
             for (Path thread : (Iterable<Path>) threads::iterator) {
-                final long nanos = compilerNanos(thread);
-                if (nanos == -1) {
-                    return -1;
+                final ProcStat stat = ProcStat.read(thread.resolve("stat"));
+                if (stat != null && isCompiler(stat.comm())) {
+                    total += stat.cpuNanos();
                 }
-                total += nanos;
             }
             return total;
         } catch (IOException | UncheckedIOException e) {
@@ -51,24 +48,7 @@ final class CompilerThreads {
         }
     }
 
-    /** 0 for a thread that is not a compiler thread or has gone; -1 when schedstat is unreadable. */
-    private static long compilerNanos(Path thread) throws IOException {
-        final String comm;
-        final String schedstat;
-        try {
-            comm = Files.readString(thread.resolve("comm"), StandardCharsets.UTF_8).strip();
-            if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) {
-                return 0;
-            }
-            schedstat = Files.readString(thread.resolve("schedstat"), StandardCharsets.UTF_8).strip();
-        } catch (NoSuchFileException e) {
-            return 0;
-        }
-        final int space = schedstat.indexOf(' ');
-        try {
-            return Long.parseLong(space < 0 ? schedstat : schedstat.substring(0, space));
-        } catch (NumberFormatException e) {
-            return -1;
-        }
+    private static boolean isCompiler(String comm) {
+        return comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre");
     }
 }

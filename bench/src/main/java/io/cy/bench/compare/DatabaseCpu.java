@@ -3,8 +3,6 @@ package io.cy.bench.compare;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -28,11 +26,6 @@ final class DatabaseCpu {
 
     private static final Set<String> LOCAL_HOSTS = Set.of("", "localhost", "127.0.0.1", "[::1]", "::1");
     private static final String EXECUTABLE = "postgres";
-    /** {@code cutime} and {@code cstime}, fields 16 and 17 of {@code /proc/<pid>/stat}, counted from field 3. */
-    private static final int CUTIME = 13;
-    private static final int CSTIME = 14;
-    /** {@code /proc} counts in clock ticks of USER_HZ, 100 per second on Linux's architectures. */
-    private static final long NANOS_PER_TICK = 10_000_000L;
 
     private final boolean measured;
     private final String executable;
@@ -95,20 +88,10 @@ final class DatabaseCpu {
      * /proc/<pid>/stat}; 0 where there is no such file (not Linux, or the process is gone).
      */
     static long reapedChildrenCpuNanos(long pid) {
-        final String stat;
         try {
-            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+            final ProcStat stat = ProcStat.read(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat == null ? 0 : stat.reapedChildrenCpuNanos();
         } catch (IOException e) {
-            return 0;
-        }
-        // The command name, in parentheses, may hold spaces: the fields are counted after it.
-        final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-        if (fields.length <= CSTIME) {
-            return 0;
-        }
-        try {
-            return (Long.parseLong(fields[CUTIME]) + Long.parseLong(fields[CSTIME])) * NANOS_PER_TICK;
-        } catch (NumberFormatException e) {
             return 0;
         }
     }
