@@ -8,8 +8,16 @@ import io.grpc.Channel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** StreamPredict calls of one plan, spread over the channels round-robin by slot. */
+/**
+ * StreamPredict calls of one plan, spread over the channels round-robin by slot. Every call
+ * carries a trace id of its own in {@code metadata.trace_id}, as the gateway's calls do (unless
+ * the plan's request has one): a target that assigns trace ids would otherwise have a sidecar that
+ * echoes them in every response message, and its calls would carry more bytes than a plain proxy's.
+ */
 final class GrpcCalls implements CallFactory {
 
     private static final Metadata.Key<String> AUTHORIZATION =
@@ -21,6 +29,9 @@ final class GrpcCalls implements CallFactory {
             AiInferenceGrpc.getStreamPredictMethod();
     private final String authorization;
     private final int initialRequest;
+    // Trace ids as UUIDs, one per call: a random half per run, a counter in the other.
+    private final long traceIdRun = ThreadLocalRandom.current().nextLong();
+    private final AtomicLong traceIdCount = new AtomicLong();
 
     GrpcCalls(LoadPlan plan, List<Channel> channels) {
         this.plan = plan;
@@ -38,6 +49,14 @@ final class GrpcCalls implements CallFactory {
             headers.put(AUTHORIZATION, authorization);
         }
         return new StreamCall(run, startNanos, new StreamCheck(plan.expectedChunks()), onEnd,
-                channel.newCall(method, CallOptions.DEFAULT), plan.request(), headers, initialRequest);
+                channel.newCall(method, CallOptions.DEFAULT), withTraceId(plan.request()), headers, initialRequest);
+    }
+
+    private StreamPredictRequest withTraceId(StreamPredictRequest request) {
+        if (!request.getMetadata().getTraceId().isEmpty()) {
+            return request;
+        }
+        final String traceId = new UUID(traceIdRun, traceIdCount.incrementAndGet()).toString();
+        return request.toBuilder().setMetadata(request.getMetadata().toBuilder().setTraceId(traceId)).build();
     }
 }

@@ -178,6 +178,63 @@ class LoadGeneratorTest {
         assertThat(result.firstError()).isEqualTo("bad_stream: chunk index 2 (expected: 1)");
     }
 
+    @Test
+    void everyCallCarriesATraceIdOfItsOwn() throws Exception {
+        final String name = InProcessServerBuilder.generateName();
+        final TraceIdRecorder recorder = new TraceIdRecorder();
+        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(recorder).build().start();
+        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
+
+        final LoadResult result = generator.run(closed(4, 50, 1, Map.of()));
+
+        assertThat(result.succeeded()).isEqualTo(50);
+        assertThat(recorder.traceIds).hasSize(50).doesNotHaveDuplicates()
+                .allSatisfy(id -> assertThat(id).hasSize(36));
+    }
+
+    @Test
+    void aTraceIdInThePlansRequestIsKept() throws Exception {
+        final String name = InProcessServerBuilder.generateName();
+        final TraceIdRecorder recorder = new TraceIdRecorder();
+        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(recorder).build().start();
+        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
+        final StreamPredictRequest request = LoadPlan.request("sim", 32, 1, Map.of()).toBuilder()
+                .setMetadata(io.cy.llm.proto.StreamMetadata.newBuilder().setTraceId("mine"))
+                .build();
+
+        generator.run(new LoadPlan(2, 5, LONG, 0, request, 1, null, LONG));
+
+        assertThat(recorder.traceIds).containsOnly("mine").hasSize(5);
+    }
+
+    /** Answers every call with one chunk and the final message, and keeps the trace ids it was sent. */
+    private static final class TraceIdRecorder extends AiInferenceGrpc.AiInferenceImplBase {
+        final java.util.Queue<String> traceIds = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        @Override
+        public StreamObserver<StreamPredictRequest> streamPredict(StreamObserver<StreamPredictResponse> responses) {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(StreamPredictRequest request) {
+                    traceIds.add(request.getMetadata().getTraceId());
+                    responses.onNext(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build());
+                    responses.onNext(StreamPredictResponse.newBuilder().setEndOfStream(true).setIndex(1).build());
+                    responses.onCompleted();
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+    }
+
     /** Sends chunks 0 and 2, then a final message with index 2, and ends OK. */
     private static final class SkipsIndexOne extends AiInferenceGrpc.AiInferenceImplBase {
         @Override
