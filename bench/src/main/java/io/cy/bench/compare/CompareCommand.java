@@ -835,8 +835,9 @@ public final class CompareCommand {
         }
         out.append("- load generator: grpc-java in the comparing JVM, to nginx and the coordinators over TCP on")
                 .append(" 127.0.0.1; over HTTP, a Netty HTTP/1.1 client on the same event loops, one keep-alive")
-                .append(" connection per call in progress; every call carries the same bearer token; all processes")
-                .append(" share the machine's cores\n");
+                .append(" connection per call in progress; every call carries the same bearer token; every gRPC")
+                .append(" call a metadata.trace_id of its own, as the gateway's do; all processes share the")
+                .append(" machine's cores\n");
         if (databaseCpu.measured()) {
             out.append("- audit database: PostgreSQL on this machine, on the same cores; its CPU per call is the")
                     .append(" CPU time of all its processes over each run (every target's, so the runs that write")
