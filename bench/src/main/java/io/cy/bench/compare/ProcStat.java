@@ -3,6 +3,7 @@ package io.cy.bench.compare;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -35,7 +36,7 @@ final class ProcStat {
         final String line;
         try {
             line = Files.readString(stat, StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return null;
         }
         return parse(line);

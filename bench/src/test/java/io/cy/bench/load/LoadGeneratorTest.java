@@ -3,6 +3,7 @@ package io.cy.bench.load;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cy.llm.proto.AiInferenceGrpc;
+import io.cy.llm.proto.StreamMetadata;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;
 import io.cy.coordinator.transport.netty.NettyTransport;
@@ -17,6 +18,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -201,7 +204,7 @@ class LoadGeneratorTest {
         inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
         final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
         final StreamPredictRequest request = LoadPlan.request("sim", 32, 1, Map.of()).toBuilder()
-                .setMetadata(io.cy.llm.proto.StreamMetadata.newBuilder().setTraceId("mine"))
+                .setMetadata(StreamMetadata.newBuilder().setTraceId("mine"))
                 .build();
 
         generator.run(new LoadPlan(2, 5, LONG, 0, request, 1, null, LONG));
@@ -211,7 +214,7 @@ class LoadGeneratorTest {
 
     /** Answers every call with one chunk and the final message, and keeps the trace ids it was sent. */
     private static final class TraceIdRecorder extends AiInferenceGrpc.AiInferenceImplBase {
-        final java.util.Queue<String> traceIds = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        final Queue<String> traceIds = new ConcurrentLinkedQueue<>();
 
         @Override
         public StreamObserver<StreamPredictRequest> streamPredict(StreamObserver<StreamPredictResponse> responses) {
