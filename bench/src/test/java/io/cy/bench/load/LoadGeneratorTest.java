@@ -62,6 +62,14 @@ class LoadGeneratorTest {
         return generator;
     }
 
+    /** A generator whose one channel reaches {@code service} in-process. */
+    private LoadGenerator againstInProcess(AiInferenceGrpc.AiInferenceImplBase service) throws IOException {
+        final String name = InProcessServerBuilder.generateName();
+        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
+        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        return new LoadGenerator(List.of(inProcessChannel));
+    }
+
     private static LoadPlan closed(int concurrency, long calls, int tokens, Map<String, String> extra) {
         return new LoadPlan(concurrency, calls, LONG, 0, LoadPlan.request("sim", 32, tokens, extra), tokens, null, LONG);
     }
@@ -169,10 +177,7 @@ class LoadGeneratorTest {
 
     @Test
     void malformedStreamsAreErrorsEvenWhenTheyEndOk() throws Exception {
-        final String name = InProcessServerBuilder.generateName();
-        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(new SkipsIndexOne()).build().start();
-        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
+        final LoadGenerator generator = againstInProcess(skippingIndexOne());
 
         final LoadResult result = generator.run(closed(2, 6, 2, Map.of()));
 
@@ -183,11 +188,8 @@ class LoadGeneratorTest {
 
     @Test
     void everyCallCarriesATraceIdOfItsOwn() throws Exception {
-        final String name = InProcessServerBuilder.generateName();
-        final TraceIdRecorder recorder = new TraceIdRecorder();
-        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(recorder).build().start();
-        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
+        final Answers recorder = oneToken();
+        final LoadGenerator generator = againstInProcess(recorder);
 
         final LoadResult result = generator.run(closed(4, 50, 1, Map.of()));
 
@@ -198,11 +200,8 @@ class LoadGeneratorTest {
 
     @Test
     void aTraceIdInThePlansRequestIsKept() throws Exception {
-        final String name = InProcessServerBuilder.generateName();
-        final TraceIdRecorder recorder = new TraceIdRecorder();
-        inProcessServer = InProcessServerBuilder.forName(name).directExecutor().addService(recorder).build().start();
-        inProcessChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        final LoadGenerator generator = new LoadGenerator(List.of(inProcessChannel));
+        final Answers recorder = oneToken();
+        final LoadGenerator generator = againstInProcess(recorder);
         final StreamPredictRequest request = LoadPlan.request("sim", 32, 1, Map.of()).toBuilder()
                 .setMetadata(StreamMetadata.newBuilder().setTraceId("mine"))
                 .build();
@@ -212,9 +211,27 @@ class LoadGeneratorTest {
         assertThat(recorder.traceIds).containsOnly("mine").hasSize(5);
     }
 
-    /** Answers every call with one chunk and the final message, and keeps the trace ids it was sent. */
-    private static final class TraceIdRecorder extends AiInferenceGrpc.AiInferenceImplBase {
+    /** Chunk 0 and the final message with index 1: a well-formed stream of one token. */
+    private static Answers oneToken() {
+        return new Answers(List.of(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build(),
+                StreamPredictResponse.newBuilder().setEndOfStream(true).setIndex(1).build()));
+    }
+
+    /** Chunks 0 and 2, then a final message with index 2: index 1 is missing. */
+    private static Answers skippingIndexOne() {
+        return new Answers(List.of(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build(),
+                StreamPredictResponse.newBuilder().setChunk("b").setIndex(2).build(),
+                StreamPredictResponse.newBuilder().setEndOfStream(true).setIndex(2).build()));
+    }
+
+    /** Answers each call's request with the same messages and ends it OK; keeps the trace ids it was sent. */
+    private static final class Answers extends AiInferenceGrpc.AiInferenceImplBase {
         final Queue<String> traceIds = new ConcurrentLinkedQueue<>();
+        private final List<StreamPredictResponse> messages;
+
+        Answers(List<StreamPredictResponse> messages) {
+            this.messages = messages;
+        }
 
         @Override
         public StreamObserver<StreamPredictRequest> streamPredict(StreamObserver<StreamPredictResponse> responses) {
@@ -222,32 +239,7 @@ class LoadGeneratorTest {
                 @Override
                 public void onNext(StreamPredictRequest request) {
                     traceIds.add(request.getMetadata().getTraceId());
-                    responses.onNext(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build());
-                    responses.onNext(StreamPredictResponse.newBuilder().setEndOfStream(true).setIndex(1).build());
-                    responses.onCompleted();
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                }
-
-                @Override
-                public void onCompleted() {
-                }
-            };
-        }
-    }
-
-    /** Sends chunks 0 and 2, then a final message with index 2, and ends OK. */
-    private static final class SkipsIndexOne extends AiInferenceGrpc.AiInferenceImplBase {
-        @Override
-        public StreamObserver<StreamPredictRequest> streamPredict(StreamObserver<StreamPredictResponse> responses) {
-            return new StreamObserver<>() {
-                @Override
-                public void onNext(StreamPredictRequest request) {
-                    responses.onNext(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build());
-                    responses.onNext(StreamPredictResponse.newBuilder().setChunk("b").setIndex(2).build());
-                    responses.onNext(StreamPredictResponse.newBuilder().setEndOfStream(true).setIndex(2).build());
+                    messages.forEach(responses::onNext);
                     responses.onCompleted();
                 }
 
