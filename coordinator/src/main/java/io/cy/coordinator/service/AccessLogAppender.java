@@ -25,15 +25,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The access log's appender: lines go through a bounded queue to a writer thread that wakes
  * every {@code flushInterval} (default 100 ms), or as soon as half the queue is taken, and
- * writes what waits in one go. The event loop that logs a line never waits and never wakes the
+ * writes what waits together. The event loop that logs a line never waits and never wakes the
  * writer for it: logback's {@code AsyncAppender} woke its writer for every line, and the writer
  * wrote every line with a system call of its own, which one call at a time cost a third of the
  * coordinator's CPU per call.
  *
  * <p>To a {@link ConsoleAppender} (stdout in logback.xml) a batch is encoded with that appender's
- * encoder, so {@code logging.format: json} applies, and written with one write to its stream,
- * the JVM's {@code System.out} or {@code System.err}, which the appender writes through too (a
- * write there holds its lock, so lines of other loggers never land inside a batch). Any other
+ * encoder, so {@code logging.format: json} applies, and written to its stream in writes of up to
+ * 64 KiB: the JVM's {@code System.out} or {@code System.err}, which the appender writes through
+ * too (a write there holds its lock, so lines of other loggers never land inside one). Any other
  * appender attached gets the lines one by one.
  *
  * <p>A line that finds the queue full is dropped rather than stall a call, and counted: the

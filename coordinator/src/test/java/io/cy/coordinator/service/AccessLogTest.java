@@ -227,6 +227,15 @@ class AccessLogTest {
         assertThat(appender.isStarted()).isFalse();
         assertThat(access.getLoggerContext().getStatusManager().getCopyOfStatusList())
                 .anySatisfy(status -> assertThat(status.getMessage()).isEqualTo("queueSize: 1 (expected: 2..1048576)"));
+
+        appender.setQueueSize(8);
+        appender.setFlushInterval(Duration.buildBySeconds(11));
+        appender.start();
+
+        assertThat(appender.isStarted()).isFalse();
+        assertThat(access.getLoggerContext().getStatusManager().getCopyOfStatusList())
+                .anySatisfy(status -> assertThat(status.getMessage())
+                        .isEqualTo("flushInterval: 11 seconds (expected: 1 millisecond..10 seconds)"));
     }
 
     /** Counts the writes of the test's lines that reach it, as a file descriptor would see them. */
