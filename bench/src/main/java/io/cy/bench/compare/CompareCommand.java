@@ -66,13 +66,12 @@ public final class CompareCommand {
     private static final Duration WARMUP_SEQUENTIAL = Duration.ofSeconds(10);
     private static final Duration QUICK_WARMUP = Duration.ofSeconds(3);
     /**
-     * A scenario's calls take paths through a coordinator the warm-ups before it did not compile
-     * (h2load's, a client of another kind with a connection per run; the bridge's; paced calls).
-     * After a scenario's warm-up run, a JVM target gets more of them until its JIT compilers take
-     * at most this share of its CPU over one, as long as {@link #WARMUP_LIMIT} allows.
+     * The most warm-up per target and scenario: a minute, as the independent h2load runs had. A
+     * scenario's calls take paths through a coordinator the warm-ups before it did not compile
+     * (h2load's, a client of another kind with a connection per run; the bridge's; paced calls):
+     * after a scenario's warm-up run a JVM target gets more of them until its JIT has settled
+     * ({@link JitWarmUp}), as long as this allows.
      */
-    static final double JIT_SETTLED_SHARE = 0.03;
-    /** The most warm-up per target and scenario: a minute, as the independent h2load runs had. */
     private static final Duration WARMUP_LIMIT = Duration.ofSeconds(60);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
@@ -107,6 +106,11 @@ public final class CompareCommand {
 
         Target(String name, Endpoint endpoint, ChildProcess proxy) {
             this(name, endpoint, proxy, null);
+        }
+
+        /** Whether the target is a JVM whose JIT its warm-ups wait for: a coordinator, not direct or nginx. */
+        boolean jvm() {
+            return proxy != null && !name.equals(NGINX);
         }
     }
 
@@ -511,9 +515,11 @@ public final class CompareCommand {
                 if (pair == 0) {
                     err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
                             + length.toSeconds() + " s, connecting again): " + run);
-                    if (!direct && !jitSettled(delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter))) {
+                    if (target.jvm()) {
+                        final JitWarmUp warmUp = new JitWarmUp(WARMUP_LIMIT);
+                        warmUp.add(length.multipliedBy(2), delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter));
                         warmUntilJitSettles(h2load, scenario, target, connections, streams, length, body, token,
-                                work, length.multipliedBy(2));
+                                work, warmUp);
                     }
                     continue;
                 }
@@ -545,20 +551,12 @@ public final class CompareCommand {
         return reversed;
     }
 
-    /**
-     * Whether a JVM's JIT compilers took at most {@link #JIT_SETTLED_SHARE} of its CPU over a run;
-     * true when either figure is unknown, as there is nothing to wait for then.
-     */
-    static boolean jitSettled(long cpuNanos, long jitCpuNanos) {
-        return cpuNanos <= 0 || jitCpuNanos < 0 || jitCpuNanos <= JIT_SETTLED_SHARE * cpuNanos;
-    }
-
     /** More h2load warm-up runs of {@code length} until the target's JIT has settled or the limit is spent. */
     private void warmUntilJitSettles(H2Load h2load, Scenario scenario, Target target, int connections, int streams,
-            Duration length, Path body, String token, Path work, Duration spent)
+            Duration length, Path body, String token, Path work, JitWarmUp warmUp)
             throws CompareFailure, IOException, InterruptedException {
         final ChildProcess proxy = target.proxy();
-        for (int n = 1; spent.plus(length).compareTo(WARMUP_LIMIT) <= 0; n++) {
+        for (int n = 1; warmUp.wantsAnother(length); n++) {
             final long cpuBefore = proxy.cpuNanos();
             final long jitBefore = proxy.jitCpuNanos();
             h2load.run(connections, streams, length, body, token, target.endpoint().port(),
@@ -568,19 +566,17 @@ public final class CompareCommand {
             if (!proxy.isAlive()) {
                 throw new CompareFailure(proxy.describeExit());
             }
-            spent = spent.plus(length);
-            reportWarmUp(scenario, target, spent, cpu, jit);
-            if (jitSettled(cpu, jit)) {
-                return;
-            }
+            warmUp.add(length, cpu, jit);
+            reportWarmUp(scenario, target, warmUp, cpu, jit);
         }
     }
 
-    private void reportWarmUp(Scenario scenario, Target target, Duration spent, long cpuNanos, long jitNanos) {
+    private void reportWarmUp(Scenario scenario, Target target, JitWarmUp warmUp, long cpuNanos, long jitNanos) {
         err.println(String.format(Locale.ROOT, "[%s] warm-up, %s: %d s in all; its JIT compilers took %.1f %% of"
-                + " its CPU over the last run%s", scenario.name(), target.name(), spent.toSeconds(),
+                + " its CPU over the last run%s", scenario.name(), target.name(), warmUp.spent().toSeconds(),
                 cpuNanos > 0 && jitNanos >= 0 ? 100.0 * jitNanos / cpuNanos : Double.NaN,
-                jitSettled(cpuNanos, jitNanos) ? ", settled" : ""));
+                warmUp.settled() ? ", settled (" + warmUp.settledInARow() + " runs in a row)"
+                        : warmUp.settledInARow() > 0 ? ", settled in this run" : ""));
     }
 
     /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
@@ -620,33 +616,47 @@ public final class CompareCommand {
         }
     }
 
-    /** Warm-up against every target, then the pairs: every target once per pair (see {@link #turnOrder}). */
+    /**
+     * Warm-up against every target, then the pairs: every target once per pair (see {@link #turnOrder}).
+     * Each target keeps the connections its warm-up opened until the scenario ends, as a gateway
+     * keeps its channels: a JVM target that saw connections close and open between its runs
+     * deoptimized its read loop each time and recompiled it during the pairs, JIT work no
+     * long-lived client causes.
+     */
     private ScenarioResult loadRuns(NettyTransport transport, Scenario scenario, List<Target> targets,
             ChildProcess sim, int pairs, String token) throws CompareFailure, InterruptedException {
         err.println();
         err.println("[" + scenario.name() + "] " + scenario.description() + ": " + scenario.runs(pairs)
-                + ", " + scenario.plan(token).describe());
-        for (Target target : targets) {
-            err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
-                    + scenario.warmup().toSeconds() + " s)");
-            RunFigures warm = measure(transport, scenario, scenario.warmupPlan(token), target, sim);
-            Duration spent = scenario.warmup();
-            while (target.proxy() != null && !jitSettled(warm.proxyCpuNanos(), warm.proxyJitCpuNanos())
-                    && spent.plus(scenario.warmup()).compareTo(WARMUP_LIMIT) <= 0) {
-                warm = measure(transport, scenario, scenario.warmupPlan(token), target, sim);
-                spent = spent.plus(scenario.warmup());
-                reportWarmUp(scenario, target, spent, warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+                + ", " + scenario.plan(token).describe() + "; each target's connections kept from its warm-up on");
+        final LoadPlan plan = scenario.plan(token);
+        final Map<String, Connected> connected = new LinkedHashMap<>();
+        try {
+            for (Target target : targets) {
+                final Connected connections = connect(transport, target, plan.concurrency(), scenario.channels());
+                connected.put(target.name(), connections);
+                err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
+                        + scenario.warmup().toSeconds() + " s)");
+                RunFigures warm = measure(connections, scenario.warmupPlan(token), target, sim);
+                final JitWarmUp warmUp = new JitWarmUp(WARMUP_LIMIT);
+                warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+                while (target.jvm() && warmUp.wantsAnother(scenario.warmup())) {
+                    warm = measure(connections, scenario.warmupPlan(token), target, sim);
+                    warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+                    reportWarmUp(scenario, target, warmUp, warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+                }
             }
-        }
-        final ScenarioResult result = new ScenarioResult(scenario);
-        for (int pair = 1; pair <= pairs; pair++) {
-            for (Target target : turnOrder(targets, pair)) {
-                final RunFigures run = measure(transport, scenario, scenario.plan(token), target, sim);
-                result.add(target.name(), run);
-                err.println(progress(scenario, pair, pairs, target, run));
+            final ScenarioResult result = new ScenarioResult(scenario);
+            for (int pair = 1; pair <= pairs; pair++) {
+                for (Target target : turnOrder(targets, pair)) {
+                    final RunFigures run = measure(connected.get(target.name()), plan, target, sim);
+                    result.add(target.name(), run);
+                    err.println(progress(scenario, pair, pairs, target, run));
+                }
             }
+            return result;
+        } finally {
+            connected.values().forEach(Connected::close);
         }
-        return result;
     }
 
     /** One run of {@code plan} against the coordinator {@code process} on {@code endpoint}, its CPU read. */
@@ -663,19 +673,37 @@ public final class CompareCommand {
 
     private RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, Target target,
             ChildProcess sim) throws CompareFailure, InterruptedException {
-        if (target.http() != null) {
-            // HTTP/1.1: a connection per call in progress.
-            try (HttpConnections connections = HttpConnections.open(transport, target.http(), plan.concurrency())) {
-                return measure(new SseLoadGenerator(connections), plan, target, target.http().toString(), sim);
-            }
-        }
-        try (ClientChannels channels = ClientChannels.open(transport, target.endpoint(), scenario.channels())) {
-            return measure(new LoadGenerator(channels.channels()), plan, target, target.endpoint().toString(), sim);
+        try (Connected connections = connect(transport, target, plan.concurrency(), scenario.channels())) {
+            return measure(connections, plan, target, sim);
         }
     }
 
-    private RunFigures measure(LoadDriver generator, LoadPlan plan, Target target, String where, ChildProcess sim)
+    /** A load driver over its own connections to one target, which {@link #close} closes. */
+    private record Connected(LoadDriver driver, String where, Runnable closer) implements AutoCloseable {
+
+        @Override
+        public void close() {
+            closer.run();
+        }
+    }
+
+    /**
+     * Connections to {@code target}, none opened yet: HTTP/1.1 gets one per call in progress, up
+     * to {@code concurrency}; gRPC its {@code channels}, each a connection of its own.
+     */
+    private static Connected connect(NettyTransport transport, Target target, int concurrency, int channels) {
+        if (target.http() != null) {
+            final HttpConnections connections = HttpConnections.open(transport, target.http(), concurrency);
+            return new Connected(new SseLoadGenerator(connections), target.http().toString(), connections::close);
+        }
+        final ClientChannels connections = ClientChannels.open(transport, target.endpoint(), channels);
+        return new Connected(new LoadGenerator(connections.channels()), target.endpoint().toString(), connections::close);
+    }
+
+    private RunFigures measure(Connected connections, LoadPlan plan, Target target, ChildProcess sim)
             throws CompareFailure, InterruptedException {
+        final LoadDriver generator = connections.driver();
+        final String where = connections.where();
         final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
         if (notReady != null) {
             throw new CompareFailure(target.name() + " (" + where + "): " + notReady
@@ -837,7 +865,8 @@ public final class CompareCommand {
                 .append(" 127.0.0.1; over HTTP, a Netty HTTP/1.1 client on the same event loops, one keep-alive")
                 .append(" connection per call in progress; every call carries the same bearer token; every gRPC")
                 .append(" call a metadata.trace_id of its own, as the gateway's do; all processes share the")
-                .append(" machine's cores\n");
+                .append(" machine's cores; in a load scenario each target keeps the connections its warm-up opened")
+                .append(" until the scenario ends, as a gateway keeps its channels\n");
         if (databaseCpu.measured()) {
             out.append("- audit database: PostgreSQL on this machine, on the same cores; its CPU per call is the")
                     .append(" CPU time of all its processes over each run (every target's, so the runs that write")
@@ -845,8 +874,10 @@ public final class CompareCommand {
         }
         out.append("- each target runs in turn, in reverse order in every second pair (").append(args.pairs())
                 .append(" pairs, after one warm-up run each,")
-                .append(" more for a JVM until its JIT compilers take at most ").append(Math.round(JIT_SETTLED_SHARE * 100))
-                .append(" % of its CPU over one, for at most ").append(WARMUP_LIMIT.toSeconds()).append(" s in all);")
+                .append(" more for a JVM until its JIT compilers take at most ")
+                .append(Math.round(JitWarmUp.SETTLED_SHARE * 100)).append(" % of its CPU over ")
+                .append(JitWarmUp.SETTLED_RUNS).append(" runs in a row, for at most ")
+                .append(WARMUP_LIMIT.toSeconds()).append(" s in all);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");
         return out.toString();

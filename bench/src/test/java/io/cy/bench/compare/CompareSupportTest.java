@@ -17,15 +17,6 @@ import org.junit.jupiter.api.Test;
 class CompareSupportTest {
 
     @Test
-    void theJitHasSettledWhenItTakesAtMostThreePercentOfTheProcesssCpu() {
-        assertThat(CompareCommand.jitSettled(1_000_000_000L, 30_000_000L)).isTrue();
-        assertThat(CompareCommand.jitSettled(1_000_000_000L, 31_000_000L)).isFalse();
-        assertThat(CompareCommand.jitSettled(1_000_000_000L, 0)).as("nginx").isTrue();
-        assertThat(CompareCommand.jitSettled(1_000_000_000L, -1)).as("not known: nothing to wait for").isTrue();
-        assertThat(CompareCommand.jitSettled(-1, 5)).isTrue();
-    }
-
-    @Test
     void everySecondPairRunsTheTargetsInReverseOrder() {
         final List<String> targets = List.of("direct", "nginx", "coordinator");
         assertThat(CompareCommand.turnOrder(targets, 1)).containsExactly("direct", "nginx", "coordinator");

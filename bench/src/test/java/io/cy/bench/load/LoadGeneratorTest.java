@@ -6,21 +6,29 @@ import io.cy.llm.proto.AiInferenceGrpc;
 import io.cy.llm.proto.StreamMetadata;
 import io.cy.llm.proto.StreamPredictRequest;
 import io.cy.llm.proto.StreamPredictResponse;
+import io.cy.llm.proto.WorkerHealthRequest;
+import io.cy.llm.proto.WorkerHealthResponse;
 import io.cy.coordinator.transport.netty.NettyTransport;
 import io.cy.sim.SimConfig;
 import io.cy.sim.SimulatedSidecar;
+import io.cy.coordinator.transport.netty.Endpoint;
+import io.grpc.Attributes;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerTransportFilter;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -211,6 +219,36 @@ class LoadGeneratorTest {
         assertThat(recorder.traceIds).containsOnly("mine").hasSize(5);
     }
 
+    @Test
+    void runsOverTheSameChannelsKeepTheirConnections() throws Exception {
+        // The bench's load scenarios run a target's warm-up and pairs over the same channels:
+        // a run must neither close them nor connect again.
+        final AtomicInteger connected = new AtomicInteger();
+        inProcessServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .directExecutor()
+                .addService(oneToken())
+                .addTransportFilter(new ServerTransportFilter() {
+                    @Override
+                    public Attributes transportReady(Attributes attributes) {
+                        connected.incrementAndGet();
+                        return attributes;
+                    }
+                })
+                .build()
+                .start();
+        channels = ClientChannels.open(transport, Endpoint.tcp("127.0.0.1", inProcessServer.getPort()), 2);
+        final LoadGenerator generator = new LoadGenerator(channels.channels());
+        assertThat(generator.awaitReady(Duration.ofSeconds(10), null)).isNull();
+
+        final LoadResult first = generator.run(closed(4, 40, 1, Map.of()));
+        assertThat(generator.awaitReady(Duration.ofSeconds(10), null)).isNull();
+        final LoadResult second = generator.run(closed(4, 40, 1, Map.of()));
+
+        assertThat(first.succeeded()).isEqualTo(40);
+        assertThat(second.succeeded()).isEqualTo(40);
+        assertThat(connected).hasValue(2);
+    }
+
     /** Chunk 0 and the final message with index 1: a well-formed stream of one token. */
     private static Answers oneToken() {
         return new Answers(List.of(StreamPredictResponse.newBuilder().setChunk("a").setIndex(0).build(),
@@ -231,6 +269,12 @@ class LoadGeneratorTest {
 
         Answers(List<StreamPredictResponse> messages) {
             this.messages = messages;
+        }
+
+        @Override
+        public void health(WorkerHealthRequest request, StreamObserver<WorkerHealthResponse> response) {
+            response.onNext(WorkerHealthResponse.getDefaultInstance());
+            response.onCompleted();
         }
 
         @Override

@@ -1,0 +1,67 @@
+package io.cy.bench.compare;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+
+/**
+ * When a JVM target's warm-up for a scenario may end: after runs in which its JIT compilers took
+ * at most {@link #SETTLED_SHARE} of its CPU, {@link #SETTLED_RUNS} in a row, or when the next run
+ * would take the warm-up past its limit.
+ *
+ * <p>One quiet run is not enough. Code that runs once per batch rather than once per call (the
+ * audit log's spool and encoding, its partition check) reaches C2's thresholds only after about a
+ * minute of audited load, and a warm-up that ended on the quiet run before that charged the
+ * compilation to the first pairs: 16 and 22 µs per call in the compiler threads of the audited
+ * coordinator at {@code c1}, on a warm-up that had ended at under 1 %.
+ */
+final class JitWarmUp {
+
+    /** The most of a JVM's CPU over a run its JIT compilers may take for the run to count as settled. */
+    static final double SETTLED_SHARE = 0.03;
+    /** How many settled runs in a row end a warm-up. */
+    static final int SETTLED_RUNS = 2;
+
+    private final Duration limit;
+    private Duration spent = Duration.ZERO;
+    private int settledInARow;
+
+    /** @param limit the most warm-up in all */
+    JitWarmUp(Duration limit) {
+        this.limit = requireNonNull(limit, "limit");
+    }
+
+    /**
+     * Whether a JVM's JIT compilers took at most {@link #SETTLED_SHARE} of its CPU over a run;
+     * true when either figure is unknown, as there is nothing to wait for then.
+     */
+    static boolean settled(long cpuNanos, long jitCpuNanos) {
+        return cpuNanos <= 0 || jitCpuNanos < 0 || jitCpuNanos <= SETTLED_SHARE * cpuNanos;
+    }
+
+    /** Counts a warm-up run of {@code length}, with the JVM's CPU and its compilers' over it. */
+    void add(Duration length, long cpuNanos, long jitCpuNanos) {
+        spent = spent.plus(requireNonNull(length, "length"));
+        settledInARow = settled(cpuNanos, jitCpuNanos) ? settledInARow + 1 : 0;
+    }
+
+    /** Whether the last {@link #SETTLED_RUNS} runs were all settled. */
+    boolean settled() {
+        return settledInARow >= SETTLED_RUNS;
+    }
+
+    /** Whether another run of {@code length} should follow: not settled, and within the limit. */
+    boolean wantsAnother(Duration length) {
+        return !settled() && spent.plus(length).compareTo(limit) <= 0;
+    }
+
+    /** The warm-up counted so far. */
+    Duration spent() {
+        return spent;
+    }
+
+    /** How many of the last runs in a row were settled. */
+    int settledInARow() {
+        return settledInARow;
+    }
+}
