@@ -7,6 +7,7 @@ import io.cy.bench.load.LoadPlan;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * One row group of the comparison: a load, run the same way against every target.
@@ -146,9 +147,17 @@ public record Scenario(
                 concurrency, 0, Duration.ofSeconds(seconds), Duration.ofSeconds(warmupS), 16, 0, 0, PROMPT_BYTES);
     }
 
-    /** The request every call sends: {@code tokens} chunks at the scenario's pacing. */
+    /**
+     * The request every h2load call sends: {@code tokens} chunks at the scenario's pacing, with a
+     * {@code metadata.trace_id} as the gateway's requests have (CONTRACT.md). Without one the
+     * coordinator assigns one and the sim echoes it in every message, bytes only the coordinator's
+     * path would carry. h2load sends one fixed body, so all its calls share this id.
+     */
     public io.cy.llm.proto.StreamPredictRequest streamRequest() {
-        return request();
+        final io.cy.llm.proto.StreamPredictRequest request = request();
+        return request.toBuilder()
+                .setMetadata(request.getMetadata().toBuilder().setTraceId(UUID.randomUUID().toString()))
+                .build();
     }
 
     private static Scenario open(String name, String description, double rate, int outstanding, int seconds,

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.cy.llm.proto.StreamPredictRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class H2LoadTest {
@@ -51,6 +53,17 @@ class H2LoadTest {
         assertThat(command.get(2)).startsWith("'/usr/bin/h2load' '-c' '4' '-m' '16' '-t' '1' '-D' '6' '-d' '/tmp/body'")
                 .contains("'content-type: application/grpc'", "'te: trailers'", "'authorization: Bearer tok'")
                 .contains("'http://127.0.0.1:5000/cy.llm.AiInference/StreamPredict' ; times");
+    }
+
+    @Test
+    void theBodyCarriesATraceIdAsTheGatewaysRequestsDo() {
+        final Scenario c1 = Scenario.full().stream().filter(s -> s.name().equals("h2c1")).findFirst().orElseThrow();
+
+        final StreamPredictRequest request = c1.streamRequest();
+
+        assertThat(UUID.fromString(request.getMetadata().getTraceId()).toString())
+                .isEqualTo(request.getMetadata().getTraceId());
+        assertThat(request.getGeneration().getMaxNewTokens()).isEqualTo(16);
     }
 
     @Test
