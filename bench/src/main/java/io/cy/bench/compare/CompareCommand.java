@@ -73,6 +73,8 @@ public final class CompareCommand {
      * ({@link JitWarmUp}), as long as this allows.
      */
     private static final Duration WARMUP_LIMIT = Duration.ofSeconds(60);
+    /** A smoke run's: its warm-up runs are a second or two, and its figures are not for publishing. */
+    private static final Duration QUICK_WARMUP_LIMIT = Duration.ofSeconds(10);
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
@@ -84,6 +86,8 @@ public final class CompareCommand {
     private final PrintStream err;
     /** The audit database's CPU, when it runs on this machine; set when a comparison starts. */
     private DatabaseCpu databaseCpu = DatabaseCpu.forUrl(null);
+    /** The most warm-up per target and scenario; set when a comparison starts. */
+    private Duration warmUpLimit = WARMUP_LIMIT;
 
     public CompareCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -185,6 +189,7 @@ public final class CompareCommand {
         final MachineLoad.Ticks machineStart = MachineLoad.read();
         final long ownStart = ownCpuNanos();
         databaseCpu = DatabaseCpu.forUrl(args.auditDb());
+        warmUpLimit = args.quick() ? QUICK_WARMUP_LIMIT : WARMUP_LIMIT;
 
         err.println("starting the simulated sidecar on " + simEndpoint + "...");
         final ChildProcess sim = ChildProcess.start("simulated sidecar",
@@ -516,7 +521,7 @@ public final class CompareCommand {
                     err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
                             + length.toSeconds() + " s, connecting again): " + run);
                     if (target.jvm()) {
-                        final JitWarmUp warmUp = new JitWarmUp(WARMUP_LIMIT);
+                        final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
                         warmUp.add(length.multipliedBy(2), delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter));
                         warmUntilJitSettles(h2load, scenario, target, connections, streams, length, body, token,
                                 work, warmUp);
@@ -637,7 +642,7 @@ public final class CompareCommand {
                 err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
                         + scenario.warmup().toSeconds() + " s)");
                 RunFigures warm = measure(connections, scenario.warmupPlan(token), target, sim);
-                final JitWarmUp warmUp = new JitWarmUp(WARMUP_LIMIT);
+                final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
                 warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
                 while (target.jvm() && warmUp.wantsAnother(scenario.warmup())) {
                     warm = measure(connections, scenario.warmupPlan(token), target, sim);
@@ -877,7 +882,7 @@ public final class CompareCommand {
                 .append(" more for a JVM until its JIT compilers take at most ")
                 .append(Math.round(JitWarmUp.SETTLED_SHARE * 100)).append(" % of its CPU over ")
                 .append(JitWarmUp.SETTLED_RUNS).append(" runs in a row, for at most ")
-                .append(WARMUP_LIMIT.toSeconds()).append(" s in all);")
+                .append(warmUpLimit.toSeconds()).append(" s in all);")
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");
         return out.toString();
