@@ -684,7 +684,7 @@ public final class CompareCommand {
     }
 
     /** A load driver over its own connections to one target, which {@link #close} closes. */
-    private record Connected(LoadDriver driver, String where, Runnable closer) implements AutoCloseable {
+    private record Connected(LoadDriver driver, Runnable closer) implements AutoCloseable {
 
         @Override
         public void close() {
@@ -699,16 +699,16 @@ public final class CompareCommand {
     private static Connected connect(NettyTransport transport, Target target, int concurrency, int channels) {
         if (target.http() != null) {
             final HttpConnections connections = HttpConnections.open(transport, target.http(), concurrency);
-            return new Connected(new SseLoadGenerator(connections), target.http().toString(), connections::close);
+            return new Connected(new SseLoadGenerator(connections), connections::close);
         }
         final ClientChannels connections = ClientChannels.open(transport, target.endpoint(), channels);
-        return new Connected(new LoadGenerator(connections.channels()), target.endpoint().toString(), connections::close);
+        return new Connected(new LoadGenerator(connections.channels()), connections::close);
     }
 
     private RunFigures measure(Connected connections, LoadPlan plan, Target target, ChildProcess sim)
             throws CompareFailure, InterruptedException {
         final LoadDriver generator = connections.driver();
-        final String where = connections.where();
+        final String where = target.http() != null ? target.http().toString() : target.endpoint().toString();
         final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
         if (notReady != null) {
             throw new CompareFailure(target.name() + " (" + where + "): " + notReady

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cy.bench.load.LoadArgs;
 import io.cy.bench.load.LoadPlan;
+import io.cy.llm.proto.StreamPredictRequest;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -153,11 +154,8 @@ public record Scenario(
      * coordinator assigns one and the sim echoes it in every message, bytes only the coordinator's
      * path would carry. h2load sends one fixed body, so all its calls share this id.
      */
-    public io.cy.llm.proto.StreamPredictRequest streamRequest() {
-        final io.cy.llm.proto.StreamPredictRequest request = request();
-        return request.toBuilder()
-                .setMetadata(request.getMetadata().toBuilder().setTraceId(UUID.randomUUID().toString()))
-                .build();
+    public StreamPredictRequest streamRequest() {
+        return LoadPlan.withTraceId(request(), UUID.randomUUID().toString());
     }
 
     private static Scenario open(String name, String description, double rate, int outstanding, int seconds,
@@ -227,7 +225,7 @@ public record Scenario(
                 Duration.ofMillis(callMillis()).plus(DRAIN_MARGIN));
     }
 
-    private io.cy.llm.proto.StreamPredictRequest request() {
+    private StreamPredictRequest request() {
         final Map<String, String> pacing = LoadPlan.simPacing(ttftMs, gapMs);
         return LoadPlan.request(MODEL, promptBytes, tokens, pacing);
     }

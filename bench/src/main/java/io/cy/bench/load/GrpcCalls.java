@@ -56,7 +56,6 @@ final class GrpcCalls implements CallFactory {
         if (!request.getMetadata().getTraceId().isEmpty()) {
             return request;
         }
-        final String traceId = new UUID(traceIdRun, traceIdCount.incrementAndGet()).toString();
-        return request.toBuilder().setMetadata(request.getMetadata().toBuilder().setTraceId(traceId)).build();
+        return LoadPlan.withTraceId(request, new UUID(traceIdRun, traceIdCount.incrementAndGet()).toString());
     }
 }

@@ -58,6 +58,12 @@ public record LoadPlan(
         return rate > 0;
     }
 
+    /** {@code request} with {@code traceId} as its {@code metadata.trace_id}, its other metadata kept. */
+    public static StreamPredictRequest withTraceId(StreamPredictRequest request, String traceId) {
+        requireNonNull(traceId, "traceId");
+        return request.toBuilder().setMetadata(request.getMetadata().toBuilder().setTraceId(traceId)).build();
+    }
+
     /** A StreamPredict request with a prompt of exactly {@code promptBytes} ASCII bytes. */
     public static StreamPredictRequest request(String model, int promptBytes, int maxNewTokens,
             Map<String, String> extra) {

@@ -220,6 +220,17 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void aTraceIdIsSetBesideTheRequestsOtherMetadata() {
+        final StreamPredictRequest request = LoadPlan.request("sim", 32, 1, Map.of("sim.ttft_ms", "5"));
+
+        final StreamPredictRequest traced = LoadPlan.withTraceId(request, "t-1");
+
+        assertThat(traced.getMetadata().getTraceId()).isEqualTo("t-1");
+        assertThat(traced.getMetadata().getExtraMap()).containsExactly(Map.entry("sim.ttft_ms", "5"));
+        assertThat(traced.getPrompt()).isEqualTo(request.getPrompt());
+    }
+
+    @Test
     void runsOverTheSameChannelsKeepTheirConnections() throws Exception {
         // The bench's load scenarios run a target's warm-up and pairs over the same channels:
         // a run must neither close them nor connect again.
