@@ -101,23 +101,6 @@ public final class CompareCommand {
         }
     }
 
-    /**
-     * One column: where the load goes, and the process whose CPU time is the proxy's cost (none
-     * when direct). With {@code http}, the load goes there as streamed chat completions instead
-     * of to {@code endpoint} over gRPC.
-     */
-    private record Target(String name, Endpoint endpoint, ChildProcess proxy, HttpTarget http) {
-
-        Target(String name, Endpoint endpoint, ChildProcess proxy) {
-            this(name, endpoint, proxy, null);
-        }
-
-        /** Whether the target is a JVM whose JIT its warm-ups wait for: a coordinator, not direct or nginx. */
-        boolean jvm() {
-            return proxy != null && !name.equals(NGINX);
-        }
-    }
-
     /** A coordinator column: its name, what is on, and the environment that turns it on. */
     record Variant(String name, String description, Map<String, String> env) {}
 
@@ -201,7 +184,7 @@ public final class CompareCommand {
         // The replicas scenario starts coordinators of its own: alone, it needs none of the columns.
         final boolean columns = args.scenarios().stream().anyMatch(s -> s.kind() != Scenario.Kind.REPLICAS);
         final List<Target> targets = new ArrayList<>();
-        targets.add(new Target(DIRECT, simEndpoint, null));
+        targets.add(Target.direct(DIRECT, simEndpoint));
         String nginxVersion = null;
         final Optional<Path> nginx = args.nginx() && columns ? NginxProxy.find() : Optional.empty();
         if (nginx.isPresent()) {
@@ -213,7 +196,7 @@ public final class CompareCommand {
             children.add(proxy);
             final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
             awaitHealthy(transport, proxy, endpoint);
-            targets.add(new Target(NGINX, endpoint, proxy));
+            targets.add(Target.nativeProxy(NGINX, endpoint, proxy));
         } else if (columns) {
             err.println(args.nginx() ? "nginx is not installed: no nginx column (apt-get install nginx adds it)"
                     : "nginx left out (--no-nginx)");
@@ -249,19 +232,19 @@ public final class CompareCommand {
             children.add(coordinator);
             final Endpoint endpoint = Endpoint.tcp("127.0.0.1", port);
             awaitHealthy(transport, coordinator, endpoint);
-            final Target target = new Target(variant.name(), endpoint, coordinator);
+            final Target target = Target.jvm(variant.name(), endpoint, coordinator);
             targets.add(target);
             if (variant == governed) {
                 governedTarget = target;
-                bridgeTargets = List.of(new Target(GRPC, endpoint, coordinator),
-                        new Target(HTTP_SSE, endpoint, coordinator, HttpTarget.parse("http://127.0.0.1:" + httpPort)));
+                bridgeTargets = List.of(Target.jvm(GRPC, endpoint, coordinator),
+                        target.overHttp(HTTP_SSE, HttpTarget.parse("http://127.0.0.1:" + httpPort)));
             }
         }
 
         final List<Target> warmed = new ArrayList<>(targets);
         if (h2loadSetup != null) {
             // h2load's direct target is a JVM of its own: warmed as the others, or its JIT shows as the proxies' gain.
-            warmed.add(1, new Target(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint(), null));
+            warmed.add(1, Target.direct(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint()));
         }
         if (!columns) {
             err.println("no columns to warm up: the replicas scenario warms up its own coordinators");
@@ -280,7 +263,7 @@ public final class CompareCommand {
                 case H2LOAD:
                     if (h2loadSetup != null) {
                         final List<Target> h2loadTargets = new ArrayList<>();
-                        h2loadTargets.add(new Target(DIRECT, h2loadSetup.sim().endpoint(), null));
+                        h2loadTargets.add(Target.direct(DIRECT, h2loadSetup.sim().endpoint()));
                         targets.stream().filter(t -> t.name().equals(NGINX)).forEach(h2loadTargets::add);
                         h2loadTargets.add(governedTarget);
                         h2loads.add(h2loadRuns(h2load.get(), h2loadSetup, transport, scenario, h2loadTargets, sim,
@@ -457,7 +440,7 @@ public final class CompareCommand {
                 Map.of(), work, work.resolve("sim-tcp.log"));
         children.add(tcpSim);
         awaitHealthy(transport, tcpSim, endpoint);
-        return new H2LoadSetup(tcpSim, new Target(DIRECT, endpoint, null), freePort());
+        return new H2LoadSetup(tcpSim, Target.direct(DIRECT, endpoint), freePort());
     }
 
     /** The variants, the last (governed) one with its admin listener on {@code adminPort}. */
@@ -484,7 +467,7 @@ public final class CompareCommand {
                 + streams + ", " + scenario.runs(pairs));
         final H2LoadScenarioResult result = new H2LoadScenarioResult(scenario, connections, streams);
         for (int pair = 0; pair <= pairs; pair++) {
-            for (Target target : pair == 0 ? targets : turnOrder(targets, pair)) {
+            for (Target target : pair == 0 ? targets : ScenarioTurns.turnOrder(targets, pair)) {
                 final boolean direct = target.proxy() == null;
                 final ChildProcess targetSim = direct ? setup.simProcess() : sim;
                 final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
@@ -520,7 +503,7 @@ public final class CompareCommand {
                 if (pair == 0) {
                     err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
                             + length.toSeconds() + " s, connecting again): " + run);
-                    if (target.jvm()) {
+                    if (target.jitWarmUp()) {
                         final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
                         warmUp.add(length.multipliedBy(2), delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter));
                         warmUntilJitSettles(h2load, scenario, target, connections, streams, length, body, token,
@@ -539,21 +522,6 @@ public final class CompareCommand {
             }
         }
         return result;
-    }
-
-    /**
-     * The targets in the order they run in pair {@code pair} (from 1): as given in odd pairs,
-     * reversed in even ones. The machine's speed drifts during a scenario (other VMs on the host,
-     * the audit database's background work): in one order every time, the same target would
-     * always run last, just before or after the baseline, and take the drift's bias in every pair.
-     */
-    static <T> List<T> turnOrder(List<T> targets, int pair) {
-        if (pair % 2 == 1) {
-            return targets;
-        }
-        final List<T> reversed = new ArrayList<>(targets);
-        Collections.reverse(reversed);
-        return reversed;
     }
 
     /** More h2load warm-up runs of {@code length} until the target's JIT has settled or the limit is spent. */
@@ -577,11 +545,7 @@ public final class CompareCommand {
     }
 
     private void reportWarmUp(Scenario scenario, Target target, JitWarmUp warmUp, long cpuNanos, long jitNanos) {
-        err.println(String.format(Locale.ROOT, "[%s] warm-up, %s: %d s in all; its JIT compilers took %.1f %% of"
-                + " its CPU over the last run%s", scenario.name(), target.name(), warmUp.spent().toSeconds(),
-                cpuNanos > 0 && jitNanos >= 0 ? 100.0 * jitNanos / cpuNanos : Double.NaN,
-                warmUp.settled() ? ", settled (" + warmUp.settledInARow() + " runs in a row)"
-                        : warmUp.settledInARow() > 0 ? ", settled in this run" : ""));
+        err.println(ScenarioTurns.warmUpProgress(scenario, target, warmUp, cpuNanos, jitNanos));
     }
 
     /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
@@ -621,53 +585,18 @@ public final class CompareCommand {
         }
     }
 
-    /**
-     * Warm-up against every target, then the pairs: every target once per pair (see {@link #turnOrder}).
-     * Each target keeps the connections its warm-up opened until the scenario ends, as a gateway
-     * keeps its channels: a JVM target that saw connections close and open between its runs
-     * deoptimized its read loop each time and recompiled it during the pairs, JIT work no
-     * long-lived client causes.
-     */
+    /** Warm-up against every target, then the pairs ({@link ScenarioTurns}). */
     private ScenarioResult loadRuns(NettyTransport transport, Scenario scenario, List<Target> targets,
             ChildProcess sim, int pairs, String token) throws CompareFailure, InterruptedException {
-        err.println();
-        err.println("[" + scenario.name() + "] " + scenario.description() + ": " + scenario.runs(pairs)
-                + ", " + scenario.plan(token).describe() + "; each target's connections kept from its warm-up on");
-        final LoadPlan plan = scenario.plan(token);
-        final Map<String, Connected> connected = new LinkedHashMap<>();
-        try {
-            for (Target target : targets) {
-                final Connected connections = connect(transport, target, plan.concurrency(), scenario.channels());
-                connected.put(target.name(), connections);
-                err.println("[" + scenario.name() + "] warm-up, " + target.name() + " ("
-                        + scenario.warmup().toSeconds() + " s)");
-                RunFigures warm = measure(connections, scenario.warmupPlan(token), target, sim);
-                final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
-                warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
-                while (target.jvm() && warmUp.wantsAnother(scenario.warmup())) {
-                    warm = measure(connections, scenario.warmupPlan(token), target, sim);
-                    warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
-                    reportWarmUp(scenario, target, warmUp, warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
-                }
-            }
-            final ScenarioResult result = new ScenarioResult(scenario);
-            for (int pair = 1; pair <= pairs; pair++) {
-                for (Target target : turnOrder(targets, pair)) {
-                    final RunFigures run = measure(connected.get(target.name()), plan, target, sim);
-                    result.add(target.name(), run);
-                    err.println(progress(scenario, pair, pairs, target, run));
-                }
-            }
-            return result;
-        } finally {
-            connected.values().forEach(Connected::close);
-        }
+        return new ScenarioTurns((target, concurrency, channels) -> connect(transport, target, concurrency, channels),
+                (connections, plan, target) -> measure(connections, plan, target, sim), warmUpLimit, err)
+                .run(scenario, targets, pairs, token);
     }
 
     /** One run of {@code plan} against the coordinator {@code process} on {@code endpoint}, its CPU read. */
     RunFigures measure(NettyTransport transport, Scenario scenario, LoadPlan plan, String name, Endpoint endpoint,
             ChildProcess process, ChildProcess sim) throws CompareFailure, InterruptedException {
-        return measure(transport, scenario, plan, new Target(name, endpoint, process), sim);
+        return measure(transport, scenario, plan, Target.jvm(name, endpoint, process), sim);
     }
 
     /** Waits until the coordinator {@code process} answers Health on {@code endpoint} with a sidecar in rotation. */
@@ -680,15 +609,6 @@ public final class CompareCommand {
             ChildProcess sim) throws CompareFailure, InterruptedException {
         try (Connected connections = connect(transport, target, plan.concurrency(), scenario.channels())) {
             return measure(connections, plan, target, sim);
-        }
-    }
-
-    /** A load driver over its own connections to one target, which {@link #close} closes. */
-    private record Connected(LoadDriver driver, Runnable closer) implements AutoCloseable {
-
-        @Override
-        public void close() {
-            closer.run();
         }
     }
 
@@ -708,10 +628,9 @@ public final class CompareCommand {
     private RunFigures measure(Connected connections, LoadPlan plan, Target target, ChildProcess sim)
             throws CompareFailure, InterruptedException {
         final LoadDriver generator = connections.driver();
-        final String where = target.http() != null ? target.http().toString() : target.endpoint().toString();
         final String notReady = generator.awaitReady(READY_TIMEOUT, plan.token());
         if (notReady != null) {
-            throw new CompareFailure(target.name() + " (" + where + "): " + notReady
+            throw new CompareFailure(target.name() + " (" + target.where() + "): " + notReady
                     + (target.proxy() == null ? "" : "\n" + target.proxy().describeExit()));
         }
         final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
@@ -886,17 +805,6 @@ public final class CompareCommand {
                 .append(" figures are medians over the pairs; ratio and difference to direct are taken within")
                 .append(" each pair, then the median; CPU per call is read from each process's own counters\n\n");
         return out.toString();
-    }
-
-    private static String progress(Scenario scenario, int pair, int pairs, Target target, RunFigures run) {
-        final LoadResult r = run.result();
-        return String.format(Locale.ROOT,
-                "[%s] pair %d/%d %-16s %8.0f calls/s  ttfc p50 %.3f p99 %.3f ms  gap p50 %.1f us  errors %d%s",
-                scenario.name(), pair, pairs, target.name(), r.callsPerSecond(), r.ttfcSummary().p50() / 1e6,
-                r.ttfcSummary().p99() / 1e6, r.gapSummary().p50() / 1e3, r.errorCount(),
-                Double.isNaN(run.proxyCpuPerCallMicros()) ? ""
-                        : String.format(Locale.ROOT, "  proxy CPU %.1f us/call (JIT %.1f)", run.proxyCpuPerCallMicros(),
-                                run.proxyJitCpuPerCallMicros()));
     }
 
     private static String describe(JvmMemory.Reading reading) {

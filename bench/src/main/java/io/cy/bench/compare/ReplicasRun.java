@@ -131,7 +131,7 @@ final class ReplicasRun {
         final List<Double> commands = new ArrayList<>();
         final List<Double> scripts = new ArrayList<>();
         for (int pair = 1; pair <= args.pairs(); pair++) {
-            // In odd pairs the one coordinator runs first, in even ones the two (as CompareCommand.turnOrder).
+            // In odd pairs the one coordinator runs first, in even ones the two (as ScenarioTurns.turnOrder).
             final boolean aloneFirst = pair % 2 == 1;
             final RunFigures oneBefore = aloneFirst ? measure(whole, whole.plan(token), alone) : null;
             final RedisCommandCounts before = counts(redisUrl);

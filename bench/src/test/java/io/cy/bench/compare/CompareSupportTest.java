@@ -19,9 +19,9 @@ class CompareSupportTest {
     @Test
     void everySecondPairRunsTheTargetsInReverseOrder() {
         final List<String> targets = List.of("direct", "nginx", "coordinator");
-        assertThat(CompareCommand.turnOrder(targets, 1)).containsExactly("direct", "nginx", "coordinator");
-        assertThat(CompareCommand.turnOrder(targets, 2)).containsExactly("coordinator", "nginx", "direct");
-        assertThat(CompareCommand.turnOrder(targets, 3)).containsExactly("direct", "nginx", "coordinator");
+        assertThat(ScenarioTurns.turnOrder(targets, 1)).containsExactly("direct", "nginx", "coordinator");
+        assertThat(ScenarioTurns.turnOrder(targets, 2)).containsExactly("coordinator", "nginx", "direct");
+        assertThat(ScenarioTurns.turnOrder(targets, 3)).containsExactly("direct", "nginx", "coordinator");
         assertThat(targets).as("the scenario's list is left as it is").containsExactly("direct", "nginx",
                 "coordinator");
     }
