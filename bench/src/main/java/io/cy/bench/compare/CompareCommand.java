@@ -506,8 +506,8 @@ public final class CompareCommand {
                     if (target.jitWarmUp()) {
                         final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
                         warmUp.add(length.multipliedBy(2), delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter));
-                        warmUntilJitSettles(h2load, scenario, target, connections, streams, length, body, token,
-                                work, warmUp);
+                        warmUntilJitSettles(h2load, scenario, target, connections, streams,
+                                JitWarmUp.settlingRun(length), body, token, work, warmUp);
                     }
                     continue;
                 }
@@ -798,7 +798,8 @@ public final class CompareCommand {
         }
         out.append("- each target runs in turn, in reverse order in every second pair (").append(args.pairs())
                 .append(" pairs, after one warm-up run each,")
-                .append(" more for a JVM until its JIT compilers take at most ")
+                .append(" more of at most ").append(JitWarmUp.SETTLING_RUN.toSeconds())
+                .append(" s for a JVM until its JIT compilers take at most ")
                 .append(Math.round(JitWarmUp.SETTLED_SHARE * 100)).append(" % of its CPU over ")
                 .append(JitWarmUp.SETTLED_RUNS).append(" runs in a row, for at most ")
                 .append(warmUpLimit.toSeconds()).append(" s in all);")

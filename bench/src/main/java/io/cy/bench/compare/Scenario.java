@@ -214,6 +214,11 @@ public record Scenario(
         return plan(warmup, token);
     }
 
+    /** A warm-up run of {@code length} instead of the scenario's own. */
+    public LoadPlan warmupPlan(Duration length, String token) {
+        return plan(length, token);
+    }
+
     /** Every stream held open by the sim for {@code duration}, then answered with {@code tokens} chunks. */
     public LoadPlan memoryPlan(String token) {
         return new LoadPlan(concurrency, concurrency, duration, 0, request(), tokens, token,

@@ -20,7 +20,8 @@ import java.util.Map;
  * its warm-up opened until the scenario ends, as a gateway keeps its channels: a JVM target that
  * saw connections close and open between its runs deoptimized its read loop each time and
  * recompiled it during the pairs, JIT work no long-lived client causes. After its first warm-up
- * run a JVM target gets more until its JIT has settled ({@link JitWarmUp}).
+ * run a JVM target gets more, of at most {@link JitWarmUp#SETTLING_RUN} each, until its JIT has
+ * settled ({@link JitWarmUp}).
  */
 final class ScenarioTurns {
 
@@ -70,9 +71,10 @@ final class ScenarioTurns {
                 RunFigures warm = meter.measure(connections, scenario.warmupPlan(token), target);
                 final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
                 warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
-                while (target.jitWarmUp() && warmUp.wantsAnother(scenario.warmup())) {
-                    warm = meter.measure(connections, scenario.warmupPlan(token), target);
-                    warmUp.add(scenario.warmup(), warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
+                final Duration settling = JitWarmUp.settlingRun(scenario.warmup());
+                while (target.jitWarmUp() && warmUp.wantsAnother(settling)) {
+                    warm = meter.measure(connections, scenario.warmupPlan(settling, token), target);
+                    warmUp.add(settling, warm.proxyCpuNanos(), warm.proxyJitCpuNanos());
                     err.println(warmUpProgress(scenario, target, warmUp, warm.proxyCpuNanos(),
                             warm.proxyJitCpuNanos()));
                 }

@@ -58,4 +58,11 @@ class JitWarmUpTest {
         assertThat(warmUp.wantsAnother(Duration.ofSeconds(1))).isFalse();
         assertThat(warmUp.settled()).isFalse();
     }
+
+    @Test
+    void runsAfterTheFirstAreAsLongUpToTenSeconds() {
+        assertThat(JitWarmUp.settlingRun(Duration.ofSeconds(3))).isEqualTo(Duration.ofSeconds(3));
+        assertThat(JitWarmUp.settlingRun(Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
+        assertThat(JitWarmUp.settlingRun(Duration.ofSeconds(30))).isEqualTo(Duration.ofSeconds(10));
+    }
 }

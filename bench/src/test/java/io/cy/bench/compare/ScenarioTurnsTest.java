@@ -42,7 +42,7 @@ class ScenarioTurnsTest {
     /** Every run, in order: target, warm-up or run, and the connections it used. */
     private final List<Run> runs = new ArrayList<>();
 
-    private record Run(String target, boolean warmUp, Connected connections, int closedBefore) {}
+    private record Run(String target, boolean warmUp, Duration length, Connected connections, int closedBefore) {}
 
     @Test
     void eachTargetConnectsOnceAndKeepsItsConnectionsThroughItsWarmUpAndThePairs() throws Exception {
@@ -76,8 +76,23 @@ class ScenarioTurnsTest {
         turns((connections, plan, target) -> record(connections, plan, target, CPU / 2))
                 .run(C1, List.of(nginx, coordinator), 1, "token");
 
-        assertThat(runs.stream().filter(Run::warmUp).map(Run::target))
-                .containsExactly("nginx", "coordinator", "coordinator", "coordinator");
+        assertThat(runs.stream().filter(Run::warmUp).map(r -> r.target() + " " + r.length().toSeconds() + " s"))
+                .containsExactly("nginx 20 s", "coordinator 20 s", "coordinator 10 s", "coordinator 10 s",
+                        "coordinator 10 s", "coordinator 10 s");
+    }
+
+    @Test
+    void afterALongFirstWarmUpRunAJvmHasRoomForTwoSettledRunsWithinTheLimit() throws Exception {
+        // The bridge scenario's 30 s: busy, then settled, then settled again, all within 60 s.
+        final Scenario sse = new Scenario("sse", "one at a time", Scenario.Kind.BRIDGE, 1, 0, RUN,
+                Duration.ofSeconds(30), 16, 0, 0, Scenario.PROMPT_BYTES);
+        final AtomicInteger coordinatorRuns = new AtomicInteger();
+        turns((connections, plan, target) -> record(connections, plan, target,
+                coordinatorRuns.getAndIncrement() == 0 ? CPU / 2 : 0))
+                .run(sse, List.of(coordinator), 1, "token");
+
+        assertThat(runs.stream().filter(Run::warmUp).map(r -> r.length().toSeconds()))
+                .containsExactly(30L, 10L, 10L);
     }
 
     @Test
@@ -99,7 +114,7 @@ class ScenarioTurnsTest {
     @Test
     void aFailedRunClosesEveryTargetsConnections() {
         final ScenarioTurns turns = turns((connections, plan, target) -> {
-            if (target == nginx && !plan.duration().equals(WARM_UP)) {
+            if (target == nginx && plan.duration().equals(RUN)) {
                 throw new CompareFailure("nginx: gone");
             }
             return record(connections, plan, target, 0);
@@ -124,7 +139,7 @@ class ScenarioTurnsTest {
     }
 
     private RunFigures record(Connected connections, LoadPlan plan, Target target, long jitNanos) {
-        runs.add(new Run(target.name(), plan.duration().equals(WARM_UP), connections,
+        runs.add(new Run(target.name(), !plan.duration().equals(RUN), plan.duration(), connections,
                 closes.get(connections).get()));
         final Histogram latencies = new Histogram(3);
         latencies.recordValue(100_000);
