@@ -30,6 +30,20 @@ class JitWarmUpTest {
     }
 
     @Test
+    void theFirstRunDoesNotCountHoweverQuiet() {
+        final JitWarmUp warmUp = new JitWarmUp(Duration.ofSeconds(60));
+        warmUp.add(RUN, SECOND, 0);
+        warmUp.add(Duration.ofSeconds(10), SECOND, 0);
+        assertThat(warmUp.settled()).isFalse();
+        assertThat(warmUp.settledInARow()).isEqualTo(1);
+
+        warmUp.add(Duration.ofSeconds(10), SECOND, 0);
+
+        assertThat(warmUp.settled()).isTrue();
+        assertThat(warmUp.spent()).isEqualTo(Duration.ofSeconds(40));
+    }
+
+    @Test
     void twoQuietRunsInARowEndIt() {
         final JitWarmUp warmUp = new JitWarmUp(Duration.ofSeconds(120));
         warmUp.add(RUN, SECOND, 0);
