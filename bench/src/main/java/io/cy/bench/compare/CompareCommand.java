@@ -221,6 +221,7 @@ public final class CompareCommand {
         final Variant governed = variants.isEmpty() ? null : variants.get(variants.size() - 1);
         Target governedTarget = null;
         List<Target> bridgeTargets = List.of();
+        Target bridge = null;
         for (Variant variant : variants) {
             final int[] ports = freePorts(2);
             final int port = ports[0];
@@ -236,8 +237,8 @@ public final class CompareCommand {
             targets.add(target);
             if (variant == governed) {
                 governedTarget = target;
-                bridgeTargets = List.of(Target.jvm(GRPC, endpoint, coordinator),
-                        target.overHttp(HTTP_SSE, HttpTarget.parse("http://127.0.0.1:" + httpPort)));
+                bridge = target.overHttp(HTTP_SSE, HttpTarget.parse("http://127.0.0.1:" + httpPort));
+                bridgeTargets = List.of(Target.jvm(GRPC, endpoint, coordinator), bridge);
             }
         }
 
@@ -246,10 +247,10 @@ public final class CompareCommand {
             // h2load's direct target is a JVM of its own: warmed as the others, or its JIT shows as the proxies' gain.
             warmed.add(1, Target.direct(DIRECT + " (TCP, for h2load)", h2loadSetup.sim().endpoint()));
         }
-        if (args.scenarios().stream().anyMatch(s -> s.kind() == Scenario.Kind.BRIDGE) && !bridgeTargets.isEmpty()) {
+        if (bridge != null && args.scenarios().stream().anyMatch(s -> s.kind() == Scenario.Kind.BRIDGE)) {
             // The bridge's path (HTTP/1.1, JSON, server-sent events) is code no other scenario runs:
             // left to its own scenario's warm-up, C2 was still compiling it in the first pair.
-            warmed.add(bridgeTargets.get(1));
+            warmed.add(bridge);
         }
         if (!columns) {
             err.println("no columns to warm up: the replicas scenario warms up its own coordinators");

@@ -23,7 +23,7 @@ final class JitWarmUp {
 
     /** The most of a JVM's CPU over a run its JIT compilers may take for the run to count as settled. */
     static final double SETTLED_SHARE = 0.03;
-    /** How many settled runs in a row end a warm-up. */
+    /** How many settled runs in a row, after the first, end a warm-up. */
     static final int SETTLED_RUNS = 2;
     /**
      * The longest warm-up run after a scenario's first. With the bridge scenario's 30 s runs and

@@ -57,10 +57,10 @@ final class ScenarioTurns {
     /** Runs {@code scenario} against {@code targets}: its warm-ups, then {@code pairs} pairs. */
     ScenarioResult run(Scenario scenario, List<Target> targets, int pairs, String token)
             throws CompareFailure, InterruptedException {
+        final LoadPlan plan = scenario.plan(token);
         err.println();
         err.println("[" + scenario.name() + "] " + scenario.description() + ": " + scenario.runs(pairs)
-                + ", " + scenario.plan(token).describe() + "; each target's connections kept from its warm-up on");
-        final LoadPlan plan = scenario.plan(token);
+                + ", " + plan.describe() + "; each target's connections kept from its warm-up on");
         final Map<String, Connected> connected = new LinkedHashMap<>();
         try {
             for (Target target : targets) {
