@@ -460,98 +460,41 @@ public final class CompareCommand {
         return List.copyOf(out);
     }
 
-    /** As {@link #loadRuns}, with h2load as the load generator: a warm-up against every target, then the pairs. */
+    /** As {@link #loadRuns}, with h2load as the load generator ({@link H2LoadTurns}). */
     private H2LoadScenarioResult h2loadRuns(H2Load h2load, H2LoadSetup setup, NettyTransport transport,
             Scenario scenario, List<Target> targets, ChildProcess sim, Endpoint simEndpoint, int pairs, String token,
             Path work) throws CompareFailure, IOException, InterruptedException {
-        final int connections = scenario.concurrency() >= 16 ? scenario.concurrency() / 16 : 1;
-        final int streams = scenario.concurrency() / connections;
         final Path body = H2Load.writeRequest(work.resolve("h2load-request.bin"), scenario.streamRequest());
         final StatusCounts coordinatorStatuses = new StatusCounts(setup.adminPort());
-        err.println();
-        err.println("[" + scenario.name() + "] " + scenario.description() + ": h2load -c " + connections + " -m "
-                + streams + ", " + scenario.runs(pairs));
-        final H2LoadScenarioResult result = new H2LoadScenarioResult(scenario, connections, streams);
-        for (int pair = 0; pair <= pairs; pair++) {
-            for (Target target : pair == 0 ? targets : ScenarioTurns.turnOrder(targets, pair)) {
-                final boolean direct = target.proxy() == null;
-                final ChildProcess targetSim = direct ? setup.simProcess() : sim;
-                final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
-                final Duration length = pair == 0 ? scenario.warmup() : scenario.duration();
-                final long proxyBefore = direct ? -1 : target.proxy().cpuNanos();
-                final long jitBefore = direct ? -1 : target.proxy().jitCpuNanos();
-                final long simBefore = targetSim.cpuNanos();
-                final long dbBefore = databaseCpu.cpuNanos();
-                final Map<String, Long> statusesBefore = direct || target.name().equals(NGINX)
-                        ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
-                if (pair == 0) {
-                    // A first warm-up whose connections then close: the JVM targets deoptimize code
-                    // on the first close and the next connection's first calls (branches never taken
-                    // while four connections stayed open) and recompile it, seconds of JIT time that
-                    // would otherwise be charged to the first pair.
-                    h2load.run(connections, streams, length, body, token, target.endpoint().port(),
-                            work.resolve("h2load-" + scenario.name() + "-" + target.name() + "-warm-up.log"));
+        return new H2LoadTurns((target, connections, streams, length, log) -> {
+            final boolean direct = target.proxy() == null;
+            final ChildProcess targetSim = direct ? setup.simProcess() : sim;
+            final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
+            // The calls of direct and nginx are counted by the sim that ended them, the coordinator's by itself.
+            final boolean simCounts = direct || target.name().equals(NGINX);
+            final long proxyBefore = direct ? -1 : target.proxy().cpuNanos();
+            final long jitBefore = direct ? -1 : target.proxy().jitCpuNanos();
+            final long simBefore = targetSim.cpuNanos();
+            final long dbBefore = databaseCpu.cpuNanos();
+            final Map<String, Long> statusesBefore = simCounts
+                    ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+            final H2LoadResult run = h2load.run(connections, streams, length, body, token, target.endpoint().port(),
+                    work.resolve(log + ".log"));
+            final long proxyAfter = direct ? -1 : target.proxy().cpuNanos();
+            final long jitAfter = direct ? -1 : target.proxy().jitCpuNanos();
+            final long simAfter = targetSim.cpuNanos();
+            final long dbAfter = databaseCpu.cpuNanos();
+            final Map<String, Long> statusesAfter = simCounts
+                    ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+            for (ChildProcess process : direct ? List.of(targetSim) : List.of(targetSim, target.proxy())) {
+                if (!process.isAlive()) {
+                    throw new CompareFailure(process.describeExit());
                 }
-                final H2LoadResult run = h2load.run(connections, streams, length, body, token,
-                        target.endpoint().port(), work.resolve("h2load-" + scenario.name() + "-" + target.name()
-                                + "-" + pair + ".log"));
-                final long proxyAfter = direct ? -1 : target.proxy().cpuNanos();
-                final long jitAfter = direct ? -1 : target.proxy().jitCpuNanos();
-                final long simAfter = targetSim.cpuNanos();
-                final long dbAfter = databaseCpu.cpuNanos();
-                final Map<String, Long> statusesAfter = direct || target.name().equals(NGINX)
-                        ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
-                for (ChildProcess process : direct ? List.of(targetSim) : List.of(targetSim, target.proxy())) {
-                    if (!process.isAlive()) {
-                        throw new CompareFailure(process.describeExit());
-                    }
-                }
-                if (pair == 0) {
-                    err.println("[" + scenario.name() + "] warm-up, " + target.name() + " (twice "
-                            + length.toSeconds() + " s, connecting again): " + run);
-                    if (target.jitWarmUp()) {
-                        final JitWarmUp warmUp = new JitWarmUp(warmUpLimit);
-                        warmUp.add(length.multipliedBy(2), delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter));
-                        warmUntilJitSettles(h2load, scenario, target, connections, streams,
-                                JitWarmUp.settlingRun(length), body, token, work, warmUp);
-                    }
-                    continue;
-                }
-                final H2LoadRun figures = new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                        delta(simBefore, simAfter), delta(dbBefore, dbAfter),
-                        H2LoadRun.difference(statusesBefore, statusesAfter));
-                result.add(target.name(), figures);
-                err.println(String.format(Locale.ROOT, "[%s] pair %d/%d %-16s %s; statuses %s%s", scenario.name(),
-                        pair, pairs, target.name(), run, figures.describeStatuses(),
-                        Double.isNaN(figures.proxyCpuPerCallMicros()) ? "" : String.format(Locale.ROOT,
-                                "  proxy CPU %.1f us/call", figures.proxyCpuPerCallMicros())));
             }
-        }
-        return result;
-    }
-
-    /** More h2load warm-up runs of {@code length} until the target's JIT has settled or the limit is spent. */
-    private void warmUntilJitSettles(H2Load h2load, Scenario scenario, Target target, int connections, int streams,
-            Duration length, Path body, String token, Path work, JitWarmUp warmUp)
-            throws CompareFailure, IOException, InterruptedException {
-        final ChildProcess proxy = target.proxy();
-        for (int n = 1; warmUp.wantsAnother(length); n++) {
-            final long cpuBefore = proxy.cpuNanos();
-            final long jitBefore = proxy.jitCpuNanos();
-            h2load.run(connections, streams, length, body, token, target.endpoint().port(),
-                    work.resolve("h2load-" + scenario.name() + "-" + target.name() + "-warm-up-" + n + ".log"));
-            final long cpu = delta(cpuBefore, proxy.cpuNanos());
-            final long jit = delta(jitBefore, proxy.jitCpuNanos());
-            if (!proxy.isAlive()) {
-                throw new CompareFailure(proxy.describeExit());
-            }
-            warmUp.add(length, cpu, jit);
-            reportWarmUp(scenario, target, warmUp, cpu, jit);
-        }
-    }
-
-    private void reportWarmUp(Scenario scenario, Target target, JitWarmUp warmUp, long cpuNanos, long jitNanos) {
-        err.println(ScenarioTurns.warmUpProgress(scenario, target, warmUp, cpuNanos, jitNanos));
+            return new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
+                    delta(simBefore, simAfter), delta(dbBefore, dbAfter),
+                    H2LoadRun.difference(statusesBefore, statusesAfter));
+        }, warmUpLimit, err).run(scenario, targets, pairs);
     }
 
     /** The sim's own counts of the calls it ended, by outcome: what checks the calls of direct and nginx. */
