@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A line that finds the queue full is dropped rather than stall a call, and counted: the
  * Health metric {@code access_log_dropped}. The audit log, not this one, is the record that
- * loses nothing. Stopping writes what the queue holds.
+ * loses nothing. Stopping writes what the queue holds, and a line that got past logback's
+ * started check before the stop but reaches the queue after the writer's last drain is written
+ * by the thread that logs it.
  */
 public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILoggingEvent>
         implements AppenderAttachable<ILoggingEvent> {
@@ -55,6 +57,9 @@ public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILogging
     private ArrayBlockingQueue<ILoggingEvent> queue;
     private Thread writer;
     private volatile boolean stopping;
+    // Set by the writer before its last drain: a line offered after that is written by its caller.
+    private volatile boolean writerDone;
+    private final Object lastDrains = new Object();
 
     /** How many lines may wait for the writer (default 8192). */
     public void setQueueSize(int queueSize) {
@@ -124,6 +129,8 @@ public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILogging
         }
         queue = new ArrayBlockingQueue<>(queueSize);
         stopping = false;
+        writerDone = false;
+        waiting.set(0);
         writer = new Thread(this::writeUntilStopped, "cy-access-log");
         writer.setDaemon(true);
         super.start();
@@ -156,6 +163,11 @@ public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILogging
             dropped.increment();
             return;
         }
+        if (writerDone) {
+            // Logged while the appender stopped, after the writer's last drain: nothing else will take it.
+            writeWhatWaits();
+            return;
+        }
         if (waiting.incrementAndGet() == queueSize / 2) {
             LockSupport.unpark(writer);
         }
@@ -175,18 +187,29 @@ public final class AccessLogAppender extends UnsynchronizedAppenderBase<ILogging
         final List<ILoggingEvent> batch = new ArrayList<>(Math.min(queueSize, 1024));
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream(MAX_WRITE_BYTES + 4096);
         final long intervalNanos = TimeUnit.MILLISECONDS.toNanos(flushInterval.getMilliseconds());
-        while (true) {
-            // Read before draining: once it is set, nothing more is offered, so this drain is the last.
-            final boolean last = stopping;
-            while (queue.drainTo(batch, 1024) > 0) {
-                waiting.addAndGet(-batch.size());
-                write(batch, bytes);
-                batch.clear();
-            }
-            if (last) {
-                return;
-            }
+        while (!stopping) {
+            drainAndWrite(batch, bytes);
             LockSupport.parkNanos(this, intervalNanos);
+        }
+        // Logback refuses lines once stopped, but a line already past its started check may still
+        // be on its way to the queue. Announced before the last drain, so that such a line is
+        // either in the queue for this drain or sees writerDone and writes itself.
+        writerDone = true;
+        writeWhatWaits();
+    }
+
+    /** The last drains, by the writer and by lines that came after it; one at a time, so lines stay whole. */
+    private void writeWhatWaits() {
+        synchronized (lastDrains) {
+            drainAndWrite(new ArrayList<>(), new ByteArrayOutputStream());
+        }
+    }
+
+    private void drainAndWrite(List<ILoggingEvent> batch, ByteArrayOutputStream bytes) {
+        while (queue.drainTo(batch, 1024) > 0) {
+            waiting.addAndGet(-batch.size());
+            write(batch, bytes);
+            batch.clear();
         }
     }
 

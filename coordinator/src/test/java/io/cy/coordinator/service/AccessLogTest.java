@@ -218,6 +218,33 @@ class AccessLogTest {
     }
 
     @Test
+    void aLineOnItsWayToTheQueueWhenTheAppenderStopsIsStillWritten() {
+        final List<String> written = new CopyOnWriteArrayList<>();
+        final AppenderBase<ILoggingEvent> list = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                written.add(event.getFormattedMessage());
+            }
+        };
+        list.setContext(access.getLoggerContext());
+        list.start();
+        final AccessLogAppender appender = new AccessLogAppender();
+        appender.setContext(access.getLoggerContext());
+        appender.setFlushInterval(Duration.buildBySeconds(10));
+        appender.addAppender(list);
+        appender.start();
+        appender.doAppend(event("before the stop"));
+
+        appender.stop();
+        // A caller that passed logback's started check before the stop reaches append after the
+        // writer's last drain.
+        appender.append(event("on its way"));
+
+        assertThat(written).containsExactly("before the stop", "on its way");
+        assertThat(appender.dropped()).isZero();
+    }
+
+    @Test
     void settingsOutsideTheirRangeKeepTheAppenderStoppedWithAMessage() {
         final AccessLogAppender appender = new AccessLogAppender();
         appender.setContext(access.getLoggerContext());
