@@ -460,6 +460,24 @@ public final class CompareCommand {
         return List.copyOf(out);
     }
 
+    /** What is read on either side of an h2load run: CPU times in nanoseconds (-1 when not read), statuses. */
+    private record H2LoadReadings(long proxyCpu, long proxyJitCpu, long simCpu, long databaseCpu,
+            Map<String, Long> statuses) {}
+
+    /** Where the statuses of a target's calls are counted: its sim, or the coordinator itself. */
+    @FunctionalInterface
+    private interface StatusReader {
+        Map<String, Long> read() throws InterruptedException;
+    }
+
+    /** The CPU times of {@code target}'s proxy, its sim and the audit database, then the statuses counted. */
+    private H2LoadReadings h2loadReadings(Target target, ChildProcess sim, StatusReader statuses)
+            throws InterruptedException {
+        final boolean direct = target.proxy() == null;
+        return new H2LoadReadings(direct ? -1 : target.proxy().cpuNanos(), direct ? -1 : target.proxy().jitCpuNanos(),
+                sim.cpuNanos(), databaseCpu.cpuNanos(), statuses.read());
+    }
+
     /** As {@link #loadRuns}, with h2load as the load generator ({@link H2LoadTurns}). */
     private H2LoadScenarioResult h2loadRuns(H2Load h2load, H2LoadSetup setup, NettyTransport transport,
             Scenario scenario, List<Target> targets, ChildProcess sim, Endpoint simEndpoint, int pairs, String token,
@@ -471,29 +489,21 @@ public final class CompareCommand {
             final ChildProcess targetSim = direct ? setup.simProcess() : sim;
             final Endpoint targetSimEndpoint = direct ? setup.sim().endpoint() : simEndpoint;
             // The calls of direct and nginx are counted by the sim that ended them, the coordinator's by itself.
-            final boolean simCounts = direct || target.name().equals(NGINX);
-            final long proxyBefore = direct ? -1 : target.proxy().cpuNanos();
-            final long jitBefore = direct ? -1 : target.proxy().jitCpuNanos();
-            final long simBefore = targetSim.cpuNanos();
-            final long dbBefore = databaseCpu.cpuNanos();
-            final Map<String, Long> statusesBefore = simCounts
-                    ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+            final StatusReader statuses = direct || target.name().equals(NGINX)
+                    ? () -> simStatuses(transport, targetSimEndpoint) : coordinatorStatuses::read;
+            final H2LoadReadings before = h2loadReadings(target, targetSim, statuses);
             final H2LoadResult run = h2load.run(connections, streams, length, body, token, target.endpoint().port(),
                     work.resolve(log + ".log"));
-            final long proxyAfter = direct ? -1 : target.proxy().cpuNanos();
-            final long jitAfter = direct ? -1 : target.proxy().jitCpuNanos();
-            final long simAfter = targetSim.cpuNanos();
-            final long dbAfter = databaseCpu.cpuNanos();
-            final Map<String, Long> statusesAfter = simCounts
-                    ? simStatuses(transport, targetSimEndpoint) : coordinatorStatuses.read();
+            final H2LoadReadings after = h2loadReadings(target, targetSim, statuses);
             for (ChildProcess process : direct ? List.of(targetSim) : List.of(targetSim, target.proxy())) {
                 if (!process.isAlive()) {
                     throw new CompareFailure(process.describeExit());
                 }
             }
-            return new H2LoadRun(run, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                    delta(simBefore, simAfter), delta(dbBefore, dbAfter),
-                    H2LoadRun.difference(statusesBefore, statusesAfter));
+            return new H2LoadRun(run, delta(before.proxyCpu(), after.proxyCpu()),
+                    delta(before.proxyJitCpu(), after.proxyJitCpu()), delta(before.simCpu(), after.simCpu()),
+                    delta(before.databaseCpu(), after.databaseCpu()),
+                    H2LoadRun.difference(before.statuses(), after.statuses()));
         }, warmUpLimit, err).run(scenario, targets, pairs);
     }
 
