@@ -756,7 +756,7 @@ public final class CompareCommand {
                     .append(" nothing show its background work)\n");
         }
         out.append("- each target runs in turn, in reverse order in every second pair (").append(args.pairs())
-                .append(" pairs, after one warm-up run each,")
+                .append(" pairs, after one warm-up run each (two under h2load, which connects anew for every run),")
                 .append(" more of at most ").append(JitWarmUp.SETTLING_RUN.toSeconds())
                 .append(" s for a JVM until its JIT compilers take at most ")
                 .append(Math.round(JitWarmUp.SETTLED_SHARE * 100)).append(" % of its CPU over ")

@@ -33,7 +33,7 @@ final class H2LoadTurns {
     }
 
     /** Streams per connection when a scenario has enough in flight to fill more than one. */
-    static final int STREAMS_PER_CONNECTION = 16;
+    private static final int STREAMS_PER_CONNECTION = 16;
 
     private final Meter meter;
     private final Duration warmUpLimit;
