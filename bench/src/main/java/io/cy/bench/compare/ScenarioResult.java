@@ -59,6 +59,47 @@ final class ScenarioResult {
         return pairwise(target, base, figure, (t, b) -> t - b);
     }
 
+    /** In how many pairs {@code target}'s figure was at most {@code base}'s. */
+    PairTally atMostInPairs(String target, String base, Figure figure) {
+        final List<RunFigures> t = runs(target);
+        final List<RunFigures> b = runs(base);
+        final double[] x = new double[Math.min(t.size(), b.size())];
+        final double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = figure.of(t.get(i));
+            y[i] = figure.of(b.get(i));
+        }
+        return PairTally.atMost(x, y);
+    }
+
+    /**
+     * In how many of the pairs where both had a figure one target's was at most another's: one
+     * call at a time, the two stay within a few µs and the median of three pairs can fall either
+     * way, so the verdict says how often each side was ahead.
+     */
+    record PairTally(int atMost, int pairs) {
+
+        static PairTally atMost(double[] target, double[] base) {
+            int atMost = 0;
+            int pairs = 0;
+            for (int i = 0; i < Math.min(target.length, base.length); i++) {
+                if (Double.isNaN(target[i]) || Double.isNaN(base[i])) {
+                    continue;
+                }
+                pairs++;
+                if (target[i] <= base[i]) {
+                    atMost++;
+                }
+            }
+            return new PairTally(atMost, pairs);
+        }
+
+        /** e.g. "at most nginx's in 2 of 3 pairs". */
+        String describe(String base) {
+            return "at most " + base + "'s in " + atMost + " of " + pairs + (pairs == 1 ? " pair" : " pairs");
+        }
+    }
+
     private double pairwise(String target, String base, Figure figure, DoubleBinaryOperator op) {
         final List<RunFigures> t = runs(target);
         final List<RunFigures> b = runs(base);

@@ -52,6 +52,28 @@ class ScenarioResultTest {
     }
 
     @Test
+    void theVerdictSaysInHowManyPairsEachSideWasAhead() {
+        final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
+        // The proxy's first chunk: ahead of nginx's in the first pair, level in the second,
+        // behind in the third; its median is behind by the third pair's margin alone.
+        s.add("nginx", run(10, 200, 0));
+        s.add("proxy", run(10, 150, 0));
+        s.add("nginx", run(10, 200, 0));
+        s.add("proxy", run(10, 200, 0));
+        s.add("nginx", run(10, 200, 0));
+        s.add("proxy", run(10, 260, 0));
+
+        assertThat(s.atMostInPairs("proxy", "nginx", Figure.TTFC_P50))
+                .isEqualTo(new ScenarioResult.PairTally(2, 3));
+        assertThat(s.atMostInPairs("nginx", "proxy", Figure.TTFC_P50).describe("the proxy"))
+                .isEqualTo("at most the proxy's in 2 of 3 pairs");
+        // A pair where either side lacks the figure is not counted.
+        assertThat(ScenarioResult.PairTally.atMost(new double[] {1, Double.NaN, 3}, new double[] {2, 2, Double.NaN}))
+                .isEqualTo(new ScenarioResult.PairTally(1, 1));
+        assertThat(new ScenarioResult.PairTally(1, 1).describe("nginx")).isEqualTo("at most nginx's in 1 of 1 pair");
+    }
+
+    @Test
     void perCallCpu() {
         final RunFigures r = run(37.5, 100, 0);
 
