@@ -78,15 +78,7 @@ final class H2LoadScenarioResult {
     }
 
     ScenarioResult.PairTally atMostInPairs(String target, String base, ToDoubleFunction<H2LoadRun> figure) {
-        final List<H2LoadRun> t = runs(target);
-        final List<H2LoadRun> b = runs(base);
-        final double[] x = new double[Math.min(t.size(), b.size())];
-        final double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = figure.applyAsDouble(t.get(i));
-            y[i] = figure.applyAsDouble(b.get(i));
-        }
-        return ScenarioResult.PairTally.atMost(x, y);
+        return ScenarioResult.PairTally.of(runs(target), runs(base), figure);
     }
 
     private double pairwise(String target, String base, ToDoubleFunction<H2LoadRun> figure, boolean ratio) {

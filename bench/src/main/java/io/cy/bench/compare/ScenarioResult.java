@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleBinaryOperator;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The measured runs of one load scenario, per target, in the order they ran. Run i of every
@@ -61,33 +62,28 @@ final class ScenarioResult {
 
     /** In how many pairs {@code target}'s figure was at most {@code base}'s. */
     PairTally atMostInPairs(String target, String base, Figure figure) {
-        final List<RunFigures> t = runs(target);
-        final List<RunFigures> b = runs(base);
-        final double[] x = new double[Math.min(t.size(), b.size())];
-        final double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = figure.of(t.get(i));
-            y[i] = figure.of(b.get(i));
-        }
-        return PairTally.atMost(x, y);
+        return PairTally.of(runs(target), runs(base), figure::of);
     }
 
     /**
-     * In how many of the pairs where both had a figure one target's was at most another's: one
-     * call at a time, the two stay within a few µs and the median of three pairs can fall either
-     * way, so the verdict says how often each side was ahead.
+     * In how many of the pairs where both had a figure one target's was at most another's. One
+     * call at a time the coordinator and nginx are close and the median of a few pairs can fall
+     * either way, so a verdict there also says how often each side was ahead.
      */
     record PairTally(int atMost, int pairs) {
 
-        static PairTally atMost(double[] target, double[] base) {
+        /** Run i of {@code target} against run i of {@code base}; a pair where either lacks the figure is left out. */
+        static <R> PairTally of(List<R> target, List<R> base, ToDoubleFunction<R> figure) {
             int atMost = 0;
             int pairs = 0;
-            for (int i = 0; i < Math.min(target.length, base.length); i++) {
-                if (Double.isNaN(target[i]) || Double.isNaN(base[i])) {
+            for (int i = 0; i < Math.min(target.size(), base.size()); i++) {
+                final double t = figure.applyAsDouble(target.get(i));
+                final double b = figure.applyAsDouble(base.get(i));
+                if (Double.isNaN(t) || Double.isNaN(b)) {
                     continue;
                 }
                 pairs++;
-                if (target[i] <= base[i]) {
+                if (t <= b) {
                     atMost++;
                 }
             }
