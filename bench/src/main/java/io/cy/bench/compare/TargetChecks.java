@@ -145,7 +145,7 @@ final class TargetChecks {
             String nginx, String direct, Figure figure) {
         final double added = s.medianAdded(coordinator, direct, figure);
         final double nginxAdded = s.medianAdded(nginx, direct, figure);
-        // Within a pair the coordinator's added time is at most nginx's when its own time is.
+        // Within a pair the coordinator's added time is at most nginx's exactly when its own time is.
         checks.add(new Check(target, ms(added) + " vs " + ms(nginxAdded) + " ("
                 + s.atMostInPairs(coordinator, nginx, figure).describe("nginx") + ")", verdict(added, nginxAdded)));
     }

@@ -53,7 +53,7 @@ class ScenarioResultTest {
     }
 
     @Test
-    void theVerdictSaysInHowManyPairsEachSideWasAhead() {
+    void pairTallyCountsThePairsWhereOneTargetWasAtMostTheOther() {
         final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
         // The proxy's first chunk: ahead of nginx's in the first pair, level in the second,
         // behind in the third.
