@@ -60,9 +60,12 @@ final class ScenarioResult {
         return pairwise(target, base, figure, (t, b) -> t - b);
     }
 
-    /** In how many pairs {@code target}'s figure was at most {@code base}'s. */
-    PairTally atMostInPairs(String target, String base, Figure figure) {
-        return PairTally.of(runs(target), runs(base), figure::of);
+    /**
+     * In how many pairs {@code target}'s figure was at most {@code base}'s, of the pairs in which
+     * {@code direct} has the figure too: without it a pair has no added time in either median.
+     */
+    PairTally atMostInPairs(String target, String base, String direct, Figure figure) {
+        return PairTally.of(runs(target), runs(base), runs(direct), figure::of);
     }
 
     /**
@@ -72,14 +75,18 @@ final class ScenarioResult {
      */
     record PairTally(int atMost, int pairs) {
 
-        /** Run i of {@code target} against run i of {@code base}; a pair where either lacks the figure is left out. */
-        static <R> PairTally of(List<R> target, List<R> base, ToDoubleFunction<R> figure) {
+        /**
+         * Run i of {@code target} against run i of {@code base}. A pair where either lacks the
+         * figure, or where {@code direct}'s run i lacks it, is left out: the verdict's medians are
+         * of differences to direct, and a pair that has none is not in them either.
+         */
+        static <R> PairTally of(List<R> target, List<R> base, List<R> direct, ToDoubleFunction<R> figure) {
             int atMost = 0;
             int pairs = 0;
-            for (int i = 0; i < Math.min(target.size(), base.size()); i++) {
+            for (int i = 0; i < Math.min(Math.min(target.size(), base.size()), direct.size()); i++) {
                 final double t = figure.applyAsDouble(target.get(i));
                 final double b = figure.applyAsDouble(base.get(i));
-                if (Double.isNaN(t) || Double.isNaN(b)) {
+                if (Double.isNaN(t) || Double.isNaN(b) || Double.isNaN(figure.applyAsDouble(direct.get(i)))) {
                     continue;
                 }
                 pairs++;

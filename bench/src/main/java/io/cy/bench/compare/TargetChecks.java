@@ -147,7 +147,7 @@ final class TargetChecks {
         final double nginxAdded = s.medianAdded(nginx, direct, figure);
         // Within a pair the coordinator's added time is at most nginx's exactly when its own time is.
         checks.add(new Check(target, ms(added) + " vs " + ms(nginxAdded) + " ("
-                + s.atMostInPairs(coordinator, nginx, figure).describe("nginx") + ")", verdict(added, nginxAdded)));
+                + s.atMostInPairs(coordinator, nginx, direct, figure).describe("nginx") + ")", verdict(added, nginxAdded)));
     }
 
     private static void atMost(List<Check> checks, String target, double measured, double limit,

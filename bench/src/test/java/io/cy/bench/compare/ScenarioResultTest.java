@@ -57,21 +57,34 @@ class ScenarioResultTest {
         final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
         // The proxy's first chunk: ahead of nginx's in the first pair, level in the second,
         // behind in the third.
+        s.add("direct", run(10, 100, 0));
         s.add("nginx", run(10, 200, 0));
         s.add("proxy", run(10, 150, 0));
+        s.add("direct", run(10, 100, 0));
         s.add("nginx", run(10, 200, 0));
         s.add("proxy", run(10, 200, 0));
+        s.add("direct", run(10, 100, 0));
         s.add("nginx", run(10, 200, 0));
         s.add("proxy", run(10, 260, 0));
 
-        assertThat(s.atMostInPairs("proxy", "nginx", Figure.TTFC_P50))
+        assertThat(s.atMostInPairs("proxy", "nginx", "direct", Figure.TTFC_P50))
                 .isEqualTo(new ScenarioResult.PairTally(2, 3));
-        assertThat(s.atMostInPairs("nginx", "proxy", Figure.TTFC_P50).describe("the proxy"))
+        assertThat(s.atMostInPairs("nginx", "proxy", "direct", Figure.TTFC_P50).describe("the proxy"))
                 .isEqualTo("at most the proxy's in 2 of 3 pairs");
-        // A pair where either side lacks the figure is not counted.
-        assertThat(ScenarioResult.PairTally.of(List.of(1.0, Double.NaN, 3.0), List.of(2.0, 2.0, Double.NaN),
-                Double::doubleValue)).isEqualTo(new ScenarioResult.PairTally(1, 1));
         assertThat(new ScenarioResult.PairTally(1, 1).describe("nginx")).isEqualTo("at most nginx's in 1 of 1 pair");
+    }
+
+    @Test
+    void pairTallyLeavesOutThePairsTheMediansOfAddedTimeLeaveOut() {
+        // Pair 1 counts (1 <= 2); pair 2: the target lacks the figure; pair 3: the base lacks it;
+        // pair 4: direct lacks it, so neither has an added time there, though 1 <= 2; pair 5:
+        // direct has no run.
+        final List<Double> target = List.of(1.0, Double.NaN, 3.0, 1.0, 1.0);
+        final List<Double> base = List.of(2.0, 2.0, Double.NaN, 2.0, 2.0);
+        final List<Double> direct = List.of(0.5, 0.5, 0.5, Double.NaN);
+
+        assertThat(ScenarioResult.PairTally.of(target, base, direct, Double::doubleValue))
+                .isEqualTo(new ScenarioResult.PairTally(1, 1));
     }
 
     @Test
