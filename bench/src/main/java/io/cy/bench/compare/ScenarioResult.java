@@ -69,9 +69,9 @@ final class ScenarioResult {
     }
 
     /**
-     * In how many of the pairs where both had a figure one target's was at most another's. One
-     * call at a time the coordinator and nginx are close and the median of a few pairs can fall
-     * either way, so a verdict there also says how often each side was ahead.
+     * In how many of the pairs where both targets and direct had a figure one target's was at most
+     * another's. One call at a time the coordinator and nginx are close and the median of a few
+     * pairs can fall either way, so a verdict there also says how often each side was ahead.
      */
     record PairTally(int atMost, int pairs) {
 

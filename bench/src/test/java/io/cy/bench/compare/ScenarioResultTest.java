@@ -24,6 +24,15 @@ class ScenarioResultTest {
         return new RunFigures(result, cpuNanos, cpuNanos < 0 ? -1 : cpuNanos / 4, 1_000_000, -1, 2_000_000);
     }
 
+    /** A c1 result of {@code runs} taken in turns: the first to {@code targets}' first, and so on, pair after pair. */
+    static ScenarioResult inTurns(List<String> targets, RunFigures... runs) {
+        final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
+        for (int i = 0; i < runs.length; i++) {
+            s.add(targets.get(i % targets.size()), runs[i]);
+        }
+        return s;
+    }
+
     @Test
     void medianOverRuns() {
         assertThat(ScenarioResult.median(new double[] {3, 1, 2})).isEqualTo(2);
@@ -35,14 +44,11 @@ class ScenarioResultTest {
 
     @Test
     void ratiosAndDifferencesAreTakenWithinEachPair() {
-        final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
         // The machine slows down over the run; each pair is still 10 % apart.
-        s.add("direct", run(10, 100, 0));
-        s.add("proxy", run(11, 110, 0));
-        s.add("direct", run(20, 200, 0));
-        s.add("proxy", run(22, 220, 0));
-        s.add("direct", run(40, 400, 0));
-        s.add("proxy", run(44, 440, 0));
+        final ScenarioResult s = inTurns(List.of("direct", "proxy"),
+                run(10, 100, 0), run(11, 110, 0),
+                run(20, 200, 0), run(22, 220, 0),
+                run(40, 400, 0), run(44, 440, 0));
 
         assertThat(s.targets()).containsExactly("direct", "proxy");
         assertThat(s.median("proxy", Figure.PROXY_CPU)).isCloseTo(22, within(1e-9));
@@ -54,18 +60,12 @@ class ScenarioResultTest {
 
     @Test
     void pairTallyCountsThePairsWhereOneTargetWasAtMostTheOther() {
-        final ScenarioResult s = new ScenarioResult(Scenario.full().get(0));
         // The proxy's first chunk: ahead of nginx's in the first pair, level in the second,
         // behind in the third.
-        s.add("direct", run(10, 100, 0));
-        s.add("nginx", run(10, 200, 0));
-        s.add("proxy", run(10, 150, 0));
-        s.add("direct", run(10, 100, 0));
-        s.add("nginx", run(10, 200, 0));
-        s.add("proxy", run(10, 200, 0));
-        s.add("direct", run(10, 100, 0));
-        s.add("nginx", run(10, 200, 0));
-        s.add("proxy", run(10, 260, 0));
+        final ScenarioResult s = inTurns(List.of("direct", "nginx", "proxy"),
+                run(10, 100, 0), run(10, 200, 0), run(10, 150, 0),
+                run(10, 100, 0), run(10, 200, 0), run(10, 200, 0),
+                run(10, 100, 0), run(10, 200, 0), run(10, 260, 0));
 
         assertThat(s.atMostInPairs("proxy", "nginx", "direct", Figure.TTFC_P50))
                 .isEqualTo(new ScenarioResult.PairTally(2, 3));
