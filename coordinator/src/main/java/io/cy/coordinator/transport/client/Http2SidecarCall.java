@@ -319,6 +319,12 @@ final class Http2SidecarCall<ReqT> implements SidecarCall<ReqT> {
         final Status status;
         if (error == Http2Error.REFUSED_STREAM) {
             status = Status.UNAVAILABLE.withDescription("the sidecar refused the stream (REFUSED_STREAM)");
+        } else if (error == Http2Error.CANCEL && deadline != null && deadline.isExpired()) {
+            // A gRPC server whose deadline (our grpc-timeout, rounded up) has passed can only reset
+            // the stream with CANCEL, and it may do so before our own timer fires: as grpc-java's
+            // ClientCallImpl does, the call then ends as what it is, a deadline exceeded.
+            status = Status.DEADLINE_EXCEEDED.withDescription(
+                    "the sidecar reset the stream (CANCEL) at or after the call's deadline");
         } else if (error == Http2Error.CANCEL) {
             status = Status.CANCELLED.withDescription("the sidecar reset the stream (CANCEL)");
         } else if (error == Http2Error.ENHANCE_YOUR_CALM) {

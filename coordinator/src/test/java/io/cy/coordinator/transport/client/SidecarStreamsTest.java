@@ -35,6 +35,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -244,6 +245,35 @@ class SidecarStreamsTest {
         assertThat(closed.status().getCode()).isEqualTo(expected);
         assertThat(closed.status().getDescription()).contains(error.name());
         assertThat(call.call.answeredBySidecar()).isFalse();
+    }
+
+    @Test
+    void aCancelFromTheSidecarAtOrAfterTheDeadlineIsDeadlineExceeded() throws Exception {
+        // The sidecar's timer, started from our grpc-timeout, may fire before ours: its CANCEL is then the deadline.
+        final MovableTicker ticker = new MovableTicker();
+        final TestCall call = newCall(Deadline.after(200, TimeUnit.MILLISECONDS, ticker)).start(new Metadata())
+                .request(1);
+        call.sendMessage(REQUEST);
+        final Exchange exchange = server.nextExchange();
+        ticker.advance(Duration.ofMillis(200));
+        exchange.headers().rst(Http2Error.CANCEL);
+
+        final Closed closed = call.awaitClose();
+        assertThat(closed.status().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(closed.status().getDescription()).contains("CANCEL").contains("deadline");
+    }
+
+    @Test
+    void aCancelFromTheSidecarBeforeTheDeadlineIsCancelled() throws Exception {
+        final MovableTicker ticker = new MovableTicker();
+        final TestCall call = newCall(Deadline.after(200, TimeUnit.MILLISECONDS, ticker)).start(new Metadata())
+                .request(1);
+        call.sendMessage(REQUEST);
+        final Exchange exchange = server.nextExchange();
+        ticker.advance(Duration.ofMillis(199));
+        exchange.headers().rst(Http2Error.CANCEL);
+
+        assertThat(call.awaitClose().status().getCode()).isEqualTo(Status.Code.CANCELLED);
     }
 
     @Test
@@ -619,6 +649,21 @@ class SidecarStreamsTest {
                         Duration.ofSeconds(30), Duration.ofSeconds(10)));
         opened.add(s);
         return s;
+    }
+
+    /** A clock for deadlines that moves only when told. */
+    private static final class MovableTicker extends Deadline.Ticker {
+
+        private final AtomicLong nanos = new AtomicLong();
+
+        @Override
+        public long nanoTime() {
+            return nanos.get();
+        }
+
+        void advance(Duration by) {
+            nanos.addAndGet(by.toNanos());
+        }
     }
 
     private TestCall newCall(Deadline deadline) {
