@@ -61,6 +61,12 @@ final class ChildProcess {
         return process.pid();
     }
 
+    /** The process and its descendants (nginx's workers), by pid. */
+    List<Long> pids() {
+        return Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants())
+                .map(ProcessHandle::pid).toList();
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -79,6 +79,10 @@ public final class CompareCommand {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STOP_GRACE = Duration.ofSeconds(15);
+    /** Before a counted run: perf's time to attach to every thread of the target. */
+    private static final Duration COUNT_LEAD = Duration.ofMillis(500);
+    /** After it: past the run's last call, and the plan's drain. */
+    private static final Duration COUNT_TAIL = Duration.ofSeconds(2);
     private static final long POLL_MILLIS = 100;
     private static final String COORDINATOR_HEAP = "-Xmx512m";
 
@@ -88,6 +92,9 @@ public final class CompareCommand {
     private DatabaseCpu databaseCpu = DatabaseCpu.forUrl(null);
     /** The most warm-up per target and scenario; set when a comparison starts. */
     private Duration warmUpLimit = WARMUP_LIMIT;
+    /** perf, when it may count the proxies' system calls here; else none. */
+    private SystemCalls systemCalls;
+    private Path work;
 
     public CompareCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -173,6 +180,14 @@ public final class CompareCommand {
         final long ownStart = ownCpuNanos();
         databaseCpu = DatabaseCpu.forUrl(args.auditDb());
         warmUpLimit = args.quick() ? QUICK_WARMUP_LIMIT : WARMUP_LIMIT;
+        this.work = work;
+        if (args.scenarios().stream().anyMatch(Scenario::oneAtATime)) {
+            systemCalls = SystemCalls.find().orElse(null);
+            if (systemCalls == null) {
+                err.println("perf cannot count system calls here: none counted (apt-get install linux-perf;"
+                        + " its tracepoints need root or kernel.perf_event_paranoid=-1)");
+            }
+        }
 
         err.println("starting the simulated sidecar on " + simEndpoint + "...");
         final ChildProcess sim = ChildProcess.start("simulated sidecar",
@@ -548,8 +563,34 @@ public final class CompareCommand {
     private ScenarioResult loadRuns(NettyTransport transport, Scenario scenario, List<Target> targets,
             ChildProcess sim, int pairs, String token) throws CompareFailure, InterruptedException {
         return new ScenarioTurns((target, concurrency, channels) -> connect(transport, target, concurrency, channels),
-                (connections, plan, target) -> measure(connections, plan, target, sim), warmUpLimit, err)
+                (connections, plan, target) -> measure(connections, plan, target, sim),
+                systemCalls == null ? null : (connections, plan, target) -> countSystemCalls(connections, plan, target,
+                        sim), warmUpLimit, err)
                 .run(scenario, targets, pairs, token);
+    }
+
+    /**
+     * One run of {@code plan} with perf counting the system calls of {@code target}'s processes
+     * from before its first call to after its last, divided by its calls.
+     */
+    private SystemCalls.PerCall countSystemCalls(Connected connections, LoadPlan plan, Target target,
+            ChildProcess sim) throws CompareFailure, InterruptedException {
+        final Path log = work.resolve("perf-" + target.name().replaceAll("[^A-Za-z0-9]+", "-") + ".log");
+        final SystemCalls.Counting counting;
+        try {
+            counting = systemCalls.start(target.proxy().pids(), plan.duration().plus(COUNT_LEAD).plus(COUNT_TAIL), log);
+        } catch (IOException e) {
+            throw new CompareFailure("perf stat: " + e.getMessage());
+        }
+        // perf attaches to every thread before it counts; nothing reports when it has, so the run
+        // starts after an allowance for it (tens of ms), and the count ends after the run's last call.
+        Thread.sleep(COUNT_LEAD.toMillis());
+        final RunFigures run = measure(connections, plan, target, sim);
+        try {
+            return new SystemCalls.PerCall(target.name(), run.result().started(), counting.await());
+        } catch (IOException e) {
+            throw new CompareFailure(target.name() + ": " + e.getMessage());
+        }
     }
 
     /** One run of {@code plan} against the coordinator {@code process} on {@code endpoint}, its CPU read. */

@@ -61,6 +61,23 @@ final class Report {
         if (!errors.isEmpty()) {
             out.append('\n').append(errors);
         }
+        if (!s.systemCalls().isEmpty()) {
+            out.append('\n').append(systemCallsLine(s.systemCalls()));
+        }
+        return out.append('\n').toString();
+    }
+
+    /**
+     * The proxies' system calls per call, counted by perf in a run of their own after the pairs:
+     * reads, writes and the event loop's waits, which say how many times a call wakes the proxy.
+     */
+    static String systemCallsLine(List<SystemCalls.PerCall> counted) {
+        final StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+                "- system calls per call (every thread of the proxy, counted by perf's tracepoints in a run of"
+                        + " %d s of its own after the pairs): ", ScenarioTurns.COUNTED_RUN.toSeconds()));
+        for (int i = 0; i < counted.size(); i++) {
+            out.append(i == 0 ? "" : "; ").append(counted.get(i).describe());
+        }
         return out.append('\n').toString();
     }
 

@@ -195,6 +195,11 @@ public record Scenario(
         return kind == Kind.MEMORY;
     }
 
+    /** Whether this is a closed loop of one call at a time: the scenario whose proxies' system calls are counted. */
+    public boolean oneAtATime() {
+        return kind == Kind.LOAD && concurrency == 1 && rate == 0;
+    }
+
     /** Client connections: as the load command picks them, one per 1,000 concurrent streams. */
     public int channels() {
         return LoadArgs.defaultChannels(concurrency);

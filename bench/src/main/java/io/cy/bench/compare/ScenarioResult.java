@@ -19,6 +19,7 @@ final class ScenarioResult {
 
     private final Scenario scenario;
     private final Map<String, List<RunFigures>> runs = new LinkedHashMap<>();
+    private final List<SystemCalls.PerCall> systemCalls = new ArrayList<>();
 
     ScenarioResult(Scenario scenario) {
         this.scenario = requireNonNull(scenario, "scenario");
@@ -30,6 +31,15 @@ final class ScenarioResult {
 
     void add(String target, RunFigures run) {
         runs.computeIfAbsent(target, t -> new ArrayList<>()).add(run);
+    }
+
+    /** A proxy's system calls, counted in a run of their own after the pairs. */
+    void addSystemCalls(SystemCalls.PerCall counted) {
+        systemCalls.add(requireNonNull(counted, "counted"));
+    }
+
+    List<SystemCalls.PerCall> systemCalls() {
+        return List.copyOf(systemCalls);
     }
 
     /** Target names in table order. */

@@ -38,8 +38,19 @@ final class ScenarioTurns {
                 throws CompareFailure, InterruptedException;
     }
 
+    /** Counts a proxy's system calls over one run of a plan. */
+    @FunctionalInterface
+    interface CallCounter {
+        SystemCalls.PerCall count(Connected connections, LoadPlan plan, Target target)
+                throws CompareFailure, InterruptedException;
+    }
+
+    /** The length of the run in which a proxy's system calls are counted. */
+    static final Duration COUNTED_RUN = Duration.ofSeconds(3);
+
     private final Connector connector;
     private final Meter meter;
+    private final CallCounter counter;
     private final Duration warmUpLimit;
     private final PrintStream err;
 
@@ -48,8 +59,19 @@ final class ScenarioTurns {
      * @param err where the progress lines go
      */
     ScenarioTurns(Connector connector, Meter meter, Duration warmUpLimit, PrintStream err) {
+        this(connector, meter, null, warmUpLimit, err);
+    }
+
+    /**
+     * @param counter counts each proxy's system calls in a run of their own after the pairs of a
+     *     scenario of one call at a time; null for none
+     * @param warmUpLimit the most warm-up per target ({@link JitWarmUp})
+     * @param err where the progress lines go
+     */
+    ScenarioTurns(Connector connector, Meter meter, CallCounter counter, Duration warmUpLimit, PrintStream err) {
         this.connector = requireNonNull(connector, "connector");
         this.meter = requireNonNull(meter, "meter");
+        this.counter = counter;
         this.warmUpLimit = requireNonNull(warmUpLimit, "warmUpLimit");
         this.err = requireNonNull(err, "err");
     }
@@ -85,6 +107,19 @@ final class ScenarioTurns {
                     final RunFigures run = meter.measure(connected.get(target.name()), plan, target);
                     result.add(target.name(), run);
                     err.println(progress(scenario, pair, pairs, target, run));
+                }
+            }
+            if (counter != null && scenario.oneAtATime()) {
+                // A run of its own: perf's tracepoints cost the proxies a little on every system
+                // call, and nginx makes more of them, so the measured pairs are left untouched.
+                for (Target target : targets) {
+                    if (target.proxy() == null) {
+                        continue;
+                    }
+                    final SystemCalls.PerCall counted = counter.count(connected.get(target.name()),
+                            scenario.warmupPlan(COUNTED_RUN, token), target);
+                    result.addSystemCalls(counted);
+                    err.println("[" + scenario.name() + "] system calls per call, " + counted.describe());
                 }
             }
             return result;

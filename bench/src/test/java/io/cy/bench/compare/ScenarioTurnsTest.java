@@ -10,6 +10,7 @@ import io.cy.coordinator.transport.netty.Endpoint;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -19,6 +20,7 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The turns of a load scenario, with connections and runs faked: which connections each run
@@ -93,6 +95,61 @@ class ScenarioTurnsTest {
 
         assertThat(runs.stream().filter(Run::warmUp).map(r -> r.length().toSeconds()))
                 .containsExactly(30L, 10L, 10L);
+    }
+
+    @Test
+    void oneCallAtATimeEachProxysSystemCallsAreCountedAfterThePairsInARunOfTheirOwnOnTheSameConnections(
+            @TempDir Path dir) throws Exception {
+        // Any process will do for the proxies': the counter here is a fake that reads none.
+        final ChildProcess process = ChildProcess.start("sleep", List.of("sleep", "60"), Map.of(), dir,
+                dir.resolve("sleep.log"));
+        try {
+            final Target nginxProxy = Target.nativeProxy("nginx", Endpoint.tcp("127.0.0.1", 2), process);
+            final Target jvm = Target.jvm("coordinator", Endpoint.tcp("127.0.0.1", 3), process);
+            final List<String> counted = new ArrayList<>();
+            final ScenarioResult result = new ScenarioTurns((target, concurrency, channels) -> connect(target),
+                    (connections, plan, target) -> record(connections, plan, target, 0),
+                    (connections, plan, target) -> {
+                        final long pairRuns = runs.stream().filter(r -> !r.warmUp()).count();
+                        final Connected pairs = runs.stream().filter(r -> r.target().equals(target.name()))
+                                .reduce((first, second) -> second).orElseThrow().connections();
+                        counted.add(target.name() + " " + plan.duration().toSeconds() + " s after " + pairRuns
+                                + " runs" + (connections == pairs ? ", on the pairs' connections" : ""));
+                        return new SystemCalls.PerCall(target.name(), 1000, Map.of(SystemCalls.ALL, 6000L));
+                    }, Duration.ofSeconds(60), quietErr()).run(C1, List.of(direct, nginxProxy, jvm), 2, "token");
+
+            assertThat(counted).containsExactly(
+                    "nginx 3 s after 6 runs, on the pairs' connections",
+                    "coordinator 3 s after 6 runs, on the pairs' connections");
+            assertThat(result.systemCalls()).extracting(SystemCalls.PerCall::target)
+                    .containsExactly("nginx", "coordinator");
+            assertThat(result.runs("nginx")).as("the counted run is not one of the pairs'").hasSize(2);
+        } finally {
+            process.stop(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void withManyCallsAtOnceNoSystemCallsAreCounted(@TempDir Path dir) throws Exception {
+        final Scenario c64 = new Scenario("c64", "64 at a time", Scenario.Kind.LOAD, 64, 0, RUN, WARM_UP, 16, 0, 0,
+                Scenario.PROMPT_BYTES);
+        final ChildProcess process = ChildProcess.start("sleep", List.of("sleep", "60"), Map.of(), dir,
+                dir.resolve("sleep.log"));
+        try {
+            final Target nginxProxy = Target.nativeProxy("nginx", Endpoint.tcp("127.0.0.1", 2), process);
+            final List<String> counted = new ArrayList<>();
+            final ScenarioResult result = new ScenarioTurns((target, concurrency, channels) -> connect(target),
+                    (connections, plan, target) -> record(connections, plan, target, 0),
+                    (connections, plan, target) -> {
+                        counted.add(target.name());
+                        return new SystemCalls.PerCall(target.name(), 1000, Map.of());
+                    }, Duration.ofSeconds(60), quietErr()).run(c64, List.of(direct, nginxProxy), 1, "token");
+
+            assertThat(counted).isEmpty();
+            assertThat(result.systemCalls()).isEmpty();
+        } finally {
+            process.stop(Duration.ofSeconds(5));
+        }
     }
 
     @Test
