@@ -1,7 +1,6 @@
 package io.cy.bench.compare;
 
 import io.cy.llm.proto.StreamPredictRequest;
-import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -33,21 +32,7 @@ final class H2Load {
 
     /** The h2load binary on the PATH or in /usr/bin, /usr/local/bin. */
     static Optional<H2Load> find() {
-        final List<String> dirs = new ArrayList<>();
-        final String path = System.getenv("PATH");
-        if (path != null) {
-            for (String dir : path.split(File.pathSeparator)) {
-                dirs.add(dir.isEmpty() ? "." : dir);
-            }
-        }
-        dirs.addAll(List.of("/usr/bin", "/usr/local/bin"));
-        for (String dir : dirs) {
-            final Path candidate = Path.of(dir, "h2load");
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(new H2Load(candidate));
-            }
-        }
-        return Optional.empty();
+        return Executables.find("h2load", List.of("/usr/bin", "/usr/local/bin")).map(H2Load::new);
     }
 
     /** What {@code h2load --version} says, e.g. "h2load nghttp2/1.52.0". */

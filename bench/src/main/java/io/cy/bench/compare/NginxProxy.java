@@ -1,6 +1,5 @@
 package io.cy.bench.compare;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,22 +19,7 @@ final class NginxProxy {
 
     /** The nginx binary on the PATH, or in the sbin directories a non-root PATH often lacks. */
     static Optional<Path> find() {
-        final String path = System.getenv("PATH");
-        if (path != null) {
-            for (String dir : path.split(File.pathSeparator)) {
-                final Path candidate = Path.of(dir.isEmpty() ? "." : dir, "nginx");
-                if (Files.isExecutable(candidate)) {
-                    return Optional.of(candidate);
-                }
-            }
-        }
-        for (String dir : List.of("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin")) {
-            final Path candidate = Path.of(dir, "nginx");
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(candidate);
-            }
-        }
-        return Optional.empty();
+        return Executables.find("nginx", List.of("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"));
     }
 
     /** What {@code nginx -v} says, e.g. "nginx/1.22.1"; "nginx" if it says nothing usable. */

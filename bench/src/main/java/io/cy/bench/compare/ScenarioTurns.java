@@ -38,7 +38,7 @@ final class ScenarioTurns {
                 throws CompareFailure, InterruptedException;
     }
 
-    /** Counts a proxy's system calls over one run of a plan. */
+    /** Counts a proxy's system calls over one run of a plan; null when they could not be counted. */
     @FunctionalInterface
     interface CallCounter {
         SystemCalls.PerCall count(Connected connections, LoadPlan plan, Target target)
@@ -118,8 +118,10 @@ final class ScenarioTurns {
                     }
                     final SystemCalls.PerCall counted = counter.count(connected.get(target.name()),
                             scenario.warmupPlan(COUNTED_RUN, token), target);
-                    result.addSystemCalls(counted);
-                    err.println("[" + scenario.name() + "] system calls per call, " + counted.describe());
+                    if (counted != null) {
+                        result.addSystemCalls(counted);
+                        err.println("[" + scenario.name() + "] system calls per call, " + counted.describe());
+                    }
                 }
             }
             return result;

@@ -2,7 +2,6 @@ package io.cy.bench.compare;
 
 import static java.util.Objects.requireNonNull;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,21 +44,7 @@ final class SystemCalls {
 
     /** {@code perf} from the PATH or /usr/bin, if it may count this machine's system calls. */
     static Optional<SystemCalls> find() {
-        final List<String> dirs = new ArrayList<>();
-        final String path = System.getenv("PATH");
-        if (path != null) {
-            for (String dir : path.split(File.pathSeparator)) {
-                dirs.add(dir.isEmpty() ? "." : dir);
-            }
-        }
-        dirs.addAll(List.of("/usr/bin", "/usr/local/bin", "/usr/sbin"));
-        for (String dir : dirs) {
-            final Path candidate = Path.of(dir, "perf");
-            if (Files.isExecutable(candidate)) {
-                return probe(candidate);
-            }
-        }
-        return Optional.empty();
+        return Executables.find("perf", List.of("/usr/bin", "/usr/local/bin", "/usr/sbin")).flatMap(SystemCalls::probe);
     }
 
     private static Optional<SystemCalls> probe(Path perf) {
@@ -116,18 +101,8 @@ final class SystemCalls {
         return new Counting(process, log, length);
     }
 
-    /** One count in progress. */
-    static final class Counting {
-
-        private final Process process;
-        private final Path log;
-        private final Duration length;
-
-        private Counting(Process process, Path log, Duration length) {
-            this.process = process;
-            this.log = log;
-            this.length = length;
-        }
+    /** One count in progress: perf's process, where it writes its counts, and how long it counts. */
+    record Counting(Process process, Path log, Duration length) {
 
         /** Waits for the count's end; the count of each event, or an exception saying why there is none. */
         Map<String, Long> await() throws IOException, InterruptedException {

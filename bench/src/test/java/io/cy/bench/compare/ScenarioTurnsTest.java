@@ -98,7 +98,7 @@ class ScenarioTurnsTest {
     }
 
     @Test
-    void oneCallAtATimeEachProxysSystemCallsAreCountedAfterThePairsInARunOfTheirOwnOnTheSameConnections(
+    void oneCallAtATimeEachProxysSystemCallsAreCountedAfterThePairsInARunOfTheirOwnAndAFailedCountLeftOut(
             @TempDir Path dir) throws Exception {
         // Any process will do for the proxies': the counter here is a fake that reads none.
         final ChildProcess process = ChildProcess.start("sleep", List.of("sleep", "60"), Map.of(), dir,
@@ -115,14 +115,15 @@ class ScenarioTurnsTest {
                                 .reduce((first, second) -> second).orElseThrow().connections();
                         counted.add(target.name() + " " + plan.duration().toSeconds() + " s after " + pairRuns
                                 + " runs" + (connections == pairs ? ", on the pairs' connections" : ""));
-                        return new SystemCalls.PerCall(target.name(), 1000, Map.of(SystemCalls.ALL, 6000L));
+                        // perf could not count nginx's: the scenario goes on without it.
+                        return target == nginxProxy ? null
+                                : new SystemCalls.PerCall(target.name(), 1000, Map.of(SystemCalls.ALL, 6000L));
                     }, Duration.ofSeconds(60), quietErr()).run(C1, List.of(direct, nginxProxy, jvm), 2, "token");
 
             assertThat(counted).containsExactly(
                     "nginx 3 s after 6 runs, on the pairs' connections",
                     "coordinator 3 s after 6 runs, on the pairs' connections");
-            assertThat(result.systemCalls()).extracting(SystemCalls.PerCall::target)
-                    .containsExactly("nginx", "coordinator");
+            assertThat(result.systemCalls()).extracting(SystemCalls.PerCall::target).containsExactly("coordinator");
             assertThat(result.runs("nginx")).as("the counted run is not one of the pairs'").hasSize(2);
         } finally {
             process.stop(Duration.ofSeconds(5));

@@ -250,30 +250,28 @@ class SidecarStreamsTest {
     @Test
     void aCancelFromTheSidecarAtOrAfterTheDeadlineIsDeadlineExceeded() throws Exception {
         // The sidecar's timer, started from our grpc-timeout, may fire before ours: its CANCEL is then the deadline.
-        final MovableTicker ticker = new MovableTicker();
-        final TestCall call = newCall(Deadline.after(200, TimeUnit.MILLISECONDS, ticker)).start(new Metadata())
-                .request(1);
-        call.sendMessage(REQUEST);
-        final Exchange exchange = server.nextExchange();
-        ticker.advance(Duration.ofMillis(200));
-        exchange.headers().rst(Http2Error.CANCEL);
+        final Status status = cancelledBySidecar(Duration.ofMillis(200), Duration.ofMillis(200));
 
-        final Closed closed = call.awaitClose();
-        assertThat(closed.status().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
-        assertThat(closed.status().getDescription()).contains("CANCEL").contains("deadline");
+        assertThat(status.getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(status.getDescription()).contains("CANCEL").contains("deadline");
     }
 
     @Test
     void aCancelFromTheSidecarBeforeTheDeadlineIsCancelled() throws Exception {
+        assertThat(cancelledBySidecar(Duration.ofMillis(200), Duration.ofMillis(199)).getCode())
+                .isEqualTo(Status.Code.CANCELLED);
+    }
+
+    /** The status of a call with {@code deadline} that the sidecar resets with CANCEL {@code after} it started. */
+    private Status cancelledBySidecar(Duration deadline, Duration after) throws Exception {
         final MovableTicker ticker = new MovableTicker();
-        final TestCall call = newCall(Deadline.after(200, TimeUnit.MILLISECONDS, ticker)).start(new Metadata())
-                .request(1);
+        final TestCall call = newCall(Deadline.after(deadline.toNanos(), TimeUnit.NANOSECONDS, ticker))
+                .start(new Metadata()).request(1);
         call.sendMessage(REQUEST);
         final Exchange exchange = server.nextExchange();
-        ticker.advance(Duration.ofMillis(199));
+        ticker.advance(after);
         exchange.headers().rst(Http2Error.CANCEL);
-
-        assertThat(call.awaitClose().status().getCode()).isEqualTo(Status.Code.CANCELLED);
+        return call.awaitClose().status();
     }
 
     @Test
