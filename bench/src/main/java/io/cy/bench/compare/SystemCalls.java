@@ -62,16 +62,20 @@ final class SystemCalls {
         return Optional.of(new SystemCalls(perf, events));
     }
 
-    /** Whether {@code perf stat -e event -- true} counts something (a binary that enters no system call does not exist). */
+    /**
+     * Whether {@code perf stat -e event -- true} takes a count of {@code event}: it refuses an
+     * event this kernel lacks, and reports one it may not count as not counted.
+     */
     private static boolean counts(Path perf, String event) {
         try {
+            // Its few lines fit in the pipe: read after the wait, so a perf that hangs cannot hold the bench.
             final Process process = new ProcessBuilder(perf.toString(), "stat", "-x,", "-e", event, "--", "true")
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            final String text = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 return false;
             }
+            final String text = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             return process.exitValue() == 0 && parse(text).getOrDefault(event, -1L) >= 0;
         } catch (IOException e) {
             return false;

@@ -1,6 +1,7 @@
 package io.cy.bench.compare;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.withinPercentage;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -76,6 +77,15 @@ class SystemCallsTest {
         assertThat(line).isEqualTo("- system calls per call (every thread of the proxy, counted by perf's"
                 + " tracepoints in a run of 3 s of its own after the pairs): nginx 11.10 (reads n/a, writes n/a,"
                 + " waits n/a; 100 calls); coordinator 6.13 (reads n/a, writes n/a, waits n/a; 100 calls)\n");
+    }
+
+    @Test
+    void countingNoProcessIsRefusedNamingWhatWasExpected() {
+        final SystemCalls perf = new SystemCalls(Path.of("perf"), List.of(SystemCalls.ALL));
+
+        assertThatThrownBy(() -> perf.start(List.of(), Duration.ofSeconds(1), dir.resolve("perf.log")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("pids: none (expected: at least one process)");
     }
 
     @Test
