@@ -55,14 +55,8 @@ final class ScenarioTurns {
     private final PrintStream err;
 
     /**
-     * @param warmUpLimit the most warm-up per target ({@link JitWarmUp})
-     * @param err where the progress lines go
-     */
-    ScenarioTurns(Connector connector, Meter meter, Duration warmUpLimit, PrintStream err) {
-        this(connector, meter, null, warmUpLimit, err);
-    }
-
-    /**
+     * @param connector opens a target's connections for a scenario
+     * @param meter runs a plan against a target and reads its figures
      * @param counter counts each proxy's system calls in a run of their own after the pairs of a
      *     scenario of one call at a time; null for none
      * @param warmUpLimit the most warm-up per target ({@link JitWarmUp})

@@ -160,7 +160,7 @@ class ScenarioTurnsTest {
                 throw new CompareFailure("coordinator: refused");
             }
             return connect(target);
-        }, (connections, plan, target) -> record(connections, plan, target, 0), Duration.ofSeconds(60),
+        }, (connections, plan, target) -> record(connections, plan, target, 0), null, Duration.ofSeconds(60),
                 quietErr());
 
         assertThatThrownBy(() -> turns.run(C1, List.of(direct, nginx, coordinator), 3, "token"))
@@ -184,8 +184,8 @@ class ScenarioTurnsTest {
     }
 
     private ScenarioTurns turns(ScenarioTurns.Meter meter) {
-        return new ScenarioTurns((target, concurrency, channels) -> connect(target), meter, Duration.ofSeconds(60),
-                quietErr());
+        return new ScenarioTurns((target, concurrency, channels) -> connect(target), meter, null,
+                Duration.ofSeconds(60), quietErr());
     }
 
     private Connected connect(Target target) {
