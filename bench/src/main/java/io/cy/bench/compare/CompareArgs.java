@@ -42,6 +42,8 @@ public record CompareArgs(
     static final int QUICK_PAIRS = 2;
     /** The Redis of the replicas2 scenario when --quota-redis names none. */
     static final String DEFAULT_REPLICAS_REDIS = "redis://127.0.0.1:6379/15";
+    /** {@code --audit-db none}: no database even where {@code DB_URL} names one. */
+    static final String NO_DATABASE = "none";
 
     private static final Set<String> VALUED = Set.of("--root", "--scenario", "--pairs", "--warmup-s", "--out", "--jfr",
             "--audit-db", "--quota-redis");
@@ -73,8 +75,8 @@ public record CompareArgs(
             "                      (default: each scenario's own, 3-30 s); on a slow or busy machine the JIT",
             "                      compilers of the JVMs may need longer, and their CPU is charged to the calls",
             "  --no-nginx          leave nginx out even if installed",
-            "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL; none:",
-            "                      the audit log spools to files in the working directory)",
+            "  --audit-db URL      the PostgreSQL the audited coordinator writes to (default: $DB_URL); 'none':",
+            "                      no database, the audit log spools to files in the working directory",
             "  --quota-redis URL   add a coordinator column with auth and quotas kept in this Redis",
             "                      (quota.store: redis), e.g. redis://127.0.0.1:6379/15: what sharing quotas costs",
             "  --access-log        add a coordinator column with the access log on as well (CY_LOG_ACCESS=true)",
@@ -151,7 +153,7 @@ public record CompareArgs(
                     keep = true;
                     break;
                 case "--audit-db":
-                    auditDb = value.isBlank() ? null : value;
+                    auditDb = value.isBlank() || value.equals(NO_DATABASE) ? null : value;
                     break;
                 case "--quota-redis":
                     quotaRedis = value.isBlank() ? null : value;

@@ -205,4 +205,12 @@ class CompareSupportTest {
                 .isEqualTo("postgresql://c/d");
         assertThat(CompareArgs.parse(List.of(), Map.of()).auditDb()).isNull();
     }
+
+    @Test
+    void auditDatabaseNoneMeansTheSpoolFilesEvenWithDbUrlSet() throws UsageException {
+        final Map<String, String> env = Map.of("DB_URL", "postgresql://a/b");
+        assertThat(CompareArgs.parse(List.of("--audit-db", "none"), env).auditDb()).isNull();
+        assertThat(CompareArgs.parse(List.of("--audit-db", ""), env).auditDb()).isNull();
+        assertThat(CompareArgs.USAGE).contains("'none'");
+    }
 }
