@@ -1,21 +1,30 @@
 package io.cy.bench.compare;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * What the figures were measured on, for the report: cores, CPU, memory, OS, clock source and JDK.
- * The CPU is named with its family and model numbers as well as its name, because a VM's CPU is
- * often named only "Intel(R) Xeon(R) Processor" or "AMD EPYC", and VMs of one name differ (Milan,
- * Genoa and Turin are all "AMD EPYC"); the clock source, because it decides what a clock read costs.
+ * What the figures were measured on, for the report: cores, CPU, memory, OS, clock source, what a
+ * system call costs, and JDK. The CPU is named with its family and model numbers as well as its
+ * name, because a VM's CPU is often named only "Intel(R) Xeon(R) Processor" or "AMD EPYC", and VMs
+ * of one name differ (Milan, Genoa and Turin are all "AMD EPYC"); the clock source, because it
+ * decides what a clock read costs. A system call's cost, and whether the kernel isolates its page
+ * tables from user space (Meltdown's mitigation, which some VMs' kernels turn on whatever the CPU),
+ * because a proxy's CPU per call is largely system calls: nginx makes about eleven per call one at a
+ * time, the coordinator six, and where one costs a µs that difference is most of what separates them.
  */
 final class Machine {
 
     private static final Path CPUINFO = Path.of("/proc/cpuinfo");
     private static final Path CLOCK_SOURCE = Path.of("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+    private static final Path MELTDOWN = Path.of("/sys/devices/system/cpu/vulnerabilities/meltdown");
+    private static final Path DEV_NULL = Path.of("/dev/null");
+    private static final int SYSTEM_CALLS_PER_ROUND = 100_000;
+    private static final int SYSTEM_CALL_ROUNDS = 5;
 
     private Machine() {}
 
@@ -39,6 +48,14 @@ final class Machine {
         final String clock = clockSource(CLOCK_SOURCE);
         if (clock != null) {
             out.append(", clock source ").append(clock);
+        }
+        final Boolean isolation = pageTableIsolation(MELTDOWN);
+        if (isolation != null) {
+            out.append(", kernel page-table isolation ").append(isolation ? "on" : "off");
+        }
+        final double systemCall = systemCallMicros(DEV_NULL);
+        if (systemCall > 0) {
+            out.append(String.format(Locale.ROOT, ", a system call (lseek) %.2f us", systemCall));
         }
         out.append(", ").append(System.getProperty("java.vm.name")).append(' ')
                 .append(System.getProperty("java.runtime.version"));
@@ -69,6 +86,43 @@ final class Machine {
             return null;
         }
         return lines.get(0).trim();
+    }
+
+    /**
+     * Whether the kernel isolates its page tables from user space (PTI), from its Meltdown file
+     * ("Mitigation: PTI"); null if that cannot be read.
+     */
+    static Boolean pageTableIsolation(Path meltdownFile) {
+        final List<String> lines = lines(meltdownFile);
+        if (lines.isEmpty() || lines.get(0).isBlank()) {
+            return null;
+        }
+        return lines.get(0).contains("PTI");
+    }
+
+    /**
+     * Microseconds per {@code lseek} on {@code file}, the least of a few rounds after one to warm
+     * up: the cost of entering and leaving the kernel on this machine, with the JDK's native call
+     * around it (tens of nanoseconds). The least, because what a busy machine adds is not the
+     * call's. 0 if the file cannot be opened.
+     */
+    static double systemCallMicros(Path file) {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            long least = Long.MAX_VALUE;
+            for (int round = 0; round <= SYSTEM_CALL_ROUNDS; round++) {
+                final long start = System.nanoTime();
+                for (int i = 0; i < SYSTEM_CALLS_PER_ROUND; i++) {
+                    f.getFilePointer();
+                }
+                final long elapsed = System.nanoTime() - start;
+                if (round > 0) {
+                    least = Math.min(least, elapsed);
+                }
+            }
+            return least / 1000.0 / SYSTEM_CALLS_PER_ROUND;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** The value of the first "name : value" line; null if absent. */

@@ -50,9 +50,28 @@ class MachineTest {
     }
 
     @Test
-    void theDescriptionOfThisMachineNamesItsCoresAndJdk() {
+    void pageTableIsolationIsReadFromTheKernelsMeltdownFile() throws Exception {
+        assertThat(Machine.pageTableIsolation(Files.writeString(dir.resolve("pti"), "Mitigation: PTI\n"))).isTrue();
+        assertThat(Machine.pageTableIsolation(Files.writeString(dir.resolve("no"), "Not affected\n"))).isFalse();
+        assertThat(Machine.pageTableIsolation(Files.writeString(dir.resolve("vulnerable"), "Vulnerable\n")))
+                .isFalse();
+        assertThat(Machine.pageTableIsolation(Files.writeString(dir.resolve("empty"), ""))).isNull();
+        assertThat(Machine.pageTableIsolation(dir.resolve("absent"))).isNull();
+    }
+
+    @Test
+    void aSystemCallIsTimedOnAFileAndNotWithoutOne() throws Exception {
+        // Between a bare kernel entry on hardware (tens of ns) and a machine gone wrong.
+        assertThat(Machine.systemCallMicros(Files.writeString(dir.resolve("file"), "x")))
+                .isGreaterThan(0.001).isLessThan(1000);
+        assertThat(Machine.systemCallMicros(dir.resolve("absent"))).isZero();
+    }
+
+    @Test
+    void theDescriptionOfThisMachineNamesItsCoresSystemCallAndJdk() {
         assertThat(Machine.describe())
                 .startsWith(Runtime.getRuntime().availableProcessors() + " cores")
+                .contains(", a system call (lseek) ")
                 .endsWith(System.getProperty("java.runtime.version"));
     }
 }
