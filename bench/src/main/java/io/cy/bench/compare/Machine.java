@@ -14,8 +14,8 @@ import java.util.Locale;
  * of one name differ (Milan, Genoa and Turin are all "AMD EPYC"); the clock source, because it
  * decides what a clock read costs. A system call's cost, and whether the kernel isolates its page
  * tables from user space (Meltdown's mitigation, which some VMs' kernels turn on whatever the CPU),
- * because a proxy's CPU per call is largely system calls: nginx makes about eleven per call one at a
- * time, the coordinator six, and where one costs a µs that difference is most of what separates them.
+ * because it moves nginx's CPU per call more than the coordinator's: nginx writes each stream's
+ * frames with a system call of their own, the coordinator all that a turn produced with one.
  */
 final class Machine {
 
