@@ -104,7 +104,7 @@ final class ScenarioTurns {
                 }
             }
             if (counter != null && scenario.oneAtATime()) {
-                // A run of its own: perf's tracepoints cost the proxies a little on every system
+                // A run of its own: perf's tracepoints cost the proxies something on every system
                 // call, and nginx makes more of them, so the measured pairs are left untouched.
                 for (Target target : targets) {
                     if (target.proxy() == null) {

@@ -19,10 +19,13 @@ import java.util.stream.Collectors;
 /**
  * The system calls a proxy makes, counted by the kernel's tracepoints through {@code perf stat}
  * (Debian's {@code linux-perf}; tracepoints need root or {@code kernel.perf_event_paranoid} at
- * most -1 or a capability). Counts, not times: they do not depend on the machine's speed, which
- * on a shared VM moves by more than the differences one call at a time, and a tracepoint slows a
- * process far less than {@code strace}. What they show is how many times a proxy reads, writes
- * and waits for a call: the wake-ups its event loop takes and the writes it gathers.
+ * most -1 or a capability). Counts, not times: one call at a time they do not depend on the
+ * machine's speed, which on a shared VM moves by more than the differences there. A tracepoint
+ * slows a process less than {@code strace} does, but on a VM whose system calls already cost a µs
+ * it slowed nginx four- to fivefold at 64 in flight; under load that would change how many calls a
+ * wake-up serves, so only one call at a time is counted. What the counts show is how many times a
+ * proxy reads, writes and waits for a call: the wake-ups its event loop takes and the writes it
+ * gathers.
  */
 final class SystemCalls {
 
