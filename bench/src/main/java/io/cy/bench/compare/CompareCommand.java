@@ -79,10 +79,6 @@ public final class CompareCommand {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STOP_GRACE = Duration.ofSeconds(15);
-    /** Before a counted run: perf's time to attach to every thread of the target. */
-    private static final Duration COUNT_LEAD = Duration.ofMillis(500);
-    /** After it: past the run's last call, and the plan's drain. */
-    private static final Duration COUNT_TAIL = Duration.ofSeconds(2);
     private static final long POLL_MILLIS = 100;
     private static final String COORDINATOR_HEAP = "-Xmx512m";
 
@@ -579,17 +575,27 @@ public final class CompareCommand {
         final Path log = work.resolve("perf-" + target.name().replaceAll("[^A-Za-z0-9]+", "-") + ".log");
         final SystemCalls.Counting counting;
         try {
-            counting = systemCalls.start(target.proxy().pids(), plan.duration().plus(COUNT_LEAD).plus(COUNT_TAIL), log);
+            counting = systemCalls.start(target.proxy().pids(), log);
         } catch (IOException e) {
             err.println("perf stat could not start for " + target.name() + ": " + e.getMessage());
             return null;
         }
-        // perf attaches to every thread before it counts; nothing reports when it has, so the run
-        // starts after an allowance for it (tens of ms), and the count ends after the run's last call.
-        Thread.sleep(COUNT_LEAD.toMillis());
-        final RunFigures run = measure(connections, plan, target, sim);
         try {
-            return new SystemCalls.PerCall(target.name(), run.result().started(), counting.await());
+            counting.enable();
+        } catch (IOException e) {
+            counting.abandon();
+            err.println("perf stat did not start counting for " + target.name() + ": " + e.getMessage());
+            return null;
+        }
+        final RunFigures run;
+        try {
+            run = measure(connections, plan, target, sim);
+        } catch (CompareFailure | InterruptedException | RuntimeException e) {
+            counting.abandon();
+            throw e;
+        }
+        try {
+            return new SystemCalls.PerCall(target.name(), run.result().started(), counting.finish());
         } catch (IOException e) {
             err.println("perf stat counted nothing for " + target.name() + ": " + e.getMessage());
             return null;

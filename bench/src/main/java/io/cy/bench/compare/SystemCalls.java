@@ -3,9 +3,14 @@ package io.cy.bench.compare;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,7 +18,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -93,35 +100,200 @@ final class SystemCalls {
     }
 
     /**
-     * Starts counting the system calls of the processes {@code pids} (every thread of each) for
-     * {@code length}; the counts are read with {@link Counting#await()}.
+     * Attaches perf to the processes {@code pids} (every thread of each) with its counters off;
+     * {@link Counting#enable()} turns them on once perf has attached, {@link Counting#finish()}
+     * turns them off and reads them. perf's output goes to {@code log}; its control and
+     * acknowledgement FIFOs are made beside it.
      */
-    Counting start(List<Long> pids, Duration length, Path log) throws IOException {
+    Counting start(List<Long> pids, Path log) throws IOException {
         if (pids.isEmpty()) {
             throw new IllegalArgumentException("pids: none (expected: at least one process)");
         }
-        final List<String> command = List.of(perf.toString(), "stat", "-x,", "-e", String.join(",", events),
-                "-p", pids.stream().map(String::valueOf).collect(Collectors.joining(",")),
-                "--", "sleep", String.format(Locale.ROOT, "%.3f", length.toMillis() / 1000.0));
-        final Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(log.toFile()).start();
-        return new Counting(process, log, length);
+        final String name = log.getFileName().toString().replaceFirst("\\.log$", "");
+        final Path control = fifo(log.resolveSibling(name + ".control"));
+        final Path acks = fifo(log.resolveSibling(name + ".ack"));
+        // perf opens the acknowledgement FIFO for writing, which waits for a reader: both are
+        // opened here for reading and writing first, which neither waits nor ends at perf's exit
+        // (perf's exit closes them through onExit below instead).
+        final FileChannel controlChannel = FileChannel.open(control, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        final FileChannel ackChannel;
+        try {
+            ackChannel = FileChannel.open(acks, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            controlChannel.close();
+            throw e;
+        }
+        // -D -1: attached with every counter off; the counts are of what happens between enable and
+        // disable. The command perf waits for is cat on perf's standard input: closing it ends perf.
+        final List<String> command = List.of(perf.toString(), "stat", "-x,", "-D", "-1",
+                "--control", "fifo:" + control + "," + acks, "-e", String.join(",", events),
+                "-p", pids.stream().map(String::valueOf).collect(Collectors.joining(",")), "--", "cat");
+        final Process process;
+        try {
+            process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(log.toFile()).start();
+        } catch (IOException e) {
+            closeQuietly(controlChannel);
+            closeQuietly(ackChannel);
+            throw e;
+        }
+        final Counting counting = new Counting(process, log, controlChannel, ackChannel, List.of(control, acks));
+        // A read waiting for an acknowledgement returns when perf ends, whatever ended it.
+        process.onExit().thenRun(counting::closeChannels);
+        return counting;
     }
 
-    /** One count in progress: perf's process, where it writes its counts, and how long it counts. */
-    record Counting(Process process, Path log, Duration length) {
-
-        /** Waits for the count's end; the count of each event, or an exception saying why there is none. */
-        Map<String, Long> await() throws IOException, InterruptedException {
-            if (!process.waitFor(length.plus(PROBE_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS)) {
+    /** Makes the FIFO {@code path} with {@code mkfifo}, replacing a file left there. */
+    private static Path fifo(Path path) throws IOException {
+        Files.deleteIfExists(path);
+        final Path mkfifo = Executables.find("mkfifo", List.of("/usr/bin", "/bin"))
+                .orElseThrow(() -> new IOException("mkfifo not found (expected on the PATH, in /usr/bin or /bin)"));
+        final Process process = new ProcessBuilder(mkfifo.toString(), path.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        try {
+            if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw new IOException("perf stat did not end within " + length.plus(PROBE_TIMEOUT).toSeconds() + " s");
+                throw new IOException("mkfifo " + path + " did not end within " + PROBE_TIMEOUT.toSeconds() + " s");
             }
-            final String text = Files.readString(log, StandardCharsets.UTF_8);
-            if (process.exitValue() != 0) {
-                throw new IOException("perf stat exited with " + process.exitValue() + ": " + text.strip());
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted making the FIFO " + path);
+        }
+        if (process.exitValue() != 0 || !Files.exists(path)) {
+            throw new IOException("mkfifo " + path + " exited with " + process.exitValue());
+        }
+        return path;
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Closing a FIFO loses nothing.
+        }
+    }
+
+    /**
+     * One count: perf attached with its counters off, told through its control FIFO when to count
+     * and acknowledging each command on the other, so that the count starts once perf has attached
+     * to every thread and ends after the run's last call, with no allowance of time for either.
+     */
+    static final class Counting {
+
+        /** Longer than any answer perf gives on its acknowledgement FIFO. */
+        private static final int ACK_LINE_LIMIT = 64;
+
+        private final Process process;
+        private final Path log;
+        private final FileChannel control;
+        private final FileChannel acks;
+        private final List<Path> fifos;
+
+        private Counting(Process process, Path log, FileChannel control, FileChannel acks, List<Path> fifos) {
+            this.process = process;
+            this.log = log;
+            this.control = control;
+            this.acks = acks;
+            this.fifos = fifos;
+        }
+
+        /** Turns the counters on; returns when perf says they are. */
+        void enable() throws IOException {
+            command("enable");
+        }
+
+        /**
+         * Turns the counters off, ends perf and reads its counts: the count of each event, or an
+         * exception saying why there is none.
+         */
+        Map<String, Long> finish() throws IOException, InterruptedException {
+            try {
+                command("disable");
+                // cat reads its end of input and exits; perf writes the counts and follows.
+                process.getOutputStream().close();
+                if (!process.waitFor(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new IOException("perf stat did not end within " + PROBE_TIMEOUT.toSeconds() + " s");
+                }
+                final String text = Files.readString(log, StandardCharsets.UTF_8);
+                if (process.exitValue() != 0) {
+                    throw new IOException("perf stat exited with " + process.exitValue() + ": " + text.strip());
+                }
+                return parse(text);
+            } finally {
+                abandon();
             }
-            return parse(text);
+        }
+
+        /** Ends perf, if it runs, and removes the FIFOs. */
+        void abandon() {
+            process.destroyForcibly();
+            closeChannels();
+            for (Path fifo : fifos) {
+                try {
+                    Files.deleteIfExists(fifo);
+                } catch (IOException e) {
+                    // Left in the bench's work directory, which is the run's own.
+                }
+            }
+        }
+
+        /**
+         * Writes {@code name} to perf's control FIFO and waits for its acknowledgement: perf reads
+         * its commands only once it has attached, so the acknowledgement of the first says it has.
+         */
+        private void command(String name) throws IOException {
+            final AtomicBoolean acknowledged = new AtomicBoolean();
+            final AtomicBoolean timedOut = new AtomicBoolean();
+            // Neither an acknowledgement nor an exit: perf is ended, which ends the read below.
+            CompletableFuture.delayedExecutor(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+                if (!acknowledged.get()) {
+                    timedOut.set(true);
+                    process.destroyForcibly();
+                }
+            });
+            final StringBuilder line = new StringBuilder();
+            try {
+                control.write(ByteBuffer.wrap((name + "\n").getBytes(StandardCharsets.US_ASCII)));
+                final ByteBuffer one = ByteBuffer.allocate(1);
+                // perf writes "ack\n" and a NUL after it: the NUL is left out, the line ends the read.
+                while (line.length() < ACK_LINE_LIMIT) {
+                    one.clear();
+                    if (acks.read(one) < 0) {
+                        break;
+                    }
+                    final char c = (char) one.get(0);
+                    if (c == '\n') {
+                        break;
+                    }
+                    if (c != 0) {
+                        line.append(c);
+                    }
+                }
+            } catch (ClosedChannelException e) {
+                // perf ended, before or after reading the command: said below with what it wrote.
+            } finally {
+                acknowledged.set(true);
+            }
+            if (!line.toString().equals("ack")) {
+                throw new IOException("perf stat did not acknowledge '" + name + "'"
+                        + (timedOut.get() ? " within " + PROBE_TIMEOUT.toSeconds() + " s" : "")
+                        + (line.length() > 0 ? " (it answered '" + line + "')" : "") + ": " + logText());
+            }
+        }
+
+        private String logText() {
+            try {
+                final String text = Files.readString(log, StandardCharsets.UTF_8).strip();
+                return text.isEmpty() ? "(it wrote nothing)" : text;
+            } catch (IOException e) {
+                return "(its output could not be read: " + e.getMessage() + ")";
+            }
+        }
+
+        private void closeChannels() {
+            closeQuietly(control);
+            closeQuietly(acks);
         }
     }
 

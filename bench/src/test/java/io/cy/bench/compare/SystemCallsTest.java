@@ -3,18 +3,21 @@ package io.cy.bench.compare;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.assertj.core.api.Assertions.withinPercentage;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SystemCallsTest {
+
+    private static final int BYTES = 2000;
 
     @TempDir
     Path dir;
@@ -83,30 +86,53 @@ class SystemCallsTest {
     void countingNoProcessIsRefusedNamingWhatWasExpected() {
         final SystemCalls perf = new SystemCalls(Path.of("perf"), List.of(SystemCalls.ALL));
 
-        assertThatThrownBy(() -> perf.start(List.of(), Duration.ofSeconds(1), dir.resolve("perf.log")))
+        assertThatThrownBy(() -> perf.start(List.of(), dir.resolve("perf.log")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("pids: none (expected: at least one process)");
     }
 
     @Test
-    void perfCountsTheReadsAndWritesOfARunningProcess() throws Exception {
+    void theCountStartsWhenPerfHasAttachedAndEndsWhenToldWithNoAllowanceOfTime() throws Exception {
         final Optional<SystemCalls> found = SystemCalls.find();
         assumeTrue(found.isPresent(), "perf cannot count system calls on this machine");
-        // dd with one-byte blocks: a read and a write for every byte, for as long as it runs.
-        final ChildProcess dd = ChildProcess.start("dd", List.of("dd", "if=/dev/zero", "of=/dev/null", "bs=1"),
-                Map.of(), dir, dir.resolve("dd.log"));
+        // dd with one-byte blocks reads and writes once for each byte it is given, and waits for the first.
+        final Process dd = new ProcessBuilder("dd", "bs=1", "count=" + BYTES, "of=/dev/null", "status=none")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
-            final Map<String, Long> counts = found.get().start(dd.pids(), Duration.ofMillis(500),
-                    dir.resolve("perf.log")).await();
-            final SystemCalls.PerCall perRun = new SystemCalls.PerCall("dd", 1, counts);
+            final SystemCalls.Counting counting = found.get().start(List.of(dd.pid()), dir.resolve("perf.log"));
+            counting.enable();
+            try (OutputStream in = dd.getOutputStream()) {
+                in.write(new byte[BYTES]);
+            }
+            assertThat(dd.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            final SystemCalls.PerCall counted = new SystemCalls.PerCall("dd", 1, counting.finish());
 
-            assertThat(perRun.reads()).isGreaterThan(1000);
-            // One write per read, and little else; each event's counter opens at its own instant,
-            // so the edges of the window may differ by a few calls between them.
-            assertThat(perRun.writes()).isCloseTo(perRun.reads(), withinPercentage(1));
-            assertThat(perRun.all()).isCloseTo(perRun.reads() + perRun.writes(), withinPercentage(1));
+            // Every byte's write was counted: the count began before the first byte and ended after
+            // the last. The read dd waits in may have been entered before it began.
+            assertThat(counted.writes()).isEqualTo(BYTES);
+            assertThat(counted.reads()).isBetween(BYTES - 1.0, BYTES + 0.0);
+            assertThat(dir.resolve("perf.control")).doesNotExist();
+            assertThat(dir.resolve("perf.ack")).doesNotExist();
         } finally {
-            dd.stop(Duration.ofSeconds(5));
+            dd.destroyForcibly();
+        }
+    }
+
+    @Test
+    void perfThatCannotAttachIsSaidWithWhatItWroteInsteadOfWaitedForEndlessly() throws Exception {
+        final Optional<SystemCalls> found = SystemCalls.find();
+        assumeTrue(found.isPresent(), "perf cannot count system calls on this machine");
+        final Process gone = new ProcessBuilder("true").start();
+        assertThat(gone.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        final SystemCalls.Counting counting = found.get().start(List.of(gone.pid()), dir.resolve("perf.log"));
+        try {
+            assertThatThrownBy(counting::enable)
+                    .isInstanceOf(IOException.class)
+                    .hasMessageStartingWith("perf stat did not acknowledge 'enable': ")
+                    .hasMessageNotContaining("(it wrote nothing)");
+        } finally {
+            counting.abandon();
         }
     }
 }
