@@ -96,6 +96,32 @@ final class ChildProcess {
         return total;
     }
 
+    /**
+     * The part of {@link #cpuNanos()} spent in the kernel, from each process's {@code /proc/<pid>/stat}
+     * (system calls, and what the network stack does in them: on loopback a write carries its
+     * segment to the receiving socket); -1 off Linux.
+     */
+    long kernelCpuNanos() {
+        if (!Files.isReadable(Path.of("/proc/self/stat"))) {
+            return -1;
+        }
+        long total = 0;
+        final List<ProcessHandle> tree = Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants())
+                .toList();
+        try {
+            for (ProcessHandle handle : tree) {
+                final ProcStat stat = ProcStat.read(Path.of("/proc", Long.toString(handle.pid()), "stat"));
+                // Null: gone since the tree was listed, as cpuNanos() leaves it out.
+                if (stat != null) {
+                    total += stat.field(ProcStat.STIME) * ProcStat.NANOS_PER_TICK;
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return total;
+    }
+
     /** CPU time of the process's JIT compiler threads so far, in nanoseconds (0 for nginx); -1 off Linux. */
     long jitCpuNanos() {
         return CompilerThreads.cpuNanos(process.pid());

@@ -472,7 +472,7 @@ public final class CompareCommand {
     }
 
     /** What is read on either side of an h2load run: CPU times in nanoseconds (-1 when not read), statuses. */
-    private record H2LoadReadings(long proxyCpu, long proxyJitCpu, long simCpu, long databaseCpu,
+    private record H2LoadReadings(long proxyCpu, long proxyJitCpu, long proxyKernelCpu, long simCpu, long databaseCpu,
             Map<String, Long> statuses) {}
 
     /** Where the statuses of a target's calls are counted: its sim, or the coordinator itself. */
@@ -486,7 +486,7 @@ public final class CompareCommand {
             throws InterruptedException {
         final boolean direct = target.proxy() == null;
         return new H2LoadReadings(direct ? -1 : target.proxy().cpuNanos(), direct ? -1 : target.proxy().jitCpuNanos(),
-                sim.cpuNanos(), databaseCpu.cpuNanos(), statuses.read());
+                direct ? -1 : target.proxy().kernelCpuNanos(), sim.cpuNanos(), databaseCpu.cpuNanos(), statuses.read());
     }
 
     /** As {@link #loadRuns}, with h2load as the load generator ({@link H2LoadTurns}). */
@@ -512,7 +512,8 @@ public final class CompareCommand {
                 }
             }
             return new H2LoadRun(run, delta(before.proxyCpu(), after.proxyCpu()),
-                    delta(before.proxyJitCpu(), after.proxyJitCpu()), delta(before.simCpu(), after.simCpu()),
+                    delta(before.proxyJitCpu(), after.proxyJitCpu()),
+                    delta(before.proxyKernelCpu(), after.proxyKernelCpu()), delta(before.simCpu(), after.simCpu()),
                     delta(before.databaseCpu(), after.databaseCpu()),
                     H2LoadRun.difference(before.statuses(), after.statuses()));
         }, warmUpLimit, err).run(scenario, targets, pairs);
@@ -644,12 +645,14 @@ public final class CompareCommand {
         }
         final long proxyBefore = target.proxy() == null ? -1 : target.proxy().cpuNanos();
         final long jitBefore = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
+        final long kernelBefore = target.proxy() == null ? -1 : target.proxy().kernelCpuNanos();
         final long simBefore = sim.cpuNanos();
         final long dbBefore = databaseCpu.cpuNanos();
         final long clientBefore = ownCpuNanos();
         final LoadResult result = generator.run(plan);
         final long proxyAfter = target.proxy() == null ? -1 : target.proxy().cpuNanos();
         final long jitAfter = target.proxy() == null ? -1 : target.proxy().jitCpuNanos();
+        final long kernelAfter = target.proxy() == null ? -1 : target.proxy().kernelCpuNanos();
         final long simAfter = sim.cpuNanos();
         final long dbAfter = databaseCpu.cpuNanos();
         final long clientAfter = ownCpuNanos();
@@ -659,7 +662,7 @@ public final class CompareCommand {
             }
         }
         return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                delta(simBefore, simAfter), delta(dbBefore, dbAfter), delta(clientBefore, clientAfter));
+                delta(kernelBefore, kernelAfter), delta(simBefore, simAfter), delta(dbBefore, dbAfter), delta(clientBefore, clientAfter));
     }
 
     /**

@@ -19,6 +19,7 @@ enum Figure {
     ERRORS("errors", "%.0f", r -> r.result().errorCount()),
     PROXY_CPU("proxy CPU per call (us)", "%.1f", RunFigures::proxyCpuPerCallMicros),
     PROXY_JIT_CPU("of which in the JIT compiler (us)", "%.1f", RunFigures::proxyJitCpuPerCallMicros),
+    PROXY_KERNEL_CPU("of which in the kernel (us)", "%.1f", RunFigures::proxyKernelCpuPerCallMicros),
     SIM_CPU("sim CPU per call (us)", "%.1f", RunFigures::simCpuPerCallMicros),
     DATABASE_CPU("audit database CPU per call (us)", "%.1f", RunFigures::databaseCpuPerCallMicros),
     CLIENT_CPU("load generator CPU per call (us)", "%.1f", RunFigures::clientCpuPerCallMicros);

@@ -14,8 +14,8 @@ import java.util.stream.Collectors;
  *     {@code llmproxy_requests_total} or the sim's Health counters give them; null when they
  *     could not be read
  */
-record H2LoadRun(H2LoadResult h2load, long proxyCpuNanos, long proxyJitCpuNanos, long simCpuNanos,
-        long databaseCpuNanos, Map<String, Long> statuses) {
+record H2LoadRun(H2LoadResult h2load, long proxyCpuNanos, long proxyJitCpuNanos, long proxyKernelCpuNanos,
+        long simCpuNanos, long databaseCpuNanos, Map<String, Long> statuses) {
 
     static final String OK = "OK";
     static final String CANCELLED = "CANCELLED";
@@ -59,6 +59,10 @@ record H2LoadRun(H2LoadResult h2load, long proxyCpuNanos, long proxyJitCpuNanos,
 
     double proxyJitCpuPerCallMicros() {
         return perCall(proxyJitCpuNanos);
+    }
+
+    double proxyKernelCpuPerCallMicros() {
+        return perCall(proxyKernelCpuNanos);
     }
 
     double simCpuPerCallMicros() {

@@ -33,7 +33,8 @@ final class H2LoadScenarioResult {
             new Row("errors (h2load's, and statuses counted)", "%.0f", false, r -> r.errors() < 0 ? Double.NaN
                     : r.errors()),
             new Row("proxy CPU per call (us)", "%.1f", true, H2LoadRun::proxyCpuPerCallMicros),
-            new Row("of which in the JIT compiler (us)", "%.1f", false, H2LoadRun::proxyJitCpuPerCallMicros),
+            new Row(Figure.PROXY_JIT_CPU.label(), "%.1f", false, H2LoadRun::proxyJitCpuPerCallMicros),
+            new Row(Figure.PROXY_KERNEL_CPU.label(), "%.1f", true, H2LoadRun::proxyKernelCpuPerCallMicros),
             new Row("sim CPU per call (us)", "%.1f", true, H2LoadRun::simCpuPerCallMicros),
             new Row(Figure.DATABASE_CPU.label(), "%.1f", false, true, H2LoadRun::databaseCpuPerCallMicros),
             new Row("h2load CPU per call (us)", "%.1f", true, r -> r.h2load().cpuPerCallMicros()));

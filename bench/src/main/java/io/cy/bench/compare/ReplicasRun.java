@@ -190,7 +190,8 @@ final class ReplicasRun {
 
     /** The sim and the load generator served both replicas at once: their CPU is not one replica's. */
     private static RunFigures withoutSharedCpu(RunFigures run) {
-        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), -1, -1, -1);
+        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), run.proxyKernelCpuNanos(),
+                -1, -1, -1);
     }
 
     /** Two runs made at the same time as one: calls and CPU added, latencies of every call. */
@@ -204,7 +205,7 @@ final class ReplicasRun {
                 added(x.gaps(), y.gaps()), added(x.callTimes(), y.callTimes()), x.lateStarts() + y.lateStarts(),
                 x.firstError() != null ? x.firstError() : y.firstError());
         return new RunFigures(both, sum(a.proxyCpuNanos(), b.proxyCpuNanos()),
-                sum(a.proxyJitCpuNanos(), b.proxyJitCpuNanos()),
+                sum(a.proxyJitCpuNanos(), b.proxyJitCpuNanos()), sum(a.proxyKernelCpuNanos(), b.proxyKernelCpuNanos()),
                 Math.max(a.simCpuNanos(), b.simCpuNanos()), Math.max(a.databaseCpuNanos(), b.databaseCpuNanos()),
                 Math.max(a.clientCpuNanos(), b.clientCpuNanos()));
     }

@@ -82,13 +82,13 @@ class H2LoadTest {
     void callsCutOffAtTheEndAreNotErrorsButOtherStatusesAre() throws IOException {
         final H2LoadResult r = H2LoadResult.parse(output("h2load-c64.txt"));
         // 64 started and never done: their cancellations are h2load stopping, not failures.
-        final H2LoadRun clean = new H2LoadRun(r, 1, 0, 1, -1, Map.of("OK", 26360L, "CANCELLED", 64L));
-        final H2LoadRun failing = new H2LoadRun(r, 1, 0, 1, -1,
+        final H2LoadRun clean = new H2LoadRun(r, 1, 0, 0, 1, -1, Map.of("OK", 26360L, "CANCELLED", 64L));
+        final H2LoadRun failing = new H2LoadRun(r, 1, 0, 0, 1, -1,
                 Map.of("OK", 26350L, "CANCELLED", 70L, "RESOURCE_EXHAUSTED", 4L));
 
         assertThat(clean.errors()).isZero();
         assertThat(failing.errors()).isEqualTo(6 + 4);
-        assertThat(new H2LoadRun(r, 1, 0, 1, -1, null).errors()).isEqualTo(-1);
+        assertThat(new H2LoadRun(r, 1, 0, 0, 1, -1, null).errors()).isEqualTo(-1);
         assertThat(H2LoadRun.difference(Map.of("OK", 10L), Map.of("OK", 25L, "CANCELLED", 2L)))
                 .containsExactlyInAnyOrderEntriesOf(Map.of("OK", 15L, "CANCELLED", 2L));
     }
@@ -96,7 +96,8 @@ class H2LoadTest {
     private static H2LoadRun run(double callsPerSecond, double meanCallMicros, long proxyCpuNanos, long errors) {
         final H2LoadResult r = new H2LoadResult(callsPerSecond, 1000, 1000, 0, 0, 0, meanCallMicros, meanCallMicros,
                 0, -1);
-        return new H2LoadRun(r, proxyCpuNanos, 0, 0, -1, Map.of("OK", 1000L - errors, "UNAVAILABLE", errors));
+        return new H2LoadRun(r, proxyCpuNanos, 0, proxyCpuNanos < 0 ? -1 : proxyCpuNanos / 10, 0, -1,
+                Map.of("OK", 1000L - errors, "UNAVAILABLE", errors));
     }
 
     @Test
@@ -129,6 +130,7 @@ class H2LoadTest {
                 .startsWith("### h2c64: h2load, 64 in flight, 16 tokens, zero delay (h2load -c 4 -m 16, 2 pairs x 6 s)")
                 .contains("| calls/s | 20000 | 10000 | 9000 | 0.50 | -10000 | 0.45 | -11000 |")
                 .contains("| proxy CPU per call (us) | n/a | 30.0 | 33.0 |  |  |  |  |")
+                .contains("| of which in the kernel (us) | n/a | 3.0 | 3.3 |  |  |  |  |")
                 .contains("- statuses, coordinator run 1: OK 1000 (h2load: 1000 started, 1000 done)")
                 .as("no database on this machine, no row for it").doesNotContain("audit database");
     }
@@ -138,8 +140,8 @@ class H2LoadTest {
         final Scenario c1 = Scenario.full().stream().filter(s -> s.name().equals("h2c1")).findFirst().orElseThrow();
         final H2LoadResult r = new H2LoadResult(6000, 1000, 1000, 0, 0, 0, 130, 130, 0, -1);
         final H2LoadScenarioResult one = new H2LoadScenarioResult(c1, 1, 1);
-        one.add("direct", new H2LoadRun(r, -1, -1, 0, 200_000, Map.of("OK", 1000L)));
-        one.add("coordinator", new H2LoadRun(r, 60_000_000, 0, 0, 12_500_000, Map.of("OK", 1000L)));
+        one.add("direct", new H2LoadRun(r, -1, -1, -1, 0, 200_000, Map.of("OK", 1000L)));
+        one.add("coordinator", new H2LoadRun(r, 60_000_000, 0, 6_000_000, 0, 12_500_000, Map.of("OK", 1000L)));
 
         assertThat(one.table("direct", 1)).contains("| audit database CPU per call (us) | 0.2 | 12.5 |  | +12.3 |");
     }

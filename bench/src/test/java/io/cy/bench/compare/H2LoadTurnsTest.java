@@ -132,7 +132,7 @@ class H2LoadTurnsTest {
         final H2LoadResult result = new H2LoadResult(calls / (double) length.toSeconds(), calls, calls, 0, 0, 0,
                 90, 400, 1_000, CPU / 10);
         final boolean measured = target != direct;
-        return new H2LoadRun(result, measured ? CPU : -1, measured ? jitNanos : -1, CPU, -1,
+        return new H2LoadRun(result, measured ? CPU : -1, measured ? jitNanos : -1, measured ? CPU / 10 : -1, CPU, -1,
                 Map.of(H2LoadRun.OK, calls));
     }
 

@@ -94,6 +94,6 @@ class ReplicasRunTest {
         final Map<String, Long> errorCounts = errors == 0 ? Map.of() : Map.of("UNAVAILABLE", errors);
         final LoadResult result = new LoadResult(calls, calls - errors, new TreeMap<>(errorCounts), calls * 16,
                 elapsedNanos, ttfc, new Histogram(3), new Histogram(3), 0, errors == 0 ? null : "UNAVAILABLE: gone");
-        return new RunFigures(result, calls * 300_000L, 0, simCpuNanos, -1, 10_000_000L);
+        return new RunFigures(result, calls * 300_000L, 0, calls * 30_000L, simCpuNanos, -1, 10_000_000L);
     }
 }

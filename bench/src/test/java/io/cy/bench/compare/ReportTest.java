@@ -37,6 +37,7 @@ class ReportTest {
         assertThat(table).contains("| time to first chunk p50 (ms) | 0.100 | 0.110 | 0.150 | 1.50 | +0.050 |");
         assertThat(table).contains("| proxy CPU per call (us) | n/a | 20.0 | 40.0 |  |  |");
         assertThat(table).contains("| of which in the JIT compiler (us) | n/a | 5.0 | 10.0 |  |  |");
+        assertThat(table).contains("| of which in the kernel (us) | n/a | 2.5 | 5.0 |  |  |");
         assertThat(table).contains("| errors | 0 | 0 | 3 |  | +3 |");
         assertThat(table).contains("- errors, coordinator run 1: UNAVAILABLE=3 (first: UNAVAILABLE: gone)");
         assertThat(table).as("no database on this machine, no row for it").doesNotContain("audit database");
@@ -54,7 +55,8 @@ class ReportTest {
 
     /** {@code run} with the audit database's CPU at {@code micros} per call. */
     private static RunFigures withDatabaseCpu(RunFigures run, double micros) {
-        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), run.simCpuNanos(),
+        return new RunFigures(run.result(), run.proxyCpuNanos(), run.proxyJitCpuNanos(), run.proxyKernelCpuNanos(),
+                run.simCpuNanos(),
                 (long) (micros * 1000 * run.result().started()), run.clientCpuNanos());
     }
 
@@ -76,6 +78,7 @@ class ReportTest {
         // Both columns go through the same coordinator: its CPU per call compares too.
         assertThat(table).contains("| proxy CPU per call (us) | 300.0 | 450.0 | 1.50 | +150.0 |");
         assertThat(table).as("no ratio of compile times").contains("| of which in the JIT compiler (us) | 75.0 | 112.5 |  | +37.5 |");
+        assertThat(table).contains("| of which in the kernel (us) | 37.5 | 56.3 | 1.50 | +18.8 |");
         assertThat(table).contains("| errors | 0 | 2 |  | +2 |");
         assertThat(table).contains("- errors, http-sse run 1: UNAVAILABLE=2");
     }

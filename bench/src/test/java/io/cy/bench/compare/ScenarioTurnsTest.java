@@ -203,7 +203,8 @@ class ScenarioTurnsTest {
         latencies.recordValue(100_000);
         final LoadResult result = new LoadResult(1000, 1000, new TreeMap<>(), 16_000, RUN.toNanos(), latencies,
                 latencies, latencies, 0, null);
-        return new RunFigures(result, target == direct ? -1 : CPU, target == direct ? -1 : jitNanos, CPU, -1, CPU);
+        return new RunFigures(result, target == direct ? -1 : CPU, target == direct ? -1 : jitNanos,
+                target == direct ? -1 : CPU / 10, CPU, -1, CPU);
     }
 
     private static PrintStream quietErr() {
