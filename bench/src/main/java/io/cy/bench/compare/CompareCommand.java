@@ -472,8 +472,8 @@ public final class CompareCommand {
     }
 
     /** What is read on either side of an h2load run: CPU times in nanoseconds (-1 when not read), statuses. */
-    private record H2LoadReadings(long proxyCpu, long proxyJitCpu, long proxyKernelCpu, long simCpu, long databaseCpu,
-            Map<String, Long> statuses) {}
+    private record H2LoadReadings(long proxyCpu, long proxyJitCpu, long proxyKernelCpu, long simCpu,
+            long databaseCpu, Map<String, Long> statuses) {}
 
     /** Where the statuses of a target's calls are counted: its sim, or the coordinator itself. */
     @FunctionalInterface
@@ -662,7 +662,8 @@ public final class CompareCommand {
             }
         }
         return new RunFigures(result, delta(proxyBefore, proxyAfter), delta(jitBefore, jitAfter),
-                delta(kernelBefore, kernelAfter), delta(simBefore, simAfter), delta(dbBefore, dbAfter), delta(clientBefore, clientAfter));
+                delta(kernelBefore, kernelAfter), delta(simBefore, simAfter), delta(dbBefore, dbAfter),
+                delta(clientBefore, clientAfter));
     }
 
     /**

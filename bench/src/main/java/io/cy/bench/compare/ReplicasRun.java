@@ -205,7 +205,8 @@ final class ReplicasRun {
                 added(x.gaps(), y.gaps()), added(x.callTimes(), y.callTimes()), x.lateStarts() + y.lateStarts(),
                 x.firstError() != null ? x.firstError() : y.firstError());
         return new RunFigures(both, sum(a.proxyCpuNanos(), b.proxyCpuNanos()),
-                sum(a.proxyJitCpuNanos(), b.proxyJitCpuNanos()), sum(a.proxyKernelCpuNanos(), b.proxyKernelCpuNanos()),
+                sum(a.proxyJitCpuNanos(), b.proxyJitCpuNanos()),
+                sum(a.proxyKernelCpuNanos(), b.proxyKernelCpuNanos()),
                 Math.max(a.simCpuNanos(), b.simCpuNanos()), Math.max(a.databaseCpuNanos(), b.databaseCpuNanos()),
                 Math.max(a.clientCpuNanos(), b.clientCpuNanos()));
     }

@@ -7,8 +7,8 @@ import io.cy.bench.load.LoadResult;
  * process spent over the run (nanoseconds; -1 where not measured, e.g. no proxy when direct).
  * {@code proxyJitCpuNanos} is the part of the proxy's time spent in JIT compiler threads (0 for
  * nginx), {@code proxyKernelCpuNanos} the part spent in the kernel (system calls, and the network
- * stack's work done in them); {@code databaseCpuNanos} that of the audit database's server when it runs on this
- * machine ({@link DatabaseCpu}).
+ * stack's work done in them); {@code databaseCpuNanos} that of the audit database's server when it
+ * runs on this machine ({@link DatabaseCpu}).
  */
 record RunFigures(LoadResult result, long proxyCpuNanos, long proxyJitCpuNanos, long proxyKernelCpuNanos,
         long simCpuNanos, long databaseCpuNanos, long clientCpuNanos) {

@@ -46,6 +46,7 @@ class ReplicasRunTest {
         // Most calls were b's, at 3 ms: so is the median of all of them.
         assertThat(both.result().ttfcSummary().p50()).isBetween(2_990_000L, 3_010_000L);
         assertThat(both.proxyCpuPerCallMicros()).isEqualTo(300.0);
+        assertThat(both.proxyKernelCpuPerCallMicros()).isEqualTo(30.0);
         // The sim served both runs over the same time: one reading, not the sum.
         assertThat(both.simCpuNanos()).isEqualTo(70_000_000L);
     }
