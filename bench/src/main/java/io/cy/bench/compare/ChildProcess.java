@@ -63,8 +63,12 @@ final class ChildProcess {
 
     /** The process and its descendants (nginx's workers), by pid. */
     List<Long> pids() {
-        return Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants())
-                .map(ProcessHandle::pid).toList();
+        return tree().stream().map(ProcessHandle::pid).toList();
+    }
+
+    /** The process and its descendants, as they are now. */
+    private List<ProcessHandle> tree() {
+        return Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants()).toList();
     }
 
     boolean isAlive() {
@@ -81,9 +85,7 @@ final class ChildProcess {
      */
     long cpuNanos() {
         long total = 0;
-        final List<ProcessHandle> tree = Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants())
-                .toList();
-        for (ProcessHandle handle : tree) {
+        for (ProcessHandle handle : tree()) {
             final Duration cpu = handle.info().totalCpuDuration().orElse(null);
             if (cpu == null) {
                 if (handle.isAlive()) {
@@ -106,10 +108,8 @@ final class ChildProcess {
             return -1;
         }
         long total = 0;
-        final List<ProcessHandle> tree = Stream.concat(Stream.of(process.toHandle()), process.toHandle().descendants())
-                .toList();
         try {
-            for (ProcessHandle handle : tree) {
+            for (ProcessHandle handle : tree()) {
                 final ProcStat stat = ProcStat.read(Path.of("/proc", Long.toString(handle.pid()), "stat"));
                 // Null: gone since the tree was listed, as cpuNanos() leaves it out.
                 if (stat != null) {
