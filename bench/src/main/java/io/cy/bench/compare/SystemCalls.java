@@ -46,10 +46,17 @@ final class SystemCalls {
     private final Path perf;
     /** The events this kernel has (each probed: {@code perf stat} refuses a list with one it lacks). */
     private final List<String> events;
+    private final Duration answerTimeout;
 
     SystemCalls(Path perf, List<String> events) {
+        this(perf, events, PROBE_TIMEOUT);
+    }
+
+    /** @param answerTimeout how long perf may take to acknowledge a command, or to end once told to */
+    SystemCalls(Path perf, List<String> events, Duration answerTimeout) {
         this.perf = requireNonNull(perf, "perf");
         this.events = List.copyOf(events);
+        this.answerTimeout = requireNonNull(answerTimeout, "answerTimeout");
     }
 
     /** {@code perf} from the PATH or /usr/bin, if it may count this machine's system calls. */
@@ -137,7 +144,8 @@ final class SystemCalls {
             closeQuietly(ackChannel);
             throw e;
         }
-        final Counting counting = new Counting(process, log, controlChannel, ackChannel, List.of(control, acks));
+        final Counting counting = new Counting(process, log, controlChannel, ackChannel, List.of(control, acks),
+                answerTimeout);
         // A read waiting for an acknowledgement returns when perf ends, whatever ended it.
         process.onExit().thenRun(counting::closeChannels);
         return counting;
@@ -189,13 +197,16 @@ final class SystemCalls {
         private final FileChannel control;
         private final FileChannel acks;
         private final List<Path> fifos;
+        private final Duration answerTimeout;
 
-        private Counting(Process process, Path log, FileChannel control, FileChannel acks, List<Path> fifos) {
+        private Counting(Process process, Path log, FileChannel control, FileChannel acks, List<Path> fifos,
+                Duration answerTimeout) {
             this.process = process;
             this.log = log;
             this.control = control;
             this.acks = acks;
             this.fifos = fifos;
+            this.answerTimeout = answerTimeout;
         }
 
         /** Turns the counters on; returns when perf says they are. */
@@ -212,8 +223,8 @@ final class SystemCalls {
                 command("disable");
                 // cat reads its end of input and exits; perf writes the counts and follows.
                 process.getOutputStream().close();
-                if (!process.waitFor(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new IOException("perf stat did not end within " + PROBE_TIMEOUT.toSeconds() + " s");
+                if (!process.waitFor(answerTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new IOException("perf stat did not end within " + answerTimeout.toMillis() + " ms");
                 }
                 final String text = Files.readString(log, StandardCharsets.UTF_8);
                 if (process.exitValue() != 0) {
@@ -246,7 +257,7 @@ final class SystemCalls {
             final AtomicBoolean acknowledged = new AtomicBoolean();
             final AtomicBoolean timedOut = new AtomicBoolean();
             // Neither an acknowledgement nor an exit: perf is ended, which ends the read below.
-            CompletableFuture.delayedExecutor(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            CompletableFuture.delayedExecutor(answerTimeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
                 if (!acknowledged.get()) {
                     timedOut.set(true);
                     process.destroyForcibly();
@@ -277,7 +288,7 @@ final class SystemCalls {
             }
             if (!line.toString().equals("ack")) {
                 throw new IOException("perf stat did not acknowledge '" + name + "'"
-                        + (timedOut.get() ? " within " + PROBE_TIMEOUT.toSeconds() + " s" : "")
+                        + (timedOut.get() ? " within " + answerTimeout.toMillis() + " ms" : "")
                         + (line.length() > 0 ? " (it answered '" + line + "')" : "") + ": " + logText());
             }
         }

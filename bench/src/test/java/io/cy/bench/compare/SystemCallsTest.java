@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -131,6 +134,77 @@ class SystemCallsTest {
                     .isInstanceOf(IOException.class)
                     .hasMessageStartingWith("perf stat did not acknowledge 'enable': ")
                     .hasMessageNotContaining("(it wrote nothing)");
+        } finally {
+            counting.abandon();
+        }
+    }
+    /** A shell script standing in for perf: finds the FIFOs in its {@code --control} argument, then runs {@code body}. */
+    private Path fakePerf(String body) throws IOException {
+        final Path script = dir.resolve("fake-perf");
+        Files.writeString(script, String.join("\n",
+                "#!/bin/sh",
+                "echo $$ > " + dir.resolve("fake-perf.pid"),
+                "for a in \"$@\"; do",
+                "  if [ \"$prev\" = --control ]; then fifos=${a#fifo:}; ctl=${fifos%,*}; ack=${fifos#*,}; fi",
+                "  prev=$a",
+                "done",
+                "exec 3<\"$ctl\" 4>\"$ack\"",
+                body,
+                ""));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
+
+    private SystemCalls.Counting startFake(String body, Duration answerTimeout) throws IOException {
+        return new SystemCalls(fakePerf(body), List.of(SystemCalls.ALL), answerTimeout)
+                .start(List.of(ProcessHandle.current().pid()), dir.resolve("perf.log"));
+    }
+
+    @Test
+    void theCountsAreReadOncePerfHasAcknowledgedEnableAndDisableAndEndedWithItsInput() throws Exception {
+        // perf's side of the conversation: each command acknowledged with "ack\n" and a NUL; the
+        // counts written when the command it waits for (cat) has read the end of its input.
+        final SystemCalls.Counting counting = startFake(String.join("\n",
+                "read cmd <&3; [ \"$cmd\" = enable ] || exit 3",
+                "printf 'ack\\n\\000' >&4",
+                "read cmd <&3; [ \"$cmd\" = disable ] || exit 4",
+                "printf 'ack\\n\\000' >&4",
+                "cat > /dev/null",
+                "echo '4200,,raw_syscalls:sys_enter,1000,100.00,,' >&2"), Duration.ofSeconds(10));
+
+        counting.enable();
+        final Map<String, Long> counts = counting.finish();
+
+        assertThat(counts).containsExactly(Map.entry(SystemCalls.ALL, 4200L));
+        assertThat(dir.resolve("perf.control")).doesNotExist();
+        assertThat(dir.resolve("perf.ack")).doesNotExist();
+    }
+
+    @Test
+    void aPerfThatNeverAnswersIsEndedAfterTheAnswerTimeoutAndSaidSo() throws Exception {
+        final SystemCalls.Counting counting = startFake("echo 'attaching' >&2; exec sleep 60", Duration.ofSeconds(1));
+        try {
+            assertThatThrownBy(counting::enable)
+                    .isInstanceOf(IOException.class)
+                    .hasMessage("perf stat did not acknowledge 'enable' within 1000 ms: attaching");
+            final long pid = Long.parseLong(Files.readString(dir.resolve("fake-perf.pid")).strip());
+            final Optional<ProcessHandle> fake = ProcessHandle.of(pid);
+            if (fake.isPresent()) {
+                fake.get().onExit().get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            counting.abandon();
+        }
+    }
+
+    @Test
+    void anAnswerOtherThanAnAcknowledgementIsSaidAsPerfGaveIt() throws Exception {
+        final SystemCalls.Counting counting = startFake("read cmd <&3; echo 'unknown command' >&2; "
+                + "printf 'nack\\n' >&4; exec sleep 60", Duration.ofSeconds(10));
+        try {
+            assertThatThrownBy(counting::enable)
+                    .isInstanceOf(IOException.class)
+                    .hasMessage("perf stat did not acknowledge 'enable' (it answered 'nack'): unknown command");
         } finally {
             counting.abandon();
         }
