@@ -48,8 +48,9 @@ class DatabaseCpuTest {
         Files.setPosixFilePermissions(shell, PosixFilePermissions.fromString("rwx------"));
         final Path times = dir.resolve("times");
         final Process parent = new ProcessBuilder(shell.toString(), "-c",
-                // Builtins only after the child, so that nothing else is reaped before the reading.
-                "timeout 0.5 yes > /dev/null; { times; echo end; } > \"$1\"; sleep 60", name,
+                // Builtins only after the child, so that nothing else is reaped before the reading;
+                // then it waits on its input, with no child of its own to outlive it.
+                "timeout 0.5 yes > /dev/null; { times; echo end; } > \"$1\"; read -r line", name,
                 times.toString()).start();
         try {
             final long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
