@@ -178,10 +178,10 @@ public final class CompareCommand {
         warmUpLimit = args.quick() ? QUICK_WARMUP_LIMIT : WARMUP_LIMIT;
         this.work = work;
         if (args.scenarios().stream().anyMatch(Scenario::oneAtATime)) {
-            systemCalls = SystemCalls.find().orElse(null);
+            final SystemCalls.Probe probe = SystemCalls.find();
+            systemCalls = probe.counter().orElse(null);
             if (systemCalls == null) {
-                err.println("perf cannot count system calls here: none counted (apt-get install linux-perf;"
-                        + " its tracepoints need root or kernel.perf_event_paranoid=-1)");
+                err.println("system calls not counted: " + probe.refusal());
             }
         }
 

@@ -59,14 +59,36 @@ final class SystemCalls {
         this.answerTimeout = requireNonNull(answerTimeout, "answerTimeout");
     }
 
-    /** {@code perf} from the PATH or /usr/bin, if it may count this machine's system calls. */
-    static Optional<SystemCalls> find() {
-        return Executables.find("perf", List.of("/usr/bin", "/usr/local/bin", "/usr/sbin")).flatMap(SystemCalls::probe);
+    /** The events counted: every system call's, and of each read, write and wait this kernel has a tracepoint for. */
+    List<String> events() {
+        return events;
     }
 
-    private static Optional<SystemCalls> probe(Path perf) {
+    /**
+     * What the probe of this machine's perf found: a counter, or why there is none (said in the
+     * bench's output, so that a missing line in the report has its reason beside it).
+     */
+    record Probe(Optional<SystemCalls> counter, String refusal) {}
+
+    /** {@code perf} from the PATH or /usr/bin, if it may count this machine's system calls. */
+    static Probe find() {
+        return Executables.find("perf", List.of("/usr/bin", "/usr/local/bin", "/usr/sbin"))
+                .map(SystemCalls::probe)
+                .orElseGet(() -> refused("perf not found (apt-get install linux-perf)"));
+    }
+
+    static Probe probe(Path perf) {
+        // Without --control (perf 5.9 and later) perf can only count from when it starts, with a
+        // time allowed for it to attach: the counts would not be of the run alone.
+        final String usage = output(perf, List.of("stat", "-h"));
+        if (usage == null || !usage.contains("--control")) {
+            final String version = output(perf, List.of("version"));
+            return refused((version == null || version.isBlank() ? perf.toString() : version.strip())
+                    + " has no 'perf stat --control' (expected: perf 5.9 or later)");
+        }
         if (!counts(perf, ALL)) {
-            return Optional.empty();
+            return refused("perf cannot count " + ALL + " (its tracepoints need root or"
+                    + " kernel.perf_event_paranoid=-1)");
         }
         final List<String> events = new ArrayList<>(List.of(ALL));
         for (List<String> group : List.of(READS, WRITES, WAITS)) {
@@ -76,7 +98,31 @@ final class SystemCalls {
                 }
             }
         }
-        return Optional.of(new SystemCalls(perf, events));
+        return new Probe(Optional.of(new SystemCalls(perf, events)), "");
+    }
+
+    private static Probe refused(String why) {
+        return new Probe(Optional.empty(), why);
+    }
+
+    /** What {@code perf args} writes to its output and error together, whatever its exit; null if it cannot be run. */
+    private static String output(Path perf, List<String> args) {
+        final List<String> command = new ArrayList<>(List.of(perf.toString()));
+        command.addAll(args);
+        try {
+            // Its usage fits in the pipe: read after the wait, so a perf that hangs cannot hold the bench.
+            final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return null;
+            }
+            return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /**

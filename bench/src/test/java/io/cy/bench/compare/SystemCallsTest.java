@@ -96,7 +96,7 @@ class SystemCallsTest {
 
     @Test
     void theCountStartsWhenPerfHasAttachedAndEndsWhenToldWithNoAllowanceOfTime() throws Exception {
-        final Optional<SystemCalls> found = SystemCalls.find();
+        final Optional<SystemCalls> found = SystemCalls.find().counter();
         assumeTrue(found.isPresent(), "perf cannot count system calls on this machine");
         // dd with one-byte blocks reads and writes once for each byte it is given, and waits for the first.
         final Process dd = new ProcessBuilder("dd", "bs=1", "count=" + BYTES, "of=/dev/null", "status=none")
@@ -123,7 +123,7 @@ class SystemCallsTest {
 
     @Test
     void perfThatCannotAttachIsSaidWithWhatItWroteInsteadOfWaitedForEndlessly() throws Exception {
-        final Optional<SystemCalls> found = SystemCalls.find();
+        final Optional<SystemCalls> found = SystemCalls.find().counter();
         assumeTrue(found.isPresent(), "perf cannot count system calls on this machine");
         final Process gone = new ProcessBuilder("true").start();
         assertThat(gone.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -138,6 +138,64 @@ class SystemCallsTest {
             counting.abandon();
         }
     }
+    /** A shell script standing in for perf's probe: {@code perf stat -h}, {@code perf version} and its counts. */
+    private Path probedPerf(String usage, String counts) throws IOException {
+        final Path script = dir.resolve("probed-perf");
+        Files.writeString(script, String.join("\n",
+                "#!/bin/sh",
+                "case \"$1 $2\" in",
+                "  'stat -h') printf '%s\\n' '" + usage + "' >&2; exit 129 ;;",
+                "  'version '*) echo 'perf version 5.4.0'; exit 0 ;;",
+                "esac",
+                "for a in \"$@\"; do [ \"$prev\" = -e ] && event=$a; prev=$a; done",
+                counts,
+                ""));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
+
+    @Test
+    void aPerfWithoutControlIsRefusedNamingItsVersionAndTheOneExpected() throws Exception {
+        final Path perf = probedPerf("    -D, --delay <n>       ms to wait before starting measurement",
+                "echo \"7,,$event,1000,100.00,,\" >&2");
+
+        final SystemCalls.Probe probe = SystemCalls.probe(perf);
+
+        assertThat(probe.counter()).isEmpty();
+        assertThat(probe.refusal())
+                .isEqualTo("perf version 5.4.0 has no 'perf stat --control' (expected: perf 5.9 or later)");
+    }
+
+    @Test
+    void aPerfThatMayNotCountTheTracepointsIsRefusedSayingWhatTheyNeed() throws Exception {
+        final Path perf = probedPerf("        --control <fd:ctl-fd[,ack-fd] or fifo:ctl-fifo[,ack-fifo]>",
+                "echo \"<not supported>,,$event,0,100.00,,\" >&2");
+
+        final SystemCalls.Probe probe = SystemCalls.probe(perf);
+
+        assertThat(probe.counter()).isEmpty();
+        assertThat(probe.refusal()).isEqualTo("perf cannot count raw_syscalls:sys_enter"
+                + " (its tracepoints need root or kernel.perf_event_paranoid=-1)");
+    }
+
+    @Test
+    void aPerfWithControlThatCountsIsTakenWithTheEventsThisKernelHas() throws Exception {
+        // This kernel has every system call's tracepoint but epoll_pwait2's.
+        final Path perf = probedPerf("        --control <fd:ctl-fd[,ack-fd] or fifo:ctl-fifo[,ack-fifo]>",
+                "[ \"$event\" = syscalls:sys_enter_epoll_pwait2 ] && { echo 'event syntax error' >&2; exit 129; }\n"
+                        + "echo \"7,,$event,1000,100.00,,\" >&2");
+
+        final SystemCalls.Probe probe = SystemCalls.probe(perf);
+
+        assertThat(probe.refusal()).isEmpty();
+        assertThat(probe.counter()).isPresent();
+        assertThat(probe.counter().get().events()).containsExactly(SystemCalls.ALL,
+                SystemCalls.enter("read"), SystemCalls.enter("readv"), SystemCalls.enter("recvfrom"),
+                SystemCalls.enter("recvmsg"), SystemCalls.enter("write"), SystemCalls.enter("writev"),
+                SystemCalls.enter("sendto"), SystemCalls.enter("sendmsg"), SystemCalls.enter("epoll_wait"),
+                SystemCalls.enter("epoll_pwait"));
+    }
+
     /** A shell script standing in for perf: finds the FIFOs in its {@code --control} argument, then runs {@code body}. */
     private Path fakePerf(String body) throws IOException {
         final Path script = dir.resolve("fake-perf");
