@@ -2,8 +2,15 @@ package io.cy.bench.compare;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -15,16 +22,26 @@ import java.util.Locale;
  * decides what a clock read costs. A system call's cost, and whether the kernel isolates its page
  * tables from user space (Meltdown's mitigation, which some VMs' kernels turn on whatever the CPU),
  * because it moves nginx's CPU per call more than the coordinator's: nginx writes each stream's
- * frames with a system call of their own, the coordinator all that a turn produced with one.
+ * frames with a system call of their own, the coordinator all that a turn produced with one. And
+ * what a write over loopback TCP and its read cost, which is most of what those system calls do:
+ * the network stack's work in them differs between VMs by more than entering the kernel does, as
+ * do the mitigations that slow every indirect call and return in the kernel (retpolines, AMD's
+ * safe RET), named with it.
  */
 final class Machine {
 
     private static final Path CPUINFO = Path.of("/proc/cpuinfo");
     private static final Path CLOCK_SOURCE = Path.of("/sys/devices/system/clocksource/clocksource0/current_clocksource");
-    private static final Path MELTDOWN = Path.of("/sys/devices/system/cpu/vulnerabilities/meltdown");
+    private static final Path VULNERABILITIES = Path.of("/sys/devices/system/cpu/vulnerabilities");
+    private static final Path MELTDOWN = VULNERABILITIES.resolve("meltdown");
+    /** The mitigations that slow the kernel's own code: its indirect calls and its returns. */
+    private static final List<String> KERNEL_CODE_MITIGATIONS = List.of("spectre_v2", "retbleed", "spec_rstack_overflow");
     private static final Path DEV_NULL = Path.of("/dev/null");
     private static final int SYSTEM_CALLS_PER_ROUND = 100_000;
     private static final int SYSTEM_CALL_ROUNDS = 5;
+    private static final int LOOPBACK_PAIRS_PER_ROUND = 20_000;
+    /** About one relayed frame: a token's DATA frame and its gRPC prefix. */
+    private static final int LOOPBACK_BYTES = 64;
 
     private Machine() {}
 
@@ -56,6 +73,15 @@ final class Machine {
         final double systemCall = systemCallMicros(DEV_NULL);
         if (systemCall > 0) {
             out.append(String.format(Locale.ROOT, ", a system call (lseek) %.2f us", systemCall));
+        }
+        final String mitigations = kernelCodeMitigations(VULNERABILITIES);
+        if (!mitigations.isEmpty()) {
+            out.append(", kernel code mitigations ").append(mitigations);
+        }
+        final double loopback = loopbackMicros();
+        if (loopback > 0) {
+            out.append(String.format(Locale.ROOT, ", a loopback TCP write and its read (%d bytes) %.2f us",
+                    LOOPBACK_BYTES, loopback));
         }
         out.append(", ").append(System.getProperty("java.vm.name")).append(' ')
                 .append(System.getProperty("java.runtime.version"));
@@ -101,6 +127,29 @@ final class Machine {
     }
 
     /**
+     * What the kernel does against the speculation attacks whose mitigations slow its own code,
+     * from the files of {@code dir}: each named with its file's first clause, e.g.
+     * "spectre_v2 (Retpolines), spec_rstack_overflow (Vulnerable: Safe RET, no microcode)"; those
+     * the CPU is not affected by, or whose files are absent, left out.
+     */
+    static String kernelCodeMitigations(Path dir) {
+        final List<String> named = new ArrayList<>();
+        for (String name : KERNEL_CODE_MITIGATIONS) {
+            final List<String> lines = lines(dir.resolve(name));
+            if (lines.isEmpty() || lines.get(0).isBlank() || lines.get(0).startsWith("Not affected")) {
+                continue;
+            }
+            // "Mitigation: Retpolines; STIBP: disabled; ...": the first clause says what is done.
+            String first = lines.get(0).split(";", 2)[0].trim();
+            if (first.startsWith("Mitigation: ")) {
+                first = first.substring("Mitigation: ".length());
+            }
+            named.add(name + " (" + first + ")");
+        }
+        return String.join(", ", named);
+    }
+
+    /**
      * Microseconds per {@code lseek} on {@code file}, the least of a few rounds after one to warm
      * up: the cost of entering and leaving the kernel on this machine, with the JDK's native call
      * around it (tens of nanoseconds). The least, because what a busy machine adds is not the
@@ -120,6 +169,47 @@ final class Machine {
                 }
             }
             return least / 1000.0 / SYSTEM_CALLS_PER_ROUND;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Microseconds per write of {@value #LOOPBACK_BYTES} bytes on a loopback TCP connection and
+     * the read of them at its other end, both on this thread: the kernel's TCP send and receive
+     * paths, without a wake-up of another thread. The least of a few rounds after one to warm up,
+     * as for {@link #systemCallMicros}. 0 if the connection cannot be made.
+     */
+    static double loopbackMicros() {
+        final InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        try (ServerSocketChannel server = ServerSocketChannel.open().bind(any);
+                SocketChannel client = SocketChannel.open(server.getLocalAddress());
+                SocketChannel peer = server.accept()) {
+            client.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            final ByteBuffer out = ByteBuffer.allocateDirect(LOOPBACK_BYTES);
+            final ByteBuffer in = ByteBuffer.allocateDirect(LOOPBACK_BYTES);
+            long least = Long.MAX_VALUE;
+            for (int round = 0; round <= SYSTEM_CALL_ROUNDS; round++) {
+                final long start = System.nanoTime();
+                for (int i = 0; i < LOOPBACK_PAIRS_PER_ROUND; i++) {
+                    out.clear();
+                    while (out.hasRemaining()) {
+                        client.write(out);
+                    }
+                    // Loopback delivers during the write: the read finds the bytes there.
+                    in.clear();
+                    while (in.hasRemaining()) {
+                        if (peer.read(in) < 0) {
+                            return 0;
+                        }
+                    }
+                }
+                final long elapsed = System.nanoTime() - start;
+                if (round > 0) {
+                    least = Math.min(least, elapsed);
+                }
+            }
+            return least / 1000.0 / LOOPBACK_PAIRS_PER_ROUND;
         } catch (IOException | RuntimeException e) {
             return 0;
         }

@@ -68,10 +68,36 @@ class MachineTest {
     }
 
     @Test
+    void theMitigationsThatSlowTheKernelsCodeAreNamedWithTheirFirstClause() throws Exception {
+        final Path amd = Files.createDirectory(dir.resolve("amd"));
+        Files.writeString(amd.resolve("spectre_v2"), "Mitigation: Retpolines; STIBP: disabled; RSB filling\n");
+        Files.writeString(amd.resolve("retbleed"), "Not affected\n");
+        Files.writeString(amd.resolve("spec_rstack_overflow"), "Vulnerable: Safe RET, no microcode\n");
+        Files.writeString(amd.resolve("meltdown"), "Not affected\n");
+        final Path intel = Files.createDirectory(dir.resolve("intel"));
+        Files.writeString(intel.resolve("spectre_v2"), "Mitigation: Enhanced / Automatic IBRS; IBPB: conditional\n");
+        Files.writeString(intel.resolve("retbleed"), "Not affected\n");
+        Files.writeString(intel.resolve("spec_rstack_overflow"), "Not affected\n");
+
+        assertThat(Machine.kernelCodeMitigations(amd))
+                .isEqualTo("spectre_v2 (Retpolines), spec_rstack_overflow (Vulnerable: Safe RET, no microcode)");
+        assertThat(Machine.kernelCodeMitigations(intel)).isEqualTo("spectre_v2 (Enhanced / Automatic IBRS)");
+        assertThat(Machine.kernelCodeMitigations(dir.resolve("absent"))).isEmpty();
+    }
+
+    @Test
+    void aLoopbackWriteAndItsReadCostMoreThanASystemCall() {
+        // Two system calls and TCP's send and receive paths against one that does nothing.
+        final double loopback = Machine.loopbackMicros();
+        assertThat(loopback).isGreaterThan(Machine.systemCallMicros(Path.of("/dev/null"))).isLessThan(1000);
+    }
+
+    @Test
     void theDescriptionOfThisMachineNamesItsCoresSystemCallAndJdk() {
         assertThat(Machine.describe())
                 .startsWith(Runtime.getRuntime().availableProcessors() + " cores")
                 .contains(", a system call (lseek) ")
+                .contains(", a loopback TCP write and its read (64 bytes) ")
                 .endsWith(System.getProperty("java.runtime.version"));
     }
 }
