@@ -35,7 +35,8 @@ final class Machine {
     private static final Path VULNERABILITIES = Path.of("/sys/devices/system/cpu/vulnerabilities");
     private static final Path MELTDOWN = VULNERABILITIES.resolve("meltdown");
     /** The mitigations that slow the kernel's own code: its indirect calls and its returns. */
-    private static final List<String> KERNEL_CODE_MITIGATIONS = List.of("spectre_v2", "retbleed", "spec_rstack_overflow");
+    private static final List<String> KERNEL_CODE_MITIGATIONS =
+            List.of("spectre_v2", "retbleed", "spec_rstack_overflow");
     private static final Path DEV_NULL = Path.of("/dev/null");
     private static final int SYSTEM_CALLS_PER_ROUND = 100_000;
     private static final int SYSTEM_CALL_ROUNDS = 5;

@@ -80,10 +80,10 @@ final class SystemCalls {
     static Probe probe(Path perf) {
         // Without --control (perf 5.9 and later) perf can only count from when it starts, with a
         // time allowed for it to attach: the counts would not be of the run alone.
-        final String usage = output(perf, List.of("stat", "-h"));
-        if (usage == null || !usage.contains("--control")) {
-            final String version = output(perf, List.of("version"));
-            return refused((version == null || version.isBlank() ? perf.toString() : version.strip())
+        final Ran usage = run(perf, List.of("stat", "-h"));
+        if (usage == null || !usage.text().contains("--control")) {
+            final Ran version = run(perf, List.of("version"));
+            return refused((version == null || version.text().isBlank() ? perf.toString() : version.text().strip())
                     + " has no 'perf stat --control' (expected: perf 5.9 or later)");
         }
         if (!counts(perf, ALL)) {
@@ -105,18 +105,22 @@ final class SystemCalls {
         return new Probe(Optional.empty(), why);
     }
 
-    /** What {@code perf args} writes to its output and error together, whatever its exit; null if it cannot be run. */
-    private static String output(Path perf, List<String> args) {
+    /**
+     * What {@code perf args} wrote to its output and error together, and its exit; null if it could
+     * not be run or did not end in time.
+     */
+    private static Ran run(Path perf, List<String> args) {
         final List<String> command = new ArrayList<>(List.of(perf.toString()));
         command.addAll(args);
         try {
-            // Its usage fits in the pipe: read after the wait, so a perf that hangs cannot hold the bench.
+            // Its few lines fit in the pipe: read after the wait, so a perf that hangs cannot hold the bench.
             final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 return null;
             }
-            return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return new Ran(process.exitValue(),
+                    new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             return null;
         } catch (InterruptedException e) {
@@ -125,27 +129,15 @@ final class SystemCalls {
         }
     }
 
+    private record Ran(int exit, String text) {}
+
     /**
      * Whether {@code perf stat -e event -- true} takes a count of {@code event}: it refuses an
      * event this kernel lacks, and reports one it may not count as not counted.
      */
     private static boolean counts(Path perf, String event) {
-        try {
-            // Its few lines fit in the pipe: read after the wait, so a perf that hangs cannot hold the bench.
-            final Process process = new ProcessBuilder(perf.toString(), "stat", "-x,", "-e", event, "--", "true")
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                return false;
-            }
-            final String text = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            return process.exitValue() == 0 && parse(text).getOrDefault(event, -1L) >= 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        final Ran ran = run(perf, List.of("stat", "-x,", "-e", event, "--", "true"));
+        return ran != null && ran.exit() == 0 && parse(ran.text()).getOrDefault(event, -1L) >= 0;
     }
 
     static String enter(String call) {
