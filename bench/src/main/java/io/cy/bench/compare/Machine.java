@@ -158,18 +158,11 @@ final class Machine {
      */
     static double systemCallMicros(Path file) {
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-            long least = Long.MAX_VALUE;
-            for (int round = 0; round <= SYSTEM_CALL_ROUNDS; round++) {
-                final long start = System.nanoTime();
-                for (int i = 0; i < SYSTEM_CALLS_PER_ROUND; i++) {
+            return leastMicros(SYSTEM_CALLS_PER_ROUND, times -> {
+                for (int i = 0; i < times; i++) {
                     f.getFilePointer();
                 }
-                final long elapsed = System.nanoTime() - start;
-                if (round > 0) {
-                    least = Math.min(least, elapsed);
-                }
-            }
-            return least / 1000.0 / SYSTEM_CALLS_PER_ROUND;
+            });
         } catch (IOException | RuntimeException e) {
             return 0;
         }
@@ -179,7 +172,7 @@ final class Machine {
      * Microseconds per write of {@value #LOOPBACK_BYTES} bytes on a loopback TCP connection and
      * the read of them at its other end, both on this thread: the kernel's TCP send and receive
      * paths, without a wake-up of another thread. The least of a few rounds after one to warm up,
-     * as for {@link #systemCallMicros}. 0 if the connection cannot be made.
+     * as for {@link #systemCallMicros}. 0 if the connection cannot be made or fails.
      */
     static double loopbackMicros() {
         final InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
@@ -189,10 +182,8 @@ final class Machine {
             client.setOption(StandardSocketOptions.TCP_NODELAY, true);
             final ByteBuffer out = ByteBuffer.allocateDirect(LOOPBACK_BYTES);
             final ByteBuffer in = ByteBuffer.allocateDirect(LOOPBACK_BYTES);
-            long least = Long.MAX_VALUE;
-            for (int round = 0; round <= SYSTEM_CALL_ROUNDS; round++) {
-                final long start = System.nanoTime();
-                for (int i = 0; i < LOOPBACK_PAIRS_PER_ROUND; i++) {
+            return leastMicros(LOOPBACK_PAIRS_PER_ROUND, times -> {
+                for (int i = 0; i < times; i++) {
                     out.clear();
                     while (out.hasRemaining()) {
                         client.write(out);
@@ -201,19 +192,41 @@ final class Machine {
                     in.clear();
                     while (in.hasRemaining()) {
                         if (peer.read(in) < 0) {
-                            return 0;
+                            throw new IOException("the loopback connection closed");
                         }
                     }
                 }
-                final long elapsed = System.nanoTime() - start;
-                if (round > 0) {
-                    least = Math.min(least, elapsed);
-                }
-            }
-            return least / 1000.0 / LOOPBACK_PAIRS_PER_ROUND;
+            });
         } catch (IOException | RuntimeException e) {
             return 0;
         }
+    }
+
+    /**
+     * A round of timed operations, which may fail as I/O does; its loop is its own, so that what is
+     * timed is the operation and not a call to it.
+     */
+    @FunctionalInterface
+    private interface Round {
+        void run(int times) throws IOException;
+    }
+
+    /**
+     * Microseconds per operation of {@code round}, the least over {@value #SYSTEM_CALL_ROUNDS} rounds
+     * of {@code perRound} after one round to warm up: the least, because what a busy machine adds is
+     * not the operation's.
+     */
+    private static double leastMicros(int perRound, Round round) throws IOException {
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i <= SYSTEM_CALL_ROUNDS; i++) {
+            final long start = System.nanoTime();
+            round.run(perRound);
+            final long elapsed = System.nanoTime() - start;
+            if (i > 0) {
+                least = Math.min(least, elapsed);
+            }
+        }
+        return least / 1000.0 / perRound;
     }
 
     /** The value of the first "name : value" line; null if absent. */

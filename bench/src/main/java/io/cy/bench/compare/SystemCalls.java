@@ -155,17 +155,25 @@ final class SystemCalls {
             throw new IllegalArgumentException("pids: none (expected: at least one process)");
         }
         final String name = log.getFileName().toString().replaceFirst("\\.log$", "");
-        final Path control = fifo(log.resolveSibling(name + ".control"));
-        final Path acks = fifo(log.resolveSibling(name + ".ack"));
-        // perf opens the acknowledgement FIFO for writing, which waits for a reader: both are
-        // opened here for reading and writing first, which neither waits nor ends at perf's exit
-        // (perf's exit closes them through onExit below instead).
-        final FileChannel controlChannel = FileChannel.open(control, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        final Path control = log.resolveSibling(name + ".control");
+        final Path acks = log.resolveSibling(name + ".ack");
+        final FileChannel controlChannel;
         final FileChannel ackChannel;
         try {
-            ackChannel = FileChannel.open(acks, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            fifo(control);
+            fifo(acks);
+            // perf opens the acknowledgement FIFO for writing, which waits for a reader: both are
+            // opened here for reading and writing first, which neither waits nor ends at perf's exit
+            // (perf's exit closes them through onExit below instead).
+            controlChannel = FileChannel.open(control, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                ackChannel = FileChannel.open(acks, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                closeQuietly(controlChannel);
+                throw e;
+            }
         } catch (IOException e) {
-            controlChannel.close();
+            deleteQuietly(List.of(control, acks));
             throw e;
         }
         // -D -1: attached with every counter off; the counts are of what happens between enable and
@@ -180,6 +188,7 @@ final class SystemCalls {
         } catch (IOException e) {
             closeQuietly(controlChannel);
             closeQuietly(ackChannel);
+            deleteQuietly(List.of(control, acks));
             throw e;
         }
         final Counting counting = new Counting(process, log, controlChannel, ackChannel, List.of(control, acks),
@@ -190,7 +199,7 @@ final class SystemCalls {
     }
 
     /** Makes the FIFO {@code path} with {@code mkfifo}, replacing a file left there. */
-    private static Path fifo(Path path) throws IOException {
+    private static void fifo(Path path) throws IOException {
         Files.deleteIfExists(path);
         final Path mkfifo = Executables.find("mkfifo", List.of("/usr/bin", "/bin"))
                 .orElseThrow(() -> new IOException("mkfifo not found (expected on the PATH, in /usr/bin or /bin)"));
@@ -209,7 +218,17 @@ final class SystemCalls {
         if (process.exitValue() != 0 || !Files.exists(path)) {
             throw new IOException("mkfifo " + path + " exited with " + process.exitValue());
         }
-        return path;
+    }
+
+    /** Removes the FIFOs, if made: they are in the bench's work directory, which is the run's own. */
+    private static void deleteQuietly(List<Path> fifos) {
+        for (Path fifo : fifos) {
+            try {
+                Files.deleteIfExists(fifo);
+            } catch (IOException e) {
+                // Left in the work directory.
+            }
+        }
     }
 
     private static void closeQuietly(FileChannel channel) {
@@ -278,13 +297,7 @@ final class SystemCalls {
         void abandon() {
             process.destroyForcibly();
             closeChannels();
-            for (Path fifo : fifos) {
-                try {
-                    Files.deleteIfExists(fifo);
-                } catch (IOException e) {
-                    // Left in the bench's work directory, which is the run's own.
-                }
-            }
+            deleteQuietly(fifos);
         }
 
         /**

@@ -21,7 +21,8 @@ class ScenarioResultTest {
                 1_000_000_000L, ttfc, new Histogram(3), new Histogram(3), 0, errors == 0 ? null : "UNAVAILABLE: gone");
         final long cpuNanos = Double.isNaN(cpuMicrosPerCall) ? -1 : (long) (cpuMicrosPerCall * 1000 * 1000);
         // A quarter of the proxy's CPU in the JIT compiler, as early in a run on two cores.
-        return new RunFigures(result, cpuNanos, cpuNanos < 0 ? -1 : cpuNanos / 4, cpuNanos < 0 ? -1 : cpuNanos / 8, 1_000_000, -1, 2_000_000);
+        return new RunFigures(result, cpuNanos, cpuNanos < 0 ? -1 : cpuNanos / 4, cpuNanos < 0 ? -1 : cpuNanos / 8,
+                1_000_000, -1, 2_000_000);
     }
 
     /** A c1 result of {@code runs} taken in turns: the first to {@code targets}' first, and so on, pair after pair. */

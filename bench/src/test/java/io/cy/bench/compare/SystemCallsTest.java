@@ -95,6 +95,19 @@ class SystemCallsTest {
     }
 
     @Test
+    void aCountThatCannotMakeItsFifosLeavesNoneBehind() throws Exception {
+        // The acknowledgement FIFO's place is taken by a directory that cannot be replaced.
+        Files.createDirectories(dir.resolve("perf.ack"));
+        Files.writeString(dir.resolve("perf.ack").resolve("kept"), "x");
+        final SystemCalls perf = new SystemCalls(Path.of("perf"), List.of(SystemCalls.ALL));
+
+        assertThatThrownBy(() -> perf.start(List.of(ProcessHandle.current().pid()), dir.resolve("perf.log")))
+                .isInstanceOf(IOException.class);
+        assertThat(dir.resolve("perf.control")).doesNotExist();
+        assertThat(dir.resolve("perf.ack").resolve("kept")).exists();
+    }
+
+    @Test
     void theCountStartsWhenPerfHasAttachedAndEndsWhenToldWithNoAllowanceOfTime() throws Exception {
         final Optional<SystemCalls> found = SystemCalls.find().counter();
         assumeTrue(found.isPresent(), "perf cannot count system calls on this machine");
@@ -196,7 +209,10 @@ class SystemCallsTest {
                 SystemCalls.enter("epoll_pwait"));
     }
 
-    /** A shell script standing in for perf: finds the FIFOs in its {@code --control} argument, then runs {@code body}. */
+    /**
+     * A shell script standing in for perf: finds the FIFOs in its {@code --control} argument, then
+     * runs {@code body}.
+     */
     private Path fakePerf(String body) throws IOException {
         final Path script = dir.resolve("fake-perf");
         Files.writeString(script, String.join("\n",
