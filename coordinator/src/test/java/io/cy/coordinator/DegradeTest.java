@@ -68,9 +68,11 @@ class DegradeTest {
                       target: {backend: gpu-a, model: qwen2.5-7b}
                       degrade: {mode: reject}
                     plain: {backend: gpu-a, model: qwen2.5-7b}
-                """.formatted(dir), Map.of("CY_SIDECARS_HEALTH_INTERVAL", "100ms", "CY_SIDECARS_HEALTH_TIMEOUT", "100ms",
-                // One probe late on a busy machine must not take the fallback out of rotation; a
-                // closed sidecar's refused connection still takes it out at once.
+                """.formatted(dir), Map.of(
+                // Probes late on a busy machine must not take a sidecar out of rotation: three in a
+                // row past 100 ms did once, in a JVM just started; three past 500 ms take a stall of
+                // 1.5 s. A closed sidecar's refused connection fails its probes at once.
+                "CY_SIDECARS_HEALTH_INTERVAL", "500ms", "CY_SIDECARS_HEALTH_TIMEOUT", "500ms",
                 "CY_SIDECARS_HEALTH_UNHEALTHY_THRESHOLD", "3"));
         channel = stack.coordinatorChannel();
     }
